@@ -1,0 +1,96 @@
+"""The Franka Panda arm: state accessors and the end-effector controller.
+
+The arm is driven by joint position servos (``envs/assets/panda.xml``). An end-effector target is
+turned into joint targets by damped least squares on the tool-centre-point Jacobian, with a
+null-space pull towards a comfortable posture so the elbow does not wander.
+"""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+from envs.utils.rotations import rotvec_from_mat
+
+ARM_JOINTS = tuple(f"panda_joint{i}" for i in range(1, 8))
+FINGER_JOINTS = ("panda_finger_joint1", "panda_finger_joint2")
+GRIPPER_OPEN = 0.04  # metres, per finger
+GRIPPER_CLOSED = 0.0  # metres, per finger
+IK_DAMPING = 0.05
+IK_ITERATIONS = 3
+NULLSPACE_GAIN = 0.2
+# a posture near the middle of every joint's range, used as the null-space attractor
+REST_POSTURE = np.array([0.0, -0.2, 0.0, -2.2, 0.0, 2.0, 0.785])
+
+
+class PandaArm:
+    """Reads and commands one Panda in a compiled model."""
+
+    def __init__(self, model: mujoco.MjModel):
+        self.model = model
+        self.qpos_ids = np.array([model.joint(j).qposadr[0] for j in ARM_JOINTS])
+        self.dof_ids = np.array([model.joint(j).dofadr[0] for j in ARM_JOINTS])
+        self.finger_qpos_ids = np.array([model.joint(j).qposadr[0] for j in FINGER_JOINTS])
+        self.joint_low = model.jnt_range[[model.joint(j).id for j in ARM_JOINTS], 0]
+        self.joint_high = model.jnt_range[[model.joint(j).id for j in ARM_JOINTS], 1]
+        self.arm_actuators = np.array([model.actuator(f"panda_act{i}").id for i in range(1, 8)])
+        self.gripper_actuator = model.actuator("panda_gripper").id
+        self.tcp_site = model.site("tcp").id
+        self.finger_geoms = frozenset((model.geom("left_pad").id, model.geom("right_pad").id))
+        self.robot_bodies = frozenset(
+            b for b in range(model.nbody) if model.body(b).name.startswith("panda_")
+        )
+        self._scratch = mujoco.MjData(model)
+        self._jac_pos = np.zeros((3, model.nv))
+        self._jac_rot = np.zeros((3, model.nv))
+
+    # --- state -----------------------------------------------------------------------------
+    def joint_positions(self, data: mujoco.MjData) -> np.ndarray:
+        return data.qpos[self.qpos_ids].copy()
+
+    def tcp_pose(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
+        return data.site_xpos[self.tcp_site].copy(), data.site_xmat[self.tcp_site].reshape(3, 3).copy()
+
+    def gripper_width(self, data: mujoco.MjData) -> float:
+        """Distance between the finger pads, metres."""
+        return float(data.qpos[self.finger_qpos_ids].sum())
+
+    # --- commands --------------------------------------------------------------------------
+    def set_gripper(self, data: mujoco.MjData, open_: bool) -> None:
+        data.ctrl[self.gripper_actuator] = GRIPPER_OPEN if open_ else GRIPPER_CLOSED
+
+    def set_joint_targets(self, data: mujoco.MjData, q: np.ndarray) -> None:
+        data.ctrl[self.arm_actuators] = q
+
+    def place(self, data: mujoco.MjData, q: np.ndarray, gripper_open: bool) -> None:
+        """Teleport the arm to ``q`` at rest and hold it there (used when building initial states)."""
+        data.qpos[self.qpos_ids] = q
+        data.qvel[self.dof_ids] = 0.0
+        width = GRIPPER_OPEN if gripper_open else GRIPPER_CLOSED
+        data.qpos[self.finger_qpos_ids] = width
+        self.set_joint_targets(data, q)
+        self.set_gripper(data, gripper_open)
+
+    def solve_ik(self, data: mujoco.MjData, pos: np.ndarray, mat: np.ndarray, iterations: int = IK_ITERATIONS) -> np.ndarray:
+        """Joint targets that bring the TCP to (pos, mat), starting from the arm's current joints."""
+        scratch = self._scratch
+        scratch.qpos[:] = data.qpos
+        q = data.qpos[self.qpos_ids].copy()
+        for i in range(iterations):
+            scratch.qpos[self.qpos_ids] = q
+            mujoco.mj_kinematics(self.model, scratch)
+            mujoco.mj_comPos(self.model, scratch)
+            cur_pos = scratch.site_xpos[self.tcp_site]
+            cur_mat = scratch.site_xmat[self.tcp_site].reshape(3, 3)
+            error = np.concatenate([pos - cur_pos, rotvec_from_mat(mat @ cur_mat.T)])
+            mujoco.mj_jacSite(self.model, scratch, self._jac_pos, self._jac_rot, self.tcp_site)
+            jac = np.vstack([self._jac_pos[:, self.dof_ids], self._jac_rot[:, self.dof_ids]])  # (6, 7)
+            jjt = jac @ jac.T + IK_DAMPING**2 * np.eye(6)
+            jac_pinv = jac.T @ np.linalg.solve(jjt, np.eye(6))  # (7, 6)
+            dq = jac_pinv @ error
+            if i == 0:
+                # drift towards the rest posture where the task allows; later iterations remove
+                # what the damped projection leaks into the TCP
+                dq += (np.eye(7) - jac_pinv @ jac) @ (NULLSPACE_GAIN * (REST_POSTURE - q))
+            q = np.clip(q + dq, self.joint_low, self.joint_high)
+        return q

@@ -1,0 +1,311 @@
+"""CALVIN-style language-conditioned tabletop manipulation with a Franka Panda."""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+from gymnasium import spaces
+
+from envs.errors import TaskPreconditionError, unknown_name_error
+from envs.robots.panda import REST_POSTURE
+from envs.tabletop.language import instructions
+from envs.tabletop.scenes import get_scene
+from envs.tabletop.sim import CONTROL_DT, PlayTableSim
+from envs.tabletop.state import (
+    HOME_TCP,
+    HOME_YAW,
+    InitialStateError,
+    SymbolicState,
+    classify,
+    realize,
+    sample_symbolic_state,
+)
+from envs.tabletop.tasks import TASKS, feasible, get_task
+from envs.utils.rotations import euler_to_mat, topdown_mat
+
+MAX_REL_POS = 0.02  # metres per step for a relative action of 1, as CALVIN
+MAX_REL_ORN = 0.05  # radians per step for a relative action of 1, as CALVIN
+WORKSPACE_LOW = np.array([-0.5, -0.45, -0.2])  # metres: absolute targets are clipped to this box
+WORKSPACE_HIGH = np.array([0.5, 0.35, 0.6])
+CAMERAS = ("static", "gripper")
+DEFAULT_RESOLUTION = {"static": 200, "gripper": 84}  # pixels, as CALVIN
+MAX_SAMPLING_TRIES = 200
+INSTRUCTION_CHARSET = string.printable
+
+
+class TabletopEnv(gym.Env):
+    """CALVIN-style play table: a Franka Panda, a desk with a drawer, a sliding-door cabinet, a
+    button and green LED, a switch and yellow light bulb, and three blocks.
+
+    ## Description
+    One of CALVIN's 34 tasks (``envs.tabletop.tasks.TASKS``) is chosen at reset together with a
+    random initial state in which the task's precondition holds; the instruction names the task.
+
+    ## Randomizations
+    Initial state: a symbolic state (where each block is, slider left/right, drawer open/closed,
+    lights) drawn at random until the task's precondition holds, then realised with random block
+    positions and yaw, random articulation values within each symbolic state. Scenes A-D
+    (``reset(options={"scene": "D"})``) change desk colour, fixture positions and block sizes.
+
+    ## Success
+    ``info["success"]`` compares the state at reset with the current one (CALVIN's semantics);
+    the episode terminates on success and is truncated after 360 steps.
+
+    ## Observation space
+    ``rgb_static`` (200x200x3 uint8) and ``rgb_gripper`` (84x84x3) unless cameras are switched
+    off; ``robot_obs`` (15,): TCP position (m), TCP euler angles (rad, extrinsic xyz), gripper
+    opening width (m), 7 joint positions (rad), last gripper action (+1 open / -1 close);
+    ``scene_obs`` (24,): slider (m), drawer (m), button (m), switch (m), lightbulb (0/1), LED (0/1),
+    then position (m) and euler angles (rad) of the red, blue and pink blocks. ``scene_obs`` is
+    privileged: evaluators do not give it to learned agents. ``instruction``: the task in words.
+
+    ## Action space
+    7-D, CALVIN's convention. ``action_mode="relative"`` (default): xyz displacement of the TCP in
+    the world frame, scaled by 0.02 m per unit; euler-angle rotation (extrinsic xyz, world frame,
+    applied before the current orientation) scaled by 0.05 rad per unit; both clipped to [-1, 1].
+    ``action_mode="absolute"``: target TCP position (m, world frame, clipped to the workspace box)
+    and euler angles (rad). Last entry, both modes: gripper, >= 0 opens, < 0 closes (+1 open,
+    -1 close). Control runs at 30 Hz, 16 physics steps of 1/480 s each.
+
+    ## Arguments
+    ``task``: default task name (else one is drawn per reset); ``scene``: default scene;
+    ``cameras``: subset of ``("static", "gripper")``; ``resolution``: dict camera -> int or
+    (height, width); ``action_mode``; ``instruction_split``: ``train`` or ``eval`` phrasings.
+
+    ## Version history
+    v0: first release.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1 / CONTROL_DT))}
+
+    def __init__(
+        self,
+        task: str | None = None,
+        scene: str = "A",
+        cameras: tuple[str, ...] | list[str] = CAMERAS,
+        resolution: dict[str, int | tuple[int, int]] | None = None,
+        action_mode: str = "relative",
+        instruction_split: str = "train",
+        render_mode: str | None = None,
+    ):
+        self._init_kwargs = dict(
+            task=task, scene=scene, cameras=tuple(cameras), resolution=resolution, action_mode=action_mode,
+            instruction_split=instruction_split, render_mode=render_mode,
+        )
+        if task is not None:
+            get_task(task)
+        get_scene(scene)
+        for camera in cameras:
+            if camera not in CAMERAS:
+                raise unknown_name_error("camera", camera, CAMERAS)
+        if action_mode not in ("relative", "absolute"):
+            raise ValueError(f"action_mode must be 'relative' or 'absolute', got {action_mode!r}")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self.default_task = task
+        self.default_scene = scene
+        self.cameras = tuple(cameras)
+        self.resolution = {c: _hw(r) for c, r in {**DEFAULT_RESOLUTION, **(resolution or {})}.items()}
+        self.action_mode = action_mode
+        self.instruction_split = instruction_split
+        self.render_mode = render_mode
+
+        obs_spaces: dict[str, spaces.Space] = {
+            f"rgb_{c}": spaces.Box(0, 255, (*self.resolution[c], 3), np.uint8) for c in self.cameras
+        }
+        obs_spaces["robot_obs"] = spaces.Box(-np.inf, np.inf, (15,), np.float32)
+        obs_spaces["scene_obs"] = spaces.Box(-np.inf, np.inf, (24,), np.float32)
+        obs_spaces["instruction"] = spaces.Text(max_length=512, min_length=0, charset=INSTRUCTION_CHARSET)
+        self.observation_space = spaces.Dict(obs_spaces)
+        self.action_space = spaces.Box(-1.0, 1.0, (7,), np.float32) if action_mode == "relative" else spaces.Box(
+            np.r_[WORKSPACE_LOW, -np.pi, -np.pi, -np.pi, -1.0].astype(np.float32),
+            np.r_[WORKSPACE_HIGH, np.pi, np.pi, np.pi, 1.0].astype(np.float32),
+        )
+        self.action_spec = {
+            "shape": (7,),
+            "mode": action_mode,
+            "layout": ["x", "y", "z", "euler_x", "euler_y", "euler_z", "gripper"],
+            "frame": "world",
+            "units": "relative: 0.02 m and 0.05 rad per unit, clipped to [-1, 1]" if action_mode == "relative"
+            else "absolute: metres and radians (extrinsic xyz euler)",
+            "gripper": "+1 open, -1 close (>= 0 opens)",
+            "control_hz": 1 / CONTROL_DT,
+        }
+        self._sims: dict[str, PlayTableSim] = {}
+        self._home_q: dict[str, np.ndarray] = {}
+        self._renderers: dict[tuple[str, str], mujoco.Renderer] = {}
+        self.sim: PlayTableSim | None = None
+        self.task = None
+        self.instruction = ""
+        self.symbolic_state: SymbolicState | None = None
+        self._start = None
+
+    # --- scene management ------------------------------------------------------------------
+    def _sim_for(self, scene: str) -> PlayTableSim:
+        if scene not in self._sims:
+            sim = PlayTableSim(get_scene(scene))
+            self._sims[scene] = sim
+            self._home_q[scene] = _home_posture(sim)
+        return self._sims[scene]
+
+    # --- gym API ---------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        options = dict(options or {})
+        unknown = set(options) - {"task", "scene", "initial_state", "instruction"}
+        if unknown:
+            raise ValueError(f"unknown reset options {sorted(unknown)}; allowed: task, scene, initial_state, instruction")
+        scene = options.get("scene", self.default_scene)
+        task_name = options.get("task", self.default_task)
+        self.task = get_task(task_name) if task_name is not None else TASKS[self.np_random.choice(sorted(TASKS))]
+        self.sim = self._sim_for(str(scene))
+        state = options.get("initial_state")
+        if state is not None:
+            state = state if isinstance(state, SymbolicState) else SymbolicState(**state)
+            if not self.task.precondition(state):
+                raise TaskPreconditionError(
+                    f"task {self.task.name!r} cannot start from {state}: its precondition does not hold. "
+                    "Pass an initial_state that allows it, or none to have one sampled."
+                )
+        self.symbolic_state = self._build_initial_state(state)
+        self.instruction = options.get("instruction") or str(
+            self.np_random.choice(instructions(self.task.name, self.instruction_split))
+        )
+        self._start = self.sim.snapshot()
+        return self._observation(), self._info(success=False)
+
+    def _build_initial_state(self, fixed: SymbolicState | None) -> SymbolicState:
+        sim = self.sim
+        for _ in range(MAX_SAMPLING_TRIES):
+            wanted = fixed
+            while wanted is None:
+                candidate = sample_symbolic_state(self.np_random)
+                wanted = candidate if self.task.precondition(candidate) else None
+            try:
+                realize(sim, wanted, self.np_random, self._home_q[sim.scene.name])
+            except InitialStateError:
+                continue
+            snapshot = sim.snapshot()
+            if classify(snapshot, sim) == wanted and feasible(self.task, snapshot, sim.scene):
+                return wanted
+        raise InitialStateError(
+            f"could not build an initial state for task {self.task.name!r} in scene {sim.scene.name} "
+            f"after {MAX_SAMPLING_TRIES} tries" + (f" from {fixed}" if fixed else "")
+        )
+
+    def step(self, action):
+        if self.sim is None:
+            raise RuntimeError("call reset() before step()")
+        action = np.asarray(action, dtype=np.float64)
+        if action.shape != (7,):
+            raise ValueError(
+                f"action must have shape (7,): xyz, euler xyz, gripper; got shape {action.shape}"
+            )
+        if not np.all(np.isfinite(action)):
+            raise ValueError(f"action contains NaN or inf: {action.tolist()}")
+        sim, data = self.sim, self.sim.data
+        pos, mat = sim.arm.tcp_pose(data)
+        if self.action_mode == "relative":
+            rel = np.clip(action, -1.0, 1.0)
+            target_pos = pos + rel[:3] * MAX_REL_POS
+            target_mat = euler_to_mat(rel[3:6] * MAX_REL_ORN) @ mat
+        else:
+            target_pos = action[:3]
+            target_mat = euler_to_mat(action[3:6])
+        target_pos = np.clip(target_pos, WORKSPACE_LOW, WORKSPACE_HIGH)
+        sim.arm.set_joint_targets(data, sim.arm.solve_ik(data, target_pos, target_mat))
+        gripper_open = action[6] >= 0
+        sim.arm.set_gripper(data, gripper_open)
+        sim.last_gripper_action = 1.0 if gripper_open else -1.0
+        sim.step()
+        success = self.task.check(self._start, sim.snapshot())
+        return self._observation(), float(success), success, False, self._info(success)
+
+    def render(self):
+        if self.sim is None:
+            raise RuntimeError("call reset() before render()")
+        return self._render_camera("static")
+
+    def close(self):
+        for renderer in self._renderers.values():
+            renderer.close()
+        self._renderers.clear()
+
+    # --- observations ----------------------------------------------------------------------
+    def _render_camera(self, camera: str) -> np.ndarray:
+        key = (self.sim.scene.name, camera)
+        if key not in self._renderers:
+            height, width = self.resolution[camera]
+            self._renderers[key] = mujoco.Renderer(self.sim.model, height, width)
+        renderer = self._renderers[key]
+        renderer.update_scene(self.sim.data, camera)
+        return renderer.render()
+
+    def _observation(self) -> dict[str, Any]:
+        obs: dict[str, Any] = {}
+        if self.cameras:
+            self.sim.sync_visuals()
+            for camera in self.cameras:
+                obs[f"rgb_{camera}"] = self._render_camera(camera)
+        obs["robot_obs"] = self.sim.robot_obs()
+        obs["scene_obs"] = self.sim.scene_obs()
+        obs["instruction"] = self.instruction
+        return obs
+
+    def _info(self, success: bool) -> dict[str, Any]:
+        return {
+            "success": bool(success),
+            "task": self.task.name,
+            "scene": self.sim.scene.name,
+            "instruction": self.instruction,
+            "initial_state": self.symbolic_state.as_dict(),
+        }
+
+    # --- pickling: rebuild the simulator, then restore its full state ------------------------
+    def __getstate__(self):
+        state = {"kwargs": self._init_kwargs, "np_random": self._np_random}
+        if self.sim is not None:
+            spec = mujoco.mjtState.mjSTATE_INTEGRATION
+            physics = np.empty(mujoco.mj_stateSize(self.sim.model, spec))
+            mujoco.mj_getState(self.sim.model, self.sim.data, physics, spec)
+            state.update(
+                scene=self.sim.scene.name, physics=physics, task=self.task.name, instruction=self.instruction,
+                symbolic_state=self.symbolic_state, start=self._start,
+                lights=(self.sim.led, self.sim.lightbulb, self.sim._button_was_pressed, self.sim.last_gripper_action),
+            )
+        return state
+
+    def __setstate__(self, state):
+        self.__init__(**state["kwargs"])
+        self._np_random = state["np_random"]
+        if "scene" in state:
+            self.sim = self._sim_for(state["scene"])
+            mujoco.mj_setState(self.sim.model, self.sim.data, state["physics"], mujoco.mjtState.mjSTATE_INTEGRATION)
+            mujoco.mj_forward(self.sim.model, self.sim.data)
+            self.task = get_task(state["task"])
+            self.instruction = state["instruction"]
+            self.symbolic_state = state["symbolic_state"]
+            self._start = state["start"]
+            self.sim.led, self.sim.lightbulb, self.sim._button_was_pressed, self.sim.last_gripper_action = state["lights"]
+
+
+def _hw(resolution: int | tuple[int, int]) -> tuple[int, int]:
+    if isinstance(resolution, int):
+        return resolution, resolution
+    height, width = resolution
+    return int(height), int(width)
+
+
+def _home_posture(sim: PlayTableSim) -> np.ndarray:
+    """Joint angles that put the TCP at the home pose, pointing down."""
+    sim.arm.place(sim.data, REST_POSTURE, gripper_open=True)
+    sim.forward()
+    q = sim.arm.solve_ik(sim.data, HOME_TCP, topdown_mat(HOME_YAW), iterations=50)
+    sim.arm.place(sim.data, q, gripper_open=True)
+    sim.forward()
+    return q
+

@@ -1,0 +1,246 @@
+"""Scripted expert for the play table: solves every task from privileged simulator state.
+
+At reset the expert plans a list of waypoints for the task from the true scene state (block poses,
+handle positions); at each step it moves the TCP towards the current waypoint with CALVIN-style
+relative actions, so its demonstrations live in the same action space as a learned policy's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.tabletop.env import MAX_REL_ORN, MAX_REL_POS, TabletopEnv
+from envs.tabletop.scenes import BLOCK_COLOURS, CABINET_Y
+from envs.tabletop.state import HOME_YAW, TABLE_X, TABLE_Y
+from envs.tabletop.tasks import push_into_drawer_block
+from envs.utils.rotations import mat_to_euler, rotvec_from_mat, topdown_mat, wrap_angle
+
+POS_TOLERANCE = 0.008  # metres
+ROT_TOLERANCE = 0.06  # radians
+GRIPPER_WAIT = 8  # control steps for the fingers to close or open
+WAYPOINT_TIMEOUT = 45  # control steps before giving up on reaching a waypoint
+APPROACH_HEIGHT = 0.1  # metres above a grasp point
+ROTATE_ANGLE = np.deg2rad(80)  # radians the block is turned for a rotate task
+PUSH_DISTANCE = 0.17  # metres a block is pushed
+# the TCP sits this far above a block's centre when grasping: the pads reach 9 mm below the TCP
+GRASP_OFFSET = 0.004  # metres
+MAX_YAW_FROM_HOME = 2.0  # radians: keeps the wrist joint inside its range
+
+
+@dataclass
+class Waypoint:
+    pos: np.ndarray  # metres, world frame
+    yaw: float  # radians, heading of the top-down gripper
+    gripper_open: bool
+    tolerance: float = POS_TOLERANCE
+    wait: int = 0  # control steps to hold the pose once reached
+    timeout: int = WAYPOINT_TIMEOUT
+
+
+class ScriptedExpert:
+    """Privileged scripted policy: ``reset()`` after the env's reset, then ``act()`` each step."""
+
+    def __init__(self, env):
+        self.env: TabletopEnv = env.unwrapped
+        self.plan: list[Waypoint] = []
+
+    def reset(self, instruction: str | None = None) -> None:
+        env = self.env
+        if env.sim is None:
+            raise RuntimeError("reset the environment before the expert")
+        self.plan = list(_plan(env))
+        self._index = 0
+        self._steps_here = 0
+        self._held = 0
+
+    def act(self, observation=None) -> np.ndarray:
+        sim = self.env.sim
+        if self._index >= len(self.plan):
+            return np.r_[np.zeros(6), 1.0 if self.plan and self.plan[-1].gripper_open else -1.0]
+        wp = self.plan[self._index]
+        pos, mat = sim.arm.tcp_pose(sim.data)
+        target = topdown_mat(wp.yaw)
+        pos_error = wp.pos - pos
+        rot_error = rotvec_from_mat(target @ mat.T)
+        reached = np.linalg.norm(pos_error) < wp.tolerance and np.linalg.norm(rot_error) < ROT_TOLERANCE
+        self._steps_here += 1
+        if reached:
+            self._held += 1
+        if (reached and self._held > wp.wait) or self._steps_here > wp.timeout + wp.wait:
+            self._index += 1
+            self._steps_here = 0
+            self._held = 0
+        action = np.zeros(7)
+        action[:3] = np.clip(pos_error / MAX_REL_POS, -1, 1)
+        action[3:6] = np.clip(mat_to_euler(target @ mat.T) / MAX_REL_ORN, -1, 1)
+        action[6] = 1.0 if wp.gripper_open else -1.0
+        return action
+
+
+# --- planning ---------------------------------------------------------------------------------
+def _block_yaw(mat: np.ndarray) -> float:
+    return float(np.arctan2(mat[1, 0], mat[0, 0]))
+
+
+def _grasp_yaw(block_yaw: float, turn: float = 0.0) -> float:
+    """Gripper heading that closes across the block's y axis, chosen (block symmetry: pi) so the
+    wrist stays in range through a turn of ``turn`` radians."""
+    candidates = [block_yaw + k * np.pi for k in range(-2, 3)]
+    return min(candidates, key=lambda g: abs(g + turn / 2 - HOME_YAW))
+
+
+def _pick(pos: np.ndarray, yaw: float, lift: float = 0.1, current_open: bool = True) -> list[Waypoint]:
+    above = pos + [0, 0, APPROACH_HEIGHT]
+    grasp = pos + [0, 0, GRASP_OFFSET]
+    return [
+        Waypoint(above, yaw, True, tolerance=0.02),
+        Waypoint(grasp, yaw, True, tolerance=0.006),
+        Waypoint(grasp, yaw, False, wait=GRIPPER_WAIT, tolerance=0.02),
+        Waypoint(grasp + [0, 0, lift], yaw, False, tolerance=0.015),
+    ]
+
+
+def _release(pos: np.ndarray, yaw: float) -> list[Waypoint]:
+    return [
+        Waypoint(pos, yaw, False, tolerance=0.008),
+        Waypoint(pos, yaw, True, wait=GRIPPER_WAIT, tolerance=0.03),
+        Waypoint(pos + [0, 0, APPROACH_HEIGHT], yaw, True, tolerance=0.02),
+    ]
+
+
+def _held_block(sim) -> str:
+    snapshot = sim.snapshot()
+    return next(c for c in BLOCK_COLOURS if snapshot.held(c))
+
+
+def _held_yaw(sim) -> float:
+    return float(_block_yaw(sim.arm.tcp_pose(sim.data)[1]))
+
+
+def _plan(env: TabletopEnv):
+    sim, task = env.sim, env.task
+    name, category = task.name, task.category
+    tcp, tcp_mat = sim.arm.tcp_pose(sim.data)
+    tcp_yaw = _block_yaw(tcp_mat)
+
+    if category in ("rotate_block", "lift_block", "push_block"):
+        pos, mat = sim.block_pose(task.block)
+        half = sim.scene.half_extents(task.block)
+        yaw = _block_yaw(mat)
+    if category == "rotate_block":
+        turn = ROTATE_ANGLE if name.endswith("left") else -ROTATE_ANGLE
+        g = _grasp_yaw(yaw, turn)
+        return [*_pick(pos, g, lift=0.015), Waypoint(pos + [0, 0, GRASP_OFFSET + 0.015], g + turn, False, tolerance=0.01),
+                *_release(pos + [0, 0, GRASP_OFFSET + 0.005], g + turn)]
+    if category == "lift_block":
+        g = _grasp_yaw(yaw)
+        if name.endswith("slider"):
+            # reach into the cabinet from the front, below its roof
+            front = np.array([pos[0], sim.cabinet_front_y - 0.09, pos[2] + 0.08])
+            inside = np.array([pos[0], pos[1], pos[2] + 0.08])
+            return [Waypoint(front, g, True, tolerance=0.02), Waypoint(inside, g, True, tolerance=0.01),
+                    *_pick(pos, g, lift=0.07)[1:]]
+        return _pick(pos, g, lift=0.1)
+    if category == "push_block":
+        sign = 1 if name.endswith("right") else -1
+        extent = abs(half[0] * np.cos(yaw)) + abs(half[1] * np.sin(yaw))
+        start = np.array([pos[0] - sign * (extent + 0.03), pos[1], 0.018])
+        end = start + [sign * (PUSH_DISTANCE + 0.0), 0, 0]
+        return [Waypoint(start + [0, 0, 0.08], 0.0, False, tolerance=0.02), Waypoint(start, 0.0, False, tolerance=0.008),
+                Waypoint(end, 0.0, False, tolerance=0.01), Waypoint(end + [0, 0, 0.08], 0.0, False)]
+    if category == "move_slider":
+        handle = sim.geom_pos("slider_handle")
+        sign = 1 if name.endswith("left") else -1  # +1: push the handle towards -x
+        side = handle + [sign * 0.035, -0.002, -0.005]
+        end = side - [sign * 0.2, 0, 0]
+        return [Waypoint(side + [0, -0.1, 0.0], HOME_YAW, False, tolerance=0.02), Waypoint(side, HOME_YAW, False, tolerance=0.008),
+                Waypoint(end, HOME_YAW, False, tolerance=0.01), Waypoint(end + [0, -0.1, 0], HOME_YAW, False)]
+    if name == "open_drawer":
+        handle = sim.geom_pos("drawer_handle")
+        hook = handle + [0, 0.028, 0.005]
+        pulled = hook - [0, 0.16, 0]
+        return [Waypoint(hook + [0, 0, 0.1], HOME_YAW, False, tolerance=0.02), Waypoint(hook, HOME_YAW, False, tolerance=0.006),
+                Waypoint(pulled, HOME_YAW, False, tolerance=0.01), Waypoint(pulled + [0, 0, 0.12], HOME_YAW, False)]
+    if name == "close_drawer":
+        handle = sim.geom_pos("drawer_handle")
+        start = handle + [0, -0.03, 0.0]
+        end = start + [0, sim.joint("drawer") + 0.01, 0]
+        return [Waypoint(start + [0, 0, 0.1], HOME_YAW, False, tolerance=0.02), Waypoint(start, HOME_YAW, False, tolerance=0.008),
+                Waypoint(end, HOME_YAW, False, tolerance=0.01), Waypoint(end + [0, -0.05, 0.12], HOME_YAW, False)]
+    if category in ("place_block", "stack_block"):
+        held = _held_block(sim)
+        half = sim.scene.half_extents(held)
+        lift = tcp + [0, 0, 0.05]
+        if name == "place_in_slider":
+            side = sim.open_compartment()
+            x = sim.compartment_x(side)
+            z = sim.slider_surface_z() + half[2] + GRASP_OFFSET + 0.01
+            front = np.array([x, sim.cabinet_front_y - 0.09, z + 0.06])
+            inside = np.array([x, CABINET_Y - 0.03, z])
+            return [Waypoint(lift, tcp_yaw, False, tolerance=0.02), Waypoint(front, HOME_YAW, False, tolerance=0.02),
+                    Waypoint(inside + [0, 0, 0.06], HOME_YAW, False, tolerance=0.01), *_release(inside, HOME_YAW)[:2],
+                    Waypoint(front, HOME_YAW, True)]
+        if name == "place_in_drawer":
+            floor = sim.geom_pos("drawer_floor")
+            target = np.array([floor[0], floor[1] - 0.07, sim.drawer_surface_z() + half[2] + GRASP_OFFSET + 0.01])
+            return [Waypoint(lift, tcp_yaw, False, tolerance=0.02), Waypoint(target + [0, 0, 0.12], HOME_YAW, False, tolerance=0.02),
+                    *_release(target, HOME_YAW)]
+        # stack_block: onto the block on the desk whose top is free
+        snapshot = sim.snapshot()
+        base = next(c for c in BLOCK_COLOURS if c != held and snapshot.resting_on(c, "table"))
+        base_pos, base_mat = sim.block_pose(base)
+        base_half = sim.scene.half_extents(base)
+        target = base_pos + [0, 0, base_half[2] + half[2] + GRASP_OFFSET + 0.008]
+        yaw = _grasp_yaw(_block_yaw(base_mat))
+        return [Waypoint(lift, tcp_yaw, False, tolerance=0.02), Waypoint(target + [0, 0, 0.08], yaw, False, tolerance=0.01),
+                *_release(target, yaw)]
+    if name == "push_into_drawer":
+        snapshot = sim.snapshot()
+        colour = push_into_drawer_block(snapshot, sim.scene)
+        pos, _ = sim.block_pose(colour)
+        start = np.array([pos[0], pos[1] + 0.06, 0.018])
+        end = np.array([pos[0], -0.2, 0.018])
+        return [Waypoint(start + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02), Waypoint(start, HOME_YAW, False, tolerance=0.008),
+                Waypoint(end, HOME_YAW, False, tolerance=0.01), Waypoint(end + [0, 0, 0.1], HOME_YAW, False)]
+    if name == "unstack_block":
+        snapshot = sim.snapshot()
+        top = next(c for c in BLOCK_COLOURS if any(f"block_{b}" in snapshot.touching[c] and snapshot.block_pos[b][2] < snapshot.block_pos[c][2] for b in BLOCK_COLOURS))
+        pos, mat = sim.block_pose(top)
+        half = sim.scene.half_extents(top)
+        g = _grasp_yaw(_block_yaw(mat))
+        spot = _free_spot(snapshot, sim.scene, top)
+        down = np.array([spot[0], spot[1], half[2] + GRASP_OFFSET + 0.006])
+        return [*_pick(pos, g, lift=0.06), Waypoint(down + [0, 0, 0.06], g, False, tolerance=0.015), *_release(down, g)]
+    if category == "lightbulb":
+        knob = sim.body_pos("switch")
+        sign = 1 if name == "turn_on_lightbulb" else -1  # +1: push the knob away from the robot
+        start = np.array([knob[0], knob[1] - sign * 0.03, 0.03])
+        travel = (0.08 - sim.joint("switch")) if sign > 0 else sim.joint("switch")
+        end = start + [0, sign * (travel + 0.005), 0]
+        return [Waypoint(start + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02), Waypoint(start, HOME_YAW, False, tolerance=0.006),
+                Waypoint(end, HOME_YAW, False, tolerance=0.006), Waypoint(end + [0, 0, 0.08], HOME_YAW, False)]
+    if category == "led":
+        button = sim.geom_pos("button")
+        top = button[2] + sim.model.geom("button").size[1]
+        press = np.array([button[0], button[1], top + 0.009 - 0.014])
+        return [Waypoint(press + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02), Waypoint(press, HOME_YAW, False, tolerance=0.004, wait=2),
+                Waypoint(press + [0, 0, 0.1], HOME_YAW, False)]
+    raise ValueError(f"the scripted expert has no plan for task {name!r}")
+
+
+def _free_spot(snapshot, scene, moving: str) -> np.ndarray:
+    """A place on the desk away from the other blocks and fixtures, for setting a block down."""
+    others = [snapshot.block_pos[c][:2] for c in BLOCK_COLOURS if c != moving]
+    others += [np.array(scene.button_xy), np.array(scene.switch_xy)]
+    start = snapshot.block_pos[moving][:2]
+    best, best_score = None, -np.inf
+    for x in np.linspace(*TABLE_X, 15):
+        for y in np.linspace(*TABLE_Y, 4):
+            spot = np.array([x, y])
+            clearance = min(np.linalg.norm(spot - o) for o in others)
+            score = min(clearance, 0.16) - 0.1 * np.linalg.norm(spot - start)
+            if clearance > 0.11 and score > best_score:
+                best, best_score = spot, score
+    return best if best is not None else start + np.array([0.0, -0.05])
