@@ -148,14 +148,15 @@ def _plan(env: TabletopEnv):
         extent = abs(half[0] * np.cos(yaw)) + abs(half[1] * np.sin(yaw))
         start = np.array([pos[0] - sign * (extent + 0.03), pos[1], 0.018])
         end = start + [sign * (PUSH_DISTANCE + 0.0), 0, 0]
-        return [Waypoint(start + [0, 0, 0.08], 0.0, False, tolerance=0.02), Waypoint(start, 0.0, False, tolerance=0.008),
-                Waypoint(end, 0.0, False, tolerance=0.01), Waypoint(end + [0, 0, 0.08], 0.0, False)]
+        # the palm along x keeps it clear of the cabinet behind; the leading finger pushes
+        return [Waypoint(start + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02), Waypoint(start, HOME_YAW, False, tolerance=0.008),
+                Waypoint(end, HOME_YAW, False, tolerance=0.01), Waypoint(end + [0, 0, 0.08], HOME_YAW, False)]
     if category == "move_slider":
         handle = sim.geom_pos("slider_handle")
         sign = 1 if name.endswith("left") else -1  # +1: push the handle towards -x
-        side = handle + [sign * 0.035, -0.002, -0.005]
+        side = handle + [sign * 0.035, -0.005, -0.005]
         end = side - [sign * 0.2, 0, 0]
-        return [Waypoint(side + [0, -0.1, 0.0], HOME_YAW, False, tolerance=0.02), Waypoint(side, HOME_YAW, False, tolerance=0.008),
+        return [Waypoint(side + [0, 0, 0.1], HOME_YAW, False, tolerance=0.02), Waypoint(side, HOME_YAW, False, tolerance=0.008),
                 Waypoint(end, HOME_YAW, False, tolerance=0.01), Waypoint(end + [0, -0.1, 0], HOME_YAW, False)]
     if name == "open_drawer":
         handle = sim.geom_pos("drawer_handle")

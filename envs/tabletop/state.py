@@ -81,6 +81,12 @@ class SymbolicState:
             return self.drawer == "open"
         return loc.startswith("on_")
 
+    @property
+    def open_compartment_free(self) -> bool:
+        """No block stands in the cabinet compartment that the door leaves open."""
+        open_side = "left" if self.slider == "right" else "right"
+        return all(self.block(c) != f"slider_{open_side}" for c in BLOCK_COLOURS)
+
     def as_dict(self) -> dict:
         return asdict(self)
 
@@ -203,7 +209,8 @@ def realize(sim: PlayTableSim, state: SymbolicState, rng: np.random.Generator, h
         elif loc == "drawer":
             x = scene.drawer_x + next(drawer_slots) + rng.uniform(-0.015, 0.015)
             y = 0.02 - drawer + rng.uniform(-0.085, -0.045)
-            placed[colour] = (np.array([x, y, -0.12 + half[2]]), rng.uniform(-0.3, 0.3))
+            # turned across the drawer so the gripper's long palm lies along the desk edge
+            placed[colour] = (np.array([x, y, -0.12 + half[2]]), np.pi / 2 + rng.uniform(-0.3, 0.3))
     for colour in BLOCK_COLOURS:
         loc = state.block(colour)
         if loc.startswith("on_"):

@@ -151,7 +151,7 @@ def _build_tasks() -> dict[str, Task]:
 
             tasks.append(Task(f"lift_{colour}_block_{surface}", "lift_block", pre, _lifted(colour, surface), colour))
     tasks += [
-        Task("place_in_slider", "place_block", lambda s: s.grasped is not None, _placed("slider")),
+        Task("place_in_slider", "place_block", lambda s: s.grasped is not None and s.open_compartment_free, _placed("slider")),
         Task("place_in_drawer", "place_block", lambda s: s.grasped is not None and s.drawer == "open", _placed("drawer")),
         Task(
             "push_into_drawer", "push_into_drawer",
