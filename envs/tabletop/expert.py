@@ -26,7 +26,7 @@ ROTATE_ANGLE = np.deg2rad(80)  # radians the block is turned for a rotate task
 PUSH_DISTANCE = 0.17  # metres a block is pushed
 # the TCP sits this far above a block's centre when grasping: the pads reach 9 mm below the TCP
 GRASP_OFFSET = 0.004  # metres
-MAX_YAW_FROM_HOME = 2.0  # radians: keeps the wrist joint inside its range
+MAX_GRASP_WIDTH = 0.07  # metres: widest block side the fingers close across reliably
 
 
 @dataclass
@@ -84,11 +84,19 @@ def _block_yaw(mat: np.ndarray) -> float:
     return float(np.arctan2(mat[1, 0], mat[0, 0]))
 
 
-def _grasp_yaw(block_yaw: float, turn: float = 0.0) -> float:
-    """Gripper heading that closes across the block's y axis, chosen (block symmetry: pi) so the
-    wrist stays in range through a turn of ``turn`` radians."""
-    candidates = [block_yaw + k * np.pi for k in range(-2, 3)]
-    return min(candidates, key=lambda g: abs(g + turn / 2 - HOME_YAW))
+def _grasp_yaw(block_yaw: float, half_extents, turn: float = 0.0, palm_heading: float = HOME_YAW) -> float:
+    """Gripper heading for a top-down grasp of a block.
+
+    The fingers may close across the block's y axis, or across its x axis when that side fits the
+    gripper's stroke. Of those headings (each repeats every pi) the one that keeps the palm
+    closest to lying along the desk's x axis through a turn of ``turn`` radians is chosen: it
+    keeps the palm clear of the cabinet and the wrist joint inside its range.
+    """
+    bases = [block_yaw]
+    if 2 * half_extents[0] < MAX_GRASP_WIDTH:
+        bases.append(block_yaw + np.pi / 2)
+    candidates = [b + k * np.pi for b in bases for k in range(-2, 3)]
+    return min(candidates, key=lambda g: abs(g + turn / 2 - palm_heading))
 
 
 def _pick(pos: np.ndarray, yaw: float, lift: float = 0.1, current_open: bool = True) -> list[Waypoint]:
@@ -131,18 +139,18 @@ def _plan(env: TabletopEnv):
         yaw = _block_yaw(mat)
     if category == "rotate_block":
         turn = ROTATE_ANGLE if name.endswith("left") else -ROTATE_ANGLE
-        g = _grasp_yaw(yaw, turn)
+        g = _grasp_yaw(yaw, half, turn)
         return [*_pick(pos, g, lift=0.015), Waypoint(pos + [0, 0, GRASP_OFFSET + 0.015], g + turn, False, tolerance=0.01),
                 *_release(pos + [0, 0, GRASP_OFFSET + 0.005], g + turn)]
     if category == "lift_block":
-        g = _grasp_yaw(yaw)
         if name.endswith("slider"):
+            g = _grasp_yaw(yaw, half, palm_heading=0.0)
             # reach into the cabinet from the front, below its roof
             front = np.array([pos[0], sim.cabinet_front_y - 0.09, pos[2] + 0.08])
             inside = np.array([pos[0], pos[1], pos[2] + 0.08])
             return [Waypoint(front, g, True, tolerance=0.02), Waypoint(inside, g, True, tolerance=0.01),
                     *_pick(pos, g, lift=0.07)[1:]]
-        return _pick(pos, g, lift=0.1)
+        return _pick(pos, _grasp_yaw(yaw, half), lift=0.1)
     if category == "push_block":
         sign = 1 if name.endswith("right") else -1
         extent = abs(half[0] * np.cos(yaw)) + abs(half[1] * np.sin(yaw))
@@ -180,9 +188,10 @@ def _plan(env: TabletopEnv):
             z = sim.slider_surface_z() + half[2] + GRASP_OFFSET + 0.01
             front = np.array([x, sim.cabinet_front_y - 0.09, z + 0.06])
             inside = np.array([x, CABINET_Y - 0.03, z])
-            return [Waypoint(lift, tcp_yaw, False, tolerance=0.02), Waypoint(front, HOME_YAW, False, tolerance=0.02),
-                    Waypoint(inside + [0, 0, 0.06], HOME_YAW, False, tolerance=0.01), *_release(inside, HOME_YAW)[:2],
-                    Waypoint(front, HOME_YAW, True)]
+            # the palm points into the compartment, which is barely wider than the palm is long
+            return [Waypoint(lift, tcp_yaw, False, tolerance=0.02), Waypoint(front, 0.0, False, tolerance=0.02),
+                    Waypoint(inside + [0, 0, 0.06], 0.0, False, tolerance=0.01), *_release(inside, 0.0)[:2],
+                    Waypoint(front, 0.0, True)]
         if name == "place_in_drawer":
             floor = sim.geom_pos("drawer_floor")
             target = np.array([floor[0], floor[1] - 0.07, sim.drawer_surface_z() + half[2] + GRASP_OFFSET + 0.01])
@@ -194,7 +203,7 @@ def _plan(env: TabletopEnv):
         base_pos, base_mat = sim.block_pose(base)
         base_half = sim.scene.half_extents(base)
         target = base_pos + [0, 0, base_half[2] + half[2] + GRASP_OFFSET + 0.008]
-        yaw = _grasp_yaw(_block_yaw(base_mat))
+        yaw = _grasp_yaw(_block_yaw(base_mat), base_half)
         return [Waypoint(lift, tcp_yaw, False, tolerance=0.02), Waypoint(target + [0, 0, 0.08], yaw, False, tolerance=0.01),
                 *_release(target, yaw)]
     if name == "push_into_drawer":
@@ -210,7 +219,7 @@ def _plan(env: TabletopEnv):
         top = next(c for c in BLOCK_COLOURS if any(f"block_{b}" in snapshot.touching[c] and snapshot.block_pos[b][2] < snapshot.block_pos[c][2] for b in BLOCK_COLOURS))
         pos, mat = sim.block_pose(top)
         half = sim.scene.half_extents(top)
-        g = _grasp_yaw(_block_yaw(mat))
+        g = _grasp_yaw(_block_yaw(mat), half)
         spot = _free_spot(snapshot, sim.scene, top)
         down = np.array([spot[0], spot[1], half[2] + GRASP_OFFSET + 0.006])
         return [*_pick(pos, g, lift=0.06), Waypoint(down + [0, 0, 0.06], g, False, tolerance=0.015), *_release(down, g)]

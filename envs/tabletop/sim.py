@@ -19,6 +19,7 @@ from envs.utils.rotations import mat_to_euler, quat_to_mat
 PHYSICS_DT = 1 / 480  # seconds, MuJoCo timestep (set in play_table.xml)
 N_SUBSTEPS = 16  # physics steps per control step
 CONTROL_DT = PHYSICS_DT * N_SUBSTEPS  # seconds: 30 Hz control, as CALVIN
+SLIDER_MIDDLE = 0.15  # metres: the door is 'left' past this
 BUTTON_PRESSED = 0.008  # metres of button travel that count as a press
 SWITCH_ON = 0.05  # metres: the bulb turns on past this switch position ...
 SWITCH_OFF = 0.03  # ... and off below this one (hysteresis)
@@ -121,7 +122,7 @@ class PlayTableSim:
 
     def open_compartment(self) -> str:
         """The compartment the sliding door does not cover."""
-        return "right" if self.joint("slider") > 0.125 else "left"
+        return "right" if self.joint("slider") > SLIDER_MIDDLE else "left"
 
     # --- contacts and snapshots ------------------------------------------------------------
     def block_contacts(self) -> dict[str, frozenset[str]]:

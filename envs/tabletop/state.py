@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+import mujoco
 import numpy as np
 
 from envs.robots.panda import GRIPPER_OPEN
 from envs.tabletop.scenes import BLOCK_COLOURS, CABINET_Y
-from envs.tabletop.sim import SceneSnapshot, PlayTableSim
+from envs.tabletop.sim import SLIDER_MIDDLE, PlayTableSim, SceneSnapshot
 from envs.utils.rotations import topdown_mat, yaw_to_quat
 
 LOCATIONS = ("table", "slider_left", "slider_right", "drawer", "grasped") + tuple(f"on_{c}" for c in BLOCK_COLOURS)
 TABLE_X = (-0.36, 0.36)  # metres: where blocks may start on the desk
-TABLE_Y = (-0.09, 0.0)
+TABLE_Y = (-0.1, -0.03)
 MIN_BLOCK_GAP = 0.10  # metres between block centres on the desk
 FIXTURE_CLEARANCE = 0.1  # metres between a block and the button or switch
 HOME_TCP = np.array([0.0, -0.15, 0.25])  # metres
@@ -155,7 +156,7 @@ def classify(snapshot: SceneSnapshot, sim: PlayTableSim) -> SymbolicState | None
     if "unknown" in locations.values():
         return None
     return SymbolicState(
-        slider="left" if snapshot.slider > 0.125 else "right",
+        slider="left" if snapshot.slider > SLIDER_MIDDLE else "right",
         drawer="open" if snapshot.drawer > 0.09 else "closed",
         lightbulb=snapshot.lightbulb,
         led=snapshot.led,
@@ -171,11 +172,10 @@ def realize(sim: PlayTableSim, state: SymbolicState, rng: np.random.Generator, h
     """Build a randomised physical state that matches ``state`` and let it settle."""
     scene = sim.scene
     data = sim.data
-    data.qpos[:] = sim.model.qpos0
-    data.qvel[:] = 0.0
-    data.act[:] = 0.0
-    data.time = 0.0
-    sim.set_joint("slider", rng.uniform(0.2, 0.25) if state.slider == "left" else rng.uniform(0.0, 0.05))
+    # start from a blank simulator so that nothing from an earlier episode (warm starts, controls)
+    # leaks into this one: the same seed then gives the same episode in any process
+    mujoco.mj_resetData(sim.model, data)
+    sim.set_joint("slider", rng.uniform(0.25, 0.3) if state.slider == "left" else rng.uniform(0.0, 0.05))
     drawer = rng.uniform(0.14, 0.18) if state.drawer == "open" else rng.uniform(0.0, 0.02)
     sim.set_joint("drawer", drawer)
     sim.set_joint("button", 0.0)
