@@ -29,7 +29,7 @@ def _play(args: argparse.Namespace) -> int:
     expert = ScriptedExpert(env)
     obs, info = env.reset(seed=args.seed, options={"task": args.task})
     expert.reset(obs["instruction"])
-    print(f"task {info['task']} in scene {info['scene']}: \"{info['instruction']}\"")
+    print(f'task {info["task"]} in scene {info["scene"]}: "{info["instruction"]}"')
     print(f"initial state: {info['initial_state']}")
     frames = [side_by_side([obs["rgb_static"], obs["rgb_gripper"]])]
     steps = 0
@@ -55,15 +55,19 @@ def _tasks(args: argparse.Namespace) -> int:
     from envs.tabletop.tasks import TASKS
 
     for name, task in TASKS.items():
-        print(f"{name:28s} {task.category:18s} \"{instructions(name)[0]}\"")
+        print(f'{name:28s} {task.category:18s} "{instructions(name)[0]}"')
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gr-bench", description="Benchmark for language-conditioned manipulation policies.")
+    parser = argparse.ArgumentParser(
+        prog="gr-bench", description="Benchmark for language-conditioned manipulation policies."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     play = sub.add_parser(
-        "play", help="watch the scripted expert do a task (writes a video)", epilog=PLAY_EXAMPLES,
+        "play",
+        help="watch the scripted expert do a task (writes a video)",
+        epilog=PLAY_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     play.add_argument("--task", default="open_drawer", help="task name (see `gr-bench tasks`)")

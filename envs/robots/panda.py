@@ -37,9 +37,7 @@ class PandaArm:
         self.gripper_actuator = model.actuator("panda_gripper").id
         self.tcp_site = model.site("tcp").id
         self.finger_geoms = frozenset((model.geom("left_pad").id, model.geom("right_pad").id))
-        self.robot_bodies = frozenset(
-            b for b in range(model.nbody) if model.body(b).name.startswith("panda_")
-        )
+        self.robot_bodies = frozenset(b for b in range(model.nbody) if model.body(b).name.startswith("panda_"))
         self._scratch = mujoco.MjData(model)
         self._jac_pos = np.zeros((3, model.nv))
         self._jac_rot = np.zeros((3, model.nv))
@@ -71,7 +69,9 @@ class PandaArm:
         self.set_joint_targets(data, q)
         self.set_gripper(data, gripper_open)
 
-    def solve_ik(self, data: mujoco.MjData, pos: np.ndarray, mat: np.ndarray, iterations: int = IK_ITERATIONS) -> np.ndarray:
+    def solve_ik(
+        self, data: mujoco.MjData, pos: np.ndarray, mat: np.ndarray, iterations: int = IK_ITERATIONS
+    ) -> np.ndarray:
         """Joint targets that bring the TCP to (pos, mat), starting from the arm's current joints."""
         scratch = self._scratch
         scratch.qpos[:] = data.qpos

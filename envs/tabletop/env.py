@@ -93,8 +93,13 @@ class TabletopEnv(gym.Env):
         render_mode: str | None = None,
     ):
         self._init_kwargs = dict(
-            task=task, scene=scene, cameras=tuple(cameras), resolution=resolution, action_mode=action_mode,
-            instruction_split=instruction_split, render_mode=render_mode,
+            task=task,
+            scene=scene,
+            cameras=tuple(cameras),
+            resolution=resolution,
+            action_mode=action_mode,
+            instruction_split=instruction_split,
+            render_mode=render_mode,
         )
         if task is not None:
             get_task(task)
@@ -121,16 +126,21 @@ class TabletopEnv(gym.Env):
         obs_spaces["scene_obs"] = spaces.Box(-np.inf, np.inf, (24,), np.float32)
         obs_spaces["instruction"] = spaces.Text(max_length=512, min_length=0, charset=INSTRUCTION_CHARSET)
         self.observation_space = spaces.Dict(obs_spaces)
-        self.action_space = spaces.Box(-1.0, 1.0, (7,), np.float32) if action_mode == "relative" else spaces.Box(
-            np.r_[WORKSPACE_LOW, -np.pi, -np.pi, -np.pi, -1.0].astype(np.float32),
-            np.r_[WORKSPACE_HIGH, np.pi, np.pi, np.pi, 1.0].astype(np.float32),
+        self.action_space = (
+            spaces.Box(-1.0, 1.0, (7,), np.float32)
+            if action_mode == "relative"
+            else spaces.Box(
+                np.r_[WORKSPACE_LOW, -np.pi, -np.pi, -np.pi, -1.0].astype(np.float32),
+                np.r_[WORKSPACE_HIGH, np.pi, np.pi, np.pi, 1.0].astype(np.float32),
+            )
         )
         self.action_spec = {
             "shape": (7,),
             "mode": action_mode,
             "layout": ["x", "y", "z", "euler_x", "euler_y", "euler_z", "gripper"],
             "frame": "world",
-            "units": "relative: 0.02 m and 0.05 rad per unit, clipped to [-1, 1]" if action_mode == "relative"
+            "units": "relative: 0.02 m and 0.05 rad per unit, clipped to [-1, 1]"
+            if action_mode == "relative"
             else "absolute: metres and radians (extrinsic xyz euler)",
             "gripper": "+1 open, -1 close (>= 0 opens)",
             "control_hz": 1 / CONTROL_DT,
@@ -158,7 +168,9 @@ class TabletopEnv(gym.Env):
         options = dict(options or {})
         unknown = set(options) - {"task", "scene", "initial_state", "instruction"}
         if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; allowed: task, scene, initial_state, instruction")
+            raise ValueError(
+                f"unknown reset options {sorted(unknown)}; allowed: task, scene, initial_state, instruction"
+            )
         scene = options.get("scene", self.default_scene)
         task_name = options.get("task", self.default_task)
         self.task = get_task(task_name) if task_name is not None else TASKS[self.np_random.choice(sorted(TASKS))]
@@ -202,9 +214,7 @@ class TabletopEnv(gym.Env):
             raise RuntimeError("call reset() before step()")
         action = np.asarray(action, dtype=np.float64)
         if action.shape != (7,):
-            raise ValueError(
-                f"action must have shape (7,): xyz, euler xyz, gripper; got shape {action.shape}"
-            )
+            raise ValueError(f"action must have shape (7,): xyz, euler xyz, gripper; got shape {action.shape}")
         if not np.all(np.isfinite(action)):
             raise ValueError(f"action contains NaN or inf: {action.tolist()}")
         sim, data = self.sim, self.sim.data
@@ -273,8 +283,12 @@ class TabletopEnv(gym.Env):
             physics = np.empty(mujoco.mj_stateSize(self.sim.model, spec))
             mujoco.mj_getState(self.sim.model, self.sim.data, physics, spec)
             state.update(
-                scene=self.sim.scene.name, physics=physics, task=self.task.name, instruction=self.instruction,
-                symbolic_state=self.symbolic_state, start=self._start,
+                scene=self.sim.scene.name,
+                physics=physics,
+                task=self.task.name,
+                instruction=self.instruction,
+                symbolic_state=self.symbolic_state,
+                start=self._start,
                 lights=(self.sim.led, self.sim.lightbulb, self.sim._button_was_pressed, self.sim.last_gripper_action),
             )
         return state
@@ -284,13 +298,19 @@ class TabletopEnv(gym.Env):
         self._np_random = state["np_random"]
         if "scene" in state:
             self.sim = self._sim_for(state["scene"])
-            mujoco.mj_setState(self.sim.model, self.sim.data, state["physics"], mujoco.mjtState.mjSTATE_INTEGRATION)
-            mujoco.mj_forward(self.sim.model, self.sim.data)
+            spec = mujoco.mjtState.mjSTATE_INTEGRATION
+            mujoco.mj_setState(self.sim.model, self.sim.data, state["physics"], spec)
+            mujoco.mj_forward(self.sim.model, self.sim.data)  # derived quantities (poses, contacts)
+            # mj_forward rewrites the solver's warm start; put the saved one back so the clone
+            # steps exactly like the original
+            mujoco.mj_setState(self.sim.model, self.sim.data, state["physics"], spec)
             self.task = get_task(state["task"])
             self.instruction = state["instruction"]
             self.symbolic_state = state["symbolic_state"]
             self._start = state["start"]
-            self.sim.led, self.sim.lightbulb, self.sim._button_was_pressed, self.sim.last_gripper_action = state["lights"]
+            self.sim.led, self.sim.lightbulb, self.sim._button_was_pressed, self.sim.last_gripper_action = state[
+                "lights"
+            ]
 
 
 def _hw(resolution: int | tuple[int, int]) -> tuple[int, int]:
@@ -308,4 +328,3 @@ def _home_posture(sim: PlayTableSim) -> np.ndarray:
     sim.arm.place(sim.data, q, gripper_open=True)
     sim.forward()
     return q
-

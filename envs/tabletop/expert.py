@@ -15,7 +15,7 @@ from envs.tabletop.env import MAX_REL_ORN, MAX_REL_POS, TabletopEnv
 from envs.tabletop.scenes import BLOCK_COLOURS, CABINET_Y
 from envs.tabletop.state import HOME_YAW, TABLE_X, TABLE_Y
 from envs.tabletop.tasks import push_into_drawer_block
-from envs.utils.rotations import mat_to_euler, rotvec_from_mat, topdown_mat, wrap_angle
+from envs.utils.rotations import mat_to_euler, rotvec_from_mat, topdown_mat
 
 POS_TOLERANCE = 0.008  # metres
 ROT_TOLERANCE = 0.06  # radians
@@ -140,16 +140,22 @@ def _plan(env: TabletopEnv):
     if category == "rotate_block":
         turn = ROTATE_ANGLE if name.endswith("left") else -ROTATE_ANGLE
         g = _grasp_yaw(yaw, half, turn)
-        return [*_pick(pos, g, lift=0.015), Waypoint(pos + [0, 0, GRASP_OFFSET + 0.015], g + turn, False, tolerance=0.01),
-                *_release(pos + [0, 0, GRASP_OFFSET + 0.005], g + turn)]
+        return [
+            *_pick(pos, g, lift=0.015),
+            Waypoint(pos + [0, 0, GRASP_OFFSET + 0.015], g + turn, False, tolerance=0.01),
+            *_release(pos + [0, 0, GRASP_OFFSET + 0.005], g + turn),
+        ]
     if category == "lift_block":
         if name.endswith("slider"):
             g = _grasp_yaw(yaw, half, palm_heading=0.0)
             # reach into the cabinet from the front, below its roof
             front = np.array([pos[0], sim.cabinet_front_y - 0.09, pos[2] + 0.08])
             inside = np.array([pos[0], pos[1], pos[2] + 0.08])
-            return [Waypoint(front, g, True, tolerance=0.02), Waypoint(inside, g, True, tolerance=0.01),
-                    *_pick(pos, g, lift=0.07)[1:]]
+            return [
+                Waypoint(front, g, True, tolerance=0.02),
+                Waypoint(inside, g, True, tolerance=0.01),
+                *_pick(pos, g, lift=0.07)[1:],
+            ]
         return _pick(pos, _grasp_yaw(yaw, half), lift=0.1)
     if category == "push_block":
         sign = 1 if name.endswith("right") else -1
@@ -157,27 +163,43 @@ def _plan(env: TabletopEnv):
         start = np.array([pos[0] - sign * (extent + 0.03), pos[1], 0.018])
         end = start + [sign * (PUSH_DISTANCE + 0.0), 0, 0]
         # the palm along x keeps it clear of the cabinet behind; the leading finger pushes
-        return [Waypoint(start + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02), Waypoint(start, HOME_YAW, False, tolerance=0.008),
-                Waypoint(end, HOME_YAW, False, tolerance=0.01), Waypoint(end + [0, 0, 0.08], HOME_YAW, False)]
+        return [
+            Waypoint(start + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02),
+            Waypoint(start, HOME_YAW, False, tolerance=0.008),
+            Waypoint(end, HOME_YAW, False, tolerance=0.01),
+            Waypoint(end + [0, 0, 0.08], HOME_YAW, False),
+        ]
     if category == "move_slider":
         handle = sim.geom_pos("slider_handle")
         sign = 1 if name.endswith("left") else -1  # +1: push the handle towards -x
         side = handle + [sign * 0.035, -0.005, -0.005]
         end = side - [sign * 0.2, 0, 0]
-        return [Waypoint(side + [0, 0, 0.1], HOME_YAW, False, tolerance=0.02), Waypoint(side, HOME_YAW, False, tolerance=0.008),
-                Waypoint(end, HOME_YAW, False, tolerance=0.01), Waypoint(end + [0, -0.1, 0], HOME_YAW, False)]
+        return [
+            Waypoint(side + [0, 0, 0.1], HOME_YAW, False, tolerance=0.02),
+            Waypoint(side, HOME_YAW, False, tolerance=0.008),
+            Waypoint(end, HOME_YAW, False, tolerance=0.01),
+            Waypoint(end + [0, -0.1, 0], HOME_YAW, False),
+        ]
     if name == "open_drawer":
         handle = sim.geom_pos("drawer_handle")
         hook = handle + [0, 0.028, 0.005]
         pulled = hook - [0, 0.16, 0]
-        return [Waypoint(hook + [0, 0, 0.1], HOME_YAW, False, tolerance=0.02), Waypoint(hook, HOME_YAW, False, tolerance=0.006),
-                Waypoint(pulled, HOME_YAW, False, tolerance=0.01), Waypoint(pulled + [0, 0, 0.12], HOME_YAW, False)]
+        return [
+            Waypoint(hook + [0, 0, 0.1], HOME_YAW, False, tolerance=0.02),
+            Waypoint(hook, HOME_YAW, False, tolerance=0.006),
+            Waypoint(pulled, HOME_YAW, False, tolerance=0.01),
+            Waypoint(pulled + [0, 0, 0.12], HOME_YAW, False),
+        ]
     if name == "close_drawer":
         handle = sim.geom_pos("drawer_handle")
         start = handle + [0, -0.03, 0.0]
         end = start + [0, sim.joint("drawer") + 0.01, 0]
-        return [Waypoint(start + [0, 0, 0.1], HOME_YAW, False, tolerance=0.02), Waypoint(start, HOME_YAW, False, tolerance=0.008),
-                Waypoint(end, HOME_YAW, False, tolerance=0.01), Waypoint(end + [0, -0.05, 0.12], HOME_YAW, False)]
+        return [
+            Waypoint(start + [0, 0, 0.1], HOME_YAW, False, tolerance=0.02),
+            Waypoint(start, HOME_YAW, False, tolerance=0.008),
+            Waypoint(end, HOME_YAW, False, tolerance=0.01),
+            Waypoint(end + [0, -0.05, 0.12], HOME_YAW, False),
+        ]
     if category in ("place_block", "stack_block"):
         held = _held_block(sim)
         half = sim.scene.half_extents(held)
@@ -189,14 +211,21 @@ def _plan(env: TabletopEnv):
             front = np.array([x, sim.cabinet_front_y - 0.09, z + 0.06])
             inside = np.array([x, CABINET_Y - 0.03, z])
             # the palm points into the compartment, which is barely wider than the palm is long
-            return [Waypoint(lift, tcp_yaw, False, tolerance=0.02), Waypoint(front, 0.0, False, tolerance=0.02),
-                    Waypoint(inside + [0, 0, 0.06], 0.0, False, tolerance=0.01), *_release(inside, 0.0)[:2],
-                    Waypoint(front, 0.0, True)]
+            return [
+                Waypoint(lift, tcp_yaw, False, tolerance=0.02),
+                Waypoint(front, 0.0, False, tolerance=0.02),
+                Waypoint(inside + [0, 0, 0.06], 0.0, False, tolerance=0.01),
+                *_release(inside, 0.0)[:2],
+                Waypoint(front, 0.0, True),
+            ]
         if name == "place_in_drawer":
             floor = sim.geom_pos("drawer_floor")
             target = np.array([floor[0], floor[1] - 0.07, sim.drawer_surface_z() + half[2] + GRASP_OFFSET + 0.01])
-            return [Waypoint(lift, tcp_yaw, False, tolerance=0.02), Waypoint(target + [0, 0, 0.12], HOME_YAW, False, tolerance=0.02),
-                    *_release(target, HOME_YAW)]
+            return [
+                Waypoint(lift, tcp_yaw, False, tolerance=0.02),
+                Waypoint(target + [0, 0, 0.12], HOME_YAW, False, tolerance=0.02),
+                *_release(target, HOME_YAW),
+            ]
         # stack_block: onto the block on the desk whose top is free
         snapshot = sim.snapshot()
         base = next(c for c in BLOCK_COLOURS if c != held and snapshot.resting_on(c, "table"))
@@ -204,19 +233,33 @@ def _plan(env: TabletopEnv):
         base_half = sim.scene.half_extents(base)
         target = base_pos + [0, 0, base_half[2] + half[2] + GRASP_OFFSET + 0.008]
         yaw = _grasp_yaw(_block_yaw(base_mat), base_half)
-        return [Waypoint(lift, tcp_yaw, False, tolerance=0.02), Waypoint(target + [0, 0, 0.08], yaw, False, tolerance=0.01),
-                *_release(target, yaw)]
+        return [
+            Waypoint(lift, tcp_yaw, False, tolerance=0.02),
+            Waypoint(target + [0, 0, 0.08], yaw, False, tolerance=0.01),
+            *_release(target, yaw),
+        ]
     if name == "push_into_drawer":
         snapshot = sim.snapshot()
         colour = push_into_drawer_block(snapshot, sim.scene)
         pos, _ = sim.block_pose(colour)
         start = np.array([pos[0], pos[1] + 0.06, 0.018])
         end = np.array([pos[0], -0.2, 0.018])
-        return [Waypoint(start + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02), Waypoint(start, HOME_YAW, False, tolerance=0.008),
-                Waypoint(end, HOME_YAW, False, tolerance=0.01), Waypoint(end + [0, 0, 0.1], HOME_YAW, False)]
+        return [
+            Waypoint(start + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02),
+            Waypoint(start, HOME_YAW, False, tolerance=0.008),
+            Waypoint(end, HOME_YAW, False, tolerance=0.01),
+            Waypoint(end + [0, 0, 0.1], HOME_YAW, False),
+        ]
     if name == "unstack_block":
         snapshot = sim.snapshot()
-        top = next(c for c in BLOCK_COLOURS if any(f"block_{b}" in snapshot.touching[c] and snapshot.block_pos[b][2] < snapshot.block_pos[c][2] for b in BLOCK_COLOURS))
+        top = next(
+            c
+            for c in BLOCK_COLOURS
+            if any(
+                f"block_{b}" in snapshot.touching[c] and snapshot.block_pos[b][2] < snapshot.block_pos[c][2]
+                for b in BLOCK_COLOURS
+            )
+        )
         pos, mat = sim.block_pose(top)
         half = sim.scene.half_extents(top)
         g = _grasp_yaw(_block_yaw(mat), half)
@@ -229,14 +272,21 @@ def _plan(env: TabletopEnv):
         start = np.array([knob[0], knob[1] - sign * 0.03, 0.03])
         travel = (0.08 - sim.joint("switch")) if sign > 0 else sim.joint("switch")
         end = start + [0, sign * (travel + 0.005), 0]
-        return [Waypoint(start + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02), Waypoint(start, HOME_YAW, False, tolerance=0.006),
-                Waypoint(end, HOME_YAW, False, tolerance=0.006), Waypoint(end + [0, 0, 0.08], HOME_YAW, False)]
+        return [
+            Waypoint(start + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02),
+            Waypoint(start, HOME_YAW, False, tolerance=0.006),
+            Waypoint(end, HOME_YAW, False, tolerance=0.006),
+            Waypoint(end + [0, 0, 0.08], HOME_YAW, False),
+        ]
     if category == "led":
         button = sim.geom_pos("button")
         top = button[2] + sim.model.geom("button").size[1]
         press = np.array([button[0], button[1], top + 0.009 - 0.014])
-        return [Waypoint(press + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02), Waypoint(press, HOME_YAW, False, tolerance=0.004, wait=2),
-                Waypoint(press + [0, 0, 0.1], HOME_YAW, False)]
+        return [
+            Waypoint(press + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02),
+            Waypoint(press, HOME_YAW, False, tolerance=0.004, wait=2),
+            Waypoint(press + [0, 0, 0.1], HOME_YAW, False),
+        ]
     raise ValueError(f"the scripted expert has no plan for task {name!r}")
 
 

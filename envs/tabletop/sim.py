@@ -65,9 +65,7 @@ class PlayTableSim:
         self.data = mujoco.MjData(self.model)
         self.arm = PandaArm(self.model)
         m = self.model
-        self._qadr = {
-            name: m.joint(f"{name}_joint").qposadr[0] for name in ("slider", "drawer", "button", "switch")
-        }
+        self._qadr = {name: m.joint(f"{name}_joint").qposadr[0] for name in ("slider", "drawer", "button", "switch")}
         self._block_qadr = {c: m.joint(f"block_{c}").qposadr[0] for c in BLOCK_COLOURS}
         self._block_dadr = {c: m.joint(f"block_{c}").dofadr[0] for c in BLOCK_COLOURS}
         self._block_geom = {m.geom(f"block_{c}").id: c for c in BLOCK_COLOURS}
@@ -157,8 +155,14 @@ class PlayTableSim:
         """CALVIN's 24-D scene state: slider, drawer, button, switch, lightbulb, LED, then the
         position and euler angles of the red, blue and pink blocks."""
         parts = [
-            [self.joint("slider"), self.joint("drawer"), self.joint("button"), self.joint("switch"),
-             float(self.lightbulb), float(self.led)]
+            [
+                self.joint("slider"),
+                self.joint("drawer"),
+                self.joint("button"),
+                self.joint("switch"),
+                float(self.lightbulb),
+                float(self.led),
+            ]
         ]
         for colour in BLOCK_COLOURS:
             pos, mat = self.block_pose(colour)
@@ -170,8 +174,13 @@ class PlayTableSim:
         7 arm joint positions, last gripper action."""
         pos, mat = self.arm.tcp_pose(self.data)
         return np.concatenate(
-            [pos, mat_to_euler(mat), [self.arm.gripper_width(self.data)], self.arm.joint_positions(self.data),
-             [self.last_gripper_action]]
+            [
+                pos,
+                mat_to_euler(mat),
+                [self.arm.gripper_width(self.data)],
+                self.arm.joint_positions(self.data),
+                [self.last_gripper_action],
+            ]
         ).astype(np.float32)
 
     # --- stepping --------------------------------------------------------------------------
@@ -180,6 +189,9 @@ class PlayTableSim:
 
     def step(self, n_substeps: int = N_SUBSTEPS) -> None:
         mujoco.mj_step(self.model, self.data, nstep=n_substeps)
+        # mj_step leaves poses and contacts at the state before its last integration; bring them
+        # up to date so observations, oracles and a restored copy all see the current state
+        mujoco.mj_fwdPosition(self.model, self.data)
         self._update_lights()
         if not np.all(np.isfinite(self.data.qpos)) or np.abs(self.data.qvel).max() > MAX_QVEL:
             raise PhysicsError(

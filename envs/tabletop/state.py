@@ -111,7 +111,9 @@ def sample_symbolic_state(rng: np.random.Generator) -> SymbolicState:
     while True:
         locations = {}
         for colour in BLOCK_COLOURS:
-            locations[colour] = str(rng.choice(["table", "slider_left", "slider_right", "drawer"], p=[0.6, 0.12, 0.12, 0.16]))
+            locations[colour] = str(
+                rng.choice(["table", "slider_left", "slider_right", "drawer"], p=[0.6, 0.12, 0.12, 0.16])
+            )
         on_table = [c for c in BLOCK_COLOURS if locations[c] == "table"]
         roll = rng.random()
         if on_table and roll < 0.2:
@@ -136,10 +138,7 @@ def classify(snapshot: SceneSnapshot, sim: PlayTableSim) -> SymbolicState | None
     for colour in BLOCK_COLOURS:
         touch = snapshot.touching[colour]
         pos = snapshot.block_pos[colour]
-        below = [
-            c for c in BLOCK_COLOURS
-            if f"block_{c}" in touch and snapshot.block_pos[c][2] < pos[2] - 0.015
-        ]
+        below = [c for c in BLOCK_COLOURS if f"block_{c}" in touch and snapshot.block_pos[c][2] < pos[2] - 0.015]
         if snapshot.held(colour):
             loc = "grasped"
         elif "slider" in touch:
@@ -189,9 +188,9 @@ def realize(sim: PlayTableSim, state: SymbolicState, rng: np.random.Generator, h
     for colour in table_blocks:
         for _ in range(200):
             xy = np.array([rng.uniform(*TABLE_X), rng.uniform(*TABLE_Y)])
-            if all(abs(xy[0] - o[0]) > FIXTURE_CLEARANCE or abs(xy[1] - o[1]) > FIXTURE_CLEARANCE for o in obstacles) and all(
-                np.linalg.norm(xy - p[:2]) > MIN_BLOCK_GAP for p, _ in placed.values()
-            ):
+            if all(
+                abs(xy[0] - o[0]) > FIXTURE_CLEARANCE or abs(xy[1] - o[1]) > FIXTURE_CLEARANCE for o in obstacles
+            ) and all(np.linalg.norm(xy - p[:2]) > MIN_BLOCK_GAP for p, _ in placed.values()):
                 break
         else:
             raise InitialStateError("could not find free places for the blocks on the desk")
@@ -203,7 +202,7 @@ def realize(sim: PlayTableSim, state: SymbolicState, rng: np.random.Generator, h
         loc = state.block(colour)
         half = scene.half_extents(colour)
         if loc.startswith("slider_"):
-            x = sim.compartment_x(loc[len("slider_"):]) + rng.uniform(-0.04, 0.04)
+            x = sim.compartment_x(loc[len("slider_") :]) + rng.uniform(-0.04, 0.04)
             y = CABINET_Y - 0.04 + rng.uniform(-0.01, 0.01)
             placed[colour] = (np.array([x, y, 0.02 + half[2]]), rng.uniform(-0.3, 0.3))
         elif loc == "drawer":
@@ -217,7 +216,9 @@ def realize(sim: PlayTableSim, state: SymbolicState, rng: np.random.Generator, h
             base_pos, base_yaw = placed[loc[3:]]
             half = scene.half_extents(colour)
             base_half = scene.half_extents(loc[3:])
-            pos = base_pos + np.array([rng.uniform(-0.005, 0.005), rng.uniform(-0.005, 0.005), base_half[2] + half[2] + 0.001])
+            pos = base_pos + np.array(
+                [rng.uniform(-0.005, 0.005), rng.uniform(-0.005, 0.005), base_half[2] + half[2] + 0.001]
+            )
             placed[colour] = (pos, base_yaw + rng.uniform(-0.2, 0.2))
 
     held = state.grasped

@@ -135,9 +135,13 @@ def _build_tasks() -> dict[str, Task]:
     for colour in BLOCK_COLOURS:
         on_table = lambda s, c=colour: _idle(s) and s.block(c) == "table" and s.free_top(c)  # noqa: E731
         for direction, sign in (("left", 1), ("right", -1)):
-            tasks.append(Task(f"rotate_{colour}_block_{direction}", "rotate_block", on_table, _rotated(colour, sign), colour))
+            tasks.append(
+                Task(f"rotate_{colour}_block_{direction}", "rotate_block", on_table, _rotated(colour, sign), colour)
+            )
         for direction, sign in (("left", -1), ("right", 1)):
-            tasks.append(Task(f"push_{colour}_block_{direction}", "push_block", on_table, _pushed(colour, sign), colour))
+            tasks.append(
+                Task(f"push_{colour}_block_{direction}", "push_block", on_table, _pushed(colour, sign), colour)
+            )
     tasks += [
         Task("move_slider_left", "move_slider", lambda s: _idle(s) and s.slider == "right", _slider_moved(1)),
         Task("move_slider_right", "move_slider", lambda s: _idle(s) and s.slider == "left", _slider_moved(-1)),
@@ -146,20 +150,32 @@ def _build_tasks() -> dict[str, Task]:
     ]
     for surface, location in (("table", "table"), ("slider", "slider_"), ("drawer", "drawer")):
         for colour in BLOCK_COLOURS:
+
             def pre(s: SymbolicState, c=colour, loc=location) -> bool:
                 return _idle(s) and s.block(c).startswith(loc) and s.reachable(c)
 
             tasks.append(Task(f"lift_{colour}_block_{surface}", "lift_block", pre, _lifted(colour, surface), colour))
     tasks += [
-        Task("place_in_slider", "place_block", lambda s: s.grasped is not None and s.open_compartment_free, _placed("slider")),
-        Task("place_in_drawer", "place_block", lambda s: s.grasped is not None and s.drawer == "open", _placed("drawer")),
         Task(
-            "push_into_drawer", "push_into_drawer",
-            lambda s: _idle(s) and s.drawer == "open" and any(s.block(c) == "table" and s.free_top(c) for c in BLOCK_COLOURS),
+            "place_in_slider",
+            "place_block",
+            lambda s: s.grasped is not None and s.open_compartment_free,
+            _placed("slider"),
+        ),
+        Task(
+            "place_in_drawer", "place_block", lambda s: s.grasped is not None and s.drawer == "open", _placed("drawer")
+        ),
+        Task(
+            "push_into_drawer",
+            "push_into_drawer",
+            lambda s: (
+                _idle(s) and s.drawer == "open" and any(s.block(c) == "table" and s.free_top(c) for c in BLOCK_COLOURS)
+            ),
             _pushed_into_drawer,
         ),
         Task(
-            "stack_block", "stack_block",
+            "stack_block",
+            "stack_block",
             lambda s: s.grasped is not None and any(s.block(c) == "table" and s.free_top(c) for c in BLOCK_COLOURS),
             _stacked,
         ),
@@ -188,7 +204,9 @@ PUSH_TRAVEL = 0.24  # metres of free desk a push needs beyond the block
 LANE_HALF_WIDTH = 0.07  # metres
 
 
-def _lane_clear(snapshot: SceneSnapshot, scene, colour: str, x_range: tuple[float, float], y_range: tuple[float, float]) -> bool:
+def _lane_clear(
+    snapshot: SceneSnapshot, scene, colour: str, x_range: tuple[float, float], y_range: tuple[float, float]
+) -> bool:
     lo_x, hi_x = x_range
     lo_y, hi_y = y_range
     obstacles = [np.array(scene.button_xy), np.array(scene.switch_xy)]
@@ -204,7 +222,9 @@ def feasible(task: Task, snapshot: SceneSnapshot, scene) -> bool:
         end = x + sign * PUSH_TRAVEL
         if abs(end) > DESK_HALF_WIDTH:
             return False
-        return _lane_clear(snapshot, scene, task.block, (min(x, end), max(x, end)), (y - LANE_HALF_WIDTH, y + LANE_HALF_WIDTH))
+        return _lane_clear(
+            snapshot, scene, task.block, (min(x, end), max(x, end)), (y - LANE_HALF_WIDTH, y + LANE_HALF_WIDTH)
+        )
     if task.name == "push_into_drawer":
         return push_into_drawer_block(snapshot, scene) is not None
     return True

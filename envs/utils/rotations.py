@@ -20,7 +20,9 @@ def euler_to_mat(euler: np.ndarray) -> np.ndarray:
 def mat_to_euler(mat: np.ndarray) -> np.ndarray:
     sy = np.hypot(mat[0, 0], mat[1, 0])
     if sy > 1e-6:
-        return np.array([np.arctan2(mat[2, 1], mat[2, 2]), np.arctan2(-mat[2, 0], sy), np.arctan2(mat[1, 0], mat[0, 0])])
+        return np.array(
+            [np.arctan2(mat[2, 1], mat[2, 2]), np.arctan2(-mat[2, 0], sy), np.arctan2(mat[1, 0], mat[0, 0])]
+        )
     # gimbal lock: pitch is +-90 degrees and roll and yaw share one axis
     return np.array([np.arctan2(-mat[1, 2], mat[1, 1]), np.arctan2(-mat[2, 0], sy), 0.0])
 
