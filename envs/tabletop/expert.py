@@ -23,6 +23,7 @@ GRIPPER_WAIT = 8  # control steps for the fingers to close or open
 WAYPOINT_TIMEOUT = 45  # control steps before giving up on reaching a waypoint
 APPROACH_HEIGHT = 0.1  # metres above a grasp point
 ROTATE_ANGLE = np.deg2rad(80)  # radians the block is turned for a rotate task
+ROTATE_LIFT = 0.05  # metres the block is raised while it is turned
 PUSH_DISTANCE = 0.17  # metres a block is pushed
 # the TCP sits this far above a block's centre when grasping: the pads reach 9 mm below the TCP
 GRASP_OFFSET = 0.004  # metres
@@ -140,9 +141,10 @@ def _plan(env: TabletopEnv):
     if category == "rotate_block":
         turn = ROTATE_ANGLE if name.endswith("left") else -ROTATE_ANGLE
         g = _grasp_yaw(yaw, half, turn)
+        # turn it in the air, high enough that the sweeping palm clears the cabinet's door handle
         return [
-            *_pick(pos, g, lift=0.015),
-            Waypoint(pos + [0, 0, GRASP_OFFSET + 0.015], g + turn, False, tolerance=0.01),
+            *_pick(pos, g, lift=ROTATE_LIFT),
+            Waypoint(pos + [0, 0, GRASP_OFFSET + ROTATE_LIFT], g + turn, False, tolerance=0.01),
             *_release(pos + [0, 0, GRASP_OFFSET + 0.005], g + turn),
         ]
     if category == "lift_block":
@@ -272,7 +274,11 @@ def _plan(env: TabletopEnv):
         start = np.array([knob[0], knob[1] - sign * 0.03, 0.03])
         travel = (0.08 - sim.joint("switch")) if sign > 0 else sim.joint("switch")
         end = start + [0, sign * (travel + 0.005), 0]
+        # travel low and in front of the knob: the switch stands beside the cabinet, and a wrist
+        # passing high over the desk's back would hit the cabinet's side
+        front = np.array([knob[0], knob[1] - 0.06, 0.11])
         return [
+            Waypoint(front, HOME_YAW, False, tolerance=0.02),
             Waypoint(start + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02),
             Waypoint(start, HOME_YAW, False, tolerance=0.006),
             Waypoint(end, HOME_YAW, False, tolerance=0.006),

@@ -197,7 +197,7 @@ def realize(sim: PlayTableSim, state: SymbolicState, rng: np.random.Generator, h
         half = scene.half_extents(colour)
         placed[colour] = (np.array([xy[0], xy[1], half[2]]), rng.uniform(-np.pi / 2, np.pi / 2))
 
-    drawer_slots = iter(rng.permutation([-0.06, 0.06]))
+    drawer_slots = iter(rng.permutation([-0.045, 0.045]))
     for colour in BLOCK_COLOURS:
         loc = state.block(colour)
         half = scene.half_extents(colour)
@@ -206,7 +206,7 @@ def realize(sim: PlayTableSim, state: SymbolicState, rng: np.random.Generator, h
             y = CABINET_Y - 0.04 + rng.uniform(-0.01, 0.01)
             placed[colour] = (np.array([x, y, 0.02 + half[2]]), rng.uniform(-0.3, 0.3))
         elif loc == "drawer":
-            x = scene.drawer_x + next(drawer_slots) + rng.uniform(-0.015, 0.015)
+            x = scene.drawer_x + next(drawer_slots) + rng.uniform(-0.01, 0.01)
             y = 0.02 - drawer + rng.uniform(-0.085, -0.045)
             # turned across the drawer so the gripper's long palm lies along the desk edge
             placed[colour] = (np.array([x, y, -0.12 + half[2]]), np.pi / 2 + rng.uniform(-0.3, 0.3))
