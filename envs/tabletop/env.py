@@ -111,6 +111,13 @@ class TabletopEnv(gym.Env):
             raise ValueError(f"action_mode must be 'relative' or 'absolute', got {action_mode!r}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        for camera, size in (resolution or {}).items():
+            if camera not in CAMERAS:
+                raise unknown_name_error("camera", camera, CAMERAS)
+            if min(_hw(size)) <= 0:
+                raise ValueError(f"resolution of camera {camera!r} must be positive, got {size!r}")
+        if instruction_split not in ("train", "eval"):
+            raise ValueError(f"instruction_split must be 'train' or 'eval', got {instruction_split!r}")
         self.default_task = task
         self.default_scene = scene
         self.cameras = tuple(cameras)
@@ -178,6 +185,11 @@ class TabletopEnv(gym.Env):
         state = options.get("initial_state")
         if state is not None:
             state = state if isinstance(state, SymbolicState) else SymbolicState(**state)
+            if not state.is_valid():
+                raise ValueError(
+                    f"initial_state {state} is impossible: at most one block can be held, one stacked, one "
+                    "per cabinet compartment and two in the drawer, and a stack stands on the desk"
+                )
             if not self.task.precondition(state):
                 raise TaskPreconditionError(
                     f"task {self.task.name!r} cannot start from {state}: its precondition does not hold. "
