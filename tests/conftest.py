@@ -10,12 +10,6 @@ SMALL = {"static": 64, "gripper": 32}  # pixels: enough to exercise the image pa
 INSTRUCTION = "complete the task"  # explicit instruction: tests stay independent of the language bank
 
 
-def language_bank_exists() -> bool:
-    from envs.assets import ASSETS_DIR
-
-    return (ASSETS_DIR / "language" / "tabletop.yaml").is_file()
-
-
 def reset(env, seed=0, **options):
     """Reset with an explicit instruction so that the language bank is not needed."""
     options.setdefault("instruction", INSTRUCTION)
@@ -35,14 +29,3 @@ def env():
     env = TabletopEnv(cameras=())
     yield env
     env.close()
-
-
-@pytest.fixture
-def instructions_or_stub(monkeypatch):
-    """For code paths that reset without an instruction (e.g. Gymnasium's checker): use the real
-    language bank when it exists, else a one-phrase stand-in so the test does not depend on it."""
-    if not language_bank_exists():
-        import envs.tabletop.env as env_module
-
-        monkeypatch.setattr(env_module, "instructions", lambda task, split="train": (f"{task} ({split})",))
-    yield

@@ -19,7 +19,7 @@ def test_tabletop_is_registered():
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
-def test_check_env(env_id, instructions_or_stub):
+def test_check_env(env_id):
     env = gym.make(env_id, resolution=SMALL)
     try:
         check_env(env.unwrapped, skip_render_check=True)

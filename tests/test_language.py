@@ -1,15 +1,10 @@
 """The instruction bank: every task has train and held-out eval phrasings, and reset draws from
-the chosen split. Skipped while envs/assets/language/tabletop.yaml does not exist."""
+the chosen split."""
 
 import pytest
-from conftest import language_bank_exists
 
 from envs.tabletop.env import INSTRUCTION_CHARSET, TabletopEnv
 from envs.tabletop.tasks import TASKS
-
-pytestmark = pytest.mark.skipif(
-    not language_bank_exists(), reason="envs/assets/language/tabletop.yaml does not exist yet"
-)
 
 
 @pytest.fixture(scope="module")

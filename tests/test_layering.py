@@ -16,9 +16,7 @@ def _modules_after(statement: str) -> set[str]:
     """Full names of the modules loaded in a fresh interpreter after running ``statement``."""
     code = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))"
     env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     return set(out.stdout.split())
 

@@ -317,7 +317,10 @@ def test_every_task_has_initial_states():
 
 CLASSIFY_CASES = [
     (SymbolicState(), "turn_on_led"),
-    (SymbolicState(slider="left", drawer="open", lightbulb=1, led=1, red="drawer", blue="slider_right"), "turn_off_led"),
+    (
+        SymbolicState(slider="left", drawer="open", lightbulb=1, led=1, red="drawer", blue="slider_right"),
+        "turn_off_led",
+    ),
     (SymbolicState(red="on_pink", blue="grasped", drawer="open"), "place_in_drawer"),
     (SymbolicState(pink="slider_left", blue="drawer", red="drawer", drawer="open"), "lift_red_block_drawer"),
     (SymbolicState(blue="on_red", slider="left"), "unstack_block"),

@@ -20,7 +20,7 @@ from envs.utils.rotations import topdown_mat, yaw_to_quat
 
 LOCATIONS = ("table", "slider_left", "slider_right", "drawer", "grasped") + tuple(f"on_{c}" for c in BLOCK_COLOURS)
 TABLE_X = (-0.36, 0.36)  # metres: where blocks may start on the desk
-TABLE_Y = (-0.1, -0.03)
+TABLE_Y = (-0.1, -0.04)  # the palm, 20 cm long, must clear the cabinet door behind
 MIN_BLOCK_GAP = 0.10  # metres between block centres on the desk
 FIXTURE_CLEARANCE = 0.1  # metres between a block and the button or switch
 HOME_TCP = np.array([0.0, -0.15, 0.25])  # metres
