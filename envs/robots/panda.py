@@ -18,7 +18,7 @@ GRIPPER_OPEN = 0.04  # metres, per finger
 GRIPPER_CLOSED = 0.0  # metres, per finger
 IK_DAMPING = 0.05
 IK_ITERATIONS = 3
-NULLSPACE_GAIN = 0.2
+NULLSPACE_GAIN = 0.5
 # a posture near the middle of every joint's range, used as the null-space attractor
 REST_POSTURE = np.array([0.0, -0.2, 0.0, -2.2, 0.0, 2.0, 0.785])
 
@@ -36,6 +36,7 @@ class PandaArm:
         self.arm_actuators = np.array([model.actuator(f"panda_act{i}").id for i in range(1, 8)])
         self.gripper_actuator = model.actuator("panda_gripper").id
         self.tcp_site = model.site("tcp").id
+        self.base_body = model.body("panda_link0").id
         self.finger_geoms = frozenset((model.geom("left_pad").id, model.geom("right_pad").id))
         self.robot_bodies = frozenset(b for b in range(model.nbody) if model.body(b).name.startswith("panda_"))
         self._scratch = mujoco.MjData(model)
@@ -76,6 +77,11 @@ class PandaArm:
         scratch = self._scratch
         scratch.qpos[:] = data.qpos
         q = data.qpos[self.qpos_ids].copy()
+        # rest posture turned towards the target, so that the arm's plane (and with it the
+        # forearm) points at what the hand reaches for instead of sweeping in from the side
+        rest = REST_POSTURE.copy()
+        local = data.xmat[self.base_body].reshape(3, 3).T @ (pos - data.xpos[self.base_body])
+        rest[0] = np.arctan2(local[1], local[0])
         for i in range(iterations):
             scratch.qpos[self.qpos_ids] = q
             mujoco.mj_kinematics(self.model, scratch)
@@ -91,6 +97,6 @@ class PandaArm:
             if i == 0:
                 # drift towards the rest posture where the task allows; later iterations remove
                 # what the damped projection leaks into the TCP
-                dq += (np.eye(7) - jac_pinv @ jac) @ (NULLSPACE_GAIN * (REST_POSTURE - q))
+                dq += (np.eye(7) - jac_pinv @ jac) @ (NULLSPACE_GAIN * (rest - q))
             q = np.clip(q + dq, self.joint_low, self.joint_high)
         return q

@@ -28,6 +28,8 @@ PUSH_DISTANCE = 0.17  # metres a block is pushed
 # the TCP sits this far above a block's centre when grasping: the pads reach 9 mm below the TCP
 GRASP_OFFSET = 0.004  # metres
 MAX_GRASP_WIDTH = 0.07  # metres: widest block side the fingers close across reliably
+# metres in front of the cabinet where the palm turns to point into it: more than half the palm
+CABINET_STANDOFF = 0.12
 
 
 @dataclass
@@ -151,7 +153,7 @@ def _plan(env: TabletopEnv):
         if name.endswith("slider"):
             g = _grasp_yaw(yaw, half, palm_heading=0.0)
             # reach into the cabinet from the front, below its roof
-            front = np.array([pos[0], sim.cabinet_front_y - 0.09, pos[2] + 0.08])
+            front = np.array([pos[0], sim.cabinet_front_y - CABINET_STANDOFF, pos[2] + 0.08])
             inside = np.array([pos[0], pos[1], pos[2] + 0.08])
             return [
                 Waypoint(front, g, True, tolerance=0.02),
@@ -210,7 +212,7 @@ def _plan(env: TabletopEnv):
             side = sim.open_compartment()
             x = sim.compartment_x(side)
             z = sim.slider_surface_z() + half[2] + GRASP_OFFSET + 0.01
-            front = np.array([x, sim.cabinet_front_y - 0.09, z + 0.06])
+            front = np.array([x, sim.cabinet_front_y - CABINET_STANDOFF, z + 0.06])
             inside = np.array([x, CABINET_Y - 0.03, z])
             # the palm points into the compartment, which is barely wider than the palm is long
             return [

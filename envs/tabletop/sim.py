@@ -19,7 +19,7 @@ from envs.utils.rotations import mat_to_euler, quat_to_mat
 PHYSICS_DT = 1 / 480  # seconds, MuJoCo timestep (set in play_table.xml)
 N_SUBSTEPS = 16  # physics steps per control step
 CONTROL_DT = PHYSICS_DT * N_SUBSTEPS  # seconds: 30 Hz control, as CALVIN
-SLIDER_MIDDLE = 0.15  # metres: the door is 'left' past this
+SLIDER_MIDDLE = 0.17  # metres: the door is 'left' past this
 BUTTON_PRESSED = 0.008  # metres of button travel that count as a press
 SWITCH_ON = 0.05  # metres: the bulb turns on past this switch position ...
 SWITCH_OFF = 0.03  # ... and off below this one (hysteresis)

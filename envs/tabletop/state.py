@@ -174,7 +174,7 @@ def realize(sim: PlayTableSim, state: SymbolicState, rng: np.random.Generator, h
     # start from a blank simulator so that nothing from an earlier episode (warm starts, controls)
     # leaks into this one: the same seed then gives the same episode in any process
     mujoco.mj_resetData(sim.model, data)
-    sim.set_joint("slider", rng.uniform(0.25, 0.3) if state.slider == "left" else rng.uniform(0.0, 0.05))
+    sim.set_joint("slider", rng.uniform(0.29, 0.34) if state.slider == "left" else rng.uniform(0.0, 0.05))
     drawer = rng.uniform(0.14, 0.18) if state.drawer == "open" else rng.uniform(0.0, 0.02)
     sim.set_joint("drawer", drawer)
     sim.set_joint("button", 0.0)
