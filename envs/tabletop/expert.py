@@ -14,7 +14,7 @@ import numpy as np
 from envs.tabletop.env import MAX_REL_ORN, MAX_REL_POS, TabletopEnv
 from envs.tabletop.scenes import BLOCK_COLOURS, CABINET_Y
 from envs.tabletop.state import HOME_YAW, TABLE_X, TABLE_Y
-from envs.tabletop.tasks import push_into_drawer_block
+from envs.tabletop.tasks import PUSHER_ROOM, footprint_y, push_into_drawer_block
 from envs.utils.rotations import mat_to_euler, rotvec_from_mat, topdown_mat
 
 POS_TOLERANCE = 0.008  # metres
@@ -25,6 +25,7 @@ APPROACH_HEIGHT = 0.1  # metres above a grasp point
 ROTATE_ANGLE = np.deg2rad(80)  # radians the block is turned for a rotate task
 ROTATE_LIFT = 0.05  # metres the block is raised while it is turned
 PUSH_DISTANCE = 0.17  # metres a block is pushed
+PUSH_SPEED = 0.4  # of the largest step: a block pushed off the desk drops instead of flying
 # the TCP sits this far above a block's centre when grasping: the pads reach 9 mm below the TCP
 GRASP_OFFSET = 0.004  # metres
 MAX_GRASP_WIDTH = 0.07  # metres: widest block side the fingers close across reliably
@@ -40,6 +41,7 @@ class Waypoint:
     tolerance: float = POS_TOLERANCE
     wait: int = 0  # control steps to hold the pose once reached
     timeout: int = WAYPOINT_TIMEOUT
+    speed: float = 1.0  # fraction of the largest relative step; pushes go slower so blocks do not fly
 
 
 class ScriptedExpert:
@@ -76,7 +78,7 @@ class ScriptedExpert:
             self._steps_here = 0
             self._held = 0
         action = np.zeros(7)
-        action[:3] = np.clip(pos_error / MAX_REL_POS, -1, 1)
+        action[:3] = np.clip(pos_error / MAX_REL_POS, -wp.speed, wp.speed)
         action[3:6] = np.clip(mat_to_euler(target @ mat.T) / MAX_REL_ORN, -1, 1)
         action[6] = 1.0 if wp.gripper_open else -1.0
         return action
@@ -246,12 +248,13 @@ def _plan(env: TabletopEnv):
         snapshot = sim.snapshot()
         colour = push_into_drawer_block(snapshot, sim.scene)
         pos, _ = sim.block_pose(colour)
-        start = np.array([pos[0], pos[1] + 0.06, 0.018])
-        end = np.array([pos[0], -0.2, 0.018])
+        start = np.array([pos[0], pos[1] + footprint_y(snapshot, sim.scene, colour) + PUSHER_ROOM - 0.01, 0.018])
+        # just far enough that the block tips over the desk edge and drops into the middle of the drawer
+        end = np.array([pos[0], -0.16, 0.018])
         return [
             Waypoint(start + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02),
             Waypoint(start, HOME_YAW, False, tolerance=0.008),
-            Waypoint(end, HOME_YAW, False, tolerance=0.01),
+            Waypoint(end, HOME_YAW, False, tolerance=0.01, speed=PUSH_SPEED),
             Waypoint(end + [0, 0, 0.1], HOME_YAW, False),
         ]
     if name == "unstack_block":

@@ -230,11 +230,25 @@ def feasible(task: Task, snapshot: SceneSnapshot, scene) -> bool:
     return True
 
 
+PUSHER_ROOM = 0.035  # metres behind a block for the closed fingers to stand before pushing it
+CABINET_FRONT_Y = 0.0  # metres: the door handle begins just behind this line
+
+
+def footprint_y(snapshot: SceneSnapshot, scene, colour: str) -> float:
+    """Half the block's extent along the desk's y axis, metres."""
+    half = scene.half_extents(colour)
+    mat = snapshot.block_mat[colour]
+    return float(abs(half[0] * mat[1, 0]) + abs(half[1] * mat[1, 1]))
+
+
 def push_into_drawer_block(snapshot: SceneSnapshot, scene) -> str | None:
-    """A block on the desk, in line with the open drawer and with a clear way to the desk's edge."""
+    """A block on the desk, in line with the open drawer, with room behind it for the fingers
+    (clear of the cabinet door) and a clear way to the desk's edge."""
     for colour in BLOCK_COLOURS:
         x, y = snapshot.block_pos[colour][:2]
         if not snapshot.resting_on(colour, "table") or abs(x - scene.drawer_x) > 0.06:
+            continue
+        if y + footprint_y(snapshot, scene, colour) + PUSHER_ROOM > CABINET_FRONT_Y:
             continue
         if _lane_clear(snapshot, scene, colour, (x - 0.03, x + 0.03), (-0.2, y - 0.04)):
             return colour
