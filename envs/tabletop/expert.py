@@ -29,6 +29,7 @@ PUSH_SPEED = 0.4  # of the largest step: a block pushed off the desk drops inste
 # the TCP sits this far above a block's centre when grasping: the pads reach 9 mm below the TCP
 GRASP_OFFSET = 0.004  # metres
 MAX_GRASP_WIDTH = 0.07  # metres: widest block side the fingers close across reliably
+WIDE_GRASP_COST = 0.35  # radians of palm misalignment a grasp across the wider side is worth
 # metres in front of the cabinet where the palm turns to point into it: more than half the palm
 CABINET_STANDOFF = 0.12
 
@@ -97,11 +98,13 @@ def _grasp_yaw(block_yaw: float, half_extents, turn: float = 0.0, palm_heading: 
     closest to lying along the desk's x axis through a turn of ``turn`` radians is chosen: it
     keeps the palm clear of the cabinet and the wrist joint inside its range.
     """
-    bases = [block_yaw]
+    # (heading, cost): a grasp across the block's wider x side holds less surely, so it is only
+    # chosen when it turns the palm clearly closer to the wanted heading
+    bases = [(block_yaw, 0.0)]
     if 2 * half_extents[0] < MAX_GRASP_WIDTH:
-        bases.append(block_yaw + np.pi / 2)
-    candidates = [b + k * np.pi for b in bases for k in range(-2, 3)]
-    return min(candidates, key=lambda g: abs(g + turn / 2 - palm_heading))
+        bases.append((block_yaw + np.pi / 2, WIDE_GRASP_COST))
+    candidates = [(b + k * np.pi, cost) for b, cost in bases for k in range(-2, 3)]
+    return min(candidates, key=lambda c: abs(c[0] + turn / 2 - palm_heading) + c[1])[0]
 
 
 def _pick(pos: np.ndarray, yaw: float, lift: float = 0.1, current_open: bool = True) -> list[Waypoint]:
