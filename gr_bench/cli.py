@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -60,6 +61,88 @@ def _tasks(args: argparse.Namespace) -> int:
     return 0
 
 
+EVAL_EXAMPLES = """examples:
+  gr-bench eval --agent oracle --suite smoke
+  gr-bench eval --agent random --suite seen --workers 2 --out runs/random-seen
+  gr-bench eval --agent oracle --suite long-horizon --episodes 50
+  gr-bench eval --agent my_pkg.policy:MyAgent --suite unseen --axis lighting
+  gr-bench eval --agent oracle --suite seen --out runs/x --resume     # finish a killed run
+"""
+
+
+def _eval(args: argparse.Namespace) -> int:
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    from pathlib import Path
+
+    from gr_bench.evaluator import evaluate
+    from gr_bench.report import table, write_reports
+    from gr_bench.suites import get_suite
+
+    suite = get_suite(args.suite).select(env=args.env, task=args.task, axis=args.axis, episodes=args.episodes)
+    if not suite.episodes:
+        raise ValueError(f"no episode of suite {args.suite!r} matches --env/--task/--axis")
+    config = json.loads(args.agent_config) if args.agent_config else None
+    out = Path(args.out or f"runs/{args.suite}-{args.agent.replace(':', '.')}")
+    results = evaluate(
+        suite,
+        args.agent,
+        out,
+        agent_config=config,
+        workers=args.workers,
+        resume=args.resume,
+        time_limit=args.time_limit,
+    )
+    md, page = write_reports(results, out)
+    print(table(results))
+    print(f"results: {out / 'results.json'}  report: {md}, {page}")
+    return 0
+
+
+def _ls(args: argparse.Namespace) -> int:
+    from gr_bench.suites import BUILDERS, get_suite
+
+    print(f"{'suite':18s} {'version':>7s} {'episodes':>8s}  hash")
+    for name in BUILDERS:
+        try:
+            suite = get_suite(name)
+        except ImportError as exc:  # a part of the environment package this suite needs is missing
+            print(f"{name:18s} unavailable: {exc}")
+            continue
+        print(f"{name:18s} {suite.version:>7d} {len(suite.episodes):>8d}  {suite.hash[:16]}  {suite.description}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gr_bench.report import table, write_reports
+
+    results = _load_results(args.results)
+    compare = _load_results(args.compare) if args.compare else None
+    if compare and compare["suite"]["hash"] != results["suite"]["hash"]:
+        print("warning: the two results come from different suites (hashes differ); rows may not be comparable")
+    out = Path(args.out) if args.out else Path(args.results).parent
+    md, page = write_reports(results, out)
+    print(table(results, compare))
+    print(f"report: {md}, {page}")
+    return 0
+
+
+def _load_results(path: str) -> dict:
+    from gr_bench.results import validate
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            results = json.load(f)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read results file {path!r}: {exc}") from exc
+    try:
+        validate(results)
+    except Exception as exc:  # jsonschema.ValidationError: say which field
+        raise ValueError(f"{path!r} is not a gr-bench results file: {getattr(exc, 'message', exc)}") from exc
+    return results
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gr-bench", description="Benchmark for language-conditioned manipulation policies."
@@ -79,6 +162,32 @@ def build_parser() -> argparse.ArgumentParser:
     play.set_defaults(func=_play)
     tasks = sub.add_parser("tasks", help="list the tabletop tasks with a sample instruction")
     tasks.set_defaults(func=_tasks)
+    ev = sub.add_parser(
+        "eval",
+        help="evaluate an agent on a suite",
+        epilog=EVAL_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ev.add_argument("--agent", required=True, help="random, oracle, or module:Class")
+    ev.add_argument("--agent-config", help="JSON object of keyword arguments for the agent")
+    ev.add_argument("--suite", required=True, help="smoke, seen, unseen, ood-instruction or long-horizon")
+    ev.add_argument("--episodes", type=int, help="a deterministic subsample of this many episodes")
+    ev.add_argument("--env", help="only episodes of this environment id")
+    ev.add_argument("--task", help="only episodes with this task")
+    ev.add_argument("--axis", help="only episodes testing this axis")
+    ev.add_argument("--workers", type=int, default=1, help="worker processes (results do not depend on it)")
+    ev.add_argument("--out", help="run directory (default runs/SUITE-AGENT)")
+    ev.add_argument("--resume", action="store_true", help="finish the run in --out, skipping finished episodes")
+    ev.add_argument("--time-limit", type=float, default=600.0, help="seconds per episode before it is failed")
+    ev.set_defaults(func=_eval)
+    ls = sub.add_parser("ls", help="list suites with their size and content hash")
+    ls.add_argument("what", choices=["suites"])
+    ls.set_defaults(func=_ls)
+    rep = sub.add_parser("report", help="rebuild the report from a results file, optionally beside another")
+    rep.add_argument("results")
+    rep.add_argument("--compare", help="a second results file, shown side by side")
+    rep.add_argument("--out", help="where to write report.md and report.html (default: beside RESULTS)")
+    rep.set_defaults(func=_report)
     return parser
 
 

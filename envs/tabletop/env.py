@@ -247,6 +247,20 @@ class TabletopEnv(gym.Env):
         success = self.task.check(self._start, sim.snapshot())
         return self._observation(), float(success), success, False, self._info(success)
 
+    def begin_task(self, task: str, instruction: str | None = None) -> dict[str, Any]:
+        """Start the next task of a long-horizon chain from the current state, without a reset.
+
+        Success is then judged against the state at this moment, as CALVIN's chained evaluation
+        does; the task's precondition is not enforced (a chain goes on from whatever the robot left).
+        Returns the observation with the new instruction.
+        """
+        if self.sim is None:
+            raise RuntimeError("call reset() before begin_task()")
+        self.task = get_task(task)
+        self.instruction = instruction or str(self.np_random.choice(instructions(task, self.instruction_split)))
+        self._start = self.sim.snapshot()
+        return self._observation()
+
     def render(self):
         if self.sim is None:
             raise RuntimeError("call reset() before render()")

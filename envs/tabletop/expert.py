@@ -13,7 +13,7 @@ import numpy as np
 
 from envs.tabletop.env import MAX_REL_ORN, MAX_REL_POS, TabletopEnv
 from envs.tabletop.scenes import BLOCK_COLOURS, CABINET_Y
-from envs.tabletop.state import HOME_YAW, TABLE_X, TABLE_Y
+from envs.tabletop.state import HOME_TCP, HOME_YAW, TABLE_X, TABLE_Y
 from envs.tabletop.tasks import PUSHER_ROOM, footprint_y, push_into_drawer_block
 from envs.utils.rotations import mat_to_euler, rotvec_from_mat, topdown_mat
 
@@ -46,7 +46,11 @@ class Waypoint:
 
 
 class ScriptedExpert:
-    """Privileged scripted policy: ``reset()`` after the env's reset, then ``act()`` each step."""
+    """Privileged scripted policy: ``reset()`` after the env's reset, then ``act()`` each step.
+
+    When the scene does not allow the task (a chain left no stack to unstack, say), the plan only
+    returns home and the expert then holds still: the task fails, the expert does not crash.
+    """
 
     def __init__(self, env):
         self.env: TabletopEnv = env.unwrapped
@@ -56,7 +60,7 @@ class ScriptedExpert:
         env = self.env
         if env.sim is None:
             raise RuntimeError("reset the environment before the expert")
-        self.plan = list(_plan(env))
+        self.plan = _return_home(env) + list(_plan(env))
         self._index = 0
         self._steps_here = 0
         self._held = 0
@@ -126,13 +130,28 @@ def _release(pos: np.ndarray, yaw: float) -> list[Waypoint]:
     ]
 
 
-def _held_block(sim) -> str:
+def _held_block(sim) -> str | None:
     snapshot = sim.snapshot()
-    return next(c for c in BLOCK_COLOURS if snapshot.held(c))
+    return next((c for c in BLOCK_COLOURS if snapshot.held(c)), None)
 
 
 def _held_yaw(sim) -> float:
     return float(_block_yaw(sim.arm.tcp_pose(sim.data)[1]))
+
+
+def _return_home(env: TabletopEnv) -> list[Waypoint]:
+    """Rise clear of whatever the hand is in, then go to the home pose: every plan starts from
+    there, so a task that follows another in a chain starts like a task after a reset."""
+    sim = env.sim
+    tcp, tcp_mat = sim.arm.tcp_pose(sim.data)
+    if np.linalg.norm(tcp - HOME_TCP) < 0.03:
+        return []
+    holding = any(sim.snapshot().held(c) for c in BLOCK_COLOURS)
+    up = np.array([tcp[0], tcp[1], max(tcp[2], HOME_TCP[2])])
+    return [
+        Waypoint(up, _block_yaw(tcp_mat), not holding, tolerance=0.03),
+        Waypoint(HOME_TCP.copy(), HOME_YAW, not holding, tolerance=0.03),
+    ]
 
 
 def _plan(env: TabletopEnv):
@@ -211,6 +230,8 @@ def _plan(env: TabletopEnv):
         ]
     if category in ("place_block", "stack_block"):
         held = _held_block(sim)
+        if held is None:
+            return []  # nothing in the hand (say, it was dropped earlier in a chain): no plan
         half = sim.scene.half_extents(held)
         lift = tcp + [0, 0, 0.05]
         if name == "place_in_slider":
@@ -237,7 +258,9 @@ def _plan(env: TabletopEnv):
             ]
         # stack_block: onto the block on the desk whose top is free
         snapshot = sim.snapshot()
-        base = next(c for c in BLOCK_COLOURS if c != held and snapshot.resting_on(c, "table"))
+        base = next((c for c in BLOCK_COLOURS if c != held and snapshot.resting_on(c, "table")), None)
+        if base is None:
+            return []
         base_pos, base_mat = sim.block_pose(base)
         base_half = sim.scene.half_extents(base)
         target = base_pos + [0, 0, base_half[2] + half[2] + GRASP_OFFSET + 0.008]
@@ -250,6 +273,8 @@ def _plan(env: TabletopEnv):
     if name == "push_into_drawer":
         snapshot = sim.snapshot()
         colour = push_into_drawer_block(snapshot, sim.scene)
+        if colour is None:
+            return []
         pos, _ = sim.block_pose(colour)
         start = np.array([pos[0], pos[1] + footprint_y(snapshot, sim.scene, colour) + PUSHER_ROOM - 0.01, 0.018])
         # just far enough that the block tips over the desk edge and drops into the middle of the drawer
@@ -263,13 +288,18 @@ def _plan(env: TabletopEnv):
     if name == "unstack_block":
         snapshot = sim.snapshot()
         top = next(
-            c
-            for c in BLOCK_COLOURS
-            if any(
-                f"block_{b}" in snapshot.touching[c] and snapshot.block_pos[b][2] < snapshot.block_pos[c][2]
-                for b in BLOCK_COLOURS
-            )
+            (
+                c
+                for c in BLOCK_COLOURS
+                if any(
+                    f"block_{b}" in snapshot.touching[c] and snapshot.block_pos[b][2] < snapshot.block_pos[c][2]
+                    for b in BLOCK_COLOURS
+                )
+            ),
+            None,
         )
+        if top is None:
+            return []
         pos, mat = sim.block_pose(top)
         half = sim.scene.half_extents(top)
         g = _grasp_yaw(_block_yaw(mat), half)

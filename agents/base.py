@@ -1,0 +1,41 @@
+"""The Agent protocol every gr-bench policy speaks (as GR-3's policy interface).
+
+An agent is reset with the instruction of a new task and then asked for one action per control
+step. It may return the action alone, or ``(action, status)`` where status is one of
+``TASK_STATUSES``: ``ongoing``, ``terminated`` (it believes the task is done) or ``invalid`` (the
+instruction cannot be carried out in this scene). Action chunking and observation history live
+inside the agent.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+ONGOING = "ongoing"
+TERMINATED = "terminated"
+INVALID = "invalid"
+TASK_STATUSES = (ONGOING, TERMINATED, INVALID)
+
+
+@runtime_checkable
+class Agent(Protocol):
+    def reset(self, instruction: str) -> None:
+        """Forget the previous task; the next ``act`` calls are for ``instruction``."""
+
+    def act(self, observation: dict[str, Any]) -> np.ndarray | tuple[np.ndarray, str]:
+        """One action for this observation, optionally with a task status."""
+
+
+def split_status(output: np.ndarray | tuple[np.ndarray, str]) -> tuple[np.ndarray, str]:
+    """Normalise an agent's output to (action, status) and check the status."""
+    if isinstance(output, tuple):
+        if len(output) != 2:
+            raise ValueError(f"an agent returns an action or (action, status), got a tuple of {len(output)}")
+        action, status = output
+    else:
+        action, status = output, ONGOING
+    if status not in TASK_STATUSES:
+        raise ValueError(f"task status must be one of {TASK_STATUSES}, got {status!r}")
+    return np.asarray(action, dtype=np.float64), status

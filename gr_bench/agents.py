@@ -1,0 +1,80 @@
+"""The agent registry: short names, ``module:Class`` for outside code, and the privileged oracle.
+
+Agents are imported lazily, so listing or validating names costs nothing. The oracle is the one
+agent allowed to read simulator state: it wraps the scripted expert, which plans from privileged
+state and ignores the instruction (it is language-blind by design; see ``OracleAgent``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import numpy as np
+
+from agents.base import INVALID
+
+AGENTS = {
+    "random": "agents.random_agent:RandomAgent",
+    "oracle": "gr_bench.agents:OracleAgent",
+}
+
+
+def resolve(spec: str) -> type:
+    """The agent class for a short name or a ``module:Class`` path."""
+    path = AGENTS.get(spec, spec)
+    if ":" not in path:
+        from envs.errors import unknown_name_error
+
+        error = unknown_name_error("agent", spec, AGENTS)
+        raise ValueError(f"{error} An outside agent is given as module:Class, e.g. my_pkg.policy:MyAgent.")
+    module_name, _, class_name = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import agent module {module_name!r} for {spec!r}: {exc}") from exc
+    if not hasattr(module, class_name):
+        raise ValueError(f"module {module_name!r} has no class {class_name!r} (agent {spec!r})")
+    return getattr(module, class_name)
+
+
+def make_agent(spec: str, config: dict[str, Any] | None = None):
+    cls = resolve(spec)
+    agent = cls(**(config or {}))
+    for method in ("reset", "act"):
+        if not callable(getattr(agent, method, None)):
+            raise ValueError(f"agent {spec!r} has no {method}() method; see agents.base.Agent")
+    return agent
+
+
+class OracleAgent:
+    """The scripted expert behind the Agent protocol; it reads privileged simulator state.
+
+    It is told the episode's task by the evaluator (``bind``), not by the instruction, so its
+    success on held-out phrasings measures the scenes, not language. On an ``invalid`` request it
+    reports the ``invalid`` status at once, because the evaluator tells it the request is invalid:
+    that row shows the protocol works, not that the oracle understood anything.
+    """
+
+    privileged = True
+
+    def __init__(self):
+        self._expert = None
+        self._invalid = False
+
+    def bind(self, env, task: str, instruction_category: str) -> None:
+        from envs.tabletop.expert import ScriptedExpert
+
+        self._expert = ScriptedExpert(env)
+        self._invalid = instruction_category == "invalid"
+
+    def reset(self, instruction: str) -> None:
+        if self._expert is None:
+            raise RuntimeError("the oracle needs the environment: the evaluator calls bind() before reset()")
+        if not self._invalid:
+            self._expert.reset(instruction)
+
+    def act(self, observation: dict[str, Any]):
+        if self._invalid:
+            return np.r_[np.zeros(6), 1.0], INVALID
+        return self._expert.act(observation)

@@ -1,0 +1,164 @@
+"""Generalization reports from a results file: a printed table, report.md and a self-contained
+report.html with plots (matplotlib, embedded as PNG)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+
+def _pct(rate: dict[str, Any]) -> str:
+    lo, hi = rate["ci95"]
+    return f"{rate['rate']:6.1%} [{lo:.0%}, {hi:.0%}]  n={rate['n']}"
+
+
+def table(results: dict[str, Any], compare: dict[str, Any] | None = None) -> str:
+    """Plain-text summary: overall, per axis, per category, chains, failures (and a second agent)."""
+    agg = results["aggregates"]
+    other = compare["aggregates"] if compare else None
+    name = results["agent"]["name"]
+    lines = [f"suite {results['suite']['name']} v{results['suite']['version']} ({results['suite']['hash'][:12]})"]
+    header = f"{'':28s} {name:>30s}" + (f" {compare['agent']['name']:>30s}" if compare else "")
+    lines.append(header)
+
+    def row(label: str, section: str, key: str) -> None:
+        mine = agg.get(section, {}).get(key)
+        theirs = other.get(section, {}).get(key) if other else None
+        if mine is None and theirs is None:
+            return
+        text = f"{label:28s} {_pct(mine) if mine else '-':>30s}"
+        if other is not None:
+            text += f" {_pct(theirs) if theirs else '-':>30s}"
+        lines.append(text)
+
+    lines.append(f"{'overall':28s} {_pct(agg['overall']):>30s}" + (f" {_pct(other['overall']):>30s}" if other else ""))
+    for section, title in (("per_axis", "axis"), ("per_category", "instruction"), ("per_scene", "scene")):
+        keys = sorted(set(agg[section]) | set(other[section] if other else ()))
+        if len(keys) > 1:
+            lines.append(f"-- per {title}")
+            for key in keys:
+                row(f"  {key}", section, key)
+    if "chains" in agg:
+        chains = agg["chains"]
+        after = " ".join(f"{k + 1}:{v:.0%}" for k, v in enumerate(chains["success_after"]))
+        lines.append(f"-- chains (n={chains['n']}): {after}  avg_len {chains['avg_len']:.2f}")
+    if agg["failures"]:
+        lines.append("-- failed episodes by reason: " + ", ".join(f"{k} {v}" for k, v in agg["failures"].items()))
+    return "\n".join(lines)
+
+
+def _bar_plot(ax, rates: dict[str, Any], title: str) -> None:
+    names = list(rates)
+    values = [rates[n]["rate"] for n in names]
+    lows = [max(0.0, rates[n]["rate"] - rates[n]["ci95"][0]) for n in names]
+    highs = [max(0.0, rates[n]["ci95"][1] - rates[n]["rate"]) for n in names]
+    ax.barh(names, values, xerr=[lows, highs], color="#4c78a8", ecolor="#333333", capsize=2)
+    ax.set_xlim(0, 1)
+    ax.invert_yaxis()
+    ax.set_title(title)
+    ax.set_xlabel("success rate (95% Wilson interval)")
+    ax.tick_params(axis="y", labelsize=7)
+
+
+def _figure_png(results: dict[str, Any]) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    agg = results["aggregates"]
+    figures = []
+    panels = [
+        ("per_task", "success per task"),
+        ("per_axis", "success per generalization axis"),
+        ("per_category", "success per instruction category"),
+    ]
+    for key, title in panels:
+        rates = agg.get(key, {})
+        if len(rates) < 2 and key != "per_task":
+            continue
+        fig, ax = plt.subplots(figsize=(7, 0.22 * len(rates) + 1.2))
+        _bar_plot(ax, rates, title)
+        figures.append((title, _to_base64(fig)))
+        plt.close(fig)
+    if "chains" in agg:
+        fig, ax = plt.subplots(figsize=(5, 3))
+        after = agg["chains"]["success_after"]
+        ax.plot(range(1, len(after) + 1), after, marker="o")
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("tasks completed in a row")
+        ax.set_ylabel("fraction of chains")
+        ax.set_title(f"chain success (avg len {agg['chains']['avg_len']:.2f})")
+        figures.append(("chain success", _to_base64(fig)))
+        plt.close(fig)
+    return figures
+
+
+def _to_base64(fig) -> str:
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=90)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def markdown(results: dict[str, Any]) -> str:
+    agg = results["aggregates"]
+    suite, agent = results["suite"], results["agent"]
+    out = [
+        f"# gr-bench report: {agent['name']} on {suite['name']} v{suite['version']}",
+        "",
+        f"Suite hash `{suite['hash']}`, {suite['episodes']} episodes, git `{results['git_revision']}`.",
+        "",
+        "| group | success | 95% CI | n |",
+        "|---|---|---|---|",
+    ]
+
+    def rows(section: str, prefix: str) -> None:
+        for key, rate in agg.get(section, {}).items():
+            lo, hi = rate["ci95"]
+            out.append(f"| {prefix}{key} | {rate['rate']:.1%} | {lo:.1%} - {hi:.1%} | {rate['n']} |")
+
+    lo, hi = agg["overall"]["ci95"]
+    out.append(f"| **overall** | **{agg['overall']['rate']:.1%}** | {lo:.1%} - {hi:.1%} | {agg['overall']['n']} |")
+    for section, prefix in (
+        ("per_axis", "axis: "),
+        ("per_category", "instruction: "),
+        ("per_scene", "scene: "),
+        ("per_task", "task: "),
+    ):
+        rows(section, prefix)
+    if "chains" in agg:
+        chains = agg["chains"]
+        out += [
+            "",
+            f"Chains: {chains['n']}, average length **{chains['avg_len']:.2f}**; success after k tasks: "
+            + ", ".join(f"{k + 1}: {v:.1%}" for k, v in enumerate(chains["success_after"])),
+        ]
+    if agg["failures"]:
+        out += ["", "Failed episodes by reason: " + ", ".join(f"{k}: {v}" for k, v in agg["failures"].items())]
+    return "\n".join(out) + "\n"
+
+
+def html_page(results: dict[str, Any]) -> str:
+    figures = _figure_png(results)
+    body = [
+        f"<h1>{html.escape(results['agent']['name'])} on {html.escape(results['suite']['name'])}</h1>",
+        f"<pre>{html.escape(table(results))}</pre>",
+    ]
+    for title, data in figures:
+        body.append(f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>")
+    style = "body{font-family:sans-serif;max-width:900px;margin:auto}pre{background:#f4f4f4;padding:8px}"
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>gr-bench report</title><style>{style}</style>"
+        f"</head><body>{''.join(body)}</body></html>"
+    )
+
+
+def write_reports(results: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    md, page = out / "report.md", out / "report.html"
+    md.write_text(markdown(results), encoding="utf-8")
+    page.write_text(html_page(results), encoding="utf-8")
+    return md, page

@@ -1,0 +1,131 @@
+"""Results: per-episode records, aggregates with Wilson 95% intervals, and the results file.
+
+The schema is ``gr_bench/schemas/results.schema.json``; ``aggregate`` is the one place numbers are
+computed from records, so the leaderboard's validation can recompute and compare them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+from collections import defaultdict
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "results.schema.json"
+Z_95 = 1.959963984540054  # two-sided 95% normal quantile
+
+
+def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion; (0, 1) when there is no data."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _rate(successes: int, n: int) -> dict[str, Any]:
+    lo, hi = wilson(successes, n)
+    return {"n": n, "successes": successes, "rate": successes / n if n else 0.0, "ci95": [lo, hi]}
+
+
+def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Success overall, per task, per axis, per instruction category and per scene; for chains,
+    success after 1..k tasks and the average number of tasks completed."""
+    groups: dict[str, dict[str, list[bool]]] = {k: defaultdict(list) for k in ("task", "axis", "category", "scene")}
+    overall = []
+    chains = [r for r in records if len(r["tasks"]) > 1]
+    for r in records:
+        ok = bool(r["success"])
+        overall.append(ok)
+        groups["axis"][r["axis"]].append(ok)
+        groups["category"][r["instruction_category"]].append(ok)
+        groups["scene"][r["scene"]].append(ok)
+        # a chain contributes each subtask it reached to that task's row
+        for i, task in enumerate(r["tasks"]):
+            if i > r["completed"]:
+                break
+            groups["task"][task].append(i < r["completed"] if len(r["tasks"]) > 1 else ok)
+    result: dict[str, Any] = {"overall": _rate(sum(overall), len(overall))}
+    for key, rows in groups.items():
+        result[f"per_{key}"] = {name: _rate(sum(v), len(v)) for name, v in sorted(rows.items())}
+    if chains:
+        length = max(len(r["tasks"]) for r in chains)
+        after = [sum(r["completed"] >= k for r in chains) / len(chains) for k in range(1, length + 1)]
+        result["chains"] = {
+            "n": len(chains),
+            "success_after": after,
+            "avg_len": sum(r["completed"] for r in chains) / len(chains),
+        }
+    result["failures"] = dict(sorted(_count(r["failure"]["kind"] for r in records if r.get("failure")).items()))
+    return result
+
+
+def _count(items) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for item in items:
+        counts[item] += 1
+    return counts
+
+
+def environment_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ("gr-bench", "mujoco", "gymnasium", "numpy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).parent
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+def build_results(suite, agent_spec: str, agent_config: dict, records: list[dict], workers: int) -> dict[str, Any]:
+    order = {e.episode_id: i for i, e in enumerate(suite.episodes)}
+    records = sorted(records, key=lambda r: order[r["episode_id"]])
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "suite": {"name": suite.name, "version": suite.version, "hash": suite.hash, "episodes": len(suite.episodes)},
+        "agent": {"name": agent_spec, "config": agent_config},
+        "versions": environment_versions(),
+        "git_revision": git_revision(),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "workers": workers,
+        "seeds": [e.seed for e in suite.episodes],
+        "episodes": records,
+        "aggregates": aggregate(records),
+    }
+
+
+def validate(results: dict[str, Any]) -> None:
+    """Raise ``jsonschema.ValidationError`` if ``results`` does not follow the schema."""
+    import jsonschema
+
+    with open(SCHEMA_PATH, encoding="utf-8") as f:
+        jsonschema.validate(results, json.load(f))
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically: a crash never leaves half a results file."""
+    tmp = path.with_name(f".{path.name}.partial")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1, ensure_ascii=False)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)

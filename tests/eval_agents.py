@@ -1,0 +1,53 @@
+"""Misbehaving agents for the evaluator's failure-isolation tests (importable by module:Class)."""
+
+import time
+
+import numpy as np
+
+
+class RaisingAgent:
+    def reset(self, instruction):
+        self.steps = 0
+
+    def act(self, observation):
+        self.steps += 1
+        if self.steps == 3:
+            raise RuntimeError("policy exploded on purpose")
+        return np.zeros(7)
+
+
+class WrongShapeAgent:
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        return np.zeros(6)
+
+
+class NaNAgent:
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        return np.full(7, np.nan)
+
+
+class SleepyAgent:
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        time.sleep(0.5)
+        return np.zeros(7)
+
+
+class PeekingAgent:
+    """Fails if the evaluator hands it privileged state."""
+
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        if "scene_obs" in observation:
+            raise AssertionError("a learned agent was given scene_obs")
+        return np.zeros(7)
