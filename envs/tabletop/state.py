@@ -207,9 +207,11 @@ def realize(sim: PlayTableSim, state: SymbolicState, rng: np.random.Generator, h
             placed[colour] = (np.array([x, y, 0.02 + half[2]]), rng.uniform(-0.3, 0.3))
         elif loc == "drawer":
             x = scene.drawer_x + next(drawer_slots) + rng.uniform(-0.01, 0.01)
-            y = 0.02 - drawer + rng.uniform(-0.085, -0.045)
-            # turned across the drawer so the gripper's long palm lies along the desk edge
-            placed[colour] = (np.array([x, y, -0.12 + half[2]]), np.pi / 2 + rng.uniform(-0.3, 0.3))
+            # in the middle of the part that comes out from under the desk, turned across the drawer
+            # so the gripper's long palm lies along the desk edge: between the desk's edge and the
+            # drawer's front wall there is room for the palm only when it is nearly parallel to them
+            y = 0.02 - drawer + rng.uniform(-0.055, -0.035)
+            placed[colour] = (np.array([x, y, -0.12 + half[2]]), np.pi / 2 + rng.uniform(-0.15, 0.15))
     for colour in BLOCK_COLOURS:
         loc = state.block(colour)
         if loc.startswith("on_"):
