@@ -53,9 +53,14 @@ def test_expert_needs_a_reset_env():
         ScriptedExpert(TabletopEnv(cameras=())).reset()
 
 
+SWEEP_SEEDS = 5
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("scene", sorted(SCENES))
 @pytest.mark.parametrize("task", sorted(TASKS))
-def test_expert_everywhere(env, task, scene, seed):
-    assert _solve(env, task, scene, seed), f"expert failed {task} in scene {scene}, seed {seed}"
+def test_expert_everywhere(env, task, scene):
+    # the expert's target is >= 95% per task and scene (scripts/expert_table.py measures it over 50
+    # seeds); over 5 fixed seeds it may miss one, never two
+    solved = sum(_solve(env, task, scene, seed) for seed in range(SWEEP_SEEDS))
+    assert solved >= SWEEP_SEEDS - 1, f"expert solved {task} in scene {scene} {solved}/{SWEEP_SEEDS} times"
