@@ -122,7 +122,7 @@ def _report(args: argparse.Namespace) -> int:
     if compare and compare["suite"]["hash"] != results["suite"]["hash"]:
         print("warning: the two results come from different suites (hashes differ); rows may not be comparable")
     out = Path(args.out) if args.out else Path(args.results).parent
-    md, page = write_reports(results, out)
+    md, page = write_reports(results, out, compare)
     print(table(results, compare))
     print(f"report: {md}, {page}")
     return 0

@@ -63,7 +63,28 @@ def _bar_plot(ax, rates: dict[str, Any], title: str) -> None:
     ax.tick_params(axis="y", labelsize=7)
 
 
-def _figure_png(results: dict[str, Any]) -> list[tuple[str, str]]:
+def _gap_plot(results: dict[str, Any], seen: dict[str, Any]):
+    """Per unseen axis: success under the axis beside the seen baseline, both with intervals."""
+    import matplotlib.pyplot as plt
+
+    axes_rates = results["aggregates"]["per_axis"]
+    base = seen["aggregates"]["overall"]
+    names = list(axes_rates)
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(names) + 1.4))
+    for i, name in enumerate(names):
+        for offset, rate, colour in ((-0.18, base, "#9ecae9"), (0.18, axes_rates[name], "#e45756")):
+            lo, hi = rate["ci95"]
+            err = [[max(0.0, rate["rate"] - lo)], [max(0.0, hi - rate["rate"])]]
+            ax.barh(i + offset, rate["rate"], height=0.34, color=colour, xerr=err, capsize=2)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("success rate (95% Wilson interval)")
+    ax.set_title(f"seen ({seen['agent']['name']}, light) vs each unseen axis (dark)")
+    return fig
+
+
+def _figure_png(results: dict[str, Any], compare: dict[str, Any] | None = None) -> list[tuple[str, str]]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -83,6 +104,10 @@ def _figure_png(results: dict[str, Any]) -> list[tuple[str, str]]:
         fig, ax = plt.subplots(figsize=(7, 0.22 * len(rates) + 1.2))
         _bar_plot(ax, rates, title)
         figures.append((title, _to_base64(fig)))
+        plt.close(fig)
+    if compare is not None and len(agg["per_axis"]) > 1:
+        fig = _gap_plot(results, compare)
+        figures.append(("seen vs unseen gap per axis", _to_base64(fig)))
         plt.close(fig)
     if "chains" in agg:
         fig, ax = plt.subplots(figsize=(5, 3))
@@ -142,11 +167,11 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def html_page(results: dict[str, Any]) -> str:
-    figures = _figure_png(results)
+def html_page(results: dict[str, Any], compare: dict[str, Any] | None = None) -> str:
+    figures = _figure_png(results, compare)
     body = [
         f"<h1>{html.escape(results['agent']['name'])} on {html.escape(results['suite']['name'])}</h1>",
-        f"<pre>{html.escape(table(results))}</pre>",
+        f"<pre>{html.escape(table(results, compare))}</pre>",
     ]
     for title, data in figures:
         body.append(f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>")
@@ -157,8 +182,10 @@ def html_page(results: dict[str, Any]) -> str:
     )
 
 
-def write_reports(results: dict[str, Any], out: Path) -> tuple[Path, Path]:
+def write_reports(results: dict[str, Any], out: Path, compare: dict[str, Any] | None = None) -> tuple[Path, Path]:
+    """report.md and report.html under ``out``; ``compare`` (say, the seen run of the same agent)
+    adds a second column and, for an unseen run, the per-axis gap plot."""
     md, page = out / "report.md", out / "report.html"
     md.write_text(markdown(results), encoding="utf-8")
-    page.write_text(html_page(results), encoding="utf-8")
+    page.write_text(html_page(results, compare), encoding="utf-8")
     return md, page

@@ -51,3 +51,31 @@ class PeekingAgent:
         if "scene_obs" in observation:
             raise AssertionError("a learned agent was given scene_obs")
         return np.zeros(7)
+
+
+class StillAgent:
+    """Holds the arm still with the gripper open: the right answer to an impossible request."""
+
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        return np.r_[np.zeros(6), 1.0]
+
+
+class EagerOracle:
+    """The expert doing the episode's task even when the request is impossible: it moves things."""
+
+    privileged = True
+
+    def bind(self, env, task, instruction_category):
+        from gr_bench.agents import OracleAgent
+
+        self._oracle = OracleAgent()
+        self._oracle.bind(env, task, "train")
+
+    def reset(self, instruction):
+        self._oracle.reset(instruction)
+
+    def act(self, observation):
+        return self._oracle.act(observation)

@@ -180,3 +180,34 @@ def test_cli_eval_and_report(tmp_path, capsys):
     assert (tmp_path / "report.html").read_text().count("data:image/png;base64") >= 1
     assert main(["report", str(tmp_path / "results.json"), "--compare", str(tmp_path / "results.json")]) == 0
     assert main(["eval", "--agent", "oracel", "--suite", "smoke", "--out", str(tmp_path / "x")]) == 2
+
+
+def _invalid_suite():
+    from gr_bench.suites import INVALID_MAX_STEPS, TABLETOP, Episode, Suite
+
+    episode = Episode(
+        episode_id="test/invalid/0",
+        env_id=TABLETOP,
+        scene="A",
+        tasks=("lift_red_block_table",),
+        instructions=("lift the green block",),
+        seed=5,
+        instruction_category="invalid",
+        axis="instruction",
+        max_steps=INVALID_MAX_STEPS,
+    )
+    return Suite("test-invalid", 1, "one impossible request", (episode,))
+
+
+@pytest.mark.parametrize(
+    ("agent", "success", "status"),
+    [
+        ("oracle", True, "invalid"),
+        ("eval_agents:StillAgent", True, "ongoing"),
+        ("eval_agents:EagerOracle", False, "ongoing"),
+    ],
+)
+def test_invalid_requests_succeed_by_refusing_or_touching_nothing(tmp_path, agent, success, status):
+    results = evaluate(_invalid_suite(), agent, tmp_path, progress=False)
+    record = results["episodes"][0]
+    assert record["success"] is success and record["status"] == status
