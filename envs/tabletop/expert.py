@@ -122,6 +122,18 @@ def _pick(pos: np.ndarray, yaw: float, lift: float = 0.1, current_open: bool = T
     ]
 
 
+def _stroke(start, end, approach, retreat, start_tolerance=0.008, end_tolerance=0.01, speed=1.0) -> list[Waypoint]:
+    """Move the closed gripper, palm along the desk's x axis, from ``start`` to ``end`` (a push, a
+    pull with the fingers hooked behind a handle, a slide): come in from ``start + approach`` and
+    leave to ``end + retreat``."""
+    return [
+        Waypoint(start + np.asarray(approach), HOME_YAW, False, tolerance=0.02),
+        Waypoint(start, HOME_YAW, False, tolerance=start_tolerance),
+        Waypoint(end, HOME_YAW, False, tolerance=end_tolerance, speed=speed),
+        Waypoint(end + np.asarray(retreat), HOME_YAW, False),
+    ]
+
+
 def _release(pos: np.ndarray, yaw: float) -> list[Waypoint]:
     return [
         Waypoint(pos, yaw, False, tolerance=0.008),
@@ -191,43 +203,23 @@ def _plan(env: TabletopEnv):
         start = np.array([pos[0] - sign * (extent + 0.03), pos[1], 0.018])
         end = start + [sign * (PUSH_DISTANCE + 0.0), 0, 0]
         # the palm along x keeps it clear of the cabinet behind; the leading finger pushes
-        return [
-            Waypoint(start + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02),
-            Waypoint(start, HOME_YAW, False, tolerance=0.008),
-            Waypoint(end, HOME_YAW, False, tolerance=0.01),
-            Waypoint(end + [0, 0, 0.08], HOME_YAW, False),
-        ]
+        return _stroke(start, end, approach=[0, 0, 0.08], retreat=[0, 0, 0.08])
     if category == "move_slider":
         handle = sim.geom_pos("slider_handle")
         sign = 1 if name.endswith("left") else -1  # +1: push the handle towards -x
         side = handle + [sign * 0.035, -0.005, -0.005]
         end = side - [sign * 0.2, 0, 0]
-        return [
-            Waypoint(side + [0, 0, 0.1], HOME_YAW, False, tolerance=0.02),
-            Waypoint(side, HOME_YAW, False, tolerance=0.008),
-            Waypoint(end, HOME_YAW, False, tolerance=0.01),
-            Waypoint(end + [0, -0.1, 0], HOME_YAW, False),
-        ]
+        return _stroke(side, end, approach=[0, 0, 0.1], retreat=[0, -0.1, 0])
     if name == "open_drawer":
         handle = sim.geom_pos("drawer_handle")
         hook = handle + [0, 0.028, 0.005]
         pulled = hook - [0, 0.16, 0]
-        return [
-            Waypoint(hook + [0, 0, 0.1], HOME_YAW, False, tolerance=0.02),
-            Waypoint(hook, HOME_YAW, False, tolerance=0.006),
-            Waypoint(pulled, HOME_YAW, False, tolerance=0.01),
-            Waypoint(pulled + [0, 0, 0.12], HOME_YAW, False),
-        ]
+        return _stroke(hook, pulled, approach=[0, 0, 0.1], retreat=[0, 0, 0.12], start_tolerance=0.006)
     if name == "close_drawer":
         handle = sim.geom_pos("drawer_handle")
         start = handle + [0, -0.03, 0.0]
         end = start + [0, sim.joint("drawer") + 0.01, 0]
-        return [
-            Waypoint(start + [0, 0, 0.1], HOME_YAW, False, tolerance=0.02),
-            Waypoint(start, HOME_YAW, False, tolerance=0.008),
-            Waypoint(end, HOME_YAW, False, tolerance=0.01),
-            Waypoint(end + [0, -0.05, 0.12], HOME_YAW, False),
-        ]
+        return _stroke(start, end, approach=[0, 0, 0.1], retreat=[0, -0.05, 0.12])
     if category in ("place_block", "stack_block"):
         held = _held_block(sim)
         if held is None:
@@ -279,12 +271,7 @@ def _plan(env: TabletopEnv):
         start = np.array([pos[0], pos[1] + footprint_y(snapshot, sim.scene, colour) + PUSHER_ROOM - 0.01, 0.018])
         # just far enough that the block tips over the desk edge and drops into the middle of the drawer
         end = np.array([pos[0], -0.16, 0.018])
-        return [
-            Waypoint(start + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02),
-            Waypoint(start, HOME_YAW, False, tolerance=0.008),
-            Waypoint(end, HOME_YAW, False, tolerance=0.01, speed=PUSH_SPEED),
-            Waypoint(end + [0, 0, 0.1], HOME_YAW, False),
-        ]
+        return _stroke(start, end, approach=[0, 0, 0.08], retreat=[0, 0, 0.1], speed=PUSH_SPEED)
     if name == "unstack_block":
         snapshot = sim.snapshot()
         top = next(
@@ -317,10 +304,7 @@ def _plan(env: TabletopEnv):
         front = np.array([knob[0], knob[1] - 0.06, 0.11])
         return [
             Waypoint(front, HOME_YAW, False, tolerance=0.02),
-            Waypoint(start + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02),
-            Waypoint(start, HOME_YAW, False, tolerance=0.006),
-            Waypoint(end, HOME_YAW, False, tolerance=0.006),
-            Waypoint(end + [0, 0, 0.08], HOME_YAW, False),
+            *_stroke(start, end, [0, 0, 0.08], [0, 0, 0.08], start_tolerance=0.006, end_tolerance=0.006),
         ]
     if category == "led":
         button = sim.geom_pos("button")
