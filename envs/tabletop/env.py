@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import string
 from typing import Any
 
@@ -25,6 +26,8 @@ from envs.tabletop.state import (
     sample_symbolic_state,
 )
 from envs.tabletop.tasks import TASKS, feasible, get_task
+from envs.tabletop.variations import apply as apply_variations
+from envs.tabletop.variations import check_variations
 from envs.utils.rotations import euler_to_mat, topdown_mat
 
 MAX_REL_POS = 0.02  # metres per step for a relative action of 1, as CALVIN
@@ -50,6 +53,10 @@ class TabletopEnv(gym.Env):
     lights) drawn at random until the task's precondition holds, then realised with random block
     positions and yaw, random articulation values within each symbolic state. Scenes A-D
     (``reset(options={"scene": "D"})``) change desk colour, fixture positions and block sizes.
+    Unseen-scene axes (``envs.tabletop.variations.AXES``: table appearance, lighting, camera pose,
+    background, distractors, block colours, layout) are applied only when asked for, with
+    ``reset(options={"variations": {axis: value}})``, and recorded in ``info["variations"]``; each
+    declares its training and unseen ranges. None changes the physics; ``layout`` picks the scene.
 
     ## Success
     ``info["success"]`` compares the state at reset with the current one (CALVIN's semantics);
@@ -154,12 +161,14 @@ class TabletopEnv(gym.Env):
         }
         self._sims: dict[str, PlayTableSim] = {}
         self._home_q: dict[str, np.ndarray] = {}
-        self._renderers: dict[tuple[str, str], mujoco.Renderer] = {}
+        # (scene, camera) -> renderer and the simulator's texture version it was made with
+        self._renderers: dict[tuple[str, str], tuple[mujoco.Renderer, int]] = {}
         self.sim: PlayTableSim | None = None
         self.task = None
         self.instruction = ""
         self.symbolic_state: SymbolicState | None = None
         self._start = None
+        self.variations: dict[str, Any] = {}
 
     # --- scene management ------------------------------------------------------------------
     def _sim_for(self, scene: str) -> PlayTableSim:
@@ -173,15 +182,25 @@ class TabletopEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         options = dict(options or {})
-        unknown = set(options) - {"task", "scene", "initial_state", "instruction"}
+        unknown = set(options) - {"task", "scene", "initial_state", "instruction", "variations"}
         if unknown:
             raise ValueError(
-                f"unknown reset options {sorted(unknown)}; allowed: task, scene, initial_state, instruction"
+                f"unknown reset options {sorted(unknown)}; allowed: task, scene, initial_state, instruction, variations"
             )
+        variations = check_variations(options.get("variations"))
         scene = options.get("scene", self.default_scene)
+        if "layout" in variations:
+            if "scene" in options and options["scene"] != variations["layout"]:
+                raise ValueError(
+                    f"reset options name scene {options['scene']!r} but the layout variation {variations['layout']!r}; "
+                    "give one of them"
+                )
+            scene = variations["layout"]
         task_name = options.get("task", self.default_task)
         self.task = get_task(task_name) if task_name is not None else TASKS[self.np_random.choice(sorted(TASKS))]
         self.sim = self._sim_for(str(scene))
+        # every reset puts the cached simulator's looks back as compiled before applying new ones
+        self.variations = apply_variations(self.sim, variations)
         state = options.get("initial_state")
         if state is not None:
             state = state if isinstance(state, SymbolicState) else SymbolicState(**state)
@@ -267,17 +286,21 @@ class TabletopEnv(gym.Env):
         return self._render_camera("static")
 
     def close(self):
-        for renderer in self._renderers.values():
+        for renderer, _ in self._renderers.values():
             renderer.close()
         self._renderers.clear()
 
     # --- observations ----------------------------------------------------------------------
     def _render_camera(self, camera: str) -> np.ndarray:
         key = (self.sim.scene.name, camera)
-        if key not in self._renderers:
+        renderer, version = self._renderers.get(key, (None, None))
+        if version != self.sim.texture_version:
+            # a renderer uploads the textures once, when it is made: a repainted texture needs a new one
+            if renderer is not None:
+                renderer.close()
             height, width = self.resolution[camera]
-            self._renderers[key] = mujoco.Renderer(self.sim.model, height, width)
-        renderer = self._renderers[key]
+            renderer = mujoco.Renderer(self.sim.model, height, width)
+            self._renderers[key] = (renderer, self.sim.texture_version)
         renderer.update_scene(self.sim.data, camera)
         return renderer.render()
 
@@ -299,6 +322,7 @@ class TabletopEnv(gym.Env):
             "scene": self.sim.scene.name,
             "instruction": self.instruction,
             "initial_state": self.symbolic_state.as_dict(),
+            "variations": copy.deepcopy(self.variations),  # a new object per call: callers keep infos
         }
 
     # --- pickling: rebuild the simulator, then restore its full state ------------------------
@@ -315,6 +339,7 @@ class TabletopEnv(gym.Env):
                 instruction=self.instruction,
                 symbolic_state=self.symbolic_state,
                 start=self._start,
+                variations=self.variations,
                 lights=(self.sim.led, self.sim.lightbulb, self.sim._button_was_pressed, self.sim.last_gripper_action),
             )
         return state
@@ -324,6 +349,7 @@ class TabletopEnv(gym.Env):
         self._np_random = state["np_random"]
         if "scene" in state:
             self.sim = self._sim_for(state["scene"])
+            self.variations = apply_variations(self.sim, state["variations"])
             spec = mujoco.mjtState.mjSTATE_INTEGRATION
             mujoco.mj_setState(self.sim.model, self.sim.data, state["physics"], spec)
             mujoco.mj_forward(self.sim.model, self.sim.data)  # derived quantities (poses, contacts)
