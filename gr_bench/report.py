@@ -80,7 +80,7 @@ def _gap_plot(results: dict[str, Any], seen: dict[str, Any]):
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("success rate (95% Wilson interval)")
-    ax.set_title(f"seen ({seen['agent']['name']}, light) vs each unseen axis (dark)")
+    ax.set_title(f"seen ({seen['agent']['name']}, blue) vs each unseen axis (red)")
     return fig
 
 
