@@ -75,3 +75,14 @@ def test_ood_suite_covers_every_category_for_every_task():
         }
         assert categories == {"eval", *OOD_CATEGORIES}, task
     assert sum(e.instruction_category == "invalid" for e in suite.episodes) == len(invalid_instructions())
+
+
+def test_every_ood_phrasing_fits_the_observation_space():
+    from envs.tabletop.env import TabletopEnv
+
+    space = TabletopEnv(cameras=()).observation_space["instruction"]
+    for task in TASKS:
+        for category in OOD_CATEGORIES:
+            for phrase in ood_instructions(task, category, "C"):
+                assert space.contains(phrase), phrase
+    assert all(space.contains(p) for p in invalid_instructions())

@@ -37,7 +37,14 @@ WORKSPACE_HIGH = np.array([0.5, 0.35, 0.6])
 CAMERAS = ("static", "gripper")
 DEFAULT_RESOLUTION = {"static": 200, "gripper": 84}  # pixels, as CALVIN
 MAX_SAMPLING_TRIES = 200
-INSTRUCTION_CHARSET = string.printable
+# instructions may be in English, other European languages or Chinese (the ood-instruction suite)
+INSTRUCTION_CHARSET = (
+    string.printable
+    + "".join(map(chr, range(0xA0, 0x180)))  # Latin-1 and Latin Extended-A: ä, é, ß, ...
+    + "".join(map(chr, range(0x3000, 0x3040)))  # CJK punctuation
+    + "".join(map(chr, range(0x4E00, 0xA000)))  # CJK unified ideographs
+    + "".join(map(chr, range(0xFF00, 0xFF60)))  # full-width forms
+)
 
 
 class TabletopEnv(gym.Env):
