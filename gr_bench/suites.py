@@ -2,7 +2,8 @@
 
 A suite is generated deterministically from its name and version; every results file records the
 suite's hash, so two numbers are comparable only when they were earned on the same episodes.
-Building a suite imports the environment package (instruction banks, axes) but never MuJoCo.
+Building a suite imports the environment package's task list, instruction banks and axes (and
+with them the mujoco module) but compiles no model and runs no simulation.
 """
 
 from __future__ import annotations
