@@ -1,12 +1,15 @@
 """Out-of-distribution instructions for the tabletop tasks, read from
-``envs/assets/language/tabletop_ood.yaml``: held-out paraphrases, synonyms, abstract references
-(by size or by common sense), other languages, long instructions with distracting context, and
-impossible requests that should be refused.
+``envs/assets/language/tabletop_ood.yaml``, for generalisation tests in the spirit of GR-3's.
+
+Per task: held-out paraphrases, synonyms, abstract references (a block by its size, everything else
+by function or common sense), other languages (Chinese, German, French) and long instructions with
+distracting context. A shared list of invalid requests names things that are not in the scene; the
+right behaviour there is to touch nothing.
 """
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 import yaml
 
@@ -16,32 +19,36 @@ from envs.tabletop.scenes import get_scene
 from envs.tabletop.tasks import TASKS
 
 OOD_CATEGORIES = ("paraphrase", "synonym", "abstract", "multilingual", "distractor")
-# how an abstract instruction names a block by its size in a scene
+# how an abstract instruction names a block by its size; the sizes of the colours differ per scene
 SIZE_WORDS = {"small": "smallest", "medium": "medium-sized", "large": "largest"}
 
 
-@cache
+@lru_cache(maxsize=1)
 def ood_bank() -> dict:
+    """The raw bank: ``{"tasks": {task: {category: [phrasing, ...]}}, "invalid": [...], ...}``."""
     with open(asset_path("language/tabletop_ood.yaml"), encoding="utf-8") as f:
         return yaml.safe_load(f)
 
 
 def ood_instructions(task: str, category: str, scene: str) -> tuple[str, ...]:
-    """The phrasings of ``category`` for ``task``; ``{size}`` is filled in for ``scene``, where
-    block sizes differ from scene to scene."""
+    """The ``category`` phrasings of ``task`` with ``{size}`` filled in for ``scene``.
+
+    Only abstract phrasings of tasks that name a block contain ``{size}``: "lift the {size} block
+    off the table" becomes "lift the medium-sized block off the table" in scene A, where the red
+    block is the medium one.
+    """
     tasks = ood_bank()["tasks"]
     if task not in tasks:
         raise unknown_name_error("task", task, tasks)
     if category not in OOD_CATEGORIES:
         raise unknown_name_error("instruction category", category, OOD_CATEGORIES)
-    phrasings = tasks[task][category]
+    block_size = get_scene(scene).block_size  # checks the scene's name even when no block is named
     colour = TASKS[task].block
-    if colour is None:
-        return tuple(phrasings)
-    size = SIZE_WORDS[get_scene(scene).block_size[colour]]
-    return tuple(p.replace("{size}", size) for p in phrasings)
+    size = SIZE_WORDS[block_size[colour]] if colour else None
+    phrasings = tasks[task][category]
+    return tuple(p.replace("{size}", size) if size else p for p in phrasings)
 
 
 def invalid_instructions() -> tuple[str, ...]:
-    """Requests about things that are not in the scene: the right answer is to touch nothing."""
+    """Requests about colours, objects or appliances that are not in the scene."""
     return tuple(ood_bank()["invalid"])
