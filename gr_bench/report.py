@@ -42,9 +42,11 @@ def table(results: dict[str, Any], compare: dict[str, Any] | None = None) -> str
             for key in keys:
                 row(f"  {key}", section, key)
     if "chains" in agg:
-        chains = agg["chains"]
-        after = " ".join(f"{k + 1}:{v:.0%}" for k, v in enumerate(chains["success_after"]))
-        lines.append(f"-- chains (n={chains['n']}): {after}  avg_len {chains['avg_len']:.2f}")
+        per_axis = agg.get("chains_per_axis", {})
+        groups = [("all", agg["chains"])] + (list(per_axis.items()) if len(per_axis) > 1 else [])
+        for label, chains in groups:
+            after = " ".join(f"{k + 1}:{v:.0%}" for k, v in enumerate(chains["success_after"]))
+            lines.append(f"-- chains {label} (n={chains['n']}): {after}  avg_len {chains['avg_len']:.2f}")
     if agg["failures"]:
         lines.append("-- failed episodes by reason: " + ", ".join(f"{k} {v}" for k, v in agg["failures"].items()))
     return "\n".join(lines)
@@ -111,12 +113,15 @@ def _figure_png(results: dict[str, Any], compare: dict[str, Any] | None = None) 
         plt.close(fig)
     if "chains" in agg:
         fig, ax = plt.subplots(figsize=(5, 3))
-        after = agg["chains"]["success_after"]
-        ax.plot(range(1, len(after) + 1), after, marker="o")
+        curves = agg.get("chains_per_axis") or {"all": agg["chains"]}
+        for label, chains in curves.items():
+            after = chains["success_after"]
+            ax.plot(range(1, len(after) + 1), after, marker="o", label=f"{label} (avg len {chains['avg_len']:.2f})")
         ax.set_ylim(0, 1)
         ax.set_xlabel("tasks completed in a row")
         ax.set_ylabel("fraction of chains")
-        ax.set_title(f"chain success (avg len {agg['chains']['avg_len']:.2f})")
+        ax.legend(fontsize=7)
+        ax.set_title("chain success")
         figures.append(("chain success", _to_base64(fig)))
         plt.close(fig)
     return figures
@@ -156,12 +161,10 @@ def markdown(results: dict[str, Any]) -> str:
     ):
         rows(section, prefix)
     if "chains" in agg:
-        chains = agg["chains"]
-        out += [
-            "",
-            f"Chains: {chains['n']}, average length **{chains['avg_len']:.2f}**; success after k tasks: "
-            + ", ".join(f"{k + 1}: {v:.1%}" for k, v in enumerate(chains["success_after"])),
-        ]
+        out += ["", "| chains | n | average length | success after 1..5 tasks |", "|---|---|---|---|"]
+        for label, chains in [("all", agg["chains"]), *agg.get("chains_per_axis", {}).items()]:
+            after = ", ".join(f"{v:.1%}" for v in chains["success_after"])
+            out.append(f"| {label} | {chains['n']} | **{chains['avg_len']:.2f}** | {after} |")
     if agg["failures"]:
         out += ["", "Failed episodes by reason: " + ", ".join(f"{k}: {v}" for k, v in agg["failures"].items())]
     return "\n".join(out) + "\n"

@@ -58,15 +58,23 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
     for key, rows in groups.items():
         result[f"per_{key}"] = {name: _rate(sum(v), len(v)) for name, v in sorted(rows.items())}
     if chains:
-        length = max(len(r["tasks"]) for r in chains)
-        after = [sum(r["completed"] >= k for r in chains) / len(chains) for k in range(1, length + 1)]
-        result["chains"] = {
-            "n": len(chains),
-            "success_after": after,
-            "avg_len": sum(r["completed"] for r in chains) / len(chains),
-        }
+        result["chains"] = _chain_stats(chains)
+        # protocols (ABC->D, ABCD->D) are axes of the long-horizon suite and are reported apart
+        by_axis: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in chains:
+            by_axis[r["axis"]].append(r)
+        result["chains_per_axis"] = {axis: _chain_stats(rows) for axis, rows in sorted(by_axis.items())}
     result["failures"] = dict(sorted(_count(r["failure"]["kind"] for r in records if r.get("failure")).items()))
     return result
+
+
+def _chain_stats(chains: list[dict[str, Any]]) -> dict[str, Any]:
+    length = max(len(r["tasks"]) for r in chains)
+    return {
+        "n": len(chains),
+        "success_after": [sum(r["completed"] >= k for r in chains) / len(chains) for k in range(1, length + 1)],
+        "avg_len": sum(r["completed"] for r in chains) / len(chains),
+    }
 
 
 def _count(items) -> dict[str, int]:

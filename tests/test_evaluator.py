@@ -170,6 +170,9 @@ def test_long_horizon_chain_oracle(tmp_path):
     assert chains["n"] == 3 and chains["avg_len"] == pytest.approx(sum(completed) / 3)
     assert max(completed) == 5  # the chain machinery carries the oracle through a whole chain
     assert chains["success_after"] == [sum(c >= k for c in completed) / 3 for k in range(1, 6)]
+    per_protocol = results["aggregates"]["chains_per_axis"]
+    assert sum(p["n"] for p in per_protocol.values()) == 3
+    assert set(per_protocol) == {r["axis"] for r in results["episodes"]}
 
 
 def test_cli_eval_and_report(tmp_path, capsys):
