@@ -247,14 +247,18 @@ def _check_run(out: Path, suite: Suite, agent_spec: str, agent_config: dict | No
     meta_path = out / "run.json"
     meta = {"suite": suite.name, "suite_hash": suite.hash, "agent": agent_spec, "agent_config": agent_config or {}}
     if meta_path.exists():
-        if not resume:
-            raise RunMismatchError(f"{out} already holds a run; pass --resume to finish it, or choose another --out")
         existing = json.loads(meta_path.read_text())
         for key in meta:
             if existing.get(key) != meta[key]:
                 raise RunMismatchError(
-                    f"cannot resume {out}: it was run with {key}={existing.get(key)!r}, now {meta[key]!r}"
+                    f"cannot use {out}: it holds a run with {key}={existing.get(key)!r}, now {meta[key]!r}; "
+                    "choose another --out"
                 )
+        # a finished run of the same suite and agent is simply reported again
+        if not resume and not (out / "results.json").exists():
+            raise RunMismatchError(
+                f"{out} holds an unfinished run; pass --resume to finish it, or choose another --out"
+            )
         return
     out.mkdir(parents=True, exist_ok=True)
     meta_path.write_text(json.dumps(meta, indent=1))

@@ -72,12 +72,20 @@ def test_kill_and_resume_loses_and_repeats_nothing(tmp_path):
     assert _strip(results["episodes"]) == _strip(clean["episodes"])
 
 
-def test_resume_refuses_a_different_suite(tmp_path):
-    evaluate(get_suite("smoke").select(episodes=1), "random", tmp_path, progress=False)
+def test_run_directory_rules(tmp_path):
+    suite = get_suite("smoke").select(episodes=1)
+    first = evaluate(suite, "random", tmp_path, progress=False)
+    # a finished run of the same suite and agent is reported again, not re-run
+    again = evaluate(suite, "random", tmp_path, progress=False)
+    assert _strip(again["episodes"]) == _strip(first["episodes"])
+    assert (tmp_path / "episodes.jsonl").read_text().count("\n") == 1
     with pytest.raises(RunMismatchError, match="suite"):
         evaluate(get_suite("seen").select(episodes=1), "random", tmp_path, resume=True, progress=False)
+    with pytest.raises(RunMismatchError, match="agent"):
+        evaluate(suite, "oracle", tmp_path, progress=False)
+    (tmp_path / "results.json").unlink()  # as if the run had been killed
     with pytest.raises(RunMismatchError, match="--resume"):
-        evaluate(get_suite("smoke").select(episodes=1), "random", tmp_path, progress=False)
+        evaluate(suite, "random", tmp_path, progress=False)
 
 
 @pytest.mark.parametrize(
