@@ -143,6 +143,25 @@ def _load_results(path: str) -> dict:
     return results
 
 
+def _leaderboard(args: argparse.Namespace) -> int:
+    from gr_bench.leaderboard import MANIFEST_PATH, build_manifest, read_submission, validate_submission
+
+    if args.action == "manifest":
+        MANIFEST_PATH.write_text(json.dumps(build_manifest(), indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {MANIFEST_PATH}")
+        return 0
+    if not args.results:
+        raise ValueError("leaderboard validate needs a results file: gr-bench leaderboard validate RESULTS")
+    results = read_submission(args.results)
+    validate_submission(results)
+    agg = results["aggregates"]["overall"]
+    print(
+        f"valid: {results['agent']['name']} on {results['suite']['name']} v{results['suite']['version']}, "
+        f"{agg['successes']}/{agg['n']} episodes succeeded; every aggregate matches its episode records"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gr-bench", description="Benchmark for language-conditioned manipulation policies."
@@ -188,6 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--compare", help="a second results file, shown side by side")
     rep.add_argument("--out", help="where to write report.md and report.html (default: beside RESULTS)")
     rep.set_defaults(func=_report)
+    board = sub.add_parser(
+        "leaderboard",
+        help="check a results file for submission, or rewrite the released-suite manifest",
+        epilog="examples:\n  gr-bench leaderboard validate runs/seen-oracle/results.json\n"
+        "  gr-bench leaderboard manifest      # after releasing a new suite version",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    board.add_argument("action", choices=["validate", "manifest"])
+    board.add_argument("results", nargs="?", help="results file to validate")
+    board.set_defaults(func=_leaderboard)
     return parser
 
 
