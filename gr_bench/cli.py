@@ -150,8 +150,20 @@ def _leaderboard(args: argparse.Namespace) -> int:
         MANIFEST_PATH.write_text(json.dumps(build_manifest(), indent=2) + "\n", encoding="utf-8")
         print(f"wrote {MANIFEST_PATH}")
         return 0
+    if args.action == "build":
+        from gr_bench.leaderboard import build_boards
+
+        for path in build_boards():
+            print(f"wrote {path}")
+        return 0
     if not args.results:
-        raise ValueError("leaderboard validate needs a results file: gr-bench leaderboard validate RESULTS")
+        raise ValueError(f"leaderboard {args.action} needs a results file: gr-bench leaderboard {args.action} RESULTS")
+    if args.action == "add":
+        from gr_bench.leaderboard import add_submission
+
+        path = add_submission(read_submission(args.results), args.name or "", args.url or "", replace=args.replace)
+        print(f"filed {path}; run `gr-bench leaderboard build` to regenerate the boards")
+        return 0
     results = read_submission(args.results)
     validate_submission(results)
     agg = results["aggregates"]["overall"]
@@ -209,13 +221,18 @@ def build_parser() -> argparse.ArgumentParser:
     rep.set_defaults(func=_report)
     board = sub.add_parser(
         "leaderboard",
-        help="check a results file for submission, or rewrite the released-suite manifest",
+        help="validate and file submissions, build the boards, or rewrite the released-suite manifest",
         epilog="examples:\n  gr-bench leaderboard validate runs/seen-oracle/results.json\n"
+        "  gr-bench leaderboard add runs/seen-oracle/results.json --name 'scripted expert' --url https://...\n"
+        "  gr-bench leaderboard build         # regenerate leaderboards/boards from the submissions\n"
         "  gr-bench leaderboard manifest      # after releasing a new suite version",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    board.add_argument("action", choices=["validate", "manifest"])
-    board.add_argument("results", nargs="?", help="results file to validate")
+    board.add_argument("action", choices=["validate", "add", "build", "manifest"])
+    board.add_argument("results", nargs="?", help="results file to validate or add")
+    board.add_argument("--name", help="add: the submission's name on the board")
+    board.add_argument("--url", help="add: a link to the paper or code")
+    board.add_argument("--replace", action="store_true", help="add: replace a submission of the same name")
     board.set_defaults(func=_leaderboard)
     return parser
 

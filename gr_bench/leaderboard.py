@@ -129,3 +129,145 @@ def _first_difference(given: Any, expected: Any, where: str) -> str | None:
         ok = isinstance(given, int | float) and math.isclose(given, expected, rel_tol=0, abs_tol=FLOAT_TOLERANCE)
         return None if ok else where
     return None if given == expected else where
+
+
+# --- filing submissions and building the boards ---------------------------------------------------
+BOARD_DIR = MANIFEST_PATH.parent
+SUBMISSIONS_DIR = BOARD_DIR / "submissions"
+BUILT_DIR = BOARD_DIR / "boards"
+HEADLINE = {"long-horizon": "avg_len"}  # other suites rank by overall success rate
+
+
+def _slug(text: str) -> str:
+    slug = "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+    return "-".join(part for part in slug.split("-") if part)[:60] or "submission"
+
+
+def add_submission(
+    results: dict[str, Any], name: str, url: str = "", directory: Path = SUBMISSIONS_DIR, replace: bool = False
+) -> Path:
+    """Validate ``results`` and file it under ``directory/<suite>/<name>.json``."""
+    if not name.strip():
+        raise SubmissionError("--name: a submission needs a name")
+    if url and not url.startswith(("https://", "http://")):
+        raise SubmissionError(f"--url: {url!r} is not an http(s) address")
+    validate_submission(results)
+    path = Path(directory) / results["suite"]["name"] / f"{_slug(name)}.json"
+    if path.exists() and not replace:
+        raise SubmissionError(f"{path} exists: choose another --name, or pass --replace")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"submission": {"name": name, "url": url, "verified_hidden_split": False}, "results": results}
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def board_rows(suite: str, directory: Path = SUBMISSIONS_DIR) -> list[dict[str, Any]]:
+    """One row per valid submission of ``suite``, best first."""
+    rows = []
+    for path in sorted((Path(directory) / suite).glob("*.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        results = record["results"]
+        validate_submission(results)
+        agg = results["aggregates"]
+        row: dict[str, Any] = {
+            "name": record["submission"]["name"],
+            "url": record["submission"]["url"],
+            "agent": results["agent"]["name"],
+            "success": agg["overall"]["rate"],
+            "ci95_low": agg["overall"]["ci95"][0],
+            "ci95_high": agg["overall"]["ci95"][1],
+            "episodes": agg["overall"]["n"],
+        }
+        if "chains" in agg:
+            row["avg_len"] = agg["chains"]["avg_len"]
+            for axis, chains in agg.get("chains_per_axis", {}).items():
+                row[f"avg_len {axis.removeprefix('long_horizon_')}"] = chains["avg_len"]
+        for section, prefix in (("per_axis", "axis"), ("per_category", "instruction")):
+            if len(agg[section]) > 1:
+                row.update({f"{prefix}: {key}": rate["rate"] for key, rate in agg[section].items()})
+        row["verified"] = "yes" if record["submission"]["verified_hidden_split"] else ""
+        row["git"] = (results["git_revision"] or "")[:10]
+        rows.append(row)
+    key = HEADLINE.get(suite, "success")
+    return sorted(rows, key=lambda r: (-r[key], r["name"]))
+
+
+def build_boards(directory: Path = SUBMISSIONS_DIR, out: Path = BUILT_DIR) -> list[Path]:
+    """Regenerate every board as Markdown, CSV (pandas) and one static HTML page."""
+    import html
+
+    import pandas as pd
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written, sections = [], []
+    for suite, info in load_manifest()["suites"].items():
+        rows = board_rows(suite, directory)
+        if suite == "smoke" and not rows:
+            continue  # the CI suite gets a board only when someone files a run of it
+        frame = pd.DataFrame(rows)
+        title = f"{suite} v{info['version']} (suite hash {info['hash'][:12]})"
+        csv_path, md_path = out / f"{suite}.csv", out / f"{suite}.md"
+        frame.to_csv(csv_path, index=False, float_format="%.4f")
+        md_path.write_text(f"# {title}\n\n" + _markdown_table(frame) + "\n", encoding="utf-8")
+        written += [csv_path, md_path]
+        sections.append(f"<h2>{html.escape(title)}</h2>" + _html_table(frame, suite))
+    page = out / "index.html"
+    page.write_text(_HTML_PAGE.replace("{{BODY}}", "\n".join(sections)), encoding="utf-8")
+    return [*written, page]
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _markdown_table(frame) -> str:
+    if frame.empty:
+        return "No submissions yet."
+    header = "| rank | " + " | ".join(frame.columns) + " |"
+    rule = "|" + "---|" * (len(frame.columns) + 1)
+    lines = [header, rule]
+    for rank, (_, row) in enumerate(frame.iterrows(), start=1):
+        cells = [_fmt(v).replace("|", "\\|") for v in row]
+        lines.append(f"| {rank} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _html_table(frame, suite: str) -> str:
+    import html
+
+    if frame.empty:
+        return "<p>No submissions yet.</p>"
+    head = "".join(f"<th onclick='sortBy(this)'>{html.escape(str(c))}</th>" for c in ["rank", *frame.columns])
+    body = []
+    for rank, (_, row) in enumerate(frame.iterrows(), start=1):
+        cells = [f"<td>{rank}</td>"]
+        for column, value in row.items():
+            text = html.escape(_fmt(value))
+            if column == "name" and row["url"]:
+                text = f"<a href='{html.escape(row['url'], quote=True)}' rel='nofollow'>{text}</a>"
+            cells.append(f"<td>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table id='{html.escape(suite)}'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+_HTML_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>gr-bench leaderboards</title>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}
+td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}th{cursor:pointer;background:#eee}</style>
+<script>
+function sortBy(th) {
+  const table = th.closest("table"), index = [...th.parentNode.children].indexOf(th);
+  const rows = [...table.tBodies[0].rows], asc = th.dataset.asc !== "1";
+  const value = r => { const t = r.cells[index].innerText; const n = parseFloat(t); return isNaN(n) ? t : n; };
+  rows.sort((a, b) => (value(a) > value(b) ? 1 : value(a) < value(b) ? -1 : 0) * (asc ? 1 : -1));
+  rows.forEach(r => table.tBodies[0].appendChild(r));
+  th.dataset.asc = asc ? "1" : "0";
+}
+</script></head><body><h1>gr-bench leaderboards</h1>
+<p>Generated by <code>gr-bench leaderboard build</code> from validated submissions; click a column to sort.</p>
+{{BODY}}
+</body></html>
+"""

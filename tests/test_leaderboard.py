@@ -94,3 +94,45 @@ def test_cli_validate(tmp_path, smoke_results, capsys):
     good.write_text(json.dumps(tampered))
     assert main(["leaderboard", "validate", str(good)]) == 2
     assert "aggregates.overall.rate" in capsys.readouterr().err
+
+
+def test_add_and_build_boards(tmp_path, smoke_results):
+    import pandas as pd
+
+    from gr_bench.leaderboard import add_submission, build_boards
+
+    submissions, boards = tmp_path / "submissions", tmp_path / "boards"
+    random_out = tmp_path / "random"
+    random_results = evaluate(get_suite("smoke"), "random", random_out, progress=False)
+    name = "<script>alert(1)</script> & friends"
+    add_submission(random_results, name, "https://example.org/?a=1&b=2", directory=submissions)
+    add_submission(smoke_results, "scripted expert", directory=submissions)
+    with pytest.raises(SubmissionError, match="exists"):
+        add_submission(smoke_results, "scripted expert", directory=submissions)
+    with pytest.raises(SubmissionError, match="--url"):
+        add_submission(smoke_results, "x", "javascript:alert(1)", directory=submissions)
+    tampered = _tampered(smoke_results, lambda r: r["aggregates"]["overall"].update(rate=0.5))
+    with pytest.raises(SubmissionError, match="aggregates"):
+        add_submission(tampered, "cheater", directory=submissions)
+
+    build_boards(submissions, boards)
+    board = pd.read_csv(boards / "smoke.csv")
+    assert list(board["name"]) == ["scripted expert", name]  # ranked by success
+    assert board["success"].iloc[0] == 1.0
+    page = (boards / "index.html").read_text()
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "sortBy" in page and (boards / "seen.md").read_text().endswith("No submissions yet.\n")
+    # building twice gives the same files: boards are a pure function of the submissions
+    first = {p.name: p.read_text() for p in boards.iterdir()}
+    build_boards(submissions, boards)
+    assert first == {p.name: p.read_text() for p in boards.iterdir()}
+
+
+def test_checked_in_boards_are_up_to_date(tmp_path):
+    from gr_bench.leaderboard import BUILT_DIR, build_boards
+
+    for path in build_boards(out=tmp_path):
+        committed = BUILT_DIR / path.name
+        assert committed.exists() and committed.read_text() == path.read_text(), (
+            f"{committed} is stale: run `gr-bench leaderboard build` and commit the result"
+        )
