@@ -78,7 +78,12 @@ def _eval(args: argparse.Namespace) -> int:
     from gr_bench.report import table, write_reports
     from gr_bench.suites import get_suite
 
-    suite = get_suite(args.suite).select(env=args.env, task=args.task, axis=args.axis, episodes=args.episodes)
+    suite = get_suite(args.suite)
+    if args.split == "hidden":
+        if not args.secret_file:
+            raise ValueError("--split hidden needs --secret-file (the maintainers' secret that seeds the split)")
+        suite = suite.with_secret(_read_secret(args.secret_file))
+    suite = suite.select(env=args.env, task=args.task, axis=args.axis, episodes=args.episodes)
     if not suite.episodes:
         raise ValueError(f"no episode of suite {args.suite!r} matches --env/--task/--axis")
     config = json.loads(args.agent_config) if args.agent_config else None
@@ -96,6 +101,14 @@ def _eval(args: argparse.Namespace) -> int:
     print(table(results))
     print(f"results: {out / 'results.json'}  report: {md}, {page}")
     return 0
+
+
+def _read_secret(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().strip()
+    except OSError as exc:
+        raise ValueError(f"cannot read the secret file {path!r}: {exc}") from exc
 
 
 def _ls(args: argparse.Namespace) -> int:
@@ -165,7 +178,14 @@ def _leaderboard(args: argparse.Namespace) -> int:
         print(f"filed {path}; run `gr-bench leaderboard build` to regenerate the boards")
         return 0
     results = read_submission(args.results)
-    validate_submission(results)
+    secret = _read_secret(args.secret_file) if args.secret_file else None
+    if args.action == "verify":
+        from gr_bench.leaderboard import verify_submission
+
+        path = verify_submission(results, args.name or "", secret or "")
+        print(f"verified {path} on the hidden split; run `gr-bench leaderboard build` to regenerate the boards")
+        return 0
+    validate_submission(results, secret=secret)
     agg = results["aggregates"]["overall"]
     print(
         f"valid: {results['agent']['name']} on {results['suite']['name']} v{results['suite']['version']}, "
@@ -210,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", help="run directory (default runs/SUITE-AGENT)")
     ev.add_argument("--resume", action="store_true", help="finish the run in --out, skipping finished episodes")
     ev.add_argument("--time-limit", type=float, default=600.0, help="seconds per episode before it is failed")
+    ev.add_argument(
+        "--split",
+        choices=["public", "hidden"],
+        default="public",
+        help="hidden: the suite's episodes with seeds drawn from --secret-file (for maintainers)",
+    )
+    ev.add_argument("--secret-file", help="file holding the hidden split's secret")
     ev.set_defaults(func=_eval)
     ls = sub.add_parser("ls", help="list suites with their size and content hash")
     ls.add_argument("what", choices=["suites"])
@@ -228,11 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
         "  gr-bench leaderboard manifest      # after releasing a new suite version",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    board.add_argument("action", choices=["validate", "add", "build", "manifest"])
+    board.add_argument("action", choices=["validate", "add", "verify", "build", "manifest"])
     board.add_argument("results", nargs="?", help="results file to validate or add")
     board.add_argument("--name", help="add: the submission's name on the board")
     board.add_argument("--url", help="add: a link to the paper or code")
     board.add_argument("--replace", action="store_true", help="add: replace a submission of the same name")
+    board.add_argument("--secret-file", help="validate/verify: the hidden split's secret")
     board.set_defaults(func=_leaderboard)
     return parser
 

@@ -55,8 +55,13 @@ def read_submission(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def validate_submission(results: dict[str, Any], manifest: dict[str, Any] | None = None) -> None:
-    """Raise ``SubmissionError`` naming the first problem found, or return if the file is sound."""
+def validate_submission(
+    results: dict[str, Any], manifest: dict[str, Any] | None = None, secret: str | None = None
+) -> None:
+    """Raise ``SubmissionError`` naming the first problem found, or return if the file is sound.
+
+    With ``secret``, the file must be a run of the hidden split that the secret seeds.
+    """
     import jsonschema
 
     from gr_bench.results import aggregate, validate
@@ -73,13 +78,16 @@ def validate_submission(results: dict[str, Any], manifest: dict[str, Any] | None
     released = manifest["suites"].get(name)
     if released is None:
         raise SubmissionError(f"suite.name: {name!r} is not a released suite ({', '.join(manifest['suites'])})")
+    suite = get_suite(name)
+    if secret is not None:
+        suite = suite.with_secret(secret)
+        released = {"version": released["version"], "hash": suite.hash, "episodes": len(suite.episodes)}
     for key in ("version", "hash", "episodes"):
         if suite_info[key] != released[key]:
             raise SubmissionError(
                 f"suite.{key}: {suite_info[key]!r} does not match the released {name} suite ({released[key]!r}); "
                 "submit a run of the full released suite"
             )
-    suite = get_suite(name)
     if suite.hash != released["hash"]:
         raise SubmissionError(f"this checkout builds {name} with hash {suite.hash}, not the released one: update it")
 
@@ -163,6 +171,27 @@ def add_submission(
     return path
 
 
+def verify_submission(
+    hidden_results: dict[str, Any], name: str, secret: str, directory: Path = SUBMISSIONS_DIR
+) -> Path:
+    """Mark the filed submission ``name`` verified by a maintainers' re-run on the hidden split."""
+    if not secret:
+        raise SubmissionError("--secret-file: verifying needs the hidden split's secret")
+    validate_submission(hidden_results, secret=secret)
+    path = Path(directory) / hidden_results["suite"]["name"] / f"{_slug(name)}.json"
+    if not path.exists():
+        raise SubmissionError(f"no submission {name!r} for suite {hidden_results['suite']['name']!r} ({path})")
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if record["results"]["agent"] != hidden_results["agent"]:
+        raise SubmissionError("agent: the hidden run used a different agent or config than the submission")
+    record["submission"]["verified_hidden_split"] = True
+    record["submission"]["hidden_success"] = hidden_results["aggregates"]["overall"]["rate"]
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
 def board_rows(suite: str, directory: Path = SUBMISSIONS_DIR) -> list[dict[str, Any]]:
     """One row per valid submission of ``suite``, best first."""
     rows = []
@@ -187,7 +216,8 @@ def board_rows(suite: str, directory: Path = SUBMISSIONS_DIR) -> list[dict[str, 
         for section, prefix in (("per_axis", "axis"), ("per_category", "instruction")):
             if len(agg[section]) > 1:
                 row.update({f"{prefix}: {key}": rate["rate"] for key, rate in agg[section].items()})
-        row["verified"] = "yes" if record["submission"]["verified_hidden_split"] else ""
+        hidden = record["submission"].get("hidden_success")
+        row["verified"] = f"yes ({hidden:.3f} hidden)" if record["submission"]["verified_hidden_split"] else ""
         row["git"] = (results["git_revision"] or "")[:10]
         rows.append(row)
     key = HEADLINE.get(suite, "success")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -59,6 +59,14 @@ class Suite:
         """sha256 of the canonical JSON of the name, version and episodes."""
         payload = {"name": self.name, "version": self.version, "episodes": [e.to_json() for e in self.episodes]}
         return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    def with_secret(self, secret: str) -> Suite:
+        """The hidden split: the same episodes with seeds drawn from a maintainer's secret, so a
+        top submission can be re-run on initial states nobody tuned on."""
+        if not secret.strip():
+            raise ValueError("the secret for the hidden split is empty")
+        episodes = tuple(replace(e, seed=_seed("hidden", secret, e.episode_id)) for e in self.episodes)
+        return Suite(self.name, self.version, f"{self.description} (hidden split)", episodes)
 
     def select(
         self, *, env: str | None = None, task: str | None = None, axis: str | None = None, episodes: int | None = None

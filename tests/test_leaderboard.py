@@ -136,3 +136,37 @@ def test_checked_in_boards_are_up_to_date(tmp_path):
         assert committed.exists() and committed.read_text() == path.read_text(), (
             f"{committed} is stale: run `gr-bench leaderboard build` and commit the result"
         )
+
+
+def test_hidden_split(tmp_path, smoke_results):
+    from gr_bench.leaderboard import add_submission, board_rows, verify_submission
+
+    public = get_suite("smoke")
+    hidden = public.with_secret("s3cret")
+    assert [e.episode_id for e in hidden.episodes] == [e.episode_id for e in public.episodes]
+    assert [e.seed for e in hidden.episodes] != [e.seed for e in public.episodes]
+    assert hidden.hash == public.with_secret("s3cret").hash != public.with_secret("other").hash
+    hidden_results = evaluate(hidden, "oracle", tmp_path / "hidden", progress=False)
+    validate_submission(hidden_results, secret="s3cret")
+    with pytest.raises(SubmissionError, match="suite.hash"):
+        validate_submission(hidden_results)  # a hidden run is not a run of the public suite
+    with pytest.raises(SubmissionError, match="suite.hash"):
+        validate_submission(hidden_results, secret="wrong")
+    submissions = tmp_path / "submissions"
+    add_submission(smoke_results, "scripted expert", directory=submissions)
+    assert board_rows("smoke", submissions)[0]["verified"] == ""
+    verify_submission(hidden_results, "scripted expert", "s3cret", directory=submissions)
+    assert board_rows("smoke", submissions)[0]["verified"] == "yes (1.000 hidden)"
+
+
+def test_cli_hidden_split_needs_a_secret(tmp_path):
+    from gr_bench.cli import main
+
+    assert main(["eval", "--agent", "oracle", "--suite", "smoke", "--split", "hidden", "--out", str(tmp_path)]) == 2
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s3cret\n")
+    out = tmp_path / "run"
+    args = ["eval", "--agent", "oracle", "--suite", "smoke", "--split", "hidden", "--secret-file", str(secret)]
+    assert main([*args, "--out", str(out)]) == 0
+    assert main(["leaderboard", "validate", str(out / "results.json"), "--secret-file", str(secret)]) == 0
+    assert main(["leaderboard", "validate", str(out / "results.json")]) == 2
