@@ -111,7 +111,7 @@ def _grasp_yaw(block_yaw: float, half_extents, turn: float = 0.0, palm_heading: 
     return min(candidates, key=lambda c: abs(c[0] + turn / 2 - palm_heading) + c[1])[0]
 
 
-def _pick(pos: np.ndarray, yaw: float, lift: float = 0.1, current_open: bool = True) -> list[Waypoint]:
+def _pick(pos: np.ndarray, yaw: float, lift: float = 0.1) -> list[Waypoint]:
     above = pos + [0, 0, APPROACH_HEIGHT]
     grasp = pos + [0, 0, GRASP_OFFSET]
     return [
@@ -145,10 +145,6 @@ def _release(pos: np.ndarray, yaw: float) -> list[Waypoint]:
 def _held_block(sim) -> str | None:
     snapshot = sim.snapshot()
     return next((c for c in BLOCK_COLOURS if snapshot.held(c)), None)
-
-
-def _held_yaw(sim) -> float:
-    return float(_block_yaw(sim.arm.tcp_pose(sim.data)[1]))
 
 
 def _return_home(env: TabletopEnv) -> list[Waypoint]:
@@ -250,7 +246,16 @@ def _plan(env: TabletopEnv):
             ]
         # stack_block: onto the block on the desk whose top is free
         snapshot = sim.snapshot()
-        base = next((c for c in BLOCK_COLOURS if c != held and snapshot.resting_on(c, "table")), None)
+
+        # the first block on the desk, in colour order, with nothing on it (as chains.effect assumes)
+        def free_top(c: str) -> bool:
+            return not any(
+                f"block_{c}" in snapshot.touching[o] and snapshot.block_pos[o][2] > snapshot.block_pos[c][2] + 0.015
+                for o in BLOCK_COLOURS
+                if o not in (c, held)
+            )
+
+        base = next((c for c in BLOCK_COLOURS if c != held and snapshot.resting_on(c, "table") and free_top(c)), None)
         if base is None:
             return []
         base_pos, base_mat = sim.block_pose(base)

@@ -8,13 +8,13 @@ from it, and ``realize`` turns it into a randomised physical initial state.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import mujoco
 import numpy as np
 
 from envs.robots.panda import GRIPPER_OPEN
-from envs.tabletop.scenes import BLOCK_COLOURS, CABINET_Y
+from envs.tabletop.scenes import BLOCK_COLOURS, CABINET_Y, DRAWER_Y
 from envs.tabletop.sim import SLIDER_MIDDLE, PlayTableSim, SceneSnapshot
 from envs.utils.rotations import topdown_mat, yaw_to_quat
 
@@ -210,7 +210,7 @@ def realize(sim: PlayTableSim, state: SymbolicState, rng: np.random.Generator, h
             # in the middle of the part that comes out from under the desk, turned across the drawer
             # so the gripper's long palm lies along the desk edge: between the desk's edge and the
             # drawer's front wall there is room for the palm only when it is nearly parallel to them
-            y = 0.02 - drawer + rng.uniform(-0.055, -0.035)
+            y = DRAWER_Y - drawer + rng.uniform(-0.055, -0.035)
             placed[colour] = (np.array([x, y, -0.12 + half[2]]), np.pi / 2 + rng.uniform(-0.15, 0.15))
     for colour in BLOCK_COLOURS:
         loc = state.block(colour)
@@ -247,7 +247,3 @@ def realize(sim: PlayTableSim, state: SymbolicState, rng: np.random.Generator, h
     sim.step(int(round(SETTLE_TIME / sim.model.opt.timestep)))
     data.time = 0.0
     sim.last_gripper_action = -1.0 if held is not None else 1.0
-
-
-def with_block(state: SymbolicState, colour: str, location: str) -> SymbolicState:
-    return replace(state, **{colour: location})

@@ -189,7 +189,6 @@ def _build_tasks() -> dict[str, Task]:
 
 
 TASKS: dict[str, Task] = _build_tasks()
-CATEGORIES = tuple(sorted({t.category for t in TASKS.values()}))
 
 
 def get_task(name: str) -> Task:
@@ -231,7 +230,7 @@ def feasible(task: Task, snapshot: SceneSnapshot, scene) -> bool:
 
 
 PUSHER_ROOM = 0.035  # metres behind a block for the closed fingers to stand before pushing it
-CABINET_FRONT_Y = 0.0  # metres: the door handle begins just behind this line
+DOOR_HANDLE_FRONT_Y = 0.0  # metres: the cabinet door's handle reaches forward to about this line
 
 
 def footprint_y(snapshot: SceneSnapshot, scene, colour: str) -> float:
@@ -248,7 +247,7 @@ def push_into_drawer_block(snapshot: SceneSnapshot, scene) -> str | None:
         x, y = snapshot.block_pos[colour][:2]
         if not snapshot.resting_on(colour, "table") or abs(x - scene.drawer_x) > 0.06:
             continue
-        if y + footprint_y(snapshot, scene, colour) + PUSHER_ROOM > CABINET_FRONT_Y:
+        if y + footprint_y(snapshot, scene, colour) + PUSHER_ROOM > DOOR_HANDLE_FRONT_Y:
             continue
         if _lane_clear(snapshot, scene, colour, (x - 0.03, x + 0.03), (-0.2, y - 0.04)):
             return colour

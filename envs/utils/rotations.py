@@ -66,7 +66,3 @@ def topdown_mat(yaw: float) -> np.ndarray:
     """
     c, s = np.cos(yaw), np.sin(yaw)
     return np.array([[c, s, 0.0], [s, -c, 0.0], [0.0, 0.0, -1.0]])
-
-
-def wrap_angle(angle: float) -> float:
-    return float((angle + np.pi) % (2 * np.pi) - np.pi)
