@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import signal
 import sys
+
+# Larger subcommands live in their own modules, each with ``add_parser(subparsers)``; those modules
+# import torch and the simulator only inside the command they run, so building the parser stays cheap.
+SUBCOMMAND_MODULES: list[str] = []
 
 PLAY_EXAMPLES = """examples:
   gr-bench play --task open_drawer --scene A --out demo.mp4
@@ -262,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--replace", action="store_true", help="add: replace a submission of the same name")
     board.add_argument("--secret-file", help="validate/verify: the hidden split's secret")
     board.set_defaults(func=_leaderboard)
+    for module_name in SUBCOMMAND_MODULES:
+        importlib.import_module(module_name).add_parser(sub)
     return parser
 
 
