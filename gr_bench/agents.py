@@ -17,6 +17,7 @@ from agents.base import INVALID
 AGENTS = {
     "random": "agents.random_agent:RandomAgent",
     "oracle": "gr_bench.agents:OracleAgent",
+    "gr1": "agents.gr1.agent:GR1Agent",
 }
 
 

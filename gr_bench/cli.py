@@ -11,7 +11,7 @@ import sys
 
 # Larger subcommands live in their own modules, each with ``add_parser(subparsers)``; those modules
 # import torch and the simulator only inside the command they run, so building the parser stays cheap.
-SUBCOMMAND_MODULES: list[str] = []
+SUBCOMMAND_MODULES: list[str] = ["gr_bench.train"]
 
 PLAY_EXAMPLES = """examples:
   gr-bench play --task open_drawer --scene A --out demo.mp4
@@ -88,10 +88,13 @@ def _eval(args: argparse.Namespace) -> int:
         if not args.secret_file:
             raise ValueError("--split hidden needs --secret-file (the maintainers' secret that seeds the split)")
         suite = suite.with_secret(_read_secret(args.secret_file))
-    suite = suite.select(env=args.env, task=args.task, axis=args.axis, episodes=args.episodes)
+    tasks = tuple(args.task.split(",")) if args.task else None
+    suite = suite.select(env=args.env, task=tasks, axis=args.axis, episodes=args.episodes)
     if not suite.episodes:
         raise ValueError(f"no episode of suite {args.suite!r} matches --env/--task/--axis")
     config = json.loads(args.agent_config) if args.agent_config else None
+    if args.checkpoint:
+        config = {**(config or {}), "checkpoint": args.checkpoint}
     out = Path(args.out or f"runs/{args.suite}-{args.agent.replace(':', '.')}")
     results = evaluate(
         suite,
@@ -226,10 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--agent", required=True, help="random, oracle, or module:Class")
     ev.add_argument("--agent-config", help="JSON object of keyword arguments for the agent")
+    ev.add_argument("--checkpoint", help="trained agents: a checkpoint or training run folder")
     ev.add_argument("--suite", required=True, help="smoke, seen, unseen, ood-instruction or long-horizon")
     ev.add_argument("--episodes", type=int, help="a deterministic subsample of this many episodes")
     ev.add_argument("--env", help="only episodes of this environment id")
-    ev.add_argument("--task", help="only episodes with this task")
+    ev.add_argument("--task", help="only episodes with this task (or these, comma-separated)")
     ev.add_argument("--axis", help="only episodes testing this axis")
     ev.add_argument("--workers", type=int, default=1, help="worker processes (results do not depend on it)")
     ev.add_argument("--out", help="run directory (default runs/SUITE-AGENT)")

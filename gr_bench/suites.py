@@ -69,14 +69,22 @@ class Suite:
         return Suite(self.name, self.version, f"{self.description} (hidden split)", episodes)
 
     def select(
-        self, *, env: str | None = None, task: str | None = None, axis: str | None = None, episodes: int | None = None
+        self,
+        *,
+        env: str | None = None,
+        task: str | tuple[str, ...] | None = None,
+        axis: str | None = None,
+        episodes: int | None = None,
     ) -> Suite:
-        """A filtered view (a deterministic evenly spaced subsample when ``episodes`` is given)."""
+        """A filtered view (a deterministic evenly spaced subsample when ``episodes`` is given).
+
+        ``task`` keeps episodes that include the task, or any of several tasks."""
+        wanted = (task,) if isinstance(task, str) else task
         chosen = [
             e
             for e in self.episodes
             if (env is None or e.env_id == env)
-            and (task is None or task in e.tasks)
+            and (wanted is None or any(t in e.tasks for t in wanted))
             and (axis is None or e.axis == axis)
         ]
         if episodes is not None and episodes < len(chosen):

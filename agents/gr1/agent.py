@@ -1,0 +1,99 @@
+"""GR-1 behind the Agent protocol: load a checkpoint, keep the last ``history`` observations, act.
+
+The history is reset per task (as CALVIN's evaluation resets the policy between the subtasks of a
+chain) and left-padded exactly as training windows are at an episode start, so step t of an
+episode sees the same timestep embeddings it was trained with. Each observation is encoded once,
+when it arrives; the trunk reruns over the cached tokens of the whole history.
+
+Action: CALVIN's 7-D relative action (TCP translation and rotation, gripper +1 open / -1 close),
+un-normalised with the statistics of the data the checkpoint was trained on.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.data.normalize import Normalizer
+from agents.gr1.config import CAMERAS, GR1Config
+from agents.gr1.model import GR1
+from agents.train.checkpoint import last_checkpoint, load_weights, read_config
+
+STATE_KEY = "observation.state"
+ACTION_KEY = "action"
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint folder, or a training run folder (its newest checkpoint)."""
+    path = Path(path)
+    if (path / "config.json").is_file():
+        return path
+    newest = last_checkpoint(path / "checkpoints")
+    if newest is None:
+        raise ValueError(f"{path} is neither a checkpoint (config.json + model.safetensors) nor a training run")
+    return newest
+
+
+def load_model(checkpoint: str | Path) -> tuple[GR1, dict[str, Any]]:
+    folder = resolve_checkpoint(checkpoint)
+    saved = read_config(folder)
+    if saved.get("agent") != "gr1":
+        raise ValueError(f"{folder} is a checkpoint of {saved.get('agent')!r}, not gr1")
+    model = GR1(GR1Config.from_dict(saved["model"]))
+    load_weights(model, folder)
+    return model.eval(), saved
+
+
+class GR1Agent:
+    def __init__(self, checkpoint: str, device: str = "cpu", threads: int | None = 1):
+        if threads:
+            torch.set_num_threads(threads)
+        self.device = torch.device(device)
+        self.model, saved = load_model(checkpoint)
+        self.model.to(self.device)
+        if not saved.get("normalizer"):
+            raise ValueError(
+                f"checkpoint {checkpoint} was trained without actions (video pre-training); fine-tune it on "
+                "demonstrations before evaluating: gr-bench train --agent gr1 --stage finetune --init ..."
+            )
+        self.normalizer = Normalizer.from_dict(saved["normalizer"])
+        self.config: GR1Config = self.model.config
+        self._history: deque[torch.Tensor] = deque(maxlen=self.config.history)
+        self._queue: deque[np.ndarray] = deque()
+        self._lang: torch.Tensor | None = None
+
+    def reset(self, instruction: str) -> None:
+        self._history.clear()
+        self._queue.clear()
+        with torch.inference_mode():
+            self._lang = self.model.encode_language([instruction])  # (1, H)
+
+    @torch.inference_mode()
+    def act(self, observation: dict[str, Any]) -> np.ndarray:
+        if self._lang is None:
+            raise RuntimeError("call reset(instruction) before act()")
+        model, config = self.model, self.config
+        images = {}
+        for cam in CAMERAS:
+            frame = torch.from_numpy(np.ascontiguousarray(observation[cam])).to(self.device)  # (h, w, 3) uint8
+            images[cam] = model.prepare_images(frame.permute(2, 0, 1)[None])  # (1, 3, S, S)
+        state = self.normalizer.normalize(STATE_KEY, np.asarray(observation["robot_obs"], dtype=np.float32))
+        tokens = model.encode_observation(images, torch.from_numpy(state)[None].to(self.device))  # (1, K, H)
+        self._history.append(tokens)
+        if self._queue:
+            return self._queue.popleft()
+        t, n = config.history, len(self._history)
+        obs = torch.zeros(1, t, *tokens.shape[1:], device=self.device)  # (1, T, K, H), left padding
+        obs[0, t - n :] = torch.cat(list(self._history))
+        mask = torch.zeros(1, t, dtype=torch.bool, device=self.device)
+        mask[0, t - n :] = True
+        out = model.trunk(obs, self._lang, mask)
+        arm, gripper = model.action_heads(out["act"][:, -1])  # (1, chunk, 6), (1, chunk)
+        actions = torch.cat([arm[0], torch.where(gripper[0] > 0, 1.0, -1.0)[:, None]], dim=-1)  # (chunk, 7)
+        actions = self.normalizer.unnormalize(ACTION_KEY, actions.float().cpu().numpy())
+        self._queue.extend(np.asarray(a, dtype=np.float64) for a in actions)
+        return self._queue.popleft()

@@ -1,0 +1,103 @@
+"""Checkpoints: a directory with ``config.json`` (everything needed to rebuild the agent),
+``model.safetensors`` (the trained weights) and, for resuming, ``training_state.pt`` (optimizer,
+scheduler, RNG states, step).
+
+Weights of frozen pretrained encoders are not copied into every checkpoint: they are reloaded from
+the path or hub name the config names, as they were when training started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+CONFIG = "config.json"
+WEIGHTS = "model.safetensors"
+TRAINING_STATE = "training_state.pt"
+LAST = "last"  # a file in the checkpoints folder naming the newest complete checkpoint
+
+
+def trained_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Parameters that train, and persistent buffers; frozen encoder weights are left out."""
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    state = model.state_dict()
+    params = {name for name, _ in model.named_parameters()}
+    return {k: v.detach().cpu().contiguous() for k, v in state.items() if k in trainable or k not in params}
+
+
+def save_checkpoint(
+    folder: Path,
+    config: dict[str, Any],
+    model: nn.Module,
+    training_state: dict[str, Any] | None = None,
+) -> Path:
+    """Write a checkpoint atomically: into a temporary folder, then renamed into place."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    (tmp / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
+    save_file(trained_state_dict(model), str(tmp / WEIGHTS))
+    if training_state is not None:
+        torch.save(training_state, tmp / TRAINING_STATE)
+    if folder.exists():
+        shutil.rmtree(folder)
+    os.replace(tmp, folder)
+    return folder
+
+
+def read_config(folder: str | Path) -> dict[str, Any]:
+    folder = Path(folder)
+    path = folder / CONFIG
+    if not path.is_file():
+        raise ValueError(
+            f"{folder} is not a checkpoint: it has no {CONFIG} (a checkpoint holds {CONFIG} and {WEIGHTS})"
+        )
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_weights(model: nn.Module, folder: str | Path, strict: bool = True) -> None:
+    """Load ``model.safetensors`` into ``model``.
+
+    With ``strict``, every trained tensor of the model must be in the file and nothing else; without
+    it (initialising fine-tuning from a pre-training checkpoint), tensors whose names and shapes
+    match are loaded and the rest keep their initial values.
+    """
+    from safetensors.torch import load_file
+
+    path = Path(folder) / WEIGHTS
+    if not path.is_file():
+        raise ValueError(f"{folder} has no {WEIGHTS}")
+    weights = load_file(str(path))
+    expected = trained_state_dict(model)
+    if strict:
+        missing, unexpected = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
+        if missing or unexpected:
+            raise ValueError(
+                f"checkpoint {folder} does not match the model: missing {missing[:5]}, unexpected {unexpected[:5]}"
+            )
+    else:
+        weights = {k: v for k, v in weights.items() if k in expected and expected[k].shape == v.shape}
+    model.load_state_dict(weights, strict=False)
+
+
+def mark_last(checkpoints: Path, folder: Path) -> None:
+    tmp = checkpoints / (LAST + ".tmp")
+    tmp.write_text(folder.name, encoding="utf-8")
+    os.replace(tmp, checkpoints / LAST)
+
+
+def last_checkpoint(checkpoints: Path) -> Path | None:
+    pointer = Path(checkpoints) / LAST
+    if not pointer.is_file():
+        return None
+    folder = Path(checkpoints) / pointer.read_text(encoding="utf-8").strip()
+    return folder if (folder / WEIGHTS).is_file() else None

@@ -1,0 +1,111 @@
+"""``gr-bench train``: train a reference agent (GR-1 now) on collected data or video."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+# trainable agent -> "module:function" building (model, dataset, checkpoint_config)
+TRAINABLE = {"gr1": "agents.gr1.training:build"}
+
+EXAMPLES = """examples:
+  gr-bench collect --suite seen --episodes-per-task 50 --tasks open_drawer,close_drawer --out data/drawer
+  gr-bench train --agent gr1 --stage finetune --data data/drawer --steps 4000 --out runs/gr1-drawer
+  gr-bench train --agent gr1 --stage pretrain --videos data/drawer --steps 2000 --out runs/gr1-video
+  gr-bench train --agent gr1 --stage finetune --data data/drawer --init runs/gr1-video --out runs/gr1-ft
+  gr-bench train --agent gr1 --config paper --set history=10 --device cuda ...
+  torchrun --nproc_per_node 2 -m gr_bench.cli train --agent gr1 --data data/drawer --out runs/ddp
+  gr-bench eval --agent gr1 --checkpoint runs/gr1-drawer --suite seen --task open_drawer
+"""
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    overrides = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set takes key=value (a JSON value), got {item!r}")
+        overrides[key] = _value(value)
+    return overrides
+
+
+def _train(args: argparse.Namespace) -> int:
+    import importlib
+
+    from agents.train.loop import TrainConfig, train
+
+    if args.agent not in TRAINABLE:
+        from envs.errors import unknown_name_error
+
+        raise unknown_name_error("trainable agent", args.agent, TRAINABLE)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    module_name, _, function = TRAINABLE[args.agent].partition(":")
+    build = getattr(importlib.import_module(module_name), function)
+    model, dataset, checkpoint_config = build(
+        config=args.config,
+        overrides=parse_overrides(args.set),
+        stage=args.stage,
+        data=args.data,
+        videos=args.videos,
+        tasks=args.tasks.split(",") if args.tasks else None,
+    )
+    config = TrainConfig(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_steps,
+        grad_clip=args.grad_clip,
+        log_every=args.log_every,
+        checkpoint_every=args.checkpoint_every,
+        seed=args.seed,
+        device=args.device,
+        num_workers=args.num_workers,
+    )
+    out = args.out or f"runs/train-{args.agent}-{args.stage}"
+    last = train(model, dataset, config, out, checkpoint_config, resume=args.resume, init=args.init)
+    print(f"last checkpoint: {last}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a reference agent (video pre-training or fine-tuning on demonstrations)",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--agent", required=True, help=f"one of {sorted(TRAINABLE)}")
+    p.add_argument("--config", default="tiny", help="model preset (tiny, paper) or a JSON file of fields")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a model config field (repeatable)")
+    p.add_argument("--stage", default="finetune", choices=["pretrain", "finetune"])
+    p.add_argument("--data", help="finetune: a dataset made by gr-bench collect")
+    p.add_argument("--videos", action="append", help="pretrain: a folder of videos or a dataset (repeatable)")
+    p.add_argument("--tasks", help="finetune: only episodes of these tasks (comma-separated)")
+    p.add_argument("--init", help="initialise from this checkpoint or run (e.g. after pre-training)")
+    p.add_argument("--out", help="run folder (default runs/train-AGENT-STAGE)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--warmup-steps", type=int, default=100)
+    p.add_argument("--grad-clip", type=float, default=1.0)
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (bf16 autocast on CUDA)")
+    p.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (0: torch's default)")
+    p.set_defaults(func=_train)
