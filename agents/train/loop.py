@@ -132,6 +132,21 @@ def _distributed() -> tuple[int, int, int]:
     return int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world
 
 
+def _truncate_metrics(path: Path, step: int) -> None:
+    if not path.is_file():
+        return
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    column = rows[0].index("step")
+    kept = [rows[0]] + [r for r in rows[1:] if int(r[column]) <= step]
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(kept)
+    os.replace(tmp, path)
+
+
 def train(
     model: nn.Module,
     dataset: torch.utils.data.Dataset,
@@ -141,6 +156,7 @@ def train(
     resume: bool = False,
     init: str | Path | None = None,
     progress: bool = True,
+    stop_after: int | None = None,
 ) -> Path:
     """Train ``model`` (which has ``loss(batch) -> (loss, metrics)``) and return the last checkpoint.
 
@@ -149,6 +165,8 @@ def train(
             model config, normaliser, data description); the training config and step are added.
         resume: continue the run in ``out`` from its last checkpoint.
         init: initialise weights from another checkpoint (e.g. fine-tuning after pre-training).
+        stop_after: stop (with a checkpoint) once this step is done, as a job scheduler's time slice
+            would; ``resume`` continues the same run.
     """
     out = Path(out)
     checkpoints = out / "checkpoints"
@@ -178,6 +196,7 @@ def train(
         if asdict(saved) | {"steps": config.steps} != asdict(config) | {"steps": config.steps}:
             raise ValueError(f"--resume with different training options: the run used {asdict(saved)}")
         start = state["step"]
+        _truncate_metrics(out / "metrics.csv", start)  # rows logged after the checkpoint are redone
     elif checkpoints.exists() and any(checkpoints.iterdir()):
         raise ValueError(f"{out} already holds a training run; pass --resume to continue it or choose another --out")
     elif init is not None:
@@ -266,8 +285,11 @@ def train(
                     writer.add_scalar(f"train/{key}", value, done)
             bar.set_postfix(loss=f"{row['loss']:.4f}")
             window = []
-        if main_process and (done % config.checkpoint_every == 0 or done == config.steps):
+        stopping = done == stop_after
+        if main_process and (done % config.checkpoint_every == 0 or done == config.steps or stopping):
             last = save(done)
+        if stopping:
+            break
     bar.close()
     if main_process:
         writer.close()
