@@ -74,7 +74,9 @@ def _train(args: argparse.Namespace) -> int:
         num_workers=args.num_workers,
     )
     out = args.out or f"runs/train-{args.agent}-{args.stage}"
-    last = train(model, dataset, config, out, checkpoint_config, resume=args.resume, init=args.init)
+    last = train(
+        model, dataset, config, out, checkpoint_config, resume=args.resume, init=args.init, max_minutes=args.max_minutes
+    )
     print(f"last checkpoint: {last}")
     return 0
 
@@ -97,6 +99,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", help="run folder (default runs/train-AGENT-STAGE)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) once this much wall-clock time is spent")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--weight-decay", type=float, default=0.01)

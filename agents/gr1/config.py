@@ -110,6 +110,7 @@ PRESETS: dict[str, GR1Config] = {
         decoder_hidden=64,
         decoder_layers=1,
         decoder_heads=4,
+        gripper_weight=0.1,  # a short CPU budget: the gripper must be learnt in minutes
     ),
 }
 

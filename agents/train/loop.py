@@ -157,6 +157,7 @@ def train(
     init: str | Path | None = None,
     progress: bool = True,
     stop_after: int | None = None,
+    max_minutes: float | None = None,
 ) -> Path:
     """Train ``model`` (which has ``loss(batch) -> (loss, metrics)``) and return the last checkpoint.
 
@@ -167,6 +168,8 @@ def train(
         init: initialise weights from another checkpoint (e.g. fine-tuning after pre-training).
         stop_after: stop (with a checkpoint) once this step is done, as a job scheduler's time slice
             would; ``resume`` continues the same run.
+        max_minutes: stop (with a checkpoint) after the first step that ends past this much
+            wall-clock training time in this call.
     """
     out = Path(out)
     checkpoints = out / "checkpoints"
@@ -285,7 +288,16 @@ def train(
                     writer.add_scalar(f"train/{key}", value, done)
             bar.set_postfix(loss=f"{row['loss']:.4f}")
             window = []
-        stopping = done == stop_after
+        out_of_time = max_minutes is not None and time.perf_counter() - started > 60 * max_minutes
+        if world > 1 and max_minutes is not None:  # every process stops at the same step
+            import torch.distributed as dist
+
+            flag = torch.tensor(float(out_of_time))
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            out_of_time = bool(flag.item())
+        stopping = done == stop_after or out_of_time
+        if out_of_time and main_process:
+            bar.write(f"stopping at step {done}: the {max_minutes} minute budget is spent")
         if main_process and (done % config.checkpoint_every == 0 or done == config.steps or stopping):
             last = save(done)
         if stopping:
