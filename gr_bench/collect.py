@@ -1,0 +1,554 @@
+"""``gr-bench collect``: demonstrations of the scripted expert, written as a LeRobot v3.0 dataset.
+
+For every task of a suite, ``episodes_per_task`` successful expert rollouts in the suite's training
+scenes (the held-out scene D only when asked for by name), each with a training phrasing and, per
+visual axis with probability ``variation_prob``, a value from that axis's training range. Episode
+``i`` of a task in a scene is seeded from the key ("collect", task, scene, i), shifted above every
+suite seed so that no demonstration starts from an evaluation episode's initial state. A failed
+rollout is recorded and replaced by the next index.
+
+Worker processes stage each finished episode under ``OUT/.staging`` (mp4 per camera, then an npz
+that marks it complete, each written atomically); a killed collection, rerun with the same
+arguments, resumes from the staged episodes; a final step writes the v3 files and removes the
+staging. The dataset does not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import traceback
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+COLLECT_SEED_OFFSET = 2**31  # suite seeds (gr_bench.suites._seed) are below 2**31 - 1; collection seeds above
+VARIATION_PROB = 0.5  # chance that a visual axis is varied in an episode
+MIN_FAILURES_ALLOWED = 10  # failed rollouts of a (task, scene) before it is given up, or its quota if more
+STAGING = ".staging"
+ASSEMBLY = ".assembly"
+COLLECTION_PATH = "meta/collection.json"  # how the dataset was collected; marks it as gr-bench's
+CAMERAS = ("rgb_static", "rgb_gripper")
+ROBOT_TYPE = "franka_panda"
+# names of the recorded vectors, as documented by envs.tabletop.sim (robot_obs, scene_obs)
+ROBOT_OBS_NAMES = (
+    *("tcp_x", "tcp_y", "tcp_z", "tcp_euler_x", "tcp_euler_y", "tcp_euler_z", "gripper_width"),
+    *(f"joint_{i}" for i in range(1, 8)),
+    "gripper_action",
+)
+SCENE_OBS_NAMES = (
+    *("slider", "drawer", "button", "switch", "lightbulb", "led"),
+    *(f"{c}_{q}" for c in ("red", "blue", "pink") for q in ("x", "y", "z", "euler_x", "euler_y", "euler_z")),
+)
+
+EXAMPLES = """examples:
+  gr-bench collect --suite seen --episodes-per-task 50 --out data/seen --workers 2
+  gr-bench collect --suite seen --episodes-per-task 2 --tasks open_drawer,close_drawer --out /tmp/d
+  gr-bench collect --suite long-horizon --episodes-per-task 20 --scenes A,B,C,D --out data/abcd
+  (rerun a killed collection with the same command: it resumes from the staged episodes)
+"""
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    """Everything that decides the dataset's content (the number of workers does not)."""
+
+    suite: str
+    tasks: tuple[str, ...]
+    scenes: tuple[str, ...]
+    episodes_per_task: int
+    size: int  # static camera, pixels (square)
+    gripper_size: int  # gripper camera, pixels (square)
+    variation_prob: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "tasks": list(self.tasks), "scenes": list(self.scenes)}
+
+    def quotas(self) -> dict[tuple[str, str], int]:
+        """(task, scene) -> successful episodes wanted. A task's episodes go round the scenes,
+        starting one scene further for each task so that the scenes get equal shares overall."""
+        out = {(t, s): 0 for t in self.tasks for s in self.scenes}
+        for k, task in enumerate(self.tasks):
+            for j in range(self.episodes_per_task):
+                out[task, self.scenes[(k + j) % len(self.scenes)]] += 1
+        return {key: n for key, n in out.items() if n}
+
+
+def make_spec(
+    suite: str,
+    episodes_per_task: int,
+    *,
+    tasks: Sequence[str] | None = None,
+    scenes: Sequence[str] | None = None,
+    size: int = 200,
+    gripper_size: int = 84,
+    variation_prob: float = VARIATION_PROB,
+) -> CollectionSpec:
+    """Validate the arguments (a ValueError says what is wrong) and resolve the defaults."""
+    from envs.errors import unknown_name_error
+    from envs.tabletop.scenes import SCENES
+    from envs.tabletop.tasks import TASKS
+    from gr_bench.suites import HELD_OUT_SCENE, get_suite
+
+    if isinstance(episodes_per_task, bool) or not isinstance(episodes_per_task, int) or episodes_per_task < 1:
+        raise ValueError(f"--episodes-per-task must be a positive integer, got {episodes_per_task!r}")
+    for name, value in (("--size", size), ("--gripper-size", gripper_size)):
+        if not isinstance(value, int) or value < 16 or value % 2:
+            raise ValueError(f"{name} must be an even number of pixels >= 16 (H.264 video), got {value!r}")
+    if not 0.0 <= variation_prob <= 1.0:
+        raise ValueError(f"--variation-prob must be in [0, 1], got {variation_prob!r}")
+    episodes = get_suite(suite).episodes
+    suite_tasks = [t for t in TASKS if any(t in e.tasks for e in episodes)]
+    if tasks is None:
+        tasks = suite_tasks
+    for task in tasks:
+        if task not in TASKS:
+            raise unknown_name_error("task", task, TASKS)
+        if task not in suite_tasks:
+            raise ValueError(f"task {task!r} is not in suite {suite!r}; its tasks: {', '.join(suite_tasks)}")
+    if len(set(tasks)) != len(tasks) or not tasks:
+        raise ValueError(f"--tasks must name at least one task, each once; got {list(tasks)}")
+    if scenes is None:
+        scenes = [s for s in SCENES if s != HELD_OUT_SCENE and any(e.scene == s for e in episodes)]
+        if not scenes:
+            raise ValueError(f"suite {suite!r} has no training scene; name the scenes with --scenes")
+    for scene in scenes:
+        if scene not in SCENES:
+            raise unknown_name_error("scene", scene, SCENES)
+    if len(set(scenes)) != len(scenes) or not scenes:
+        raise ValueError(f"--scenes must name at least one scene, each once; got {list(scenes)}")
+    return CollectionSpec(suite, tuple(tasks), tuple(scenes), episodes_per_task, size, gripper_size, variation_prob)
+
+
+def episode_setup(spec: CollectionSpec, task: str, scene: str, index: int) -> dict[str, Any]:
+    """Seed, instruction and variations of attempt ``index`` of ``task`` in ``scene``."""
+    from envs.tabletop.language import instructions
+    from envs.tabletop.variations import AXES, sample_variation
+    from gr_bench.suites import _rng
+
+    rng = _rng("collect", task, scene, index)
+    seed = COLLECT_SEED_OFFSET + int(rng.integers(2**31 - 1))
+    phrasings = instructions(task, "train")
+    instruction = phrasings[int(rng.integers(len(phrasings)))]
+    variations = {}
+    for axis in AXES:
+        if axis == "layout":  # the scene is chosen above; layout's unseen value is the held-out scene
+            continue
+        if rng.random() < spec.variation_prob:
+            variations[axis] = sample_variation(axis, "train", rng)
+    return {"seed": seed, "instruction": instruction, "variations": variations}
+
+
+# --- rollouts (in worker processes) ---------------------------------------------------------------
+class Recorder:
+    """Owns an environment and the expert; runs one attempt and stages it."""
+
+    def __init__(self, spec: CollectionSpec, staging: Path):
+        import gymnasium as gym
+
+        import envs  # noqa: F401  (registers the ids)
+        from envs.tabletop.expert import ScriptedExpert
+        from gr_bench.suites import TABLETOP
+
+        self.spec, self.staging = spec, staging
+        resolution = {"static": spec.size, "gripper": spec.gripper_size}
+        self.env = gym.make(TABLETOP, resolution=resolution).unwrapped
+        self.expert = ScriptedExpert(self.env)
+        self.fps = int(self.env.metadata["render_fps"])
+
+    def run(self, task: str, scene: str, index: int) -> dict[str, Any]:
+        """Roll out the expert; stage the episode if it succeeds, else a record of the failure."""
+        from agents.data.lerobot_format import image_stats
+        from agents.data.video_io import encode_video
+        from gr_bench.suites import MAX_STEPS_PER_TASK
+
+        setup = episode_setup(self.spec, task, scene, index)
+        name = stage_name(task, scene, index)
+        result = {"task": task, "scene": scene, "index": index, "seed": setup["seed"], "success": False}
+        try:
+            recorded, info = self._rollout(task, scene, setup, MAX_STEPS_PER_TASK)
+        except Exception as exc:  # noqa: BLE001 - a broken rollout fails its attempt, with the reason
+            result["reason"] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        else:
+            result["success"] = bool(info["success"])
+            if not result["success"]:
+                result["reason"] = f"the expert did not succeed within {MAX_STEPS_PER_TASK} steps"
+        if not result["success"]:
+            _write_atomic(self.staging / f"{name}.failed.json", json.dumps(result).encode())
+            return result
+        arrays = {key: np.stack(recorded[key]) for key in ("robot_obs", "scene_obs", "action")}
+        for camera in CAMERAS:
+            frames = np.stack(recorded[camera])
+            encode_video(self.staging / f"{name}.{camera}.mp4", frames, self.fps)
+            arrays.update({f"stats/{camera}/{k}": v for k, v in image_stats(frames).items()})
+        meta = {
+            **result,
+            "instruction": setup["instruction"],
+            "variations": info["variations"],
+            "length": len(arrays["action"]),
+        }
+        arrays["meta"] = np.array(json.dumps(meta))
+        # the npz comes last: its presence says the episode is complete
+        _write_npz(self.staging / f"{name}.npz", arrays)
+        return meta
+
+    def _rollout(self, task: str, scene: str, setup: dict[str, Any], max_steps: int):
+        env, expert = self.env, self.expert
+        options = {"task": task, "scene": scene, "instruction": setup["instruction"], "variations": setup["variations"]}
+        obs, info = env.reset(seed=setup["seed"], options=options)
+        expert.reset(setup["instruction"])
+        recorded: dict[str, list[np.ndarray]] = {k: [] for k in (*CAMERAS, "robot_obs", "scene_obs", "action")}
+        for _ in range(max_steps):
+            # what is recorded is exactly what the environment is given
+            action = np.asarray(expert.act(obs), dtype=np.float32)
+            for key in (*CAMERAS, "robot_obs", "scene_obs"):
+                recorded[key].append(obs[key])
+            recorded["action"].append(action)
+            obs, _, terminated, _, info = env.step(action)
+            if terminated:
+                break
+        return recorded, info
+
+
+_RECORDER: Recorder | None = None
+
+
+def _init_worker(spec_json: dict[str, Any], staging: str) -> None:
+    global _RECORDER
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    spec = CollectionSpec(**{**spec_json, "tasks": tuple(spec_json["tasks"]), "scenes": tuple(spec_json["scenes"])})
+    _RECORDER = Recorder(spec, Path(staging))
+
+
+def _run_in_worker(task: str, scene: str, index: int) -> dict[str, Any]:
+    return _RECORDER.run(task, scene, index)
+
+
+# --- staging ---------------------------------------------------------------------------------------
+def stage_name(task: str, scene: str, index: int) -> str:
+    return f"{task}.{scene}.{index:05d}"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class _Group:
+    """The attempts of one (task, scene): indices are tried smallest first, and a new one only
+    when an attempt fails, so the kept episodes are the first ``quota`` successes whatever the
+    order in which attempts finish or are resumed."""
+
+    quota: int
+    ok: set[int] = field(default_factory=set)
+    failed: dict[int, dict[str, Any]] = field(default_factory=dict)
+    running: set[int] = field(default_factory=set)
+
+    def next_indices(self) -> list[int]:
+        if len(self.failed) >= max(MIN_FAILURES_ALLOWED, self.quota):
+            return []  # given up: the collection reports it
+        picked, i = [], 0
+        while len(self.ok) + len(self.running) + len(picked) < self.quota:
+            if i not in self.ok and i not in self.failed and i not in self.running:
+                picked.append(i)
+            i += 1
+        self.running.update(picked)
+        return picked
+
+    def record(self, index: int, result: dict[str, Any]) -> None:
+        self.running.discard(index)
+        if result["success"]:
+            self.ok.add(index)
+        else:
+            self.failed[index] = result
+
+
+def _read_staging(staging: Path, groups: dict[tuple[str, str], _Group]) -> None:
+    for path in staging.iterdir():
+        if path.name.startswith("."):  # a file cut short by a kill
+            path.unlink()
+            continue
+        parts = path.name.split(".")
+        if len(parts) < 4 or (parts[0], parts[1]) not in groups:
+            continue
+        key, index = (parts[0], parts[1]), int(parts[2])
+        if path.name.endswith(".failed.json"):
+            groups[key].failed[index] = json.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix == ".npz":
+            groups[key].ok.add(index)
+
+
+def _check_out(out: Path, spec: CollectionSpec) -> bool:
+    """Prepare ``out``; True when it already holds this collection, finished."""
+    staging = out / STAGING
+    wanted = spec.to_json()
+    if (out / "meta" / "info.json").exists():
+        try:
+            existing = json.loads((out / COLLECTION_PATH).read_text(encoding="utf-8"))["arguments"]
+        except (OSError, json.JSONDecodeError, KeyError):
+            raise ValueError(
+                f"{out} holds a dataset that gr-bench collect did not write; choose another --out"
+            ) from None
+        if existing != wanted:
+            raise ValueError(f"{out} holds a different dataset ({_difference(existing, wanted)}); choose another --out")
+        for leftover in (staging, out / ASSEMBLY):  # a kill between the last two steps
+            shutil.rmtree(leftover, ignore_errors=True)
+        return True
+    run_path = staging / "run.json"
+    if run_path.exists():
+        existing = json.loads(run_path.read_text(encoding="utf-8"))
+        if existing != wanted:
+            raise ValueError(
+                f"{out} holds an interrupted collection with other arguments ({_difference(existing, wanted)}); "
+                "rerun it with its own arguments to finish it, or choose another --out"
+            )
+        return False
+    if out.exists() and any(p for p in out.iterdir() if p.name != STAGING):
+        raise ValueError(f"{out} is not empty and holds no gr-bench collection; choose a new or empty --out")
+    staging.mkdir(parents=True, exist_ok=True)
+    _write_atomic(run_path, json.dumps(wanted, indent=1).encode())
+    return False
+
+
+def _difference(old: dict[str, Any], new: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={old.get(k)!r} there, {new.get(k)!r} now" for k in new if old.get(k) != new.get(k))
+
+
+# --- the collection ---------------------------------------------------------------------------------
+def collect(
+    suite: str,
+    episodes_per_task: int,
+    out: str | Path,
+    *,
+    tasks: Sequence[str] | None = None,
+    scenes: Sequence[str] | None = None,
+    workers: int = 1,
+    size: int = 200,
+    gripper_size: int = 84,
+    variation_prob: float = VARIATION_PROB,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Collect expert demonstrations into ``out`` (LeRobot v3.0); returns meta/collection.json's content."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"--workers must be a positive integer, got {workers!r}")
+    spec = make_spec(
+        suite,
+        episodes_per_task,
+        tasks=tasks,
+        scenes=scenes,
+        size=size,
+        gripper_size=gripper_size,
+        variation_prob=variation_prob,
+    )
+    out = Path(out)
+    if _check_out(out, spec):
+        return json.loads((out / COLLECTION_PATH).read_text(encoding="utf-8"))
+    staging = out / STAGING
+    groups = {key: _Group(quota) for key, quota in spec.quotas().items()}
+    _read_staging(staging, groups)
+    _run_attempts(spec, staging, groups, workers, progress)
+    return _assemble(out, spec, groups)
+
+
+def _run_attempts(
+    spec: CollectionSpec, staging: Path, groups: dict[tuple[str, str], _Group], workers: int, progress: bool
+) -> None:
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        done = sum(len(g.ok) for g in groups.values())
+        bar = tqdm(total=sum(g.quota for g in groups.values()), initial=done, desc="collect", unit="episode")
+
+    def record(key: tuple[str, str], index: int, result: dict[str, Any]) -> None:
+        groups[key].record(index, result)
+        if bar is not None:
+            bar.update(int(result["success"]))
+            bar.set_postfix(failed=sum(len(g.failed) for g in groups.values()))
+
+    def pending() -> list[tuple[tuple[str, str], int]]:
+        return [(key, i) for key, g in groups.items() for i in g.next_indices()]
+
+    try:
+        if workers == 1:
+            recorder = None
+            while batch := pending():
+                recorder = recorder or Recorder(spec, staging)
+                for key, index in batch:
+                    record(key, index, recorder.run(*key, index))
+            return
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        # spawn, not fork: a forked child of a process that holds an EGL context hangs
+        pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(spec.to_json(), str(staging)),
+        )
+        try:
+            running = {}
+            while True:
+                for key, index in pending():
+                    running[pool.submit(_run_in_worker, *key, index)] = (key, index)
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    key, index = running.pop(future)
+                    record(key, index, future.result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _features() -> tuple[dict[str, dict[str, Any]], int]:
+    from envs.tabletop.env import TabletopEnv
+
+    env = TabletopEnv(cameras=())  # builds no simulator: only for its spaces and conventions
+    spaces = env.observation_space
+    assert spaces["robot_obs"].shape == (len(ROBOT_OBS_NAMES),), "robot_obs changed: update ROBOT_OBS_NAMES"
+    assert spaces["scene_obs"].shape == (len(SCENE_OBS_NAMES),), "scene_obs changed: update SCENE_OBS_NAMES"
+    features = {
+        "observation.state": {"dtype": "float32", "shape": [len(ROBOT_OBS_NAMES)], "names": list(ROBOT_OBS_NAMES)},
+        "observation.environment_state": {
+            "dtype": "float32",
+            "shape": [len(SCENE_OBS_NAMES)],
+            "names": list(SCENE_OBS_NAMES),
+        },
+        "action": {"dtype": "float32", "shape": [7], "names": list(env.action_spec["layout"])},
+    }
+    return features, int(env.metadata["render_fps"])
+
+
+def _assemble(out: Path, spec: CollectionSpec, groups: dict[tuple[str, str], _Group]) -> dict[str, Any]:
+    """Write the v3 files from the staged episodes, then remove the staging."""
+    from agents.data.lerobot_format import IMAGE_PREFIX, EpisodeData, write_dataset
+
+    staging, assembly = out / STAGING, out / ASSEMBLY
+    features, fps = _features()
+    episodes = []
+    for (task, scene), group in groups.items():  # in the order of spec.tasks, then spec.scenes
+        for index in sorted(group.ok):
+            name = stage_name(task, scene, index)
+            with np.load(staging / f"{name}.npz") as staged:
+                arrays = {k: staged[k] for k in staged.files}
+            meta = json.loads(str(arrays["meta"]))
+            episodes.append(
+                EpisodeData(
+                    task=meta["instruction"],
+                    columns={
+                        "observation.state": arrays["robot_obs"],
+                        "observation.environment_state": arrays["scene_obs"],
+                        "action": arrays["action"],
+                    },
+                    videos={IMAGE_PREFIX + c: staging / f"{name}.{c}.mp4" for c in CAMERAS},
+                    image_stats={
+                        IMAGE_PREFIX + c: {k: arrays[f"stats/{c}/{k}"] for k in ("min", "max", "mean", "std", "count")}
+                        for c in CAMERAS
+                    },
+                    extra={
+                        "task_name": task,
+                        "scene": scene,
+                        "seed": meta["seed"],
+                        "collect_index": index,
+                        "variations": meta["variations"],
+                    },
+                )
+            )
+    if not episodes:
+        raise ValueError(f"no episode succeeded; see the failures in {staging}")
+    shutil.rmtree(assembly, ignore_errors=True)
+    sizes = {IMAGE_PREFIX + "rgb_static": (spec.size,) * 2, IMAGE_PREFIX + "rgb_gripper": (spec.gripper_size,) * 2}
+    info = write_dataset(assembly, episodes, features, fps, video_sizes=sizes, robot_type=ROBOT_TYPE)
+    failed = [r for g in groups.values() for _, r in sorted(g.failed.items())]
+    short = {f"{t}/{s}": f"{len(g.ok)} of {g.quota}" for (t, s), g in groups.items() if len(g.ok) < g.quota}
+    collection = {
+        "arguments": spec.to_json(),
+        "episodes": info["total_episodes"],
+        "frames": info["total_frames"],
+        "seed_offset": COLLECT_SEED_OFFSET,
+        "failed_attempts": failed,
+        "short": short,  # (task/scene) given up after too many failed rollouts
+    }
+    (assembly / COLLECTION_PATH).write_text(json.dumps(collection, indent=1) + "\n", encoding="utf-8")
+    # partial output of an assembly that was killed goes; meta/info.json, which marks a finished
+    # dataset, comes last
+    for part in ("data", "videos", "meta"):
+        shutil.rmtree(out / part, ignore_errors=True)
+        os.replace(assembly / part, out / part)
+    shutil.rmtree(assembly)
+    shutil.rmtree(staging)
+    return collection
+
+
+# --- command line ----------------------------------------------------------------------------------
+def _command(args: argparse.Namespace) -> int:
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    collection = collect(
+        args.suite,
+        args.episodes_per_task,
+        args.out,
+        tasks=_names(args.tasks),
+        scenes=_names(args.scenes),
+        workers=args.workers,
+        size=args.size,
+        gripper_size=args.gripper_size,
+        variation_prob=args.variation_prob,
+    )
+    print(
+        f"{collection['episodes']} episodes, {collection['frames']} frames in {args.out} (LeRobot v3.0); "
+        f"{len(collection['failed_attempts'])} failed rollouts replaced"
+    )
+    for group, got in collection["short"].items():
+        print(f"warning: {group}: only {got} episodes (too many failed rollouts)")
+    return 0
+
+
+def _names(text: str | None) -> list[str] | None:
+    return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "collect",
+        help="record scripted-expert demonstrations as a LeRobot v3 dataset",
+        description=__doc__.split("\n\n")[1],
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--suite", required=True, help="whose tasks and training scenes: seen, smoke, ...")
+    parser.add_argument("--episodes-per-task", type=int, required=True, help="successful episodes per task")
+    parser.add_argument("--out", required=True, help="dataset folder (new, empty, or an interrupted collection)")
+    parser.add_argument("--tasks", help="comma-separated task names (default: every task of the suite)")
+    parser.add_argument("--scenes", help="comma-separated scenes (default: the suite's training scenes)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (the dataset does not depend on it)")
+    parser.add_argument("--size", type=int, default=200, help="static camera resolution, pixels")
+    parser.add_argument("--gripper-size", type=int, default=84, help="gripper camera resolution, pixels")
+    parser.add_argument(
+        "--variation-prob", type=float, default=VARIATION_PROB, help="chance each visual axis is varied per episode"
+    )
+    parser.set_defaults(func=_command)
