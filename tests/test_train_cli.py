@@ -1,0 +1,69 @@
+"""End to end through the CLI: collect demonstrations, pre-train on their video, fine-tune, evaluate."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("torch")
+
+from gr_bench.cli import main  # noqa: E402
+from tests.tiny_models import make_clip_text  # noqa: E402
+
+VISION = {"image_size": 32, "patch_size": 8, "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+          "intermediate_size": 64}  # fmt: skip
+
+
+def _model_overrides(clip) -> list[str]:
+    sets = {
+        "text_encoder": str(clip),
+        "vision_config": VISION,
+        "image_size": 32,
+        "hidden": 32,
+        "layers": 1,
+        "heads": 2,
+        "history": 2,
+        "resampler_latents": 2,
+        "decoder_hidden": 32,
+        "decoder_heads": 2,
+    }
+    return [arg for key, value in sets.items() for arg in ("--set", f"{key}={json.dumps(value)}")]
+
+
+def test_collect_pretrain_finetune_eval(tmp_path, capsys):
+    data = tmp_path / "data"
+    clip = make_clip_text(tmp_path / "clip")
+    assert main(["collect", "--suite", "smoke", "--episodes-per-task", "1", "--tasks", "open_drawer",
+                 "--out", str(data), "--workers", "1", "--size", "48", "--gripper-size", "32"]) == 0  # fmt: skip
+    common = ["--steps", "4", "--batch-size", "2", "--warmup-steps", "1", "--device", "cpu", *_model_overrides(clip)]
+    video = tmp_path / "video"
+    assert (
+        main(["train", "--agent", "gr1", "--stage", "pretrain", "--videos", str(data), "--out", str(video), *common])
+        == 0
+    )
+    finetuned = tmp_path / "finetuned"
+    args = ["train", "--agent", "gr1", "--data", str(data), "--init", str(video / "checkpoints" / "step-0000004")]
+    assert main([*args, "--out", str(finetuned), *common]) == 0
+    saved = json.loads((finetuned / "checkpoints" / "step-0000004" / "config.json").read_text())
+    assert saved["agent"] == "gr1" and saved["normalizer"] and saved["step"] == 4
+    # a pre-training checkpoint has no action statistics: evaluating it is refused with a hint
+    capsys.readouterr()
+    assert main(["eval", "--agent", "gr1", "--checkpoint", str(video), "--suite", "smoke", "--episodes", "1",
+                 "--out", str(tmp_path / "bad")]) == 2  # fmt: skip
+    assert "fine-tune it on demonstrations" in capsys.readouterr().err
+    out = tmp_path / "eval"
+    assert main(["eval", "--agent", "gr1", "--checkpoint", str(finetuned), "--suite", "smoke", "--task", "open_drawer",
+                 "--out", str(out)]) == 0  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    record = results["episodes"][0] if "episodes" in results else results["records"][0]
+    assert record["failure"] is None and record["steps"] > 0
+
+
+def test_train_rejects_bad_input(tmp_path, capsys):
+    assert main(["train", "--agent", "gr9", "--data", str(tmp_path)]) == 2
+    assert "gr9" in capsys.readouterr().err
+    assert main(["train", "--agent", "gr1", "--set", "hidden"]) == 2
+    assert "key=value" in capsys.readouterr().err
+    assert main(["train", "--agent", "gr1", "--stage", "finetune"]) == 2
+    assert "--data" in capsys.readouterr().err
