@@ -46,6 +46,11 @@ SCENE_OBS_NAMES = (
     *(f"{c}_{q}" for c in ("red", "blue", "pink") for q in ("x", "y", "z", "euler_x", "euler_y", "euler_z")),
 )
 
+DESCRIPTION = (
+    "Roll out the scripted expert on the suite's tasks in its training scenes, with training phrasings "
+    "and training-range visual variations; keep the successful episodes and write them as a LeRobot v3.0 "
+    "dataset. Rerun a killed collection with the same command to resume it."
+)
 EXAMPLES = """examples:
   gr-bench collect --suite seen --episodes-per-task 50 --out data/seen --workers 2
   gr-bench collect --suite seen --episodes-per-task 2 --tasks open_drawer,close_drawer --out /tmp/d
@@ -536,7 +541,7 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "collect",
         help="record scripted-expert demonstrations as a LeRobot v3 dataset",
-        description=__doc__.split("\n\n")[1],
+        description=DESCRIPTION,
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
