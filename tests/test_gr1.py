@@ -370,16 +370,11 @@ def test_ddp_two_processes_on_cpu_with_gloo(tmp_path, encoders):
     clip, vit = encoders
     script.write_text(DDP_SCRIPT.format(root=str(ROOT), clip=str(clip), vit=str(vit), out=str(tmp_path / "ddp")))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        "29533",
-        str(script),
-    ]
+    with socket.socket() as probe:  # a free port, so concurrent runs of the suite do not collide
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port)]
+    cmd.append(str(script))
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("ok") == 2
