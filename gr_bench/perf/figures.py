@@ -66,7 +66,7 @@ class AgentPerf:
     config: dict[str, Any] = field(default_factory=dict)
     build: str | None = None
     train_step: str | None = None
-    act_calls: int = 20_000  # act() calls in one sample of a full run: a sample takes about 0.1 s
+    act_calls: int = 50_000  # act() calls in one sample of a full run: a sample should take 0.05-0.3 s
     train_calls: int = 1
 
     def __post_init__(self):
@@ -400,7 +400,7 @@ FIGURES: dict[str, Figure] = {
         Figure("tabletop_mj_step", "mj_steps", "mj_step", 4000, _tabletop_physics, "raw mj_step on the tabletop model"),
         Figure("render_static", "renders", "mj_step", 60, _render("static"), "one static-camera frame, 200x200"),
         Figure("render_gripper", "renders", "mj_step", 150, _render("gripper"), "one gripper-camera frame, 84x84"),
-        Figure("expert_episode", "episodes", "mj_step", 1, _expert_episode, f"a scripted-expert {TASK} episode"),
+        Figure("expert_episode", "episodes", "mj_step", 4, _expert_episode, f"a scripted-expert {TASK} episode"),
         Figure(
             "evaluator_oracle_smoke",
             "episodes",
