@@ -14,7 +14,7 @@ DEFAULT_BASELINE = "benchmarks/baseline.json"
 DEFAULT_REPORT = "runs/perf/report.json"
 
 PERF_EXAMPLES = """examples:
-  gr-bench perf run --out runs/perf/report.json          # measure every figure (about 2 minutes)
+  gr-bench perf run --out runs/perf/report.json          # measure every figure (under a minute)
   gr-bench perf run --quick --only 'env_step_*'          # a few figures, fewer samples
   gr-bench perf run --peer robosuite                     # and robosuite's Lift beside ours (own venv)
   gr-bench perf check --baseline benchmarks/baseline.json --tolerance 0.25   # what CI runs
