@@ -82,7 +82,7 @@ def main() -> None:
         ax.axhline(args.baseline, color="grey", linestyle="--", label="random")
     ax.set_xlabel("training step")
     ax.set_ylabel(f"success on {args.suite} ({len(tasks)} tasks)")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(-0.02, 1.02)  # keep a 0% baseline visible
     ax.grid(alpha=0.3)
     ax.legend()
     ax.set_title(", ".join(tasks), fontsize=8)
