@@ -8,9 +8,10 @@ from __future__ import annotations
 import gymnasium as gym
 
 NAMESPACE = "GRBench"
-# id -> (entry point, max episode steps)
+# id -> (entry point, max episode steps; None where the environment truncates by itself, per task)
 ENVIRONMENTS = {
     f"{NAMESPACE}/Tabletop-v0": ("envs.tabletop.env:TabletopEnv", 360),
+    f"{NAMESPACE}/Tidy-v0": ("envs.tidy.env:TidyEnv", None),
 }
 
 

@@ -11,16 +11,36 @@ from gymnasium.utils.env_checker import check_env
 import envs  # noqa: F401  (registers the environments)
 
 ENV_IDS = sorted(env_id for env_id in gym.registry if env_id.startswith("GRBench/"))
-IMAGE_KEYS = ("rgb_static", "rgb_gripper")
+# per environment: small camera resolutions and a short task to reset to
+SMALL_RESOLUTION = {
+    "GRBench/Tabletop-v0": SMALL,
+    "GRBench/Tidy-v0": {"head": 64, "left_wrist": 32, "right_wrist": 32},
+}
+QUICK_TASK = {"GRBench/Tabletop-v0": "open_drawer", "GRBench/Tidy-v0": "put_cup_in_tub"}
 
 
 def test_tabletop_is_registered():
     assert "GRBench/Tabletop-v0" in ENV_IDS
 
 
+def test_every_environment_has_a_test_case():
+    assert set(ENV_IDS) == set(SMALL_RESOLUTION) == set(QUICK_TASK)
+
+
+def _actions(env, n, seed):
+    """``n`` seeded random actions from the environment's own action space."""
+    space = env.action_space
+    space.seed(seed)
+    return [space.sample() for _ in range(n)]
+
+
+def _image_keys(env):
+    return [key for key in env.observation_space.spaces if key.startswith("rgb_")]
+
+
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_check_env(env_id):
-    env = gym.make(env_id, resolution=SMALL)
+    env = gym.make(env_id, resolution=SMALL_RESOLUTION[env_id])
     try:
         check_env(env.unwrapped, skip_render_check=True)
     finally:
@@ -48,14 +68,14 @@ def _assert_same_obs(a, b, where=""):
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_seeded_determinism(env_id):
-    actions = np.random.default_rng(0).uniform(-1, 1, size=(20, 7)).astype(np.float32)
-    a = gym.make(env_id, resolution=SMALL)
-    b = gym.make(env_id, resolution=SMALL)
+    a = gym.make(env_id, resolution=SMALL_RESOLUTION[env_id])
+    b = gym.make(env_id, resolution=SMALL_RESOLUTION[env_id])
+    actions = _actions(a, 20, seed=0)
     try:
         trace_a, info_a = _rollout(a, 7, actions)
         trace_b, info_b = _rollout(b, 7, actions)
         assert info_a["task"] == info_b["task"] and info_a["initial_state"] == info_b["initial_state"]
-        assert all(key in trace_a[0] for key in IMAGE_KEYS)
+        assert _image_keys(a) and all(key in trace_a[0] for key in _image_keys(a))
         for t, (obs_a, obs_b) in enumerate(zip(trace_a, trace_b, strict=True)):
             _assert_same_obs(obs_a, obs_b, where=f"step {t}")
         # the same env re-seeded replays the episode; another seed gives another initial state
@@ -71,8 +91,8 @@ def test_seeded_determinism(env_id):
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_pickle_mid_episode(env_id):
-    actions = np.random.default_rng(1).uniform(-1, 1, size=(14, 7))
-    env = gym.make(env_id, resolution=SMALL).unwrapped
+    env = gym.make(env_id, resolution=SMALL_RESOLUTION[env_id]).unwrapped
+    actions = _actions(env, 14, seed=1)
     reset(env, 3)
     for action in actions[:6]:
         env.step(action)
@@ -81,7 +101,7 @@ def test_pickle_mid_episode(env_id):
         obs_a, rew_a, term_a, trunc_a, info_a = env.step(action)
         obs_b, rew_b, term_b, trunc_b, info_b = clone.step(action)
         _assert_same_obs(obs_a, obs_b, where=f"step {t} after unpickling")
-        assert all(k in obs_a for k in IMAGE_KEYS)
+        assert _image_keys(env) and all(k in obs_a for k in _image_keys(env))
         assert (rew_a, term_a, trunc_a, info_a) == (rew_b, term_b, trunc_b, info_b)
     env.close()
     clone.close()
@@ -91,8 +111,8 @@ def test_pickle_mid_episode(env_id):
 def test_pickle_before_reset(env_id):
     env = gym.make(env_id, cameras=()).unwrapped
     clone = pickle.loads(pickle.dumps(env))
-    obs_a, _ = reset(env, 5, task="open_drawer")
-    obs_b, _ = reset(clone, 5, task="open_drawer")
+    obs_a, _ = reset(env, 5, task=QUICK_TASK[env_id])
+    obs_b, _ = reset(clone, 5, task=QUICK_TASK[env_id])
     _assert_same_obs(obs_a, obs_b)
 
 
@@ -100,10 +120,15 @@ def test_pickle_before_reset(env_id):
 def test_action_spec(env_id):
     env = gym.make(env_id, cameras=())
     spec = env.unwrapped.action_spec
-    assert spec["shape"] == env.action_space.shape == (7,)
-    assert len(spec["layout"]) == 7 and spec["layout"][-1] == "gripper"
+    assert spec["shape"] == env.action_space.shape
+    assert len(spec["layout"]) == spec["shape"][0] and spec["layout"][-1].endswith("gripper")
     assert spec["gripper"].startswith("+1 open")
-    assert spec["mode"] == "relative"
+    assert spec["mode"] == env.unwrapped.action_mode
+
+
+def test_tabletop_action_spec():
+    spec = gym.make("GRBench/Tabletop-v0", cameras=()).unwrapped.action_spec
+    assert spec["shape"] == (7,) and spec["layout"][-1] == "gripper" and spec["mode"] == "relative"
 
 
 def test_default_observation_layout():

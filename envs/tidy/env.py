@@ -1,0 +1,461 @@
+"""Long-horizon table tidying (GR-3's table bussing) with the ByteMini mobile bimanual robot."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+from gymnasium import spaces
+
+from envs.errors import unknown_name_error
+from envs.robots.bytemini import (
+    BASE_MAX_SPEED,
+    HEAD_PAN,
+    HEAD_TILT,
+    LIFT_HEIGHT,
+    REST_POSTURE,
+    SIDES,
+    grasp_orientation,
+)
+from envs.tabletop.env import INSTRUCTION_CHARSET, MAX_REL_ORN, MAX_REL_POS, _hw
+from envs.tidy.language import SPLITS, instructions
+from envs.tidy.layout import choose_objects, place_clutter, place_objects
+from envs.tidy.scenes import get_scene
+from envs.tidy.sim import CONTROL_DT, MAX_OBJECTS, Placement, TidySim
+from envs.tidy.tasks import CLEAR_TABLE, TidyTask, get_task
+from envs.tidy.variations import DEFAULT_OBJECT_COUNT, check_variations
+from envs.tidy.variations import apply as apply_variations
+from envs.utils.rotations import euler_to_mat
+
+CAMERAS = ("head", "left_wrist", "right_wrist")
+DEFAULT_RESOLUTION = {"head": 224, "left_wrist": 128, "right_wrist": 128}  # pixels
+ACTION_MODES = ("joint", "ee")
+BASE_X = -0.12  # metres: where the base stands, its front 2 cm from the table's edge
+BASE_Y_START = (-0.1, 0.1)  # metres: the base starts anywhere in this range, facing the table
+# tool centre points at the start, base frame (m): above the table's near edge, pointing down
+HOME_TCP = {"left": np.array([0.32, 0.26, 1.0]), "right": np.array([0.32, -0.26, 1.0])}
+HOME_CLOSING = np.pi / 2  # radians: at home the fingers close along the base's y axis
+SETTLE_STEPS = 4  # control steps of physics after the table is set, before the episode starts
+STEPS_PER_OBJECT = 240  # control steps (12 s) allowed per object a task moves ...
+STEPS_BASE = 120  # ... plus this many
+INVALID_STEPS = 200  # control steps an invalid request runs before it is truncated
+
+
+class TidyEnv(gym.Env):
+    """Table tidying with the ByteMini: a long table with dishes, cutlery, rubbish and leftover food,
+    a dish tub on the table, a rubbish bin standing beside its end, and a tray brought out when a
+    task names it. Objects along the whole table: the base has to move.
+
+    ## Description
+    A task (``envs.tidy.tasks``) is chosen at reset: ``clear_table`` (every object to where it
+    belongs: dishes and cutlery into the tub, rubbish and food into the bin), or a request that moves
+    one object, several objects, objects to several destinations, objects onto the tray (the
+    destination never seen in training), or names something that is not on the table (invalid: the
+    right behaviour is to touch nothing). The instruction phrases the task (``envs.tidy.language``).
+
+    ## Randomizations
+    Which objects are out (those the task names plus others, six in all by default), where they
+    stand and their headings, and where along the table the base starts. Scenes A and B place the
+    tub and bin at opposite ends. Generalization axes (``envs.tidy.variations.AXES``: object set,
+    object count, clutter, table appearance, lighting, background) apply only when asked for, with
+    ``reset(options={"variations": {axis: value}})``, and are recorded in ``info["variations"]``.
+
+    ## Success
+    An object is placed when its centre of mass is inside the container and the gripper does not
+    touch it. ``info["progress"]`` is the fraction of the task's objects placed where the task says
+    (GR-3's average task progress), ``info["subtasks"]`` each one's outcome, ``info["success"]`` all
+    of them. An invalid request succeeds while no object has moved more than 2 cm or been grasped;
+    it never terminates. An episode terminates on success and is truncated after
+    ``120 + 240 x objects to move`` steps (200 for an invalid request), ``info["max_steps"]``.
+
+    ## Observation space
+    ``rgb_head`` (224x224x3 uint8), ``rgb_left_wrist`` and ``rgb_right_wrist`` (128x128x3) unless
+    cameras are switched off. ``robot_obs`` (39,): base x, y (m, world) and yaw (rad); base forward
+    and leftward speed (m/s, robot frame) and yaw rate (rad/s); lift (m); head pan and tilt (rad);
+    left arm's 7 joints, right arm's 7 joints (rad); left and right gripper opening (m); left tool
+    centre point position (m) and euler angles (rad, extrinsic xyz), both in the base frame (x
+    forward, y left, z up, origin on the floor under the base); the same for the right; last left
+    and right gripper commands (+1 open, -1 close). ``scene_obs`` (92,, privileged, never given to
+    learned agents): for the tub, the bin and the tray, out (1/0) and the centre of its floor (m);
+    then 10 object slots, each present (1/0), kind index (``envs.tidy.objects.KIND_INDEX``), centre
+    of mass (m) and euler angles (rad). ``instruction``: the task in words.
+
+    ## Action space
+    ``action_mode="joint"`` (default), 19-D, as GR-3 commands the robot: base forward and leftward
+    velocity (m/s, robot frame, limit 0.5) and yaw rate (rad/s, limit 1.0); left arm's 7 joint
+    position targets (rad, absolute, clipped to the joint ranges); right arm's 7; left and right
+    gripper. ``action_mode="ee"``, 17-D: the same base velocities; left tool centre point's relative
+    motion, xyz (0.02 m per unit) and extrinsic-xyz euler rotation (0.05 rad per unit, applied before
+    the current orientation), both in the base frame and clipped to [-1, 1]; the same for the right;
+    then the two grippers. Grippers, both modes: >= 0 opens, < 0 closes (+1 open, -1 close). The
+    lift and head are held at their configured poses (``lift``, ``head``). Control runs at 20 Hz,
+    20 physics steps of 2.5 ms each. ``env.unwrapped.action_spec`` says all this as data.
+
+    ## Arguments
+    ``task``: default task (else ``clear_table``); ``scene``: ``A`` or ``B``; ``cameras``: subset of
+    ``("head", "left_wrist", "right_wrist")``; ``resolution``: dict camera -> int or (height, width);
+    ``action_mode``: ``joint`` or ``ee``; ``instruction_split``: ``train`` or ``eval`` phrasings;
+    ``lift`` (m, 0-0.3) and ``head`` ((pan, tilt), rad): the poses they are held at.
+
+    ## Version history
+    v0: first release.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1 / CONTROL_DT))}
+
+    def __init__(
+        self,
+        task: str | None = None,
+        scene: str = "A",
+        cameras: tuple[str, ...] | list[str] = CAMERAS,
+        resolution: dict[str, int | tuple[int, int]] | None = None,
+        action_mode: str = "joint",
+        instruction_split: str = "train",
+        lift: float = LIFT_HEIGHT,
+        head: tuple[float, float] = (HEAD_PAN, HEAD_TILT),
+        render_mode: str | None = None,
+    ):
+        self._init_kwargs = dict(
+            task=task,
+            scene=scene,
+            cameras=tuple(cameras),
+            resolution=resolution,
+            action_mode=action_mode,
+            instruction_split=instruction_split,
+            lift=lift,
+            head=tuple(head),
+            render_mode=render_mode,
+        )
+        if task is not None:
+            get_task(task)
+        get_scene(scene)
+        for camera in [*cameras, *(resolution or {})]:
+            if camera not in CAMERAS:
+                raise unknown_name_error("camera", camera, CAMERAS)
+        for camera, size in (resolution or {}).items():
+            if min(_hw(size)) <= 0:
+                raise ValueError(f"resolution of camera {camera!r} must be positive, got {size!r}")
+        if action_mode not in ACTION_MODES:
+            raise ValueError(f"action_mode must be 'joint' or 'ee', got {action_mode!r}")
+        if instruction_split not in SPLITS:
+            raise ValueError(f"instruction_split must be 'train' or 'eval', got {instruction_split!r}")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        if not 0.0 <= lift <= 0.3:
+            raise ValueError(f"lift must be between 0 and 0.3 m, got {lift!r}")
+        if len(head) != 2 or not (-1.5 <= head[0] <= 1.5 and -0.5 <= head[1] <= 1.3):
+            raise ValueError(f"head must be (pan in [-1.5, 1.5], tilt in [-0.5, 1.3]) radians, got {head!r}")
+        self.default_task = task
+        self.default_scene = scene
+        self.cameras = tuple(cameras)
+        self.resolution = {c: _hw(r) for c, r in {**DEFAULT_RESOLUTION, **(resolution or {})}.items()}
+        self.action_mode = action_mode
+        self.instruction_split = instruction_split
+        self.lift = float(lift)
+        self.head = (float(head[0]), float(head[1]))
+        self.render_mode = render_mode
+
+        obs_spaces: dict[str, spaces.Space] = {
+            f"rgb_{c}": spaces.Box(0, 255, (*self.resolution[c], 3), np.uint8) for c in self.cameras
+        }
+        obs_spaces["robot_obs"] = spaces.Box(-np.inf, np.inf, (39,), np.float32)
+        obs_spaces["scene_obs"] = spaces.Box(-np.inf, np.inf, (12 + 8 * MAX_OBJECTS,), np.float32)
+        obs_spaces["instruction"] = spaces.Text(max_length=512, min_length=0, charset=INSTRUCTION_CHARSET)
+        self.observation_space = spaces.Dict(obs_spaces)
+        self._sims: dict[str, TidySim] = {}
+        self._home_q: dict[str, dict[str, np.ndarray]] = {}
+        self._joint_low, self._joint_high = self._joint_limits()
+        self.action_space, self.action_spec = self._action_space()
+        # (scene, camera) -> renderer and the simulator's texture version it was made with
+        self._renderers: dict[tuple[str, str], tuple[mujoco.Renderer, int]] = {}
+        self.sim: TidySim | None = None
+        self.task: TidyTask | None = None
+        self.goals: tuple[tuple[str, str], ...] = ()
+        self.instruction = ""
+        self.variations: dict[str, Any] = {}
+        self.initial_state: dict[str, Any] = {}
+        self.max_steps = 0
+        self._steps = 0
+        self._start = None
+
+    def _joint_limits(self) -> tuple[np.ndarray, np.ndarray]:
+        arms = self._sim_for(self.default_scene).robot.arms
+        return (
+            np.concatenate([arms[s].joint_low for s in SIDES]),
+            np.concatenate([arms[s].joint_high for s in SIDES]),
+        )
+
+    def _action_space(self) -> tuple[spaces.Box, dict[str, Any]]:
+        joints = [f"{side}_j{i}" for side in SIDES for i in range(1, 8)]
+        base = ["base_forward", "base_left", "base_yaw_rate"]
+        grippers = ["left_gripper", "right_gripper"]
+        common = {
+            "base": "forward and leftward velocity (m/s, robot frame), yaw rate (rad/s); limits 0.5, 0.5, 1.0",
+            "gripper": "+1 open, -1 close (>= 0 opens)",
+            "held": f"lift at {self.lift} m, head at pan {self.head[0]}, tilt {self.head[1]} rad",
+            "control_hz": 1 / CONTROL_DT,
+        }
+        if self.action_mode == "joint":
+            low = np.r_[-BASE_MAX_SPEED, self._joint_low, -1.0, -1.0].astype(np.float32)
+            high = np.r_[BASE_MAX_SPEED, self._joint_high, 1.0, 1.0].astype(np.float32)
+            spec = {
+                "shape": (19,),
+                "mode": "joint",
+                "layout": base + joints + grippers,
+                "frame": "robot (base); arm joints absolute",
+                "units": "base m/s and rad/s; arm joint position targets in rad, clipped to the joint ranges",
+                "low": low.tolist(),
+                "high": high.tolist(),
+                **common,
+            }
+            return spaces.Box(low, high), spec
+        arm = ["x", "y", "z", "euler_x", "euler_y", "euler_z"]
+        low = np.r_[-BASE_MAX_SPEED, -np.ones(12), -1.0, -1.0].astype(np.float32)
+        spec = {
+            "shape": (17,),
+            "mode": "ee",
+            "layout": base + [f"{s}_{a}" for s in SIDES for a in arm] + grippers,
+            "frame": "robot (base): x forward, y left, z up",
+            "units": f"arms relative: {MAX_REL_POS} m and {MAX_REL_ORN} rad per unit, clipped to [-1, 1]",
+            "low": low.tolist(),
+            "high": (-low).tolist(),
+            **common,
+        }
+        return spaces.Box(low, -low), spec
+
+    # --- scene management ------------------------------------------------------------------
+    def _sim_for(self, scene: str) -> TidySim:
+        if scene not in self._sims:
+            sim = TidySim(get_scene(scene))
+            self._sims[scene] = sim
+            self._home_q[scene] = _home_posture(sim, self.lift, self.head)
+        return self._sims[scene]
+
+    # --- gym API ---------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        options = dict(options or {})
+        unknown = set(options) - {"task", "scene", "instruction", "variations"}
+        if unknown:
+            raise ValueError(f"unknown reset options {sorted(unknown)}; allowed: task, scene, instruction, variations")
+        variations = check_variations(options.get("variations"))
+        task = get_task(options.get("task", self.default_task) or CLEAR_TABLE)
+        instruction = options.get("instruction")
+        if instruction is not None and not isinstance(instruction, str):
+            raise ValueError(f"instruction must be a string, got {type(instruction).__name__}")
+        sim = self._sim_for(str(options.get("scene", self.default_scene)))
+        self.variations = apply_variations(sim, variations)
+        rng = self.np_random
+        count = self.variations.get("object_count", DEFAULT_OBJECT_COUNT)
+        fraction = self.variations.get("object_set", {}).get("unseen_fraction", 0.0)
+        kinds = choose_objects(task, count, fraction, rng)
+        objects = place_objects(sim.scene, kinds, task.uses_tray, rng)
+        base = np.array([BASE_X, rng.uniform(*BASE_Y_START), 0.0])
+        self.instruction = instruction or str(rng.choice(instructions(task.name, self.instruction_split)))
+        # clutter last, so that adding it leaves everything else of the episode as it was
+        clutter = place_clutter(sim.scene, self.variations.get("clutter", []), objects, task.uses_tray, rng)
+
+        mujoco.mj_resetData(sim.model, sim.data)
+        sim.arrange(objects, clutter, tray=task.uses_tray)
+        sim.robot.place(sim.data, base, self.lift, self.head, self._home_q[sim.scene.name])
+        sim.last_gripper_action = {side: 1.0 for side in SIDES}
+        sim.forward()
+        for _ in range(SETTLE_STEPS):
+            sim.step()
+        self.sim, self.task = sim, task
+        self.goals = task.goals_for(sim.objects)
+        self.initial_state = {
+            "objects": [p.as_list() for p in objects],
+            "clutter": [p.as_list() for p in clutter],
+            "base": [round(float(v), 4) for v in base],
+        }
+        self.max_steps = _step_budget(task, self.goals)
+        self._steps = 0
+        self._start = sim.snapshot()
+        return self._observation(), self._info(*self._evaluate())
+
+    def step(self, action):
+        if self.sim is None:
+            raise RuntimeError("call reset() before step()")
+        action = np.asarray(action, dtype=np.float64)
+        shape = self.action_space.shape
+        if action.shape != shape:
+            raise ValueError(
+                f"action must have shape {shape} in action_mode {self.action_mode!r} "
+                f"({', '.join(self.action_spec['layout'][:3])}, ...); got shape {action.shape}"
+            )
+        if not np.all(np.isfinite(action)):
+            raise ValueError(f"action contains NaN or inf: {action.tolist()}")
+        sim = self.sim
+        joints = self.joint_targets(action) if self.action_mode == "ee" else action[3:17]
+        sim.robot.set_base_velocity(sim.data, action[:3])
+        sim.robot.hold_posture(sim.data, self.lift, self.head)
+        for i, side in enumerate(SIDES):
+            arm = sim.robot.arms[side]
+            arm.set_joint_targets(sim.data, joints[7 * i : 7 * i + 7])
+            gripper_open = bool(action[-2 + i] >= 0)
+            arm.set_gripper(sim.data, gripper_open)
+            sim.last_gripper_action[side] = 1.0 if gripper_open else -1.0
+        sim.step()
+        self._steps += 1
+        success, progress, subtasks = self._evaluate()
+        terminated = success and self.task.category != "invalid"
+        truncated = self._steps >= self.max_steps and not terminated
+        return self._observation(), float(success), terminated, truncated, self._info(success, progress, subtasks)
+
+    def joint_targets(self, ee_action: np.ndarray) -> np.ndarray:
+        """The 14 arm joint targets (rad; left arm, then right) that an end-effector action asks for
+        from the current state: what ``step`` does in ``ee`` mode, for turning end-effector commands
+        (the scripted expert's, say) into GR-3's joint actions."""
+        sim = self.sim
+        origin, rot = sim.robot.base_frame(sim.data)
+        targets = []
+        for i, side in enumerate(SIDES):
+            arm = sim.robot.arms[side]
+            rel = np.clip(ee_action[3 + 6 * i : 9 + 6 * i], -1.0, 1.0)
+            pos, mat = arm.tcp_pose(sim.data)
+            pos_base, mat_base = rot.T @ (pos - origin), rot.T @ mat
+            target_pos = origin + rot @ (pos_base + rel[:3] * MAX_REL_POS)
+            target_mat = rot @ euler_to_mat(rel[3:6] * MAX_REL_ORN) @ mat_base
+            targets.append(arm.solve_ik(sim.data, target_pos, target_mat))
+        return np.concatenate(targets)
+
+    def begin_task(self, task: str, instruction: str | None = None) -> dict[str, Any]:
+        """Start another request on the table as it is now, without a reset (for chains of
+        instructions). It may only name objects on the table, and the tray only if it is out.
+        Returns the observation with the new instruction."""
+        if self.sim is None:
+            raise RuntimeError("call reset() before begin_task()")
+        parsed = get_task(task)
+        missing = [k for k in parsed.named_kinds if k not in self.sim.objects]
+        if missing:
+            on_table = ", ".join(self.sim.objects)
+            raise ValueError(f"task {task!r} names {missing}, which are not on the table ({on_table})")
+        if parsed.uses_tray and not self.sim.tray_out:
+            raise ValueError(f"task {task!r} needs the tray, which is only brought out at reset")
+        self.task = parsed
+        self.goals = parsed.goals_for(self.sim.objects)
+        self.instruction = instruction or str(self.np_random.choice(instructions(task, self.instruction_split)))
+        self._start = self.sim.snapshot()
+        self._steps = 0
+        self.max_steps = _step_budget(parsed, self.goals)
+        return self._observation()
+
+    def render(self):
+        if self.sim is None:
+            raise RuntimeError("call reset() before render()")
+        return self._render_camera("head")
+
+    def close(self):
+        for renderer, _ in self._renderers.values():
+            renderer.close()
+        self._renderers.clear()
+
+    # --- observations ----------------------------------------------------------------------
+    def _render_camera(self, camera: str) -> np.ndarray:
+        key = (self.sim.scene.name, camera)
+        renderer, version = self._renderers.get(key, (None, None))
+        if version != self.sim.texture_version:
+            # a renderer uploads the textures once, when it is made: a repainted texture needs a new one
+            if renderer is not None:
+                renderer.close()
+            height, width = self.resolution.get(camera, DEFAULT_RESOLUTION[camera])
+            renderer = mujoco.Renderer(self.sim.model, height, width)
+            self._renderers[key] = (renderer, self.sim.texture_version)
+        renderer.update_scene(self.sim.data, camera)
+        return renderer.render()
+
+    def _observation(self) -> dict[str, Any]:
+        obs: dict[str, Any] = {f"rgb_{c}": self._render_camera(c) for c in self.cameras}
+        obs["robot_obs"] = self.sim.robot_obs()
+        obs["scene_obs"] = self.sim.scene_obs()
+        obs["instruction"] = self.instruction
+        return obs
+
+    def _evaluate(self) -> tuple[bool, float, list]:
+        return self.task.evaluate(self.sim.objects, self._start, self.sim.snapshot())
+
+    def _info(self, success: bool, progress: float, subtasks: list) -> dict[str, Any]:
+        return {
+            "success": bool(success),
+            "progress": progress,
+            "subtasks": subtasks,
+            "task": self.task.name,
+            "category": self.task.category,
+            "scene": self.sim.scene.name,
+            "instruction": self.instruction,
+            "objects": list(self.sim.objects),
+            "max_steps": self.max_steps,
+            # new objects per call: callers keep infos
+            "initial_state": copy.deepcopy(self.initial_state),
+            "variations": copy.deepcopy(self.variations),
+        }
+
+    # --- pickling: rebuild the simulator, then restore its full state ------------------------
+    def __getstate__(self):
+        state = {"kwargs": self._init_kwargs, "np_random": self._np_random}
+        if self.sim is not None:
+            sim = self.sim
+            spec = mujoco.mjtState.mjSTATE_INTEGRATION
+            physics = np.empty(mujoco.mj_stateSize(sim.model, spec))
+            mujoco.mj_getState(sim.model, sim.data, physics, spec)
+            state.update(
+                scene=sim.scene.name,
+                physics=physics,
+                task=self.task.name,
+                instruction=self.instruction,
+                variations=self.variations,
+                initial_state=self.initial_state,
+                start=self._start,
+                steps=(self._steps, self.max_steps),
+                grippers=dict(sim.last_gripper_action),
+            )
+        return state
+
+    def __setstate__(self, state):
+        self.__init__(**state["kwargs"])
+        self._np_random = state["np_random"]
+        if "scene" in state:
+            sim = self.sim = self._sim_for(state["scene"])
+            self.variations = apply_variations(sim, state["variations"])
+            self.initial_state = state["initial_state"]
+            self.task = get_task(state["task"])
+            sim.arrange(
+                [Placement(*p) for p in self.initial_state["objects"]],
+                [Placement(*p) for p in self.initial_state["clutter"]],
+                tray=self.task.uses_tray,
+            )
+            spec = mujoco.mjtState.mjSTATE_INTEGRATION
+            mujoco.mj_setState(sim.model, sim.data, state["physics"], spec)
+            mujoco.mj_forward(sim.model, sim.data)  # derived quantities (poses, contacts)
+            # mj_forward rewrites the solver's warm start; put the saved one back so the clone
+            # steps exactly like the original
+            mujoco.mj_setState(sim.model, sim.data, state["physics"], spec)
+            self.goals = self.task.goals_for(sim.objects)
+            self.instruction = state["instruction"]
+            self._start = state["start"]
+            self._steps, self.max_steps = state["steps"]
+            sim.last_gripper_action = state["grippers"]
+
+
+def _step_budget(task: TidyTask, goals: tuple[tuple[str, str], ...]) -> int:
+    """Control steps before the episode is truncated."""
+    return INVALID_STEPS if task.category == "invalid" else STEPS_BASE + STEPS_PER_OBJECT * len(goals)
+
+
+def _home_posture(sim: TidySim, lift: float, head: tuple[float, float]) -> dict[str, np.ndarray]:
+    """Arm joints that put each tool centre point at its home pose, pointing down."""
+    base = np.array([BASE_X, 0.0, 0.0])
+    q = {side: REST_POSTURE.copy() for side in SIDES}
+    for _ in range(20):
+        sim.robot.place(sim.data, base, lift, head, q)
+        sim.forward()
+        origin, rot = sim.robot.base_frame(sim.data)
+        q = {
+            side: arm.solve_ik(sim.data, origin + rot @ HOME_TCP[side], rot @ grasp_orientation(HOME_CLOSING))
+            for side, arm in sim.robot.arms.items()
+        }
+    return q
