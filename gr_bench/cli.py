@@ -16,7 +16,19 @@ SUBCOMMAND_MODULES: list[str] = ["gr_bench.train", "gr_bench.collect", "gr_bench
 PLAY_EXAMPLES = """examples:
   gr-bench play --task open_drawer --scene A --out demo.mp4
   gr-bench play --task stack_block --scene D --seed 3 --out stack.gif
+  gr-bench play --env GRBench/Tidy-v0 --out tidy.mp4                   # the ByteMini clears the table
+  gr-bench play --env GRBench/Tidy-v0 --task put_cup_in_tub_and_can_in_bin --scene B --out two.mp4
 """
+# environment -> (its scripted expert, cameras shown side by side with their size as a fraction of
+# --size, default task)
+PLAY_ENVS = {
+    "GRBench/Tabletop-v0": ("envs.tabletop.expert:ScriptedExpert", {"static": 1.0, "gripper": 0.42}, "open_drawer"),
+    "GRBench/Tidy-v0": (
+        "envs.tidy.expert:TidyExpert",
+        {"head": 1.0, "left_wrist": 0.57, "right_wrist": 0.57},
+        "clear_table",
+    ),
+}
 
 
 def _play(args: argparse.Namespace) -> int:
@@ -25,25 +37,31 @@ def _play(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     import envs  # noqa: F401  (registers the environments)
-    from envs.tabletop.expert import ScriptedExpert
+    from envs.errors import unknown_name_error
     from gr_bench.video import side_by_side, write_video
 
+    if args.env not in PLAY_ENVS:
+        raise unknown_name_error("environment", args.env, PLAY_ENVS)
+    expert_path, cameras, default_task = PLAY_ENVS[args.env]
+    module, name = expert_path.split(":")
+    expert_class = getattr(importlib.import_module(module), name)
     env = gym.make(
-        "GRBench/Tabletop-v0",
+        args.env,
         scene=args.scene,
-        resolution={"static": args.size, "gripper": args.size * 84 // 200},
+        resolution={camera: max(1, int(args.size * fraction)) for camera, fraction in cameras.items()},
     )
-    expert = ScriptedExpert(env)
-    obs, info = env.reset(seed=args.seed, options={"task": args.task})
+    expert = expert_class(env)
+    obs, info = env.reset(seed=args.seed, options={"task": args.task or default_task})
     expert.reset(obs["instruction"])
     print(f'task {info["task"]} in scene {info["scene"]}: "{info["instruction"]}"')
     print(f"initial state: {info['initial_state']}")
-    frames = [side_by_side([obs["rgb_static"], obs["rgb_gripper"]])]
+    frames = [side_by_side([obs[f"rgb_{c}"] for c in cameras])]
     steps = 0
-    with tqdm(total=env.spec.max_episode_steps, desc="expert rollout", unit="step") as bar:
+    total = env.spec.max_episode_steps or env.unwrapped.max_steps
+    with tqdm(total=total, desc="expert rollout", unit="step") as bar:
         while True:
             obs, _, terminated, truncated, info = env.step(expert.act(obs))
-            frames.append(side_by_side([obs["rgb_static"], obs["rgb_gripper"]]))
+            frames.append(side_by_side([obs[f"rgb_{c}"] for c in cameras]))
             steps += 1
             bar.update(1)
             if terminated or truncated:
@@ -53,7 +71,8 @@ def _play(args: argparse.Namespace) -> int:
     path = write_video(args.out, frames, fps=env.metadata["render_fps"])
     env.close()
     outcome = "success" if info["success"] else "FAILED"
-    print(f"{outcome} after {steps} steps; video: {path}")
+    progress = f" (progress {info['progress']:.0%})" if "progress" in info else ""
+    print(f"{outcome} after {steps} steps{progress}; video: {path}")
     return 0 if info["success"] else 1
 
 
@@ -213,10 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=PLAY_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    play.add_argument("--task", default="open_drawer", help="task name (see `gr-bench tasks`)")
-    play.add_argument("--scene", default="A", help="scene A, B, C or D")
+    play.add_argument("--env", default="GRBench/Tabletop-v0", help=f"environment: {', '.join(PLAY_ENVS)}")
+    play.add_argument(
+        "--task", help="task name (tabletop: see `gr-bench tasks`, default open_drawer; tidy: default clear_table)"
+    )
+    play.add_argument("--scene", default="A", help="scene: A, B, C or D on the tabletop; A or B for tidy")
     play.add_argument("--seed", type=int, default=0, help="seed of the initial state")
-    play.add_argument("--size", type=int, default=200, help="static camera resolution in pixels")
+    play.add_argument("--size", type=int, default=200, help="first camera's resolution in pixels (static, head)")
     play.add_argument("--out", default="demo.mp4", help="video file, .mp4 or .gif")
     play.set_defaults(func=_play)
     tasks = sub.add_parser("tasks", help="list the tabletop tasks with a sample instruction")

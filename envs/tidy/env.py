@@ -270,7 +270,7 @@ class TidyEnv(gym.Env):
         self.initial_state = {
             "objects": [p.as_list() for p in objects],
             "clutter": [p.as_list() for p in clutter],
-            "base": [round(float(v), 4) for v in base],
+            "base": [float(v) for v in base],
         }
         self.max_steps = _step_budget(task, self.goals)
         self._steps = 0

@@ -19,7 +19,7 @@ import numpy as np
 from envs.robots.bytemini import BASE_MAX_SPEED, SIDES, grasp_orientation
 from envs.tabletop.env import MAX_REL_ORN, MAX_REL_POS
 from envs.tidy.env import BASE_X, HOME_CLOSING, HOME_TCP, TidyEnv
-from envs.tidy.objects import KINDS, MIN_GRASP_HEIGHT
+from envs.tidy.objects import CLUTTER, KINDS, MIN_GRASP_HEIGHT
 from envs.tidy.scenes import DESTINATIONS, TABLE_TOP_Z
 from envs.utils.rotations import mat_to_euler, rotvec_from_mat
 
@@ -120,7 +120,7 @@ class TidyExpert:
     def _action(self, wp: Waypoint) -> np.ndarray:
         env, sim = self.env, self.env.sim
         x, y, yaw = sim.robot.base_pose(sim.data)
-        origin, rot = sim.robot.base_frame(sim.data)
+        _, rot = sim.robot.base_frame(sim.data)
         world_velocity = BASE_GAIN * np.array([BASE_X - x, wp.base_y - y])
         base = np.r_[rot[:2, :2].T @ world_velocity, BASE_GAIN * -yaw]
         ee = np.zeros(17)
@@ -165,47 +165,40 @@ class TidyExpert:
         y = self.env.sim.robot.base_pose(self.env.sim.data)[1]
         return min(goals, key=lambda g: abs(self.env.sim.object_pose(g[0])[0][1] - y))
 
+    def _reach(self, side: str, point: np.ndarray, closing: float, base_y: float, open_: bool, **settings) -> Waypoint:
+        """A waypoint for one arm's tool centre point (world frame), the other arm at home."""
+        wp = self._home({side: ArmTarget(point, closing, open_=open_)}, base_y)
+        wp.active = side
+        for key, value in settings.items():
+            setattr(wp, key, value)
+        return wp
+
     def _pick(self, kind: str, side: str) -> Iterator[Waypoint]:
-        sim = self.env.sim
-        pos, mat = sim.object_pose(kind)
-        closing = self._closing_heading(kind, pos, mat, side)
         grasp = self._grasp_point(kind)
-        base_y = pos[1] - (SHOULDER_Y if side == "left" else -SHOULDER_Y)
+        closing = self._closing_heading(kind, grasp, side)
+        base_y = grasp[1] - (SHOULDER_Y if side == "left" else -SHOULDER_Y)
         transit = np.array([grasp[0], grasp[1], TRANSIT_Z])
-
-        def reach(point, open_=True, **kwargs) -> Waypoint:
-            wp = self._home({side: ArmTarget(point, closing, open_=open_)}, base_y)
-            wp.active = side
-            for key, value in kwargs.items():
-                setattr(wp, key, value)
-            return wp
-
         yield self._home(base_y=base_y)
-        yield reach(transit, tolerance=0.02)
-        yield reach(grasp + [0, 0, PRE_GRASP], tolerance=0.015)
-        yield reach(grasp, tolerance=0.006, speed=0.5)
-        yield reach(grasp, open_=False, wait=GRIPPER_WAIT, tolerance=0.02)
-        yield reach(transit, open_=False, tolerance=0.03)
+        yield self._reach(side, transit, closing, base_y, True, tolerance=0.02)
+        yield self._reach(side, grasp + [0, 0, PRE_GRASP], closing, base_y, True, tolerance=0.015)
+        yield self._reach(side, grasp, closing, base_y, True, tolerance=0.006, speed=0.5)
+        yield self._reach(side, grasp, closing, base_y, False, wait=GRIPPER_WAIT, tolerance=0.02)
+        yield self._reach(side, transit, closing, base_y, False, tolerance=0.03)
 
     def _place(self, kind: str, dest: str, side: str) -> Iterator[Waypoint]:
-        sim = self.env.sim
         spots = DROP_SPOTS[dest]
-        spot = sim.destination_xy(dest) + spots[self._dropped[dest] % len(spots)]
+        spot = self.env.sim.destination_xy(dest) + spots[self._dropped[dest] % len(spots)]
         self._dropped[dest] += 1
-        box = DESTINATIONS[dest]
         # the object hangs below the fingers by its grasp height; let go just above the rim
-        drop = np.array([*spot, box.rim_z + KINDS[kind].grasp_height + DROP_CLEARANCE])
-        base_y = spot[1] - (SHOULDER_Y if side == "left" else -SHOULDER_Y)
-        carry = {side: ArmTarget(HOME_TCP[side], self._held_closing(side), frame="base", open_=False)}
-        yield self._home(carry, base_y)
+        drop = np.array([*spot, DESTINATIONS[dest].rim_z + KINDS[kind].grasp_height + DROP_CLEARANCE])
         above = np.array([*spot, max(drop[2], TRANSIT_Z - 0.05)])
-        for point, open_, wait in ((above, False, 0), (drop, False, 0), (drop, True, GRIPPER_WAIT)):
-            wp = self._home({side: ArmTarget(point, self._held_closing(side), open_=open_)}, base_y)
-            wp.active, wp.tolerance, wp.wait = side, 0.02, wait
-            yield wp
-        wp = self._home({side: ArmTarget(above + [0, 0, 0.05], self._held_closing(side))}, base_y)
-        wp.active, wp.tolerance = side, 0.03
-        yield wp
+        base_y = spot[1] - (SHOULDER_Y if side == "left" else -SHOULDER_Y)
+        closing = self._held_closing(side)  # carried objects keep their heading
+        yield self._home({side: ArmTarget(HOME_TCP[side], closing, frame="base", open_=False)}, base_y)
+        yield self._reach(side, above, closing, base_y, False, tolerance=0.02)
+        yield self._reach(side, drop, closing, base_y, False, tolerance=0.02)
+        yield self._reach(side, drop, closing, base_y, True, tolerance=0.02, wait=GRIPPER_WAIT)
+        yield self._reach(side, above + [0, 0, 0.05], closing, base_y, True, tolerance=0.03)
 
     def _grasp_point(self, kind: str) -> np.ndarray:
         """Where the tool centre point closes: at the grasp height above the underside of an upright
@@ -218,32 +211,32 @@ class TidyExpert:
         return pos + mat @ [0.0, 0.0, spec.grasp_height]
 
     def _held_closing(self, side: str) -> float:
-        """The current heading of an arm's closing axis, world frame: carried objects keep it."""
+        """The current heading of an arm's closing axis, world frame."""
         _, mat = self.env.sim.robot.arms[side].tcp_pose(self.env.sim.data)
         return float(np.arctan2(mat[1, 1], mat[0, 1]))
 
-    def _closing_heading(self, kind: str, pos: np.ndarray, mat: np.ndarray, side: str) -> float:
+    def _closing_heading(self, kind: str, grasp: np.ndarray, side: str) -> float:
         """Heading of the fingers' closing axis for a top-down grasp: across a long object; for a
-        round one, the heading whose open fingers keep furthest from the neighbours."""
+        round one, the heading whose open fingers keep furthest from the neighbours. Of the two
+        headings half a turn apart (the same for a parallel gripper) the one nearer the hand's."""
         sim = self.env.sim
-        _, tcp_mat = sim.robot.arms[side].tcp_pose(sim.data)
-        current = np.arctan2(tcp_mat[1, 1], tcp_mat[0, 1])
+        current = self._held_closing(side)
         if KINDS[kind].long_axis:
-            candidates = [np.arctan2(mat[1, 1], mat[0, 1])]
+            _, mat = sim.object_pose(kind)
+            heading = np.arctan2(mat[1, 1], mat[0, 1])  # the object's y axis
         else:
             neighbours = [(sim.object_pose(k)[0][:2], KINDS[k].footprint) for k in sim.objects if k != kind]
-            neighbours += [(np.array([c.x, c.y]), 0.06) for c in sim.clutter]
+            neighbours += [(np.array([c.x, c.y]), CLUTTER[c.kind].footprint) for c in sim.clutter]
 
-            def clearance(heading: float) -> float:
-                axis = np.array([np.cos(heading), np.sin(heading)])
-                fingers = [pos[:2] + s * FINGER_REACH * axis for s in (-1, 1)]
+            def clearance(h: float) -> float:
+                axis = np.array([np.cos(h), np.sin(h)])
+                fingers = [grasp[:2] + s * FINGER_REACH * axis for s in (-1, 1)]
                 return min([np.linalg.norm(f - c) - r for f in fingers for c, r in neighbours], default=1.0)
 
             headings = np.linspace(0, np.pi, 12, endpoint=False)
+            # enough clearance is enough; then the least turn of the wrist
             scores = [min(clearance(h), 0.08) - 0.01 * abs(_wrap(h - current)) for h in headings]
-            candidates = [headings[int(np.argmax(scores))]]
-        # a parallel gripper is the same turned half a turn: pick the turn nearest the current one
-        heading = candidates[0]
+            heading = headings[int(np.argmax(scores))]
         return float(current + _wrap(heading - current))
 
     # --- checks on simulator state ---------------------------------------------------------

@@ -41,7 +41,8 @@ class Placement:
     yaw: float
 
     def as_list(self) -> list:
-        return [self.kind, round(self.x, 4), round(self.y, 4), round(self.yaw, 4)]
+        """Plain JSON, exact: a placement rebuilt from it puts things exactly where they were."""
+        return [self.kind, self.x, self.y, self.yaw]
 
 
 @dataclass(frozen=True)
@@ -133,9 +134,9 @@ class TidySim:
             for g in self._solid[kind]:
                 m.geom_contype[g] = m.geom_conaffinity[g] = 1 if active else 0
             if not active:
-                self._set_pose(kind, self._parked_pos[kind], 0.0)
+                self.set_object_pose(kind, self._parked_pos[kind], 0.0)
         for p in objects:
-            self._set_pose(p.kind, np.array([p.x, p.y, TABLE_TOP_Z]), p.yaw)
+            self.set_object_pose(p.kind, np.array([p.x, p.y, TABLE_TOP_Z]), p.yaw)
         for name, body in self._clutter_body.items():
             m.body_pos[body] = self._clutter_parked[name]
             m.body_quat[body] = [1.0, 0.0, 0.0, 0.0]
@@ -149,7 +150,9 @@ class TidySim:
         self.clutter = tuple(clutter)
         self.tray_out = tray
 
-    def _set_pose(self, kind: str, pos: np.ndarray, yaw: float) -> None:
+    def set_object_pose(self, kind: str, pos: np.ndarray, yaw: float) -> None:
+        """Teleport an object, at rest: ``pos`` is where the middle of its underside goes (m), and
+        it stands upright with heading ``yaw`` (rad)."""
         adr, dadr = self._qadr[kind], self._dadr[kind]
         self.data.qpos[adr : adr + 3] = pos
         self.data.qpos[adr + 3 : adr + 7] = yaw_to_quat(yaw)
