@@ -43,7 +43,7 @@ def test_collect_pretrain_finetune_eval(tmp_path, capsys):
         == 0
     )
     finetuned = tmp_path / "finetuned"
-    args = ["train", "--agent", "gr1", "--data", str(data), "--init", str(video / "checkpoints" / "step-0000004")]
+    args = ["train", "--agent", "gr1", "--data", str(data), "--init", str(video)]  # a run folder: its newest checkpoint
     assert main([*args, "--out", str(finetuned), *common]) == 0
     saved = json.loads((finetuned / "checkpoints" / "step-0000004" / "config.json").read_text())
     assert saved["agent"] == "gr1" and saved["normalizer"] and saved["step"] == 4

@@ -203,6 +203,12 @@ def train(
     elif checkpoints.exists() and any(checkpoints.iterdir()):
         raise ValueError(f"{out} already holds a training run; pass --resume to continue it or choose another --out")
     elif init is not None:
+        init = Path(init)
+        if not (init / "model.safetensors").is_file():  # a run folder: its newest checkpoint
+            newest = last_checkpoint(init / "checkpoints")
+            if newest is None:
+                raise ValueError(f"--init {init} is neither a checkpoint nor a training run with one")
+            init = newest
         load_weights(model, init, strict=False)
 
     params = [p for p in model.parameters() if p.requires_grad]
