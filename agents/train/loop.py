@@ -15,13 +15,14 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from agents.configs import from_known_fields
 from agents.train.checkpoint import TRAINING_STATE, last_checkpoint, load_weights, mark_last, save_checkpoint
 
 
@@ -51,11 +52,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown training options {unknown}; known: {sorted(known)}")
-        return cls(**data)
+        return from_known_fields(cls, data)
 
 
 def lr_factor(step: int, config: TrainConfig) -> float:
