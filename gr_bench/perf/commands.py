@@ -53,6 +53,9 @@ def add_parser(subparsers) -> None:
     perf.add_argument("--only", action="append", metavar="PATTERN", help="only figures matching (repeatable)")
     perf.add_argument("--peer", choices=list(PEERS), help="also measure this peer's env step, in its own venv")
     perf.add_argument("--peer-venv", help="the peer's venv (default .peer-venv/PEER; made if missing)")
+    perf.add_argument(
+        "--retries", type=int, default=2, help="check: re-measure figures that fell this many times before failing"
+    )
     perf.add_argument("--slow-env-step", type=int, default=0, metavar="N", help="testing the gate: N extra mj_steps")
     perf.set_defaults(func=_perf)
 
@@ -88,7 +91,22 @@ def _perf(args: argparse.Namespace) -> int:
             print(f"wrote {out}")
     if args.action != "check":
         return 0
-    changes = compare(report, read_report(args.baseline), args.tolerance)
+    baseline = read_report(args.baseline)
+    changes = compare(report, baseline, args.tolerance)
+    # A real regression persists when measured again; a burst of load on a shared machine does not.
+    # Only figures that fell are re-measured, and each keeps its best ratio over the attempts.
+    for attempt in range(0 if args.report else args.retries):
+        fell = [c.name for c in failures(changes) if c.name in report["figures"]]
+        if not fell:
+            break
+        print(f"re-measuring {', '.join(fell)} (attempt {attempt + 1} of {args.retries})", file=sys.stderr)
+        again = _measure(argparse.Namespace(**{**vars(args), "only": fell, "peer": None}))
+        for name in fell:
+            if name in again["figures"] and again["figures"][name]["ratio"] > report["figures"][name]["ratio"]:
+                report["figures"][name] = again["figures"][name]
+        changes = compare(report, baseline, args.tolerance)
+        if args.out:
+            write_report(report, args.out)
     print(format_changes(changes, report, args.tolerance))
     return 1 if failures(changes) else 0
 
