@@ -18,6 +18,7 @@ AGENTS = {
     "random": "agents.random_agent:RandomAgent",
     "oracle": "gr_bench.agents:OracleAgent",
     "gr1": "agents.gr1.agent:GR1Agent",
+    "gr3": "agents.gr3.agent:GR3Agent",
 }
 
 

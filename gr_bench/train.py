@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 # trainable agent -> "module:function" building (model, dataset, checkpoint_config)
-TRAINABLE = {"gr1": "agents.gr1.training:build"}
+TRAINABLE = {"gr1": "agents.gr1.training:build", "gr3": "agents.gr3.training:build"}
 
 EXAMPLES = """examples:
   gr-bench collect --suite seen --episodes-per-task 50 --tasks open_drawer,close_drawer --out data/drawer

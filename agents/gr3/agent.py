@@ -1,0 +1,119 @@
+"""GR-3 behind the Agent protocol: load a checkpoint, plan an action chunk, execute it from a queue.
+
+Every ``execute_steps`` calls, ``act`` runs the backbone once on the current observation and the
+DiT for ``flow_steps`` Euler steps, and queues the chunk's first ``execute_steps`` actions; in between
+it pops the queue. Actions go through the robot's adapter: cut to the robot's width, un-normalised
+with the statistics of the data the checkpoint was trained on, grippers made +-1.
+
+Task status, as GR-3 reports it:
+- ``invalid`` is reported at once, by the plan that predicts it, before any action is executed;
+- ``terminated`` is reported once the chunk planned with that prediction has been executed (the
+  label marks the last steps of a demonstration, whose remaining actions finish the task);
+- otherwise ``ongoing``.
+The flow noise comes from the agent's own generator, re-seeded by ``seed`` (the evaluator calls it
+per episode), so an episode's actions do not depend on what ran before it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.base import INVALID, ONGOING, TASK_STATUSES, TERMINATED
+from agents.data.normalize import Normalizer
+from agents.gr1.agent import resolve_checkpoint
+from agents.gr3.config import GR3Config
+from agents.gr3.model import GR3
+from agents.train.checkpoint import load_weights, read_config
+
+
+def load_model(checkpoint: str | Path) -> tuple[GR3, dict[str, Any]]:
+    folder = resolve_checkpoint(checkpoint)
+    saved = read_config(folder)
+    if saved.get("agent") != "gr3":
+        raise ValueError(f"{folder} is a checkpoint of {saved.get('agent')!r}, not gr3")
+    model = GR3(GR3Config.from_dict(saved["model"]))
+    load_weights(model, folder)
+    return model.eval(), saved
+
+
+class GR3Agent:
+    """Args:
+    checkpoint: a checkpoint folder, or a training run (its newest checkpoint).
+    execute_steps: actions executed per chunk before planning again (default: the config's).
+    flow_steps: Euler steps per chunk (default: the config's).
+    seed: of the flow noise.
+    """
+
+    def __init__(
+        self,
+        checkpoint: str,
+        device: str = "cpu",
+        threads: int | None = 1,
+        execute_steps: int | None = None,
+        flow_steps: int | None = None,
+        seed: int = 0,
+    ):
+        if threads:
+            torch.set_num_threads(threads)
+        self.device = torch.device(device)
+        self.model, saved = load_model(checkpoint)
+        self.model.to(self.device)
+        self.config: GR3Config = self.model.config
+        self.execute_steps = execute_steps or self.config.execute_steps
+        if not 1 <= self.execute_steps <= self.config.chunk:
+            raise ValueError(f"execute_steps must be in 1..{self.config.chunk} (the chunk), got {self.execute_steps}")
+        self.flow_steps = flow_steps or self.config.flow_steps
+        normalizer = Normalizer.from_dict(saved["normalizer"])
+        adapter = self.model.adapter
+        self.inputs = adapter.observation_inputs(self.config.state_dim, normalizer)
+        self.outputs = adapter.action_outputs(normalizer)
+        self.generator = torch.Generator(device=self.device)
+        self.seed(seed)
+        self._queue: deque[np.ndarray] = deque()
+        self._instruction: str | None = None
+        self._terminating = False
+        self._last_action: np.ndarray | None = None
+
+    def seed(self, seed: int) -> None:
+        self.generator.manual_seed(seed)
+
+    def reset(self, instruction: str) -> None:
+        self._queue.clear()
+        self._instruction = instruction
+        self._terminating = False
+        self._last_action = None
+
+    @torch.inference_mode()
+    def plan(self, observation: dict[str, Any]) -> tuple[np.ndarray, str]:
+        """A whole chunk of env actions (chunk, robot action_dim) and the predicted status."""
+        inputs = self.inputs(observation)
+        images = [view.to(self.device) for view in inputs["images"]]
+        actions, status = self.model.sample(
+            images,
+            inputs["state"].to(self.device),
+            [self._instruction],
+            steps=self.flow_steps,
+            generator=self.generator,
+        )
+        env_actions = self.outputs({"actions": actions[0].float().cpu()})["actions"]
+        return env_actions.numpy().astype(np.float64), TASK_STATUSES[int(status[0].argmax())]
+
+    def act(self, observation: dict[str, Any]) -> tuple[np.ndarray, str]:
+        if self._instruction is None:
+            raise RuntimeError("call reset(instruction) before act()")
+        if not self._queue:
+            if self._terminating:  # the chunk planned as the last one has been executed
+                self._terminating = False
+                return self._last_action, TERMINATED
+            chunk, status = self.plan(observation)
+            if status == INVALID:
+                return chunk[0], INVALID
+            self._terminating = status == TERMINATED
+            self._queue.extend(chunk[: self.execute_steps])
+        self._last_action = self._queue.popleft()
+        return self._last_action, ONGOING

@@ -1,0 +1,218 @@
+"""GR-3's vision-language backbone: a Qwen2.5-VL from ``transformers``, given every camera view and the
+instruction as one multimodal prompt, run once per observation for its KV cache.
+
+Prompt (right-padded), each view laid out as the Qwen2.5-VL processor lays out an image:
+
+    <|vision_start|> <|image_pad|> x tokens_per_view <|vision_end|>   (once per view)   instruction
+
+Views are patchified as ``Qwen2VLImageProcessor`` does (CLIP normalisation; patches grouped by the
+2x2 windows the vision tower merges; a still image repeated over the temporal patch), in torch on
+the model's device; a test checks the layout against the real image processor.
+
+Positions are Qwen2.5-VL's 3-D rotary ones (M-RoPE: temporal, height, width for image tokens, all
+three equal for text), computed by the model's own ``get_rope_index`` from the image grids and token
+types and passed as ``position_ids``: given neither, the model silently falls back to 1-D positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from agents.gr1.encoders import resolve_model_path
+from agents.gr3.config import GR3Config
+
+VISION_START, IMAGE_PAD, VISION_END, VIDEO_PAD = "<|vision_start|>", "<|image_pad|>", "<|vision_end|>", "<|video_pad|>"
+VISION_TOKENS = (VISION_START, IMAGE_PAD, VISION_END, VIDEO_PAD)
+
+
+def load_tokenizer(name: str):
+    """A tokenizer by path, hub name or MINILM, with Qwen's vision marker tokens (added if it lacks them)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(name))
+    missing = [t for t in VISION_TOKENS if t not in tokenizer.get_vocab()]
+    if missing:
+        tokenizer.add_special_tokens({"additional_special_tokens": missing})
+    return tokenizer
+
+
+def random_backbone_config(fields: dict[str, Any], tokenizer):
+    """A ``Qwen2_5_VLConfig`` from ``fields``, its vocabulary and marker-token ids taken from ``tokenizer``."""
+    from transformers import Qwen2_5_VLConfig
+
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in VISION_TOKENS}
+    text = {
+        **fields.get("text_config", {}),
+        "vocab_size": len(tokenizer),
+        "bos_token_id": None,
+        "eos_token_id": None,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+    return Qwen2_5_VLConfig(
+        **{
+            **fields,
+            "text_config": text,
+            "vision_start_token_id": ids[VISION_START],
+            "image_token_id": ids[IMAGE_PAD],
+            "vision_end_token_id": ids[VISION_END],
+            "video_token_id": ids[VIDEO_PAD],
+        }
+    )
+
+
+def patchify(images: torch.Tensor, patch: int, merge: int, temporal: int) -> torch.Tensor:
+    """Normalised images -> Qwen2.5-VL's ``pixel_values`` rows.
+
+    Args:
+        images: (N, C, H, W) floats; H and W multiples of patch * merge.
+    Returns:
+        (N, gh * gw, C * temporal * patch * patch), gh = H / patch, gw = W / patch; patches ordered by
+        merge window (row-major), then within the window, as the vision tower's merger expects.
+    """
+    n, c, h, w = images.shape
+    gh, gw = h // patch, w // patch
+    x = images.reshape(n, c, gh // merge, merge, patch, gw // merge, merge, patch)
+    x = x.permute(0, 2, 5, 3, 6, 1, 4, 7)  # (N, gh/m, gw/m, m, m, C, p, p)
+    x = x.unsqueeze(6).expand(-1, -1, -1, -1, -1, -1, temporal, -1, -1)  # (N, gh/m, gw/m, m, m, C, T, p, p)
+    return x.reshape(n, gh * gw, c * temporal * patch * patch)
+
+
+def _store_tied_head_once(module, state_dict, prefix, local_metadata) -> None:
+    """A tied output head is the input embedding's tensor: keep it once in state dicts (and so in
+    checkpoints, which safetensors refuses to write with a tensor twice); loading the embedding
+    restores both."""
+    del state_dict[prefix + "vlm.lm_head.weight"]
+
+
+@dataclass
+class Prefix:
+    """What the DiT and the status head read from one backbone forward."""
+
+    keys: list[torch.Tensor]  # per DiT block i: VLM layer L/2 + i's cached keys, (B, kv_heads, Lp, head_dim)
+    values: list[torch.Tensor]  # the same layers' cached values
+    layers: tuple[int, ...]  # the VLM layers those are, L/2 .. L-1
+    mask: torch.Tensor  # (B, Lp) bool, True on real (not padding) prompt tokens
+    next_position: torch.Tensor  # (B,) long: the position a text token after the prompt would get
+    features: torch.Tensor  # (B, hidden): the last prompt token's final hidden state
+    position_ids: torch.Tensor  # (3, B, Lp): the M-RoPE positions the prompt was run with
+
+
+class Backbone(nn.Module):
+    def __init__(self, config: GR3Config):
+        super().__init__()
+        from transformers import Qwen2_5_VLForConditionalGeneration
+        from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+
+        if config.backbone is not None:
+            path = resolve_model_path(config.backbone)
+            self.vlm = Qwen2_5_VLForConditionalGeneration.from_pretrained(path, dtype=torch.float32)
+            self.tokenizer = load_tokenizer(config.tokenizer or path)
+        else:
+            self.tokenizer = load_tokenizer(config.tokenizer)
+            self.vlm = Qwen2_5_VLForConditionalGeneration(
+                random_backbone_config(config.backbone_config, self.tokenizer)
+            )
+        if self.vlm.lm_head.weight is self.vlm.get_input_embeddings().weight:
+            self.register_state_dict_post_hook(_store_tied_head_once)
+        vlm_config = self.vlm.config
+        for token, expected in (
+            (IMAGE_PAD, vlm_config.image_token_id),
+            (VISION_START, vlm_config.vision_start_token_id),
+        ):
+            if self.tokenizer.convert_tokens_to_ids(token) != expected:
+                raise ValueError(
+                    f"the tokenizer's {token} is not the backbone's token {expected}: use the backbone's tokenizer"
+                )
+        vision, text = vlm_config.vision_config, vlm_config.text_config
+        self.patch, self.merge, self.temporal = vision.patch_size, vision.spatial_merge_size, vision.temporal_patch_size
+        factor = self.patch * self.merge
+        if config.image_size % factor:
+            raise ValueError(
+                f"GR3Config.image_size ({config.image_size}) must be a multiple of patch * merge ({factor})"
+            )
+        self.image_size = config.image_size
+        self.tokens_per_view = (config.image_size // factor) ** 2
+        self.max_instruction_tokens = config.max_instruction_tokens
+        self.depth = text.num_hidden_layers
+        if self.depth % 2:
+            raise ValueError(f"the backbone has {self.depth} layers; GR-3's DiT takes half of an even depth")
+        self.read_layers = tuple(range(self.depth // 2, self.depth))
+        self.hidden = text.hidden_size
+        self.heads, self.kv_heads = text.num_attention_heads, text.num_key_value_heads
+        self.head_dim = text.hidden_size // text.num_attention_heads  # as Qwen2.5-VL's attention computes it
+        self.register_buffer("mean", torch.tensor(OPENAI_CLIP_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(OPENAI_CLIP_STD).view(1, 3, 1, 1), persistent=False)
+
+    # --- inputs ----------------------------------------------------------------------------
+    def prompt(self, instructions: list[str], views: int) -> dict[str, torch.Tensor]:
+        """Token ids of the prompts, right-padded: input_ids, attention_mask and mm_token_type_ids (B, L)."""
+        config = self.vlm.config
+        block = [config.vision_start_token_id] + [config.image_token_id] * self.tokens_per_view
+        block.append(config.vision_end_token_id)
+        texts = self.tokenizer(
+            list(instructions), add_special_tokens=False, truncation=True, max_length=self.max_instruction_tokens
+        )["input_ids"]
+        rows = [block * views + list(text) for text in texts]
+        length = max(len(r) for r in rows)
+        pad = self.tokenizer.pad_token_id or 0
+        device = self.mean.device
+        input_ids = torch.tensor([r + [pad] * (length - len(r)) for r in rows], device=device)
+        attention_mask = torch.tensor([[1] * len(r) + [0] * (length - len(r)) for r in rows], device=device)
+        mm_token_type_ids = (input_ids == config.image_token_id).int()  # 1 on image tokens, 0 on text
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "mm_token_type_ids": mm_token_type_ids}
+
+    def pixel_values(self, images: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """V views of (B, 3, h, w) uint8 -> pixel_values (B*V*P, 3*T*p*p) and image_grid_thw (B*V, 3),
+        ordered sample by sample, view by view, as the prompt's image placeholders are."""
+        size = self.image_size
+        views = []
+        for view in images:
+            x = view.float() / 255.0
+            if x.shape[-2:] != (size, size):
+                x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+            views.append((x - self.mean) / self.std)
+        x = torch.stack(views, dim=1).flatten(0, 1)  # (B*V, 3, S, S)
+        patches = patchify(x, self.patch, self.merge, self.temporal)  # (B*V, P, 3*T*p*p)
+        grid = torch.tensor([1, size // self.patch, size // self.patch], device=x.device).expand(len(x), 3)
+        return patches.flatten(0, 1), grid
+
+    # --- forward ---------------------------------------------------------------------------
+    def forward(self, images: list[torch.Tensor], instructions: list[str]) -> Prefix:
+        """One VLM forward over the prompt; its latter half's KV cache and the last token's state."""
+        prompt = self.prompt(instructions, len(images))
+        pixel_values, grid = self.pixel_values(images)
+        positions, _ = self.vlm.model.get_rope_index(
+            prompt["input_ids"],
+            prompt["mm_token_type_ids"],
+            image_grid_thw=grid,
+            attention_mask=prompt["attention_mask"],
+        )  # (3, B, L)
+        out = self.vlm.model(
+            input_ids=prompt["input_ids"],
+            attention_mask=prompt["attention_mask"],
+            position_ids=positions,
+            pixel_values=pixel_values,
+            image_grid_thw=grid,
+            use_cache=True,
+        )
+        mask = prompt["attention_mask"].bool()
+        last = mask.sum(dim=1) - 1  # right padding: the last real token
+        batch = torch.arange(len(mask), device=mask.device)
+        return Prefix(
+            keys=[out.cache.layers[j].keys for j in self.read_layers],
+            values=[out.cache.layers[j].values for j in self.read_layers],
+            layers=self.read_layers,
+            mask=mask,
+            next_position=positions.masked_fill(~mask[None], -1).amax(dim=(0, 2)) + 1,
+            features=out.last_hidden_state[batch, last],
+            position_ids=positions,
+        )
+
+    def rope(self, positions: torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """cos, sin (B, N, head_dim) of text-like positions (B, N): the three M-RoPE axes all equal."""
+        return self.vlm.model.language_model.rotary_emb(like, positions[None].expand(3, -1, -1))

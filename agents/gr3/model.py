@@ -1,0 +1,145 @@
+"""The GR-3 network: a Qwen2.5-VL backbone run once per observation, a task-status head on its last
+prompt token, and an action transformer that turns noise into an action chunk by flow matching,
+reading the KV cache of the backbone's latter half.
+
+Training (``loss``), per batch of observations:
+1. some instructions are swapped for other tasks' (``swap_prob``); those samples are labelled
+   ``invalid`` and get no flow loss; the others are ``ongoing`` or ``terminated`` (agents.gr3.status);
+2. one backbone forward gives the prompt's KV cache and the status logits (cross-entropy);
+3. ``flow_samples`` flow times t ~ U(0, 1) per sample, each with its own noise, go through the DiT
+   in one sequence that reads that one cache; MSE between its velocity and ``actions - noise`` on
+   the robot's real action dimensions and on steps inside the episode.
+
+Inference (``sample``): one backbone forward, then ``flow_steps`` Euler steps of the DiT from noise,
+every step reading the same cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from agents.base import INVALID, TASK_STATUSES
+from agents.gr3.action_transformer import ActionTransformer
+from agents.gr3.adapters import ADAPTERS
+from agents.gr3.backbone import Backbone, Prefix
+from agents.gr3.config import GR3Config
+from agents.gr3.flow import euler, interpolate, velocity_target
+from agents.gr3.status import STATUS_INDEX, status_labels, swap_instructions
+
+
+class GR3(nn.Module):
+    """Args:
+    config: the model.
+    task_of: instruction -> task name of the training data, so that a swapped-in instruction is
+        never another phrasing of the sample's own task (see ``swap_instructions``).
+    """
+
+    def __init__(self, config: GR3Config, task_of: Mapping[str, str] | None = None):
+        super().__init__()
+        self.config = config
+        self.adapter = ADAPTERS[config.robot]
+        self.backbone = Backbone(config)
+        backbone = self.backbone
+        self.dit = ActionTransformer(
+            layers=backbone.depth // 2,
+            hidden=config.dit_hidden,
+            mlp=config.dit_mlp,
+            heads=backbone.heads,
+            kv_heads=backbone.kv_heads,
+            head_dim=backbone.head_dim,
+            state_dim=config.state_dim,
+            action_dim=config.action_dim,
+        )
+        self.status_head = nn.Linear(backbone.hidden, len(TASK_STATUSES))
+        nn.init.zeros_(self.status_head.bias)
+        nn.init.normal_(self.status_head.weight, std=0.02)
+        self.task_of = dict(task_of or {})
+        self.training_inputs = self.adapter.training_inputs(config.state_dim, config.action_dim)
+
+    def velocity(self, prefix: Prefix, state: torch.Tensor, noisy_actions: torch.Tensor, t: torch.Tensor):
+        """The DiT's velocity, (B, S, k, action_dim), for noisy chunks (B, S, k, action_dim) at times (B, S).
+
+        The state and action tokens continue the prompt's positions, as text after it would.
+        """
+        k = noisy_actions.shape[2]
+        offsets = torch.arange(1 + k, device=state.device)
+        rope = self.backbone.rope(prefix.next_position[:, None] + offsets, like=prefix.features)  # (B, 1+k, d)
+        return self.dit(noisy_actions, t, state, prefix.keys, prefix.values, prefix.mask, rope)
+
+    def sample(
+        self,
+        images: list[torch.Tensor],
+        state: torch.Tensor,
+        instructions: list[str],
+        noise: torch.Tensor | None = None,
+        steps: int | None = None,
+        generator: torch.Generator | None = None,
+        recompute_prefix: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """An action chunk and the task-status logits for a batch of observations.
+
+        Args:
+            images: V views of (B, 3, H, W) uint8; state: (B, state_dim) normalised and padded.
+            noise: (B, chunk, action_dim) starting point; drawn from ``generator`` when None.
+            steps: Euler steps (default ``flow_steps``).
+            recompute_prefix: rerun the backbone at every step instead of reusing its cache: the
+                same result, slower; only for measuring what the cache saves.
+        Returns:
+            actions (B, chunk, action_dim) normalised and padded; status logits (B, 3) over TASK_STATUSES.
+        """
+        config = self.config
+        prefix = self.backbone(images, instructions)
+        if noise is None:
+            shape = (len(instructions), config.chunk, config.action_dim)
+            noise = torch.randn(shape, generator=generator, device=generator.device if generator else "cpu")
+        noise = noise.to(state.device)
+
+        def field(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            step_prefix = self.backbone(images, instructions) if recompute_prefix else prefix
+            return self.velocity(step_prefix, state, x[:, None], t[:, None])[:, 0]
+
+        actions = euler(field, noise, steps or config.flow_steps)
+        return actions, self.status_head(prefix.features)
+
+    def loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
+        """Flow matching on action chunks plus task-status cross-entropy, for EpisodeWindows batches."""
+        config = self.config
+        inputs = self.training_inputs(batch)
+        actions, action_mask = inputs["actions"], inputs["action_mask"]  # (B, k, A), (B, k)
+        b, k, a = actions.shape
+        if k != config.chunk:
+            raise ValueError(f"the batch has action chunks of {k} steps but GR3Config.chunk is {config.chunk}")
+        device = actions.device
+        instructions, swapped = swap_instructions(list(inputs["instruction"]), config.swap_prob, self.task_of)
+        swapped = swapped.to(device)
+        labels = status_labels(action_mask, config.terminal_steps).masked_fill(swapped, STATUS_INDEX[INVALID])
+
+        prefix = self.backbone(inputs["images"], instructions)
+        status_logits = self.status_head(prefix.features)  # (B, 3)
+        status_loss = F.cross_entropy(status_logits, labels)
+
+        s = config.flow_samples
+        clean = actions[:, None].expand(b, s, k, a)  # (B, S, k, A)
+        noise = torch.randn_like(clean)
+        t = torch.rand(b, s, device=device)
+        velocity = self.velocity(prefix, inputs["state"], interpolate(noise, clean, t), t)  # (B, S, k, A)
+        # supervised: real action dimensions, steps inside the episode, samples with their own instruction
+        weight = action_mask[:, None, :, None] & inputs["action_dims"] & ~swapped[:, None, None, None]  # (B, 1, k, A)
+        weight = weight.expand_as(velocity).float()
+        error = (velocity - velocity_target(noise, clean)) ** 2
+        flow_loss = (error * weight).sum() / weight.sum().clamp(min=1.0)
+
+        total = flow_loss + config.status_weight * status_loss
+        metrics = {
+            "loss": total.item(),
+            "flow_loss": flow_loss.item(),
+            "status_loss": status_loss.item(),
+            "status_acc": (status_logits.argmax(-1) == labels).float().mean().item(),
+            "swapped": swapped.float().mean().item(),
+        }
+        return total, metrics
