@@ -385,6 +385,20 @@ def test_dit_block_i_reads_the_cache_of_vlm_layer_half_plus_i(tokenizer):
         assert not torch.allclose(model.velocity(prefix, state, noisy, t), v)
 
 
+def test_sampling_reuses_the_cache_as_if_the_vlm_ran_at_every_step(tokenizer):
+    model = make_model(tokenizer).eval()
+    randomize(model.dit, std=0.1)
+    noise = torch.randn(2, K, model.config.action_dim, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        cached, status = model.sample(views(), torch.zeros(2, model.config.state_dim), list(INSTRUCTIONS), noise=noise)
+        again, _ = model.sample(
+            views(), torch.zeros(2, model.config.state_dim), list(INSTRUCTIONS), noise=noise, recompute_prefix=True
+        )
+    torch.testing.assert_close(cached, again)
+    assert cached.shape == (2, K, model.config.action_dim) and status.shape == (2, len(TASK_STATUSES))
+    assert not torch.allclose(cached, noise)
+
+
 def test_backbone_loads_real_weights_from_a_path(tmp_path, tokenizer):
     from safetensors.torch import load_file
 

@@ -87,8 +87,8 @@ class GR3(nn.Module):
             images: V views of (B, 3, H, W) uint8; state: (B, state_dim) normalised and padded.
             noise: (B, chunk, action_dim) starting point; drawn from ``generator`` when None.
             steps: Euler steps (default ``flow_steps``).
-            recompute_prefix: rerun the backbone at every step instead of reusing its cache: the
-                same result, slower; only for measuring what the cache saves.
+            recompute_prefix: rerun the backbone at every Euler step instead of reusing its cache
+                (one forward per step): the same result, slower; only to measure what the cache saves.
         Returns:
             actions (B, chunk, action_dim) normalised and padded; status logits (B, 3) over TASK_STATUSES.
         """
@@ -100,7 +100,8 @@ class GR3(nn.Module):
         noise = noise.to(state.device)
 
         def field(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            step_prefix = self.backbone(images, instructions) if recompute_prefix else prefix
+            recompute = recompute_prefix and bool(t[0] > 0)  # the first step has the forward just run
+            step_prefix = self.backbone(images, instructions) if recompute else prefix
             return self.velocity(step_prefix, state, x[:, None], t[:, None])[:, 0]
 
         actions = euler(field, noise, steps or config.flow_steps)

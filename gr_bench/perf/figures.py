@@ -81,6 +81,12 @@ AGENTS: dict[str, AgentPerf] = {
     "gr1_tiny": AgentPerf(
         build="gr_bench.perf.gr1:tiny_agent", train_step="gr_bench.perf.gr1:tiny_train_step", act_calls=20
     ),
+    "gr3_tiny": AgentPerf(
+        build="gr_bench.perf.gr3:tiny_agent",
+        train_step="gr_bench.perf.gr3:tiny_train_step",
+        act_calls=40,
+        train_calls=3,
+    ),
 }
 
 TASK = "open_drawer"  # the task every simulation figure runs: short, with articulation contacts
