@@ -19,6 +19,9 @@ BASE_JOINTS = ("base_x", "base_y", "base_yaw")
 ARM_DOF = 7
 N_DOF = 22  # 3 base + 1 lift + 2 head + 2 x 7 arms + 2 grippers (each a coupled pair of fingers)
 BASE_MAX_SPEED = np.array([0.5, 0.5, 1.0])  # forward m/s, leftward m/s, yaw rate rad/s
+# rad/s: how fast an arm joint's servo target may move; without a limit a far target whips the light
+# hand round fast enough to fling what it pinches against the table
+ARM_MAX_SPEED = 2.0
 GRIPPER_OPEN = 0.065  # metres per finger: the pads stand 13 cm apart
 GRIPPER_CLOSED = -0.01  # metres per finger: past touching, so that a grasp squeezes
 LIFT_HEIGHT = 0.1  # metres: the lift's configured pose (shoulders 1.04 m above the floor)
@@ -72,8 +75,14 @@ class Arm:
         return float(data.qpos[self.finger_qpos_ids].sum())
 
     # --- commands --------------------------------------------------------------------------
-    def set_joint_targets(self, data: mujoco.MjData, q: np.ndarray) -> None:
-        data.ctrl[self.actuators] = np.clip(q, self.joint_low, self.joint_high)
+    def set_joint_targets(self, data: mujoco.MjData, q: np.ndarray, max_change: float | None = None) -> None:
+        """Servo targets (rad), clipped to the joint ranges and, with ``max_change``, to within that
+        many radians of the current targets: the joints' speed limit."""
+        q = np.clip(q, self.joint_low, self.joint_high)
+        if max_change is not None:
+            current = data.ctrl[self.actuators]
+            q = np.clip(q, current - max_change, current + max_change)
+        data.ctrl[self.actuators] = q
 
     def set_gripper(self, data: mujoco.MjData, open_: bool) -> None:
         data.ctrl[self.gripper_actuator] = GRIPPER_OPEN if open_ else GRIPPER_CLOSED

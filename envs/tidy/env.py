@@ -12,6 +12,7 @@ from gymnasium import spaces
 
 from envs.errors import unknown_name_error
 from envs.robots.bytemini import (
+    ARM_MAX_SPEED,
     BASE_MAX_SPEED,
     HEAD_PAN,
     HEAD_TILT,
@@ -78,19 +79,20 @@ class TidyEnv(gym.Env):
     left arm's 7 joints, right arm's 7 joints (rad); left and right gripper opening (m); left tool
     centre point position (m) and euler angles (rad, extrinsic xyz), both in the base frame (x
     forward, y left, z up, origin on the floor under the base); the same for the right; last left
-    and right gripper commands (+1 open, -1 close). ``scene_obs`` (92,, privileged, never given to
+    and right gripper commands (+1 open, -1 close). ``scene_obs`` (84,; privileged, never given to
     learned agents): for the tub, the bin and the tray, out (1/0) and the centre of its floor (m);
-    then 10 object slots, each present (1/0), kind index (``envs.tidy.objects.KIND_INDEX``), centre
+    then 9 object slots, each present (1/0), kind index (``envs.tidy.objects.KIND_INDEX``), centre
     of mass (m) and euler angles (rad). ``instruction``: the task in words.
 
     ## Action space
     ``action_mode="joint"`` (default), 19-D, as GR-3 commands the robot: base forward and leftward
     velocity (m/s, robot frame, limit 0.5) and yaw rate (rad/s, limit 1.0); left arm's 7 joint
-    position targets (rad, absolute, clipped to the joint ranges); right arm's 7; left and right
-    gripper. ``action_mode="ee"``, 17-D: the same base velocities; left tool centre point's relative
-    motion, xyz (0.02 m per unit) and extrinsic-xyz euler rotation (0.05 rad per unit, applied before
-    the current orientation), both in the base frame and clipped to [-1, 1]; the same for the right;
-    then the two grippers. Grippers, both modes: >= 0 opens, < 0 closes (+1 open, -1 close). The
+    position targets (rad, absolute, clipped to the joint ranges; the servo target moves towards
+    them at most 2 rad/s); right arm's 7; left and right gripper. ``action_mode="ee"``, 17-D: the
+    same base velocities; left tool centre point's relative motion, xyz (0.02 m per unit) and
+    extrinsic-xyz euler rotation (0.05 rad per unit, applied before the current orientation), both
+    in the base frame and clipped to [-1, 1], relative to the measured pose as CALVIN's; the same
+    for the right; then the two grippers. Grippers, both modes: >= 0 opens, < 0 closes (+1 open, -1 close). The
     lift and head are held at their configured poses (``lift``, ``head``). Control runs at 20 Hz,
     20 physics steps of 2.5 ms each. ``env.unwrapped.action_spec`` says all this as data.
 
@@ -207,6 +209,7 @@ class TidyEnv(gym.Env):
                 "layout": base + joints + grippers,
                 "frame": "robot (base); arm joints absolute",
                 "units": "base m/s and rad/s; arm joint position targets in rad, clipped to the joint ranges",
+                "arm_speed_limit": f"servo targets move towards the ones given at most {ARM_MAX_SPEED:g} rad/s",
                 "low": low.tolist(),
                 "high": high.tolist(),
                 **common,
@@ -295,7 +298,7 @@ class TidyEnv(gym.Env):
         sim.robot.hold_posture(sim.data, self.lift, self.head)
         for i, side in enumerate(SIDES):
             arm = sim.robot.arms[side]
-            arm.set_joint_targets(sim.data, joints[7 * i : 7 * i + 7])
+            arm.set_joint_targets(sim.data, joints[7 * i : 7 * i + 7], max_change=ARM_MAX_SPEED * CONTROL_DT)
             gripper_open = bool(action[-2 + i] >= 0)
             arm.set_gripper(sim.data, gripper_open)
             sim.last_gripper_action[side] = 1.0 if gripper_open else -1.0

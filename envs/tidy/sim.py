@@ -22,7 +22,7 @@ from envs.utils.rotations import mat_to_euler, quat_to_mat, yaw_to_quat
 PHYSICS_DT = 0.0025  # seconds, MuJoCo timestep (tidy_room.xml)
 N_SUBSTEPS = 20  # physics steps per control step
 CONTROL_DT = PHYSICS_DT * N_SUBSTEPS  # seconds: 20 Hz control
-MAX_OBJECTS = 10  # object slots in scene_obs
+MAX_OBJECTS = 9  # at most this many objects on the table (and slots in scene_obs)
 MAX_QVEL = 1e3  # anything faster than this is a physics blow-up
 ABOVE_RIM = 0.06  # metres: a centre of mass this far above a container's rim still counts as inside
 # model fields that the variations (envs/tidy/variations.py) write; their compiled values are kept so
@@ -205,10 +205,11 @@ class TidySim:
         )
 
     def scene_obs(self) -> np.ndarray:
-        """Privileged scene state, 92 numbers: for the tub, the bin and the tray, whether it is out
-        (1/0) and its centre (x, y, z of its floor, m); then ``MAX_OBJECTS`` slots, in the episode's
-        object order, each: present (1/0), kind index (``objects.KIND_INDEX``), centre of mass (m)
-        and euler angles (rad, extrinsic xyz); empty slots are zeros."""
+        """Privileged scene state, 12 + 8 x ``MAX_OBJECTS`` = 84 numbers: for the tub, the bin and
+        the tray, whether it is out (1/0) and its centre (x, y, z of its floor, m); then
+        ``MAX_OBJECTS`` slots, in the episode's object order, each: present (1/0), kind index
+        (``objects.KIND_INDEX``), centre of mass (m) and euler angles (rad, extrinsic xyz); empty
+        slots are zeros."""
         parts = []
         for name, box in DESTINATIONS.items():
             out = name != "tray" or self.tray_out
