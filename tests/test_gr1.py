@@ -14,7 +14,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from agents.gr1.config import PRESETS, GR1Config  # noqa: E402
-from agents.gr1.layers import count_parameters, trunk_mask  # noqa: E402
+from agents.gr1.layers import trunk_mask  # noqa: E402
+from agents.weights import count_parameters  # noqa: E402
 from tests.tiny_models import make_clip_text, make_vit_mae  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

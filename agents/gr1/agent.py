@@ -21,21 +21,10 @@ import torch
 from agents.data.normalize import Normalizer
 from agents.gr1.config import CAMERAS, GR1Config
 from agents.gr1.model import GR1
-from agents.train.checkpoint import last_checkpoint, load_weights, read_config
+from agents.train.checkpoint import load_weights, read_config, resolve_checkpoint
 
 STATE_KEY = "observation.state"
 ACTION_KEY = "action"
-
-
-def resolve_checkpoint(path: str | Path) -> Path:
-    """A checkpoint folder, or a training run folder (its newest checkpoint)."""
-    path = Path(path)
-    if (path / "config.json").is_file():
-        return path
-    newest = last_checkpoint(path / "checkpoints")
-    if newest is None:
-        raise ValueError(f"{path} is neither a checkpoint (config.json + model.safetensors) nor a training run")
-    return newest
 
 
 def load_model(checkpoint: str | Path) -> tuple[GR1, dict[str, Any]]:

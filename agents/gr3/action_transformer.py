@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import apply_rotary_pos_emb
 
-from agents.gr1.layers import init_weights
+from agents.weights import init_weights
 
 RMS_EPS = 1e-6
 

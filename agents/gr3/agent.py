@@ -25,10 +25,9 @@ import torch
 
 from agents.base import INVALID, ONGOING, TASK_STATUSES, TERMINATED
 from agents.data.normalize import Normalizer
-from agents.gr1.agent import resolve_checkpoint
 from agents.gr3.config import GR3Config
 from agents.gr3.model import GR3
-from agents.train.checkpoint import load_weights, read_config
+from agents.train.checkpoint import load_weights, read_config, resolve_checkpoint
 
 
 def load_model(checkpoint: str | Path) -> tuple[GR3, dict[str, Any]]:

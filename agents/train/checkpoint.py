@@ -101,3 +101,14 @@ def last_checkpoint(checkpoints: Path) -> Path | None:
         return None
     folder = Path(checkpoints) / pointer.read_text(encoding="utf-8").strip()
     return folder if (folder / WEIGHTS).is_file() else None
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint folder, or a training run folder (its newest checkpoint)."""
+    path = Path(path)
+    if (path / "config.json").is_file():
+        return path
+    newest = last_checkpoint(path / "checkpoints")
+    if newest is None:
+        raise ValueError(f"{path} is neither a checkpoint (config.json + model.safetensors) nor a training run")
+    return newest
