@@ -69,7 +69,7 @@ class TidyTask:
     def evaluate(self, objects: tuple[str, ...], start: TidySnapshot, now: TidySnapshot) -> tuple[bool, float, list]:
         """Success, progress in [0, 1] and per-subtask outcomes (dicts: object, destination, done).
 
-        An invalid request has one subtask, ``leave_everything``, done while nothing has moved."""
+        An invalid request has one subtask, object and destination None: done while nothing has moved."""
         if self.category == "invalid":
             still = all(np.linalg.norm(now.com[k] - start.com[k]) < UNTOUCHED_MOVE and not now.held(k) for k in objects)
             return still, float(still), [{"object": None, "destination": None, "done": still}]
