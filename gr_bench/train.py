@@ -78,6 +78,10 @@ def _train(args: argparse.Namespace) -> int:
         model, dataset, config, out, checkpoint_config, resume=args.resume, init=args.init, max_minutes=args.max_minutes
     )
     print(f"last checkpoint: {last}")
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():  # under torchrun: leave no gloo/NCCL threads behind
+        dist.destroy_process_group()
     return 0
 
 

@@ -363,6 +363,7 @@ gathered = [torch.zeros_like(flat) for _ in range(dist.get_world_size())]
 dist.all_gather(gathered, flat)
 assert torch.equal(gathered[0], gathered[1]), "ranks diverged"
 print("rank", dist.get_rank(), "ok")
+dist.destroy_process_group()  # gloo threads left running abort the interpreter at exit
 """
 
 
