@@ -28,6 +28,7 @@ from envs.tabletop.state import (
 from envs.tabletop.tasks import TASKS, feasible, get_task
 from envs.tabletop.variations import apply as apply_variations
 from envs.tabletop.variations import check_variations
+from envs.utils.rendering import CameraRenderers
 from envs.utils.rotations import euler_to_mat, topdown_mat
 
 MAX_REL_POS = 0.02  # metres per step for a relative action of 1, as CALVIN
@@ -168,8 +169,7 @@ class TabletopEnv(gym.Env):
         }
         self._sims: dict[str, PlayTableSim] = {}
         self._home_q: dict[str, np.ndarray] = {}
-        # (scene, camera) -> renderer and the simulator's texture version it was made with
-        self._renderers: dict[tuple[str, str], tuple[mujoco.Renderer, int]] = {}
+        self._renderers = CameraRenderers()  # kept across episodes and scenes
         self.sim: PlayTableSim | None = None
         self.task = None
         self.instruction = ""
@@ -293,23 +293,12 @@ class TabletopEnv(gym.Env):
         return self._render_camera("static")
 
     def close(self):
-        for renderer, _ in self._renderers.values():
-            renderer.close()
-        self._renderers.clear()
+        self._renderers.close()
 
     # --- observations ----------------------------------------------------------------------
     def _render_camera(self, camera: str) -> np.ndarray:
-        key = (self.sim.scene.name, camera)
-        renderer, version = self._renderers.get(key, (None, None))
-        if version != self.sim.texture_version:
-            # a renderer uploads the textures once, when it is made: a repainted texture needs a new one
-            if renderer is not None:
-                renderer.close()
-            height, width = self.resolution[camera]
-            renderer = mujoco.Renderer(self.sim.model, height, width)
-            self._renderers[key] = (renderer, self.sim.texture_version)
-        renderer.update_scene(self.sim.data, camera)
-        return renderer.render()
+        height, width = self.resolution[camera]
+        return self._renderers.render(self.sim, camera, height, width)
 
     def _observation(self) -> dict[str, Any]:
         obs: dict[str, Any] = {}

@@ -29,6 +29,7 @@ from envs.tidy.sim import CONTROL_DT, MAX_OBJECTS, Placement, TidySim
 from envs.tidy.tasks import CLEAR_TABLE, TidyTask, get_task
 from envs.tidy.variations import DEFAULT_OBJECT_COUNT, check_variations
 from envs.tidy.variations import apply as apply_variations
+from envs.utils.rendering import CameraRenderers
 from envs.utils.rotations import euler_to_mat
 
 CAMERAS = ("head", "left_wrist", "right_wrist")
@@ -171,8 +172,7 @@ class TidyEnv(gym.Env):
         self._home_q: dict[str, dict[str, np.ndarray]] = {}
         self._joint_low, self._joint_high = self._joint_limits()
         self.action_space, self.action_spec = self._action_space()
-        # (scene, camera) -> renderer and the simulator's texture version it was made with
-        self._renderers: dict[tuple[str, str], tuple[mujoco.Renderer, int]] = {}
+        self._renderers = CameraRenderers()  # kept across episodes and scenes
         self.sim: TidySim | None = None
         self.task: TidyTask | None = None
         self.goals: tuple[tuple[str, str], ...] = ()
@@ -353,23 +353,12 @@ class TidyEnv(gym.Env):
         return self._render_camera("head")
 
     def close(self):
-        for renderer, _ in self._renderers.values():
-            renderer.close()
-        self._renderers.clear()
+        self._renderers.close()
 
     # --- observations ----------------------------------------------------------------------
     def _render_camera(self, camera: str) -> np.ndarray:
-        key = (self.sim.scene.name, camera)
-        renderer, version = self._renderers.get(key, (None, None))
-        if version != self.sim.texture_version:
-            # a renderer uploads the textures once, when it is made: a repainted texture needs a new one
-            if renderer is not None:
-                renderer.close()
-            height, width = self.resolution.get(camera, DEFAULT_RESOLUTION[camera])
-            renderer = mujoco.Renderer(self.sim.model, height, width)
-            self._renderers[key] = (renderer, self.sim.texture_version)
-        renderer.update_scene(self.sim.data, camera)
-        return renderer.render()
+        height, width = self.resolution.get(camera, DEFAULT_RESOLUTION[camera])
+        return self._renderers.render(self.sim, camera, height, width)
 
     def _observation(self) -> dict[str, Any]:
         obs: dict[str, Any] = {f"rgb_{c}": self._render_camera(c) for c in self.cameras}
