@@ -14,6 +14,7 @@ import numpy as np
 from envs.errors import PhysicsError
 from envs.robots.panda import PandaArm
 from envs.tabletop.scenes import BLOCK_COLOURS, CABINET_Y, Scene, build_model
+from envs.utils.appearance import Appearance
 from envs.utils.rotations import mat_to_euler, quat_to_mat
 
 PHYSICS_DT = 1 / 480  # seconds, MuJoCo timestep (set in play_table.xml)
@@ -34,7 +35,6 @@ SURFACE_GEOMS = {"table_top": "table", "slider_floor": "slider", "drawer_floor":
 # model fields that the unseen-scene variations (envs/tabletop/variations.py) write; their compiled
 # values are kept so that every reset can put the scene back exactly as it was built
 VISUAL_FIELDS = ("geom_rgba", "mat_rgba", "light_dir", "light_diffuse", "cam_pos", "cam_quat", "body_pos")
-HEADLIGHT_FIELDS = ("ambient", "diffuse")
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class SceneSnapshot:
         return surface in self.touching[colour] and "gripper" not in self.touching[colour]
 
 
-class PlayTableSim:
+class PlayTableSim(Appearance):
     """One scene of the play table: model, data, arm and the lights' logic."""
 
     def __init__(self, scene: Scene):
@@ -94,12 +94,7 @@ class PlayTableSim:
         self.lightbulb = 0
         self._button_was_pressed = False
         self.last_gripper_action = 1.0
-        self._visual_defaults = {f: getattr(m, f).copy() for f in VISUAL_FIELDS}
-        self._headlight_defaults = {f: getattr(m.vis.headlight, f).copy() for f in HEADLIGHT_FIELDS}
-        self._tex_defaults = m.tex_data.copy()
-        # renderers upload textures to the GPU only when they are made: bumped whenever tex_data
-        # changes, so that the environment knows to make new ones
-        self.texture_version = 0
+        self._remember_appearance(VISUAL_FIELDS)
 
     # --- named state -----------------------------------------------------------------------
     def joint(self, name: str) -> float:
@@ -228,34 +223,6 @@ class PlayTableSim:
         """Colour the LED and bulb by their state; call before rendering."""
         self.model.geom_rgba[self._led_geom] = LED_ON_RGBA if self.led else LED_OFF_RGBA
         self.model.geom_rgba[self._bulb_geom] = BULB_ON_RGBA if self.lightbulb else BULB_OFF_RGBA
-
-    # --- appearance ------------------------------------------------------------------------
-    def restore_visuals(self) -> None:
-        """Put back the colours, lights, cameras, textures and parked bodies as compiled."""
-        m = self.model
-        for field, value in self._visual_defaults.items():
-            getattr(m, field)[:] = value
-        for field, value in self._headlight_defaults.items():
-            getattr(m.vis.headlight, field)[:] = value
-        if not np.array_equal(m.tex_data, self._tex_defaults):
-            m.tex_data[:] = self._tex_defaults
-            self.texture_version += 1
-
-    def default_texture(self, name: str) -> np.ndarray:
-        """The pixels of a texture as compiled, (height, width, channels) uint8."""
-        return self._texture_view(name, self._tex_defaults).copy()
-
-    def set_texture(self, name: str, pixels: np.ndarray) -> None:
-        view = self._texture_view(name, self.model.tex_data)
-        if not np.array_equal(view, pixels):
-            view[:] = pixels
-            self.texture_version += 1
-
-    def _texture_view(self, name: str, tex_data: np.ndarray) -> np.ndarray:
-        tex = self.model.texture(name)
-        height, width, channels = int(tex.height[0]), int(tex.width[0]), int(tex.nchannel[0])
-        adr = int(tex.adr[0])
-        return tex_data[adr : adr + height * width * channels].reshape(height, width, channels)
 
     def drawer_surface_z(self) -> float:
         """Height of the drawer's floor, metres."""

@@ -17,6 +17,7 @@ from envs.errors import PhysicsError
 from envs.robots.bytemini import SIDES, ByteMini
 from envs.tidy.objects import CLUTTER, KIND_INDEX, KINDS
 from envs.tidy.scenes import DESTINATIONS, TABLE_TOP_Z, Scene, build_model
+from envs.utils.appearance import Appearance
 from envs.utils.rotations import mat_to_euler, quat_to_mat, yaw_to_quat
 
 PHYSICS_DT = 0.0025  # seconds, MuJoCo timestep (tidy_room.xml)
@@ -28,7 +29,6 @@ ABOVE_RIM = 0.06  # metres: a centre of mass this far above a container's rim st
 # model fields that the variations (envs/tidy/variations.py) write; their compiled values are kept so
 # that every reset can put the room back exactly as it was built
 VISUAL_FIELDS = ("geom_rgba", "mat_rgba", "light_dir", "light_diffuse")
-HEADLIGHT_FIELDS = ("ambient", "diffuse")
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class TidySnapshot:
         return None if self.held(kind) else self.inside[kind]
 
 
-class TidySim:
+class TidySim(Appearance):
     """One scene of the tidying room: model, data, robot, and which objects are on the table."""
 
     def __init__(self, scene: Scene):
@@ -91,11 +91,7 @@ class TidySim:
         self.clutter: tuple[Placement, ...] = ()
         self.tray_out = False
         self.last_gripper_action = {side: 1.0 for side in SIDES}
-        self._visual_defaults = {f: getattr(m, f).copy() for f in VISUAL_FIELDS}
-        self._headlight_defaults = {f: getattr(m.vis.headlight, f).copy() for f in HEADLIGHT_FIELDS}
-        self._tex_defaults = m.tex_data.copy()
-        # renderers upload textures once, when made: bumped whenever tex_data changes
-        self.texture_version = 0
+        self._remember_appearance(VISUAL_FIELDS)
 
     def _label_geoms(self) -> dict[int, str]:
         m = self.model
@@ -255,31 +251,3 @@ class TidySim:
                 f"the simulation became unstable at t={self.data.time:.3f}s (non-finite or exploding "
                 "state); this episode cannot continue — reset the environment"
             )
-
-    # --- appearance ------------------------------------------------------------------------
-    def restore_visuals(self) -> None:
-        """Put back the colours, lights and textures as compiled."""
-        m = self.model
-        for field, value in self._visual_defaults.items():
-            getattr(m, field)[:] = value
-        for field, value in self._headlight_defaults.items():
-            getattr(m.vis.headlight, field)[:] = value
-        if not np.array_equal(m.tex_data, self._tex_defaults):
-            m.tex_data[:] = self._tex_defaults
-            self.texture_version += 1
-
-    def default_texture(self, name: str) -> np.ndarray:
-        """The pixels of a texture as compiled, (height, width, channels) uint8."""
-        return self._texture_view(name, self._tex_defaults).copy()
-
-    def set_texture(self, name: str, pixels: np.ndarray) -> None:
-        view = self._texture_view(name, self.model.tex_data)
-        if not np.array_equal(view, pixels):
-            view[:] = pixels
-            self.texture_version += 1
-
-    def _texture_view(self, name: str, tex_data: np.ndarray) -> np.ndarray:
-        tex = self.model.texture(name)
-        height, width, channels = int(tex.height[0]), int(tex.width[0]), int(tex.nchannel[0])
-        adr = int(tex.adr[0])
-        return tex_data[adr : adr + height * width * channels].reshape(height, width, channels)
