@@ -21,17 +21,14 @@ import torch
 from agents.data.normalize import Normalizer
 from agents.gr1.config import CAMERAS, GR1Config
 from agents.gr1.model import GR1
-from agents.train.checkpoint import load_weights, read_config, resolve_checkpoint
+from agents.train.checkpoint import load_weights, read_agent_checkpoint
 
 STATE_KEY = "observation.state"
 ACTION_KEY = "action"
 
 
 def load_model(checkpoint: str | Path) -> tuple[GR1, dict[str, Any]]:
-    folder = resolve_checkpoint(checkpoint)
-    saved = read_config(folder)
-    if saved.get("agent") != "gr1":
-        raise ValueError(f"{folder} is a checkpoint of {saved.get('agent')!r}, not gr1")
+    folder, saved = read_agent_checkpoint(checkpoint, "gr1")
     model = GR1(GR1Config.from_dict(saved["model"]))
     load_weights(model, folder)
     return model.eval(), saved

@@ -27,14 +27,11 @@ from agents.base import INVALID, ONGOING, TASK_STATUSES, TERMINATED
 from agents.data.normalize import Normalizer
 from agents.gr3.config import GR3Config
 from agents.gr3.model import GR3
-from agents.train.checkpoint import load_weights, read_config, resolve_checkpoint
+from agents.train.checkpoint import load_weights, read_agent_checkpoint
 
 
 def load_model(checkpoint: str | Path) -> tuple[GR3, dict[str, Any]]:
-    folder = resolve_checkpoint(checkpoint)
-    saved = read_config(folder)
-    if saved.get("agent") != "gr3":
-        raise ValueError(f"{folder} is a checkpoint of {saved.get('agent')!r}, not gr3")
+    folder, saved = read_agent_checkpoint(checkpoint, "gr3")
     model = GR3(GR3Config.from_dict(saved["model"]))
     load_weights(model, folder)
     return model.eval(), saved

@@ -112,3 +112,12 @@ def resolve_checkpoint(path: str | Path) -> Path:
     if newest is None:
         raise ValueError(f"{path} is neither a checkpoint (config.json + model.safetensors) nor a training run")
     return newest
+
+
+def read_agent_checkpoint(checkpoint: str | Path, agent: str) -> tuple[Path, dict[str, Any]]:
+    """The checkpoint folder (a checkpoint, or a run's newest) and its config, checked to be ``agent``'s."""
+    folder = resolve_checkpoint(checkpoint)
+    saved = read_config(folder)
+    if saved.get("agent") != agent:
+        raise ValueError(f"{folder} is a checkpoint of {saved.get('agent')!r}, not {agent}")
+    return folder, saved
