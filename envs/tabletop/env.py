@@ -11,7 +11,7 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
-from envs.errors import TaskPreconditionError, unknown_name_error
+from envs.errors import TaskPreconditionError
 from envs.robots.panda import REST_POSTURE
 from envs.tabletop.language import instructions
 from envs.tabletop.scenes import get_scene
@@ -28,7 +28,7 @@ from envs.tabletop.state import (
 from envs.tabletop.tasks import TASKS, feasible, get_task
 from envs.tabletop.variations import apply as apply_variations
 from envs.tabletop.variations import check_variations
-from envs.utils.rendering import CameraRenderers
+from envs.utils.rendering import CameraRenderers, camera_resolutions
 from envs.utils.rotations import euler_to_mat, topdown_mat
 
 MAX_REL_POS = 0.02  # metres per step for a relative action of 1, as CALVIN
@@ -119,24 +119,16 @@ class TabletopEnv(gym.Env):
         if task is not None:
             get_task(task)
         get_scene(scene)
-        for camera in cameras:
-            if camera not in CAMERAS:
-                raise unknown_name_error("camera", camera, CAMERAS)
         if action_mode not in ("relative", "absolute"):
             raise ValueError(f"action_mode must be 'relative' or 'absolute', got {action_mode!r}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        for camera, size in (resolution or {}).items():
-            if camera not in CAMERAS:
-                raise unknown_name_error("camera", camera, CAMERAS)
-            if min(_hw(size)) <= 0:
-                raise ValueError(f"resolution of camera {camera!r} must be positive, got {size!r}")
         if instruction_split not in ("train", "eval"):
             raise ValueError(f"instruction_split must be 'train' or 'eval', got {instruction_split!r}")
         self.default_task = task
         self.default_scene = scene
         self.cameras = tuple(cameras)
-        self.resolution = {c: _hw(r) for c, r in {**DEFAULT_RESOLUTION, **(resolution or {})}.items()}
+        self.resolution = camera_resolutions(cameras, resolution, DEFAULT_RESOLUTION)
         self.action_mode = action_mode
         self.instruction_split = instruction_split
         self.render_mode = render_mode
@@ -359,13 +351,6 @@ class TabletopEnv(gym.Env):
             self.sim.led, self.sim.lightbulb, self.sim._button_was_pressed, self.sim.last_gripper_action = state[
                 "lights"
             ]
-
-
-def _hw(resolution: int | tuple[int, int]) -> tuple[int, int]:
-    if isinstance(resolution, int):
-        return resolution, resolution
-    height, width = resolution
-    return int(height), int(width)
 
 
 def _home_posture(sim: PlayTableSim) -> np.ndarray:

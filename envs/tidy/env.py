@@ -10,7 +10,6 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
-from envs.errors import unknown_name_error
 from envs.robots.bytemini import (
     ARM_MAX_SPEED,
     BASE_MAX_SPEED,
@@ -21,7 +20,7 @@ from envs.robots.bytemini import (
     SIDES,
     grasp_orientation,
 )
-from envs.tabletop.env import INSTRUCTION_CHARSET, MAX_REL_ORN, MAX_REL_POS, _hw
+from envs.tabletop.env import INSTRUCTION_CHARSET, MAX_REL_ORN, MAX_REL_POS
 from envs.tidy.language import SPLITS, instructions
 from envs.tidy.layout import choose_objects, place_clutter, place_objects
 from envs.tidy.scenes import get_scene
@@ -29,7 +28,7 @@ from envs.tidy.sim import CONTROL_DT, MAX_OBJECTS, Placement, TidySim
 from envs.tidy.tasks import CLEAR_TABLE, TidyTask, get_task
 from envs.tidy.variations import DEFAULT_OBJECT_COUNT, check_variations
 from envs.tidy.variations import apply as apply_variations
-from envs.utils.rendering import CameraRenderers
+from envs.utils.rendering import CameraRenderers, camera_resolutions
 from envs.utils.rotations import euler_to_mat
 
 CAMERAS = ("head", "left_wrist", "right_wrist")
@@ -135,12 +134,6 @@ class TidyEnv(gym.Env):
         if task is not None:
             get_task(task)
         get_scene(scene)
-        for camera in [*cameras, *(resolution or {})]:
-            if camera not in CAMERAS:
-                raise unknown_name_error("camera", camera, CAMERAS)
-        for camera, size in (resolution or {}).items():
-            if min(_hw(size)) <= 0:
-                raise ValueError(f"resolution of camera {camera!r} must be positive, got {size!r}")
         if action_mode not in ACTION_MODES:
             raise ValueError(f"action_mode must be 'joint' or 'ee', got {action_mode!r}")
         if instruction_split not in SPLITS:
@@ -154,7 +147,7 @@ class TidyEnv(gym.Env):
         self.default_task = task
         self.default_scene = scene
         self.cameras = tuple(cameras)
-        self.resolution = {c: _hw(r) for c, r in {**DEFAULT_RESOLUTION, **(resolution or {})}.items()}
+        self.resolution = camera_resolutions(cameras, resolution, DEFAULT_RESOLUTION)
         self.action_mode = action_mode
         self.instruction_split = instruction_split
         self.lift = float(lift)
@@ -357,7 +350,7 @@ class TidyEnv(gym.Env):
 
     # --- observations ----------------------------------------------------------------------
     def _render_camera(self, camera: str) -> np.ndarray:
-        height, width = self.resolution.get(camera, DEFAULT_RESOLUTION[camera])
+        height, width = self.resolution[camera]
         return self._renderers.render(self.sim, camera, height, width)
 
     def _observation(self) -> dict[str, Any]:

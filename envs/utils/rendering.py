@@ -5,6 +5,8 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
+from envs.errors import unknown_name_error
+
 
 class CameraRenderers:
     """One ``mujoco.Renderer`` per (scene, camera), kept across episodes.
@@ -32,3 +34,30 @@ class CameraRenderers:
         for renderer, _ in self._renderers.values():
             renderer.close()
         self._renderers.clear()
+
+
+def camera_resolutions(
+    cameras: tuple[str, ...] | list[str], resolution: dict[str, int | tuple[int, int]] | None, defaults: dict[str, int]
+) -> dict[str, tuple[int, int]]:
+    """Check the cameras asked for and their sizes; (height, width) of every camera of the env.
+
+    Args:
+        cameras: the cameras to render.
+        resolution: camera -> size in pixels (square) or (height, width); others keep ``defaults``.
+        defaults: every camera of the env -> its default square size.
+    """
+    for camera in [*cameras, *(resolution or {})]:
+        if camera not in defaults:
+            raise unknown_name_error("camera", camera, tuple(defaults))
+    sizes = {c: _hw(r) for c, r in {**defaults, **(resolution or {})}.items()}
+    for camera in resolution or {}:
+        if min(sizes[camera]) <= 0:
+            raise ValueError(f"resolution of camera {camera!r} must be positive, got {resolution[camera]!r}")
+    return sizes
+
+
+def _hw(resolution: int | tuple[int, int]) -> tuple[int, int]:
+    if isinstance(resolution, int):
+        return resolution, resolution
+    height, width = resolution
+    return int(height), int(width)
