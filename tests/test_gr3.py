@@ -16,7 +16,7 @@ from agents.gr3.action_transformer import ActionTransformer, attention_mask  # n
 from agents.gr3.adapters import ADAPTERS  # noqa: E402
 from agents.gr3.config import PRESETS, GR3Config  # noqa: E402
 from agents.gr3.flow import euler, interpolate, velocity_target  # noqa: E402
-from agents.gr3.status import STATUS_INDEX, status_labels, swap_instructions  # noqa: E402
+from agents.gr3.status import STATUS_INDEX, invalid_requests, status_labels, swap_instructions  # noqa: E402
 from tests.tiny_models import make_qwen25_vl, make_qwen_tokenizer, tiny_qwen25_vl_fields  # noqa: E402
 
 S, K = 32, 4  # image size, chunk
@@ -263,17 +263,34 @@ def test_status_labels_mark_the_last_steps_terminated():
         status_labels(mask, terminal_steps=4)
 
 
-def test_swapped_instructions_come_from_other_tasks():
-    task_of = {"open the drawer": "open_drawer", "pull the drawer open": "open_drawer", "close the drawer": "close"}
+def test_swapped_instructions_come_from_the_pool_of_invalid_requests():
+    pool = ("open the fridge", "lift the cyan block")
     torch.manual_seed(0)
-    out, swapped = swap_instructions(["open the drawer"] * 40, 0.999, task_of)
-    assert swapped.all() and set(out) == {"close the drawer"}  # never another phrasing of the same task
-    out, swapped = swap_instructions(["a", "b", "a"], 0.999)  # the batch alone gives the candidates
-    assert out == ["b", "a", "b"] and swapped.all()
-    out, swapped = swap_instructions(["a", "a"], 0.999)  # nothing to swap for
-    assert out == ["a", "a"] and not swapped.any()
-    out, swapped = swap_instructions(["a", "b"], 0.0)
+    out, swapped = swap_instructions(["open the drawer"] * 200, 0.3, pool)
+    assert 30 < int(swapped.sum()) < 90
+    assert all(o in pool for o, s in zip(out, swapped) if s)
+    assert all(o == "open the drawer" for o, s in zip(out, swapped) if not s)
+    assert set(o for o, s in zip(out, swapped) if s) == set(pool)
+    out, swapped = swap_instructions(["a", "b"], 0.0, pool)
     assert out == ["a", "b"] and not swapped.any()
+    out, swapped = swap_instructions(["a", "b"], 0.0, ())  # no pool is fine while nothing is swapped
+    assert not swapped.any()
+    with pytest.raises(ValueError, match="non-empty pool"):
+        swap_instructions(["a"] * 10, 0.999, ())
+
+
+def test_each_robot_has_a_training_bank_of_invalid_requests_disjoint_from_the_suites():
+    from envs.tabletop.language_ood import invalid_instructions
+    from envs.tidy.language import instructions
+    from envs.tidy.tasks import tasks_in_category
+
+    tabletop = invalid_requests("tabletop_arm")
+    assert len(tabletop) >= 30 and not set(tabletop) & set(invalid_instructions())
+    tidy = invalid_requests("bytemini")
+    evaluated = {p for task in tasks_in_category("invalid") for p in instructions(task, "eval")}
+    assert tidy and not set(tidy) & evaluated
+    with pytest.raises(ValueError, match="no bank"):
+        invalid_requests("unicycle")
 
 
 def test_swapped_samples_are_invalid_and_get_no_flow_loss(tokenizer):
@@ -522,7 +539,7 @@ def test_act_executes_the_chunk_from_a_queue_and_replans_every_n_steps(checkpoin
 def test_act_reports_invalid_at_once_and_terminated_after_the_chunk(checkpoint):
     from agents.gr3.agent import GR3Agent
 
-    agent = GR3Agent(str(checkpoint[1]), execute_steps=2)
+    agent = GR3Agent(str(checkpoint[1]), execute_steps=2, status_patience=1)
     chunk = np.arange(K * 7, dtype=np.float64).reshape(K, 7)
     agent.plan = lambda obs: (chunk, INVALID)
     agent.reset("open the door")
@@ -534,6 +551,28 @@ def test_act_reports_invalid_at_once_and_terminated_after_the_chunk(checkpoint):
     assert statuses == [ONGOING, ONGOING, TERMINATED]  # the last chunk's actions are carried out first
     with pytest.raises(RuntimeError, match="reset"):
         GR3Agent(str(checkpoint[1])).act(observation())
+    with pytest.raises(ValueError, match="status_patience"):
+        GR3Agent(str(checkpoint[1]), status_patience=0)
+
+
+def test_a_status_is_reported_only_when_consecutive_plans_agree(checkpoint):
+    from agents.gr3.agent import GR3Agent
+
+    agent = GR3Agent(str(checkpoint[1]), execute_steps=2, status_patience=2)
+    chunk = np.zeros((K, 7))
+    plans = iter([INVALID, ONGOING, INVALID, INVALID])
+    agent.plan = lambda obs: (chunk, next(plans))
+    agent.reset("open the door")
+    statuses = [agent.act(observation())[1] for _ in range(7)]
+    # plan 1 invalid (alone: its chunk runs), plan 2 ongoing, plan 3 invalid, plan 4 agrees: reported
+    assert statuses == [ONGOING] * 6 + [INVALID]
+    plans = iter([TERMINATED, ONGOING, TERMINATED, TERMINATED])
+    agent.reset("open the drawer")
+    statuses = [agent.act(observation())[1] for _ in range(9)]
+    assert statuses == [ONGOING] * 8 + [TERMINATED]  # the agreeing plan's chunk is carried out first
+    plans = iter([INVALID, INVALID])
+    agent.reset("open the fridge")  # a new episode starts a new streak
+    assert [agent.act(observation())[1] for _ in range(3)] == [ONGOING, ONGOING, INVALID]
 
 
 # --- adapters ---------------------------------------------------------------------------------------
@@ -616,7 +655,7 @@ def test_training_build_on_a_bytemini_dataset(tmp_path, tokenizer):
     overrides = tiny_config(tokenizer, robot="bytemini").to_dict()
     model, dataset, checkpoint_config = build("tiny", overrides, data=str(tmp_path / "data"))
     assert checkpoint_config["agent"] == "gr3" and model.config.robot == "bytemini"
-    assert model.task_of == {"clear the table": "clear_table", "put the cup in the bin": "put_cup_in_bin"}
+    assert set(model.invalid_pool) == set(invalid_requests("bytemini"))  # the tidy env's bank
     mean, std = checkpoint_config["normalizer"]["mean"]["action"], checkpoint_config["normalizer"]["std"]["action"]
     assert mean[17:] == [0.0, 0.0] and std[17:] == [1.0, 1.0]  # grippers stay +-1
     sample = dataset[5]

@@ -128,3 +128,20 @@ def test_every_ood_phrasing_fits_the_observation_space():
             for phrase in ood_instructions(task, category, "C"):
                 assert space.contains(phrase), phrase
     assert all(space.contains(p) for p in invalid_instructions())
+
+
+def test_invalid_training_requests_name_nothing_the_evaluation_names():
+    from envs.tabletop.language_ood import invalid_instructions, invalid_training_instructions
+
+    train = invalid_training_instructions()
+    assert len(train) >= 30 and len(set(train)) == len(train)
+    assert not set(train) & set(invalid_instructions())
+    # the absent things the evaluation's invalid requests name, as words
+    evaluated = (
+        "green yellow orange purple black white brown grey mug apple scissors tennis ball book laptop glass "
+        "spoon bowl plates napkin pen keyboard banana basket fridge television fan oven window microwave "
+        "curtains radio cardboard"
+    ).split()
+    for phrase in train:
+        words = set(phrase.replace(",", " ").split())
+        assert not words & set(evaluated), (phrase, words & set(evaluated))

@@ -5,11 +5,12 @@ DiT for ``flow_steps`` Euler steps, and queues the chunk's first ``execute_steps
 it pops the queue. Actions go through the robot's adapter: cut to the robot's width, un-normalised
 with the statistics of the data the checkpoint was trained on, grippers made +-1.
 
-Task status, as GR-3 reports it:
-- ``invalid`` is reported at once, by the plan that predicts it, before any action is executed;
-- ``terminated`` is reported once the chunk planned with that prediction has been executed (the
-  label marks the last steps of a demonstration, whose remaining actions finish the task);
-- otherwise ``ongoing``.
+Task status, as GR-3 reports it, once ``status_patience`` consecutive plans agree on it (a single
+plan's status head is noisier than its actions; one premature stop ends an episode):
+- ``invalid`` is reported by the plan that completes the agreement, before its chunk is executed;
+- ``terminated`` is reported once the chunk planned with the agreeing prediction has been executed
+  (the label marks the last steps of a demonstration, whose remaining actions finish the task);
+- otherwise ``ongoing``. ``status_patience=1`` reports the first plan's status, as GR-3 describes.
 The flow noise comes from the agent's own generator, re-seeded by ``seed`` (the evaluator calls it
 per episode), so an episode's actions do not depend on what ran before it.
 """
@@ -43,6 +44,8 @@ class GR3Agent:
     execute_steps: actions executed per chunk before planning again (default: the config's).
     flow_steps: Euler steps per chunk (default: the config's).
     seed: of the flow noise.
+    status_patience: consecutive plans that must predict ``invalid`` (or ``terminated``) before the
+        agent reports it.
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class GR3Agent:
         execute_steps: int | None = None,
         flow_steps: int | None = None,
         seed: int = 0,
+        status_patience: int = 2,
     ):
         if threads:
             torch.set_num_threads(threads)
@@ -64,6 +68,9 @@ class GR3Agent:
         if not 1 <= self.execute_steps <= self.config.chunk:
             raise ValueError(f"execute_steps must be in 1..{self.config.chunk} (the chunk), got {self.execute_steps}")
         self.flow_steps = flow_steps or self.config.flow_steps
+        if status_patience < 1:
+            raise ValueError(f"status_patience must be >= 1 (plans), got {status_patience}")
+        self.status_patience = status_patience
         normalizer = Normalizer.from_dict(saved["normalizer"])
         adapter = self.model.adapter
         self.inputs = adapter.observation_inputs(self.config.state_dim, normalizer)
@@ -74,6 +81,7 @@ class GR3Agent:
         self._instruction: str | None = None
         self._terminating = False
         self._last_action: np.ndarray | None = None
+        self._streak: tuple[str, int] = (ONGOING, 0)  # the status the latest plans agree on, and how many
 
     def seed(self, seed: int) -> None:
         self.generator.manual_seed(seed)
@@ -83,6 +91,7 @@ class GR3Agent:
         self._instruction = instruction
         self._terminating = False
         self._last_action = None
+        self._streak = (ONGOING, 0)
 
     @torch.inference_mode()
     def plan(self, observation: dict[str, Any]) -> tuple[np.ndarray, str]:
@@ -107,9 +116,12 @@ class GR3Agent:
                 self._terminating = False
                 return self._last_action, TERMINATED
             chunk, status = self.plan(observation)
-            if status == INVALID:
+            previous, count = self._streak
+            self._streak = (status, count + 1 if status == previous else 1)
+            agreed = self._streak[1] >= self.status_patience
+            if status == INVALID and agreed:
                 return chunk[0], INVALID
-            self._terminating = status == TERMINATED
+            self._terminating = status == TERMINATED and agreed
             self._queue.extend(chunk[: self.execute_steps])
         self._last_action = self._queue.popleft()
         return self._last_action, ONGOING

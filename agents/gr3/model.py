@@ -3,7 +3,7 @@ prompt token, and an action transformer that turns noise into an action chunk by
 reading the KV cache of the backbone's latter half.
 
 Training (``loss``), per batch of observations:
-1. some instructions are swapped for other tasks' (``swap_prob``); those samples are labelled
+1. some instructions are swapped for requests about things not in the scene (``swap_prob``); those samples are labelled
    ``invalid`` and get no flow loss; the others are ``ongoing`` or ``terminated`` (agents.gr3.status);
 2. one backbone forward gives the prompt's KV cache and the status logits (cross-entropy);
 3. ``flow_samples`` flow times t ~ U(0, 1) per sample, each with its own noise, go through the DiT
@@ -16,7 +16,7 @@ every step reading the same cache.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -29,17 +29,17 @@ from agents.gr3.adapters import ADAPTERS
 from agents.gr3.backbone import Backbone, Prefix
 from agents.gr3.config import GR3Config
 from agents.gr3.flow import euler, interpolate, velocity_target
-from agents.gr3.status import STATUS_INDEX, status_labels, swap_instructions
+from agents.gr3.status import STATUS_INDEX, invalid_requests, status_labels, swap_instructions
 
 
 class GR3(nn.Module):
     """Args:
     config: the model.
-    task_of: instruction -> task name of the training data, so that a swapped-in instruction is
-        never another phrasing of the sample's own task (see ``swap_instructions``).
+    invalid_pool: the requests swapped in for training the ``invalid`` status; default: the robot's
+        environment's training bank (``agents.gr3.status.invalid_requests``), read when first needed.
     """
 
-    def __init__(self, config: GR3Config, task_of: Mapping[str, str] | None = None):
+    def __init__(self, config: GR3Config, invalid_pool: Sequence[str] | None = None):
         super().__init__()
         self.config = config
         self.adapter = ADAPTERS[config.robot]
@@ -58,8 +58,14 @@ class GR3(nn.Module):
         self.status_head = nn.Linear(backbone.hidden, len(TASK_STATUSES))
         nn.init.zeros_(self.status_head.bias)
         nn.init.normal_(self.status_head.weight, std=0.02)
-        self.task_of = dict(task_of or {})
+        self._invalid_pool = tuple(invalid_pool) if invalid_pool is not None else None
         self.training_inputs = self.adapter.training_inputs(config.state_dim, config.action_dim)
+
+    @property
+    def invalid_pool(self) -> tuple[str, ...]:
+        if self._invalid_pool is None:
+            self._invalid_pool = invalid_requests(self.config.robot) if self.config.swap_prob > 0 else ()
+        return self._invalid_pool
 
     def velocity(self, prefix: Prefix, state: torch.Tensor, noisy_actions: torch.Tensor, t: torch.Tensor):
         """The DiT's velocity, (B, S, k, action_dim), for noisy chunks (B, S, k, action_dim) at times (B, S).
@@ -116,7 +122,7 @@ class GR3(nn.Module):
         if k != config.chunk:
             raise ValueError(f"the batch has action chunks of {k} steps but GR3Config.chunk is {config.chunk}")
         device = actions.device
-        instructions, swapped = swap_instructions(list(inputs["instruction"]), config.swap_prob, self.task_of)
+        instructions, swapped = swap_instructions(list(inputs["instruction"]), config.swap_prob, self.invalid_pool)
         swapped = swapped.to(device)
         labels = status_labels(action_mask, config.terminal_steps).masked_fill(swapped, STATUS_INDEX[INVALID])
 

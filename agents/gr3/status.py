@@ -4,14 +4,19 @@
   ``terminated``. The datasets ``gr-bench collect`` writes hold successful episodes only (a failed
   rollout is replaced), so an episode's end is its task's completion: from those steps the rest of
   the expert's actions finishes the task.
-- With probability ``swap_prob`` a sample's instruction is swapped for one of another task and the
-  sample is labelled ``invalid``; only its status is supervised (no flow loss), since its actions
-  do not carry out the instruction it is now given.
+- With probability ``swap_prob`` a sample's instruction is swapped for a request about something
+  that is not in the scene (the environment's training bank of invalid requests, see
+  ``invalid_requests``) and the sample is labelled ``invalid``; only its status is supervised (no
+  flow loss), since its actions do not carry out the instruction it is now given.
+
+Why not another task's instruction, as a first version did: in a scene where that other task is
+feasible (a slider that could be moved), "invalid" is the wrong label. Trained that way, a tiny
+GR-3 reported ``invalid`` at the start of 9 of 24 feasible seen episodes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -38,30 +43,37 @@ def status_labels(action_mask: torch.Tensor, terminal_steps: int) -> torch.Tenso
     return torch.where(ending, STATUS_INDEX[TERMINATED], STATUS_INDEX[ONGOING]).long()
 
 
-def swap_instructions(
-    instructions: Sequence[str], prob: float, task_of: Mapping[str, str] | None = None
-) -> tuple[list[str], torch.Tensor]:
-    """Swap each instruction, with probability ``prob``, for an instruction of another task.
+def invalid_requests(robot: str) -> tuple[str, ...]:
+    """The training bank of invalid requests of the environment a robot adapter belongs to: things
+    that are never in its scenes, named differently from the requests its suites evaluate."""
+    if robot == "tabletop_arm":
+        from envs.tabletop.language_ood import invalid_training_instructions
 
-    Candidates are the instructions of ``task_of`` (instruction -> task name, so that another phrasing
-    of the same task is never taken for a mismatch) and those of the batch; an instruction ``task_of``
-    does not know is a task of its own. A sample with no candidate keeps its instruction. Draws come
-    from torch's global generator, so a resumed training run swaps exactly as the uninterrupted one.
+        return invalid_training_instructions()
+    if robot == "bytemini":
+        from envs.tidy.language import instructions
+        from envs.tidy.tasks import tasks_in_category
+
+        return tuple(p for task in tasks_in_category("invalid") for p in instructions(task, "train"))
+    raise ValueError(f"no bank of invalid requests for robot {robot!r}")
+
+
+def swap_instructions(instructions: Sequence[str], prob: float, pool: Sequence[str]) -> tuple[list[str], torch.Tensor]:
+    """Swap each instruction, with probability ``prob``, for one drawn from ``pool`` (invalid requests).
+
+    Draws come from torch's global generator, so a resumed training run swaps exactly as the
+    uninterrupted one.
 
     Returns:
         the instructions, and swapped (B,) bool.
     """
-    task_of = task_of or {}
-    pool = sorted(set(task_of) | set(instructions))
     out = list(instructions)
-    swapped = torch.zeros(len(out), dtype=torch.bool)
-    draws = torch.rand(len(out))
-    for i, text in enumerate(instructions):
-        if draws[i] >= prob:
-            continue
-        own = task_of.get(text, text)
-        candidates = [c for c in pool if task_of.get(c, c) != own]
-        if candidates:
-            out[i] = candidates[int(torch.randint(len(candidates), ()))]
-            swapped[i] = True
+    swapped = torch.rand(len(out)) < prob
+    if not pool:
+        if bool(swapped.any()):
+            raise ValueError("swap_prob > 0 needs a non-empty pool of invalid requests")
+        return out, swapped
+    picks = torch.randint(len(pool), (len(out),))
+    for i in torch.nonzero(swapped).flatten().tolist():
+        out[i] = pool[int(picks[i])]
     return out, swapped

@@ -24,8 +24,7 @@ def build(
 ):
     """Returns (model, dataset, checkpoint_config)."""
     from agents.data import EpisodeWindows, Normalizer
-    from agents.data.lerobot_format import read_episodes, read_stats
-    from agents.data.windows import TASK_NAME_COLUMN
+    from agents.data.lerobot_format import read_stats
     from agents.gr3.model import GR3
 
     if stage not in STAGES:
@@ -51,9 +50,7 @@ def build(
         cameras=adapter.cameras,
         normalizer=normalizer,
     )
-    # every phrasing of every task in the dataset, so swapped-in instructions are other tasks'
-    task_of = {text: row.get(TASK_NAME_COLUMN, text) for row in read_episodes(data) for text in row["tasks"]}
-    model = GR3(model_config, task_of=task_of)
+    model = GR3(model_config)
     checkpoint_config = {
         "agent": "gr3",
         "stage": stage,

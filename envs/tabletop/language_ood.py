@@ -50,5 +50,11 @@ def ood_instructions(task: str, category: str, scene: str) -> tuple[str, ...]:
 
 
 def invalid_instructions() -> tuple[str, ...]:
-    """Requests about colours, objects or appliances that are not in the scene."""
+    """Requests about colours, objects or appliances that are not in the scene (for evaluation)."""
     return tuple(ood_bank()["invalid"])
+
+
+def invalid_training_instructions() -> tuple[str, ...]:
+    """Requests about things that are not in the scene, for training a task-status output; they
+    name no colour, object or appliance of ``invalid_instructions``."""
+    return tuple(ood_bank()["invalid_train"])
