@@ -5,6 +5,15 @@ step. It may return the action alone, or ``(action, status)`` where status is on
 ``TASK_STATUSES``: ``ongoing``, ``terminated`` (it believes the task is done) or ``invalid`` (the
 instruction cannot be carried out in this scene). Action chunking and observation history live
 inside the agent.
+
+Optional hooks the evaluator calls when an agent has them (agents without them work unchanged):
+
+- ``seed(seed)``, before each episode: seed any randomness from the episode's seed, so that an
+  episode's outcome depends only on the episode.
+- ``bind_action_space(space)``, before each task's ``reset``: the ``gymnasium.spaces.Box`` of the
+  episode's environment (7-D relative end-effector action on the tabletop, 19-D joint action for
+  ByteMini), for agents that serve several robots. An agent without it must return actions of
+  the environment's shape by itself; a wrong shape fails the episode as ``malformed_action``.
 """
 
 from __future__ import annotations

@@ -49,12 +49,20 @@ def make_agent(spec: str, config: dict[str, Any] | None = None):
     return agent
 
 
+# environment id -> its scripted expert (privileged: plans from simulator state)
+EXPERTS = {
+    "GRBench/Tabletop-v0": "envs.tabletop.expert:ScriptedExpert",
+    "GRBench/Tidy-v0": "envs.tidy.expert:TidyExpert",
+}
+
+
 class OracleAgent:
     """The scripted expert behind the Agent protocol; it reads privileged simulator state.
 
     It is told the episode's task by the evaluator (``bind``), not by the instruction, so its
-    success on held-out phrasings measures the scenes, not language. On an ``invalid`` request it
-    reports the ``invalid`` status at once, because the evaluator tells it the request is invalid:
+    success on held-out phrasings measures the scenes, not language. The expert is the one of the
+    episode's environment (``EXPERTS``). On an ``invalid`` request it reports the ``invalid``
+    status at once, with a no-op action, because the evaluator tells it the request is invalid:
     that row shows the protocol works, not that the oracle understood anything.
     """
 
@@ -62,12 +70,18 @@ class OracleAgent:
 
     def __init__(self):
         self._expert = None
+        self._env = None
         self._invalid = False
 
     def bind(self, env, task: str, instruction_category: str) -> None:
-        from envs.tabletop.expert import ScriptedExpert
+        env_id = _env_id(env)
+        if env_id not in EXPERTS:
+            from envs.errors import unknown_name_error
 
-        self._expert = ScriptedExpert(env)
+            raise unknown_name_error("environment with a scripted expert", env_id, EXPERTS)
+        module, _, name = EXPERTS[env_id].partition(":")
+        self._expert = getattr(importlib.import_module(module), name)(env)
+        self._env = env
         self._invalid = instruction_category == "invalid"
 
     def reset(self, instruction: str) -> None:
@@ -78,5 +92,31 @@ class OracleAgent:
 
     def act(self, observation: dict[str, Any]):
         if self._invalid:
-            return np.r_[np.zeros(6), 1.0], INVALID
+            return no_op_action(self._env), INVALID
         return self._expert.act(observation)
+
+
+def no_op_action(env) -> np.ndarray:
+    """An action that asks the robot to stay as it is, in ``env``'s action space: the tabletop's
+    zero relative motion with the gripper open; for ByteMini, base still, arms at their current
+    joint targets, grippers open."""
+    shape = env.action_space.shape
+    if shape == (7,):
+        return np.r_[np.zeros(6), 1.0]
+    if getattr(env, "action_mode", None) == "joint":
+        sim = env.sim
+        joints = [arm.joint_positions(sim.data) for arm in sim.robot.arms.values()]
+        return np.r_[np.zeros(3), *joints, 1.0, 1.0]
+    action = np.zeros(shape)
+    action[-2:] = 1.0
+    return action
+
+
+def _env_id(env) -> str | None:
+    """The registered id of an (unwrapped) environment, also when it was built without gym.make."""
+    if env.spec is not None:
+        return env.spec.id
+    from envs.registration import ENVIRONMENTS
+
+    entry_point = f"{type(env).__module__}:{type(env).__name__}"
+    return next((env_id for env_id, (entry, _) in ENVIRONMENTS.items() if entry == entry_point), None)

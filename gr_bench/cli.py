@@ -11,7 +11,7 @@ import sys
 
 # Larger subcommands live in their own modules, each with ``add_parser(subparsers)``; those modules
 # import torch and the simulator only inside the command they run, so building the parser stays cheap.
-SUBCOMMAND_MODULES: list[str] = ["gr_bench.train", "gr_bench.collect", "gr_bench.perf"]
+SUBCOMMAND_MODULES: list[str] = ["gr_bench.train", "gr_bench.collect", "gr_bench.collect_vl", "gr_bench.perf"]
 
 PLAY_EXAMPLES = """examples:
   gr-bench play --task open_drawer --scene A --out demo.mp4
@@ -91,6 +91,9 @@ EVAL_EXAMPLES = """examples:
   gr-bench eval --agent oracle --suite long-horizon --episodes 50
   gr-bench eval --agent my_pkg.policy:MyAgent --suite unseen --axis lighting
   gr-bench eval --agent oracle --suite seen --out runs/x --resume     # finish a killed run
+  gr-bench eval --agent oracle --suite seen --env GRBench/Tidy-v0      # only the table-tidying episodes
+  gr-bench eval --agent random --suite seen --reuse leaderboards/submissions/seen/v1/random-gr-bench-reference.json
+                                       # import the records of identical episodes of an earlier run
 """
 
 
@@ -122,6 +125,7 @@ def _eval(args: argparse.Namespace) -> int:
         agent_config=config,
         workers=args.workers,
         resume=args.resume,
+        reuse=args.reuse,
         time_limit=args.time_limit,
     )
     md, page = write_reports(results, out)
@@ -254,12 +258,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--checkpoint", help="trained agents: a checkpoint or training run folder")
     ev.add_argument("--suite", required=True, help="smoke, seen, unseen, ood-instruction or long-horizon")
     ev.add_argument("--episodes", type=int, help="a deterministic subsample of this many episodes")
-    ev.add_argument("--env", help="only episodes of this environment id")
+    ev.add_argument("--env", help="only episodes of this environment id, e.g. GRBench/Tidy-v0")
     ev.add_argument("--task", help="only episodes with this task (or these, comma-separated)")
     ev.add_argument("--axis", help="only episodes testing this axis")
     ev.add_argument("--workers", type=int, default=1, help="worker processes (results do not depend on it)")
     ev.add_argument("--out", help="run directory (default runs/SUITE-AGENT)")
     ev.add_argument("--resume", action="store_true", help="finish the run in --out, skipping finished episodes")
+    ev.add_argument(
+        "--reuse",
+        metavar="EARLIER_RUN",
+        help="a run directory, results file or leaderboard submission of the same agent and config: its "
+        "records of episodes identical to this suite's (same episode JSON, seed included) are imported, not re-run",
+    )
     ev.add_argument("--time-limit", type=float, default=600.0, help="seconds per episode before it is failed")
     ev.add_argument(
         "--split",

@@ -26,7 +26,6 @@ from gr_bench.suites import Episode, Suite
 EPISODE_TIME_LIMIT = 600.0  # seconds of wall time per episode before it is failed
 UNTOUCHED_JOINT = 0.01  # metres an articulation may move in an 'invalid' episode
 UNTOUCHED_BLOCK = 0.02  # metres a block may move in an 'invalid' episode
-ACTION_SHAPE = (7,)
 
 
 class EpisodeTimeout(Exception):
@@ -73,6 +72,7 @@ class EpisodeRunner:
         started = time.perf_counter()
         record: dict[str, Any] = {
             "episode_id": episode.episode_id,
+            "env_id": episode.env_id,
             "scene": episode.scene,
             "tasks": list(episode.tasks),
             "instructions": list(episode.instructions),
@@ -103,6 +103,7 @@ class EpisodeRunner:
             signal.signal(signal.SIGALRM, previous)
         if record["failure"]:
             record["success"] = False
+        record["progress"] = episode_progress(record)
         record["seconds"] = round(time.perf_counter() - started, 3)
         return record
 
@@ -121,34 +122,48 @@ class EpisodeRunner:
             options["initial_state"] = episode.initial_state
         if episode.variations:
             options["variations"] = episode.variations
-        obs, _ = env.reset(seed=episode.seed, options=options)
+        obs, info = env.reset(seed=episode.seed, options=options)
         invalid = episode.instruction_category == "invalid"
-        start_scene = env.sim.scene_obs()
-        for index, (task, instruction) in enumerate(zip(episode.tasks, episode.instructions, strict=True)):
-            if index > 0:
-                obs = env.begin_task(task, instruction)
-            if self.privileged:
-                self.agent.bind(env, task, episode.instruction_category)
-            _call(lambda: self.agent.reset(instruction))  # noqa: B023 - called at once
-            done = False
-            for _ in range(episode.max_steps):
-                action, status = _call(lambda: split_status(self.agent.act(self._observe(obs))))  # noqa: B023
-                record["status"] = status
-                if status in (INVALID, TERMINATED):
+        # the tabletop's impossible requests start from an ordinary task: compare its scene state
+        start_scene = env.sim.scene_obs() if invalid and not hasattr(env, "untouched") else None
+        try:
+            for index, (task, instruction) in enumerate(zip(episode.tasks, episode.instructions, strict=True)):
+                if index > 0:
+                    obs = env.begin_task(task, instruction)
+                if self.privileged:
+                    self.agent.bind(env, task, episode.instruction_category)
+                if hasattr(self.agent, "bind_action_space"):
+                    _call(lambda: self.agent.bind_action_space(env.action_space))
+                _call(lambda: self.agent.reset(instruction))  # noqa: B023 - called at once
+                done = False
+                # None: the environment's own budget for this task (it truncates the episode)
+                budget = episode.max_steps if episode.max_steps is not None else int(env.max_steps)
+                for _ in range(budget):
+                    action, status = _call(lambda: split_status(self.agent.act(self._observe(obs))))  # noqa: B023
+                    record["status"] = status
+                    if status in (INVALID, TERMINATED):
+                        break
+                    _check_action(action, env.action_space.shape)
+                    obs, _, terminated, truncated, info = env.step(action)
+                    record["steps"] += 1
+                    if terminated and not invalid:
+                        done = True
+                        break
+                    if truncated:
+                        break
+                if invalid:
+                    record["success"] = record["status"] == INVALID or _untouched(env, start_scene)
+                    return
+                if not done:
                     break
-                _check_action(action)
-                obs, _, terminated, _, _ = env.step(action)
-                record["steps"] += 1
-                if terminated and not invalid:
-                    done = True
-                    break
-            if invalid:
-                record["success"] = record["status"] == INVALID or _untouched(start_scene, env.sim.scene_obs())
-                return
-            if not done:
-                break
-            record["completed"] += 1
-        record["success"] = record["completed"] == len(episode.tasks)
+                record["completed"] += 1
+            record["success"] = record["completed"] == len(episode.tasks)
+        finally:
+            # outcomes the environment measures itself (the tidy env: progress, per-object outcomes)
+            if "progress" in info:
+                record["progress"] = float(info["progress"])
+            if "subtasks" in info:
+                record["subtasks"] = info["subtasks"]
 
 
 class _AgentFailure(Exception):
@@ -167,22 +182,42 @@ def _call(fn):
         raise _AgentFailure("agent_error", _short_traceback(exc)) from exc
 
 
-def _check_action(action: np.ndarray) -> None:
-    if action.shape != ACTION_SHAPE or not np.all(np.isfinite(action)):
+def _check_action(action: np.ndarray, shape: tuple[int, ...]) -> None:
+    """The action must have the shape of the episode's environment's action space, and be finite."""
+    if action.shape != shape or not np.all(np.isfinite(action)):
         raise _AgentFailure(
             "malformed_action",
-            f"expected a finite action of shape {ACTION_SHAPE}, got shape {action.shape}: "
-            f"{np.array2string(action.ravel()[:8], precision=3)}",
+            f"expected a finite action of shape {shape} (the environment's action space), got shape "
+            f"{action.shape}: {np.array2string(action.ravel()[:8], precision=3)}",
         )
 
 
-def _untouched(before: np.ndarray, after: np.ndarray) -> bool:
+def _untouched(env, start_scene: np.ndarray | None) -> bool:
+    """Nothing on the table was touched: the environment says so where it can (``untouched()``),
+    else, on the tabletop, its scene state is compared with the start."""
+    if hasattr(env, "untouched"):
+        return bool(env.untouched())
+    return _tabletop_untouched(start_scene, env.sim.scene_obs())
+
+
+def _tabletop_untouched(before: np.ndarray, after: np.ndarray) -> bool:
     """Nothing in the scene moved: articulations, lights and blocks are where they were."""
     joints_still = np.all(np.abs(after[:4] - before[:4]) < UNTOUCHED_JOINT)
     lights_same = np.array_equal(after[4:6], before[4:6])
     blocks = [slice(6 + 6 * i, 9 + 6 * i) for i in range(3)]
     blocks_still = all(np.linalg.norm(after[b] - before[b]) < UNTOUCHED_BLOCK for b in blocks)
     return bool(joints_still and lights_same and blocks_still)
+
+
+def episode_progress(record: dict[str, Any]) -> float:
+    """GR-3's task progress of a finished record, in [0, 1]: an impossible request scores its
+    success; otherwise the fraction the environment measured (the tidy env: objects placed where
+    the task says), or else the fraction of the chain's tasks completed."""
+    if record["instruction_category"] == "invalid":
+        return float(record["success"])
+    if "progress" in record:
+        return float(record["progress"])
+    return record["completed"] / len(record["tasks"])
 
 
 def _short_traceback(exc: BaseException, lines: int = 6) -> str:
@@ -264,6 +299,125 @@ def _check_run(out: Path, suite: Suite, agent_spec: str, agent_config: dict | No
     meta_path.write_text(json.dumps(meta, indent=1))
 
 
+# --- reusing the records of an earlier run -------------------------------------------------------
+REUSED_PATH = "reused.json"  # in a run directory: which records came from which earlier run
+SUITE_PATH = "suite.json"  # in a run directory: the episodes it runs, so a later run can reuse it
+
+
+def _load_earlier_run(source: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[Episode] | None]:
+    """(suite info, agent info, records, its episodes if the run wrote them) of a run directory, a
+    results file or a leaderboard submission."""
+    episodes = None
+    if source.is_dir():
+        if (source / SUITE_PATH).exists():
+            episodes = [Episode.from_json(e) for e in json.loads((source / SUITE_PATH).read_text())["episodes"]]
+        if (source / "results.json").exists():
+            source = source / "results.json"
+        elif (source / "run.json").exists():
+            meta = json.loads((source / "run.json").read_text())
+            suite = {"name": meta["suite"], "hash": meta["suite_hash"]}
+            agent = {"name": meta["agent"], "config": meta["agent_config"]}
+            return {"suite": suite, "agent": agent}, list(_read_done(source / "episodes.jsonl").values()), episodes
+        else:
+            raise ValueError(f"--reuse {source}: no results.json or run.json there")
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"--reuse {source}: not a results file ({exc})") from exc
+    data = data.get("results", data)  # a leaderboard submission wraps the results
+    if not isinstance(data, dict) or not {"suite", "agent", "episodes"} <= set(data):
+        raise ValueError(f"--reuse {source}: not a gr-bench results file, run directory or submission")
+    return data, data["episodes"], episodes
+
+
+def _earlier_episodes(name: str, suite_hash: str) -> tuple[int, list[Episode]]:
+    """The released version of suite ``name`` whose hash is ``suite_hash``, and its episodes."""
+    from gr_bench.suites import VERSIONS, get_suite
+
+    for version in VERSIONS.get(name, ()):
+        suite = get_suite(name, version)
+        if suite.hash == suite_hash:
+            return version, list(suite.episodes)
+    raise ValueError(
+        f"--reuse: this checkout builds no version of suite {name!r} with hash {suite_hash[:16]}...; reuse needs "
+        "a run of a released suite version, or a run directory written by this version of gr-bench"
+    )
+
+
+def _reusable(
+    source: Path, suite: Suite, agent_spec: str, agent_config: dict | None
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Provenance and the records of ``source`` that can stand for episodes of ``suite``: same agent
+    and config, and the episode's JSON (seed, initial state, variations, step budget...) identical."""
+    data, records, episodes = _load_earlier_run(source)
+    if data["agent"]["name"] != agent_spec or (data["agent"].get("config") or {}) != (agent_config or {}):
+        raise ValueError(
+            f"--reuse {source}: it ran agent {data['agent']['name']!r} with config {data['agent'].get('config')}, "
+            f"not {agent_spec!r} with {agent_config or {}}; only the same agent's records can be reused"
+        )
+    name, suite_hash = data["suite"]["name"], data["suite"]["hash"]
+    if episodes is None:
+        version, episodes = _earlier_episodes(name, suite_hash)
+    else:
+        version = data["suite"].get("version")
+    before = {e.episode_id: e for e in episodes}
+    wanted = {e.episode_id: e for e in suite.episodes}
+    reusable = {}
+    for record in records:
+        episode_id = record["episode_id"]
+        if (
+            episode_id in wanted
+            and episode_id in before
+            and before[episode_id].to_json() == wanted[episode_id].to_json()
+        ):
+            # records of an older schema lack the environment and the progress: add them
+            record = {**record, "env_id": wanted[episode_id].env_id}
+            record["progress"] = episode_progress(record)
+            reusable[episode_id] = record
+    provenance = {
+        "records": len(reusable),
+        "source": str(source),
+        "suite": {"name": name, "version": version, "hash": suite_hash},
+    }
+    return provenance, reusable
+
+
+def _import_reused(
+    out: Path, suite: Suite, agent_spec: str, agent_config: dict | None, reuse: Path | None, done: dict
+) -> dict[str, Any] | None:
+    """Append the reusable records of ``reuse`` to the run's log once; on a resumed run, finish an
+    import a crash cut short. Returns the provenance for the results file."""
+    path = out / REUSED_PATH
+    if path.exists():
+        provenance = json.loads(path.read_text())
+        source = Path(provenance["source"])
+        if reuse is not None and reuse.resolve() != source.resolve():
+            raise RunMismatchError(f"{out} already reused the records of {source}, not {reuse}; choose another --out")
+        ids = set(provenance.pop("episode_ids"))
+        if not ids <= set(done):  # a crash between the two writes below
+            _, records = _reusable(source, suite, agent_spec, agent_config)
+            _append(out / "episodes.jsonl", [records[i] for i in sorted(ids - set(done))], done)
+        return provenance
+    if reuse is None:
+        return None
+    provenance, records = _reusable(reuse, suite, agent_spec, agent_config)
+    records = {i: r for i, r in records.items() if i not in done}
+    provenance["records"] = len(records)
+    # what will be imported is written down first, so that a crash in between can be finished
+    path.write_text(json.dumps({**provenance, "episode_ids": sorted(records)}, indent=1))
+    _append(out / "episodes.jsonl", list(records.values()), done)
+    return provenance
+
+
+def _append(log: Path, records: list[dict[str, Any]], done: dict[str, dict[str, Any]]) -> None:
+    with open(log, "a", encoding="utf-8") as f:
+        for record in records:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+            done[record["episode_id"]] = record
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def evaluate(
     suite: Suite,
     agent_spec: str,
@@ -272,20 +426,39 @@ def evaluate(
     agent_config: dict | None = None,
     workers: int = 1,
     resume: bool = False,
+    reuse: str | Path | None = None,
     time_limit: float = EPISODE_TIME_LIMIT,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Run ``suite`` for the agent; write episodes.jsonl and results.json under ``out``."""
+    """Run ``suite`` for the agent; write episodes.jsonl and results.json under ``out``.
+
+    ``reuse``: an earlier run (its directory, results file or leaderboard submission) of the same
+    agent and config; its records of episodes identical to this suite's are imported instead of
+    being run again, and the results file says how many and from which suite."""
     from gr_bench.agents import resolve
     from gr_bench.results import build_results, validate, write_json
 
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     resolve(agent_spec)  # a bad agent name fails before anything is written
+    reuse = Path(reuse) if reuse is not None else None
+    if reuse is not None and not reuse.exists():
+        raise ValueError(f"--reuse {reuse}: no such run directory or results file")
     out = Path(out)
     _check_run(out, suite, agent_spec, agent_config, resume)
+    if not (out / SUITE_PATH).exists():
+        write_json(
+            out / SUITE_PATH,
+            {
+                "name": suite.name,
+                "version": suite.version,
+                "hash": suite.hash,
+                "episodes": [e.to_json() for e in suite.episodes],
+            },
+        )
     log = out / "episodes.jsonl"
     done = _read_done(log)
+    reused = _import_reused(out, suite, agent_spec, agent_config, reuse, done)
     wanted = {e.episode_id for e in suite.episodes}
     pending = [e for e in suite.episodes if e.episode_id not in done]
     bar = None
@@ -307,7 +480,7 @@ def evaluate(
     if bar is not None:
         bar.close()
     records = [r for r in done.values() if r["episode_id"] in wanted]
-    results = build_results(suite, agent_spec, agent_config or {}, records, workers)
+    results = build_results(suite, agent_spec, agent_config or {}, records, workers, reused)
     validate(results)
     write_json(out / "results.json", results)
     return results

@@ -1,7 +1,9 @@
 """Leaderboard submissions: a submission is a results file, and it is data, never code.
 
 Validation checks the file against the results schema and the released suite manifest
-(``leaderboards/manifest.json``: name, version, hash and size of every released suite), checks
+(``leaderboards/manifest.json``: name, version, hash and size of every released suite, the current
+version under ``suites`` and older ones under ``previous_versions``: a run of an older version
+stays valid for that version), checks
 that every episode of the suite is there exactly once and nothing else, and recomputes every
 aggregate from the per-episode records, so a number edited by hand is caught. Each problem is
 reported with the field it concerns.
@@ -24,14 +26,27 @@ class SubmissionError(ValueError):
 
 
 def build_manifest() -> dict[str, Any]:
-    """The released suites as they are built now (name, version, hash, episode count)."""
-    from gr_bench.suites import BUILDERS, get_suite
+    """The released suites as they are built now (name, version, hash, episode count): the current
+    version of each, and every earlier one."""
+    from gr_bench.suites import BUILDERS, VERSIONS, get_suite
 
-    suites = {}
-    for name in BUILDERS:
-        suite = get_suite(name)
-        suites[name] = {"version": suite.version, "hash": suite.hash, "episodes": len(suite.episodes)}
-    return {"suites": suites}
+    def entry(suite) -> dict[str, Any]:
+        return {"version": suite.version, "hash": suite.hash, "episodes": len(suite.episodes)}
+
+    suites = {name: entry(get_suite(name)) for name in BUILDERS}
+    previous = {
+        name: {str(v): entry(get_suite(name, v)) for v in VERSIONS[name][:-1]}
+        for name in BUILDERS
+        if VERSIONS[name][1:]
+    }
+    return {"suites": suites, "previous_versions": previous}
+
+
+def released_versions(manifest: dict[str, Any], name: str) -> dict[int, dict[str, Any]]:
+    """Version -> released entry of suite ``name``, the current one included."""
+    versions = {int(v): info for v, info in manifest.get("previous_versions", {}).get(name, {}).items()}
+    current = manifest["suites"][name]
+    return {**versions, current["version"]: current}
 
 
 def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, Any]:
@@ -75,10 +90,15 @@ def validate_submission(
     manifest = manifest or load_manifest()
     suite_info = results["suite"]
     name = suite_info["name"]
-    released = manifest["suites"].get(name)
-    if released is None:
+    if name not in manifest["suites"]:
         raise SubmissionError(f"suite.name: {name!r} is not a released suite ({', '.join(manifest['suites'])})")
-    suite = get_suite(name)
+    versions = released_versions(manifest, name)
+    released = versions.get(suite_info["version"])
+    if released is None:
+        raise SubmissionError(
+            f"suite.version: {name} v{suite_info['version']} was never released (versions {sorted(versions)})"
+        )
+    suite = get_suite(name, suite_info["version"])
     if secret is not None:
         suite = suite.with_secret(secret)
         released = {"version": released["version"], "hash": suite.hash, "episodes": len(suite.episodes)}
@@ -110,7 +130,7 @@ def validate_submission(
         if record["completed"] > len(record["tasks"]) or (record["success"] and record["failure"]):
             raise SubmissionError(f"episodes[{index}]: success, completed and failure contradict each other")
 
-    recomputed = aggregate(results["episodes"])
+    recomputed = aggregate(results["episodes"], results["schema_version"])
     mismatch = _first_difference(results["aggregates"], recomputed, "aggregates")
     if mismatch:
         raise SubmissionError(f"{mismatch}: does not match the value recomputed from the episode records")
@@ -154,13 +174,13 @@ def _slug(text: str) -> str:
 def add_submission(
     results: dict[str, Any], name: str, url: str = "", directory: Path = SUBMISSIONS_DIR, replace: bool = False
 ) -> Path:
-    """Validate ``results`` and file it under ``directory/<suite>/<name>.json``."""
+    """Validate ``results`` and file it under ``directory/<suite>/v<version>/<name>.json``."""
     if not name.strip():
         raise SubmissionError("--name: a submission needs a name")
     if url and not url.startswith(("https://", "http://")):
         raise SubmissionError(f"--url: {url!r} is not an http(s) address")
     validate_submission(results)
-    path = Path(directory) / results["suite"]["name"] / f"{_slug(name)}.json"
+    path = _submission_path(directory, results["suite"], name)
     if path.exists() and not replace:
         raise SubmissionError(f"{path} exists: choose another --name, or pass --replace")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,7 +198,7 @@ def verify_submission(
     if not secret:
         raise SubmissionError("--secret-file: verifying needs the hidden split's secret")
     validate_submission(hidden_results, secret=secret)
-    path = Path(directory) / hidden_results["suite"]["name"] / f"{_slug(name)}.json"
+    path = _submission_path(directory, hidden_results["suite"], name)
     if not path.exists():
         raise SubmissionError(f"no submission {name!r} for suite {hidden_results['suite']['name']!r} ({path})")
     record = json.loads(path.read_text(encoding="utf-8"))
@@ -192,10 +212,16 @@ def verify_submission(
     return path
 
 
-def board_rows(suite: str, directory: Path = SUBMISSIONS_DIR) -> list[dict[str, Any]]:
-    """One row per valid submission of ``suite``, best first."""
+def _submission_path(directory: Path, suite: dict[str, Any], name: str) -> Path:
+    return Path(directory) / suite["name"] / f"v{suite['version']}" / f"{_slug(name)}.json"
+
+
+def board_rows(suite: str, directory: Path = SUBMISSIONS_DIR, version: int | None = None) -> list[dict[str, Any]]:
+    """One row per valid submission of ``suite`` at ``version`` (default: the current one), best first."""
+    if version is None:
+        version = load_manifest()["suites"][suite]["version"]
     rows = []
-    for path in sorted((Path(directory) / suite).glob("*.json")):
+    for path in sorted((Path(directory) / suite / f"v{version}").glob("*.json")):
         record = json.loads(path.read_text(encoding="utf-8"))
         results = record["results"]
         validate_submission(results)
@@ -213,6 +239,12 @@ def board_rows(suite: str, directory: Path = SUBMISSIONS_DIR) -> list[dict[str, 
             row["avg_len"] = agg["chains"]["avg_len"]
             for axis, chains in agg.get("chains_per_axis", {}).items():
                 row[f"avg_len {axis.removeprefix('long_horizon_')}"] = chains["avg_len"]
+        per_env = agg.get("per_env", {})
+        if len(per_env) > 1:  # suites of several environments: each one's success and mean progress
+            for env_id, stats in per_env.items():
+                short = env_id.removeprefix("GRBench/")
+                row[f"{short}: success"] = stats["overall"]["rate"]
+                row[f"{short}: progress"] = stats["mean_progress"]
         for section, prefix in (("per_axis", "axis"), ("per_category", "instruction")):
             if len(agg[section]) > 1:
                 row.update({f"{prefix}: {key}": rate["rate"] for key, rate in agg[section].items()})
@@ -232,18 +264,28 @@ def build_boards(directory: Path = SUBMISSIONS_DIR, out: Path = BUILT_DIR) -> li
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    written, sections = [], []
-    for suite, info in load_manifest()["suites"].items():
-        rows = board_rows(suite, directory)
-        if suite == "smoke" and not rows:
-            continue  # the CI suite gets a board only when someone files a run of it
-        frame = pd.DataFrame(rows)
-        title = f"{suite} v{info['version']} (suite hash {info['hash'][:12]})"
-        csv_path, md_path = out / f"{suite}.csv", out / f"{suite}.md"
-        frame.to_csv(csv_path, index=False, float_format="%.4f")
-        md_path.write_text(f"# {title}\n\n" + _markdown_table(frame) + "\n", encoding="utf-8")
-        written += [csv_path, md_path]
-        sections.append(f"<h2>{html.escape(title)}</h2>" + _html_table(frame, suite))
+    written, sections, older = [], [], []
+    manifest = load_manifest()
+    for suite, info in manifest["suites"].items():
+        for version, released in sorted(released_versions(manifest, suite).items(), reverse=True):
+            current = version == info["version"]
+            rows = board_rows(suite, directory, version)
+            if (suite == "smoke" or not current) and not rows:
+                continue  # the CI suite and older versions get a board only when they have rows
+            frame = pd.DataFrame(rows)
+            title = f"{suite} v{version} (suite hash {released['hash'][:12]})"
+            stem = suite if current else f"{suite}-v{version}"
+            csv_path, md_path = out / f"{stem}.csv", out / f"{stem}.md"
+            frame.to_csv(csv_path, index=False, float_format="%.4f")
+            md_path.write_text(f"# {title}\n\n" + _markdown_table(frame) + "\n", encoding="utf-8")
+            written += [csv_path, md_path]
+            (sections if current else older).append(f"<h2>{html.escape(title)}</h2>" + _html_table(frame, stem))
+    if older:
+        sections.append(
+            "<details><summary>Earlier suite versions (their runs stay valid for their version)</summary>"
+            + "\n".join(older)
+            + "</details>"
+        )
     page = out / "index.html"
     page.write_text(_HTML_PAGE.replace("{{BODY}}", "\n".join(sections)), encoding="utf-8")
     return [*written, page]

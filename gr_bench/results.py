@@ -17,7 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: records carry env_id and progress (tidy: subtasks); aggregates per_env, mean_progress
+SCHEMA_VERSIONS = (1, 2)  # files of every version still validate and load
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "results.schema.json"
 Z_95 = 1.959963984540054  # two-sided 95% normal quantile
 
@@ -37,9 +38,13 @@ def _rate(successes: int, n: int) -> dict[str, Any]:
     return {"n": n, "successes": successes, "rate": successes / n if n else 0.0, "ci95": [lo, hi]}
 
 
-def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
+def aggregate(records: list[dict[str, Any]], schema_version: int = SCHEMA_VERSION) -> dict[str, Any]:
     """Success overall, per task, per axis, per instruction category and per scene; for chains,
-    success after 1..k tasks and the average number of tasks completed."""
+    success after 1..k tasks and the average number of tasks completed. From schema version 2 also
+    mean progress, overall and per environment (with its own per-axis and per-category success),
+    and per object the outcome of the subtasks that name it (table tidying)."""
+    if schema_version not in SCHEMA_VERSIONS:
+        raise ValueError(f"results schema version {schema_version!r} is not one of {SCHEMA_VERSIONS}")
     groups: dict[str, dict[str, list[bool]]] = {k: defaultdict(list) for k in ("task", "axis", "category", "scene")}
     overall = []
     chains = [r for r in records if len(r["tasks"]) > 1]
@@ -65,7 +70,36 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
             by_axis[r["axis"]].append(r)
         result["chains_per_axis"] = {axis: _chain_stats(rows) for axis, rows in sorted(by_axis.items())}
     result["failures"] = dict(sorted(_count(r["failure"]["kind"] for r in records if r.get("failure")).items()))
+    if schema_version >= 2:
+        result["mean_progress"] = _mean(r["progress"] for r in records)
+        by_env: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in records:
+            by_env[r["env_id"]].append(r)
+        result["per_env"] = {env: _env_stats(rows) for env, rows in sorted(by_env.items())}
+        objects: dict[str, list[bool]] = defaultdict(list)
+        for r in records:
+            for subtask in r.get("subtasks", []):
+                if subtask["object"] is not None:
+                    objects[subtask["object"]].append(bool(subtask["done"]))
+        result["per_object"] = {name: _rate(sum(v), len(v)) for name, v in sorted(objects.items())}
     return result
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0
+
+
+def _env_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
+    groups: dict[str, dict[str, list[bool]]] = {"axis": defaultdict(list), "category": defaultdict(list)}
+    for r in records:
+        groups["axis"][r["axis"]].append(bool(r["success"]))
+        groups["category"][r["instruction_category"]].append(bool(r["success"]))
+    return {
+        "overall": _rate(sum(bool(r["success"]) for r in records), len(records)),
+        "mean_progress": _mean(r["progress"] for r in records),
+        **{f"per_{key}": {k: _rate(sum(v), len(v)) for k, v in sorted(rows.items())} for key, rows in groups.items()},
+    }
 
 
 def _chain_stats(chains: list[dict[str, Any]]) -> dict[str, Any]:
@@ -104,10 +138,13 @@ def git_revision() -> str | None:
     return out.stdout.strip() or None
 
 
-def build_results(suite, agent_spec: str, agent_config: dict, records: list[dict], workers: int) -> dict[str, Any]:
+def build_results(
+    suite, agent_spec: str, agent_config: dict, records: list[dict], workers: int, reused: dict | None = None
+) -> dict[str, Any]:
+    """The results file's content; ``reused`` says which records came from an earlier run."""
     order = {e.episode_id: i for i, e in enumerate(suite.episodes)}
     records = sorted(records, key=lambda r: order[r["episode_id"]])
-    return {
+    results = {
         "schema_version": SCHEMA_VERSION,
         "suite": {"name": suite.name, "version": suite.version, "hash": suite.hash, "episodes": len(suite.episodes)},
         "agent": {"name": agent_spec, "config": agent_config},
@@ -119,6 +156,9 @@ def build_results(suite, agent_spec: str, agent_config: dict, records: list[dict
         "episodes": records,
         "aggregates": aggregate(records),
     }
+    if reused:
+        results["reused"] = reused
+    return results
 
 
 def validate(results: dict[str, Any]) -> None:

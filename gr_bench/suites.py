@@ -17,10 +17,16 @@ from typing import Any
 import numpy as np
 
 TABLETOP = "GRBench/Tabletop-v0"
+TIDY = "GRBench/Tidy-v0"
 TRAINING_SCENES = ("A", "B", "C")
 HELD_OUT_SCENE = "D"
 MAX_STEPS_PER_TASK = 360  # control steps, as CALVIN
 INVALID_MAX_STEPS = 120  # control steps an agent is watched on an impossible request
+TIDY_SCENES = ("A", "B")  # the tidying room has no held-out scene: its unseen settings are the axes
+# request categories the tidy language phrases with training words in training scenes; the tray
+# (unseen_destination) and impossible requests (invalid) are only asked in ood-instruction
+TIDY_SEEN_CATEGORIES = ("whole_table", "one_object", "several_objects", "several_destinations")
+TIDY_LONG_HORIZON_EPISODES = 50  # full clean-ups, half in each scene
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ class Episode:
     axis: str  # generalization axis tested: none (seen), an unseen-scene axis, instruction, long_horizon
     variations: dict[str, Any] = field(default_factory=dict)  # axis -> value, applied at reset
     initial_state: dict[str, Any] | None = None  # symbolic state; None: sampled from the seed
-    max_steps: int = MAX_STEPS_PER_TASK  # per task
+    max_steps: int | None = MAX_STEPS_PER_TASK  # per task; None: the environment's own budget (it truncates)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,9 +140,44 @@ def _single(
     )
 
 
-def build_seen(per_scene: int = 2) -> Suite:
+def _tidy(
+    suite: str, task: str, scene: str, i: int, category: str, axis: str, split: str, variations: dict | None = None
+) -> Episode:
+    """A table-tidying episode: ``category`` is the request's (``envs.tidy.tasks.CATEGORIES``), the
+    phrasing comes from the tidy bank's ``split``, and the environment's own step budget applies."""
+    from envs.tidy.language import instructions
+
+    rng = _rng(suite, TIDY, task, scene, category, axis, i)
+    phrasings = instructions(task, split)
+    return Episode(
+        episode_id="/".join([suite, "tidy", axis, category, task, scene, str(i)]),
+        env_id=TIDY,
+        scene=scene,
+        tasks=(task,),
+        instructions=(phrasings[int(rng.integers(len(phrasings)))],),
+        seed=_seed(suite, TIDY, task, scene, category, axis, i),
+        instruction_category=category,
+        axis=axis,
+        variations=variations or {},
+        max_steps=None,
+    )
+
+
+def _pick(tasks: tuple[str, ...], *key: Any) -> str:
+    return tasks[int(_rng(*key).integers(len(tasks)))]
+
+
+def _check_version(name: str, version: int) -> None:
+    if version not in VERSIONS[name]:
+        raise ValueError(f"suite {name!r} has versions {list(VERSIONS[name])}, not {version!r}")
+
+
+def build_seen(version: int = 2, per_scene: int = 2, tidy_per_scene: int = 2) -> Suite:
+    """v1: every tabletop task in training scenes A-C with training phrasings. v2 adds, in the
+    tidying room's scenes A and B, tasks of every seen request category with training phrasings."""
     from envs.tabletop.language import instructions
 
+    _check_version("seen", version)
     episodes = []
     for task in _tabletop_tasks():
         phrasings = instructions(task, "train")
@@ -144,21 +185,34 @@ def build_seen(per_scene: int = 2) -> Suite:
             for i in range(per_scene):
                 phrase = phrasings[int(_rng("seen", task, scene, i).integers(len(phrasings)))]
                 episodes.append(_single("seen", task, scene, i, "train", "none", phrase))
-    return Suite("seen", 1, "every task in training scenes A-C with training phrasings", tuple(episodes))
+    description = "every task in training scenes A-C with training phrasings"
+    if version >= 2:
+        from envs.tidy.tasks import tasks_in_category
+
+        for category in TIDY_SEEN_CATEGORIES:
+            for scene in TIDY_SCENES:
+                for i in range(tidy_per_scene):
+                    task = _pick(tasks_in_category(category), "seen", TIDY, category, scene, i)
+                    episodes.append(_tidy("seen", task, scene, i, category, "none", "train"))
+        description += "; tidy: every seen request category in scenes A and B"
+    return Suite("seen", version, description, tuple(episodes))
 
 
-def build_smoke() -> Suite:
-    seen = build_seen(per_scene=1)
+def build_smoke(version: int = 1) -> Suite:
+    _check_version("smoke", version)
+    seen = build_seen(version=1, per_scene=1)
     picks = ("open_drawer", "turn_on_led", "move_slider_left", "lift_red_block_table")
     episodes = tuple(e for e in seen.episodes if e.tasks[0] in picks and e.scene == "A")
-    return Suite("smoke", 1, "four quick tasks in scene A, for CI", episodes)
+    return Suite("smoke", version, "four quick tasks in scene A, for CI", episodes)
 
 
-def build_ood_instruction(per_category: int = 1) -> Suite:
-    """Training scenes, every instruction category (held-out language; the scene is familiar)."""
+def build_ood_instruction(version: int = 2, per_category: int = 1, tidy_per_scene: int = 2) -> Suite:
+    """Training scenes, every instruction category (held-out language; the scene is familiar).
+    v2 adds tidy requests of every category (the tray, impossible requests) with evaluation phrasings."""
     from envs.tabletop.language import instructions
     from envs.tabletop.language_ood import OOD_CATEGORIES, invalid_instructions, ood_instructions
 
+    _check_version("ood-instruction", version)
     episodes = []
     for task in _tabletop_tasks():
         for category in ("eval", *OOD_CATEGORIES):
@@ -178,14 +232,26 @@ def build_ood_instruction(per_category: int = 1) -> Suite:
         episodes.append(
             _single("ood-instruction", task, scene, i, "invalid", "instruction", phrase, max_steps=INVALID_MAX_STEPS)
         )
-    return Suite("ood-instruction", 1, "training scenes, every instruction category incl. invalid", tuple(episodes))
+    description = "training scenes, every instruction category incl. invalid"
+    if version >= 2:
+        from envs.tidy.tasks import CATEGORIES, tasks_in_category
+
+        for category in CATEGORIES:
+            for scene in TIDY_SCENES:
+                for i in range(tidy_per_scene):
+                    task = _pick(tasks_in_category(category), "ood-instruction", TIDY, category, scene, i)
+                    episodes.append(_tidy("ood-instruction", task, scene, i, category, "instruction", "eval"))
+        description += "; tidy: every request category (tray, absent objects) with evaluation phrasings"
+    return Suite("ood-instruction", version, description, tuple(episodes))
 
 
-def build_unseen(per_axis: int = 1) -> Suite:
-    """Every unseen-scene axis, each task under it, training phrasings."""
+def build_unseen(version: int = 2, per_axis: int = 1) -> Suite:
+    """Every unseen-scene axis, each task under it, training phrasings. v2 adds every tidy axis
+    with an unseen value, in scenes A and B: the full clean-up and one request each."""
     from envs.tabletop.language import instructions
     from envs.tabletop.variations import AXES, sample_variation
 
+    _check_version("unseen", version)
     episodes = []
     for axis in AXES:
         for task in _tabletop_tasks():
@@ -199,15 +265,36 @@ def build_unseen(per_axis: int = 1) -> Suite:
                     variations = {axis: sample_variation(axis, "unseen", rng)}
                 phrase = phrasings[int(rng.integers(len(phrasings)))]
                 episodes.append(_single("unseen", task, scene, i, "train", axis, phrase, variations))
-    return Suite("unseen", 1, "every task under every unseen-scene axis, training phrasings", tuple(episodes))
+    description = "every task under every unseen-scene axis, training phrasings"
+    if version >= 2:
+        from envs.tidy.objects import TRAIN_KINDS, UNSEEN_KINDS
+        from envs.tidy.tasks import tasks_in_category
+        from envs.tidy.variations import AXES as TIDY_AXES
+        from envs.tidy.variations import sample_variation as sample_tidy
+
+        for axis in TIDY_AXES:
+            # under unseen objects, the request names one of them
+            kinds = UNSEEN_KINDS if axis == "object_set" else TRAIN_KINDS
+            for scene in TIDY_SCENES:
+                rng = _rng("unseen", TIDY, axis, scene)
+                request_category = TIDY_SEEN_CATEGORIES[1 + int(rng.integers(len(TIDY_SEEN_CATEGORIES) - 1))]
+                requests = tasks_in_category(request_category, kinds)
+                request = requests[int(rng.integers(len(requests)))]
+                for i, (task, category) in enumerate((("clear_table", "whole_table"), (request, request_category))):
+                    variations = {axis: sample_tidy(axis, "unseen", _rng("unseen", TIDY, axis, scene, i))}
+                    episodes.append(_tidy("unseen", task, scene, i, category, axis, "train", variations))
+        description += "; tidy: every axis, clean-up and a request, scenes A and B"
+    return Suite("unseen", version, description, tuple(episodes))
 
 
-def build_long_horizon(chains: int = 1000) -> Suite:
+def build_long_horizon(version: int = 2, chains: int = 1000, tidy: int = TIDY_LONG_HORIZON_EPISODES) -> Suite:
     """CALVIN's protocol: 5-task chains from a symbolic initial state, in the held-out scene D with
-    evaluation phrasings (ABC->D), and in scenes A-D."""
+    evaluation phrasings (ABC->D), and in scenes A-D. v2 adds the tidying protocol: the full
+    clean-up of a table of six objects, in scenes A and B, with evaluation phrasings."""
     from envs.tabletop.chains import sample_chain
     from envs.tabletop.language import instructions
 
+    _check_version("long-horizon", version)
     episodes = []
     for protocol, scenes in (("ABC-D", (HELD_OUT_SCENE,)), ("ABCD-D", ("A", "B", "C", "D"))):
         for i in range(chains):
@@ -228,7 +315,13 @@ def build_long_horizon(chains: int = 1000) -> Suite:
                     initial_state=start.as_dict(),
                 )
             )
-    return Suite("long-horizon", 1, "1000 five-task chains per protocol (ABC->D and ABCD->D)", tuple(episodes))
+    description = f"{chains} five-task chains per protocol (ABC->D and ABCD->D)"
+    if version >= 2:
+        for i in range(tidy):
+            scene = TIDY_SCENES[i % len(TIDY_SCENES)]
+            episodes.append(_tidy("long-horizon", "clear_table", scene, i, "whole_table", "long_horizon_tidy", "eval"))
+        description += f"; tidy: {tidy} full clean-ups in scenes A and B"
+    return Suite("long-horizon", version, description, tuple(episodes))
 
 
 BUILDERS = {
@@ -238,12 +331,22 @@ BUILDERS = {
     "ood-instruction": build_ood_instruction,
     "long-horizon": build_long_horizon,
 }
+# every released version of each suite, oldest first; the last is the current one. A new version
+# keeps the episodes of the one before byte-identical where it can, so records can be reused
+VERSIONS = {
+    "smoke": (1,),
+    "seen": (1, 2),
+    "unseen": (1, 2),
+    "ood-instruction": (1, 2),
+    "long-horizon": (1, 2),
+}
 
 
 @cache
-def get_suite(name: str) -> Suite:
+def get_suite(name: str, version: int | None = None) -> Suite:
+    """The suite ``name`` at ``version`` (default: the current one)."""
     if name not in BUILDERS:
         from envs.errors import unknown_name_error
 
         raise unknown_name_error("suite", name, BUILDERS)
-    return BUILDERS[name]()
+    return BUILDERS[name](version=VERSIONS[name][-1] if version is None else version)

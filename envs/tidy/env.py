@@ -25,7 +25,7 @@ from envs.tidy.language import SPLITS, instructions
 from envs.tidy.layout import choose_objects, place_clutter, place_objects
 from envs.tidy.scenes import get_scene
 from envs.tidy.sim import CONTROL_DT, MAX_OBJECTS, Placement, TidySim
-from envs.tidy.tasks import CLEAR_TABLE, TidyTask, get_task
+from envs.tidy.tasks import CLEAR_TABLE, TidyTask, get_task, untouched
 from envs.tidy.variations import DEFAULT_OBJECT_COUNT, check_variations
 from envs.tidy.variations import apply as apply_variations
 from envs.utils.rendering import CameraRenderers, camera_resolutions
@@ -318,6 +318,13 @@ class TidyEnv(gym.Env):
             target_mat = rot @ euler_to_mat(rel[3:6] * MAX_REL_ORN) @ mat_base
             targets.append(arm.solve_ik(sim.data, target_pos, target_mat))
         return np.concatenate(targets)
+
+    def untouched(self) -> bool:
+        """Whether no object on the table has moved more than 2 cm or is held since the task began:
+        what an impossible request asks of the robot, whatever the task (for evaluators)."""
+        if self.sim is None:
+            raise RuntimeError("call reset() before untouched()")
+        return untouched(self.sim.objects, self._start, self.sim.snapshot())
 
     def begin_task(self, task: str, instruction: str | None = None) -> dict[str, Any]:
         """Start another request on the table as it is now, without a reset (for chains of

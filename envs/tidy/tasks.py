@@ -71,7 +71,7 @@ class TidyTask:
 
         An invalid request has one subtask, object and destination None: done while nothing has moved."""
         if self.category == "invalid":
-            still = all(np.linalg.norm(now.com[k] - start.com[k]) < UNTOUCHED_MOVE and not now.held(k) for k in objects)
+            still = untouched(objects, start, now)
             return still, float(still), [{"object": None, "destination": None, "done": still}]
         outcomes = [
             {"object": kind, "destination": dest, "done": now.placed_in(kind) == dest}
@@ -79,6 +79,11 @@ class TidyTask:
         ]
         done = [o["done"] for o in outcomes]
         return all(done), float(np.mean(done)) if done else 0.0, outcomes
+
+
+def untouched(objects: tuple[str, ...], start: TidySnapshot, now: TidySnapshot) -> bool:
+    """No object has moved more than ``UNTOUCHED_MOVE`` since ``start``, nor is held now."""
+    return all(np.linalg.norm(now.com[k] - start.com[k]) < UNTOUCHED_MOVE and not now.held(k) for k in objects)
 
 
 def task_name(goals: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> str:
