@@ -35,6 +35,14 @@ def table(results: dict[str, Any], compare: dict[str, Any] | None = None) -> str
         lines.append(text)
 
     lines.append(f"{'overall':28s} {_pct(agg['overall']):>30s}" + (f" {_pct(other['overall']):>30s}" if other else ""))
+    if "mean_progress" in agg or (other and "mean_progress" in other):
+        lines.append(f"{'mean progress':28s} {_progress(agg):>30s}" + (f" {_progress(other):>30s}" if other else ""))
+    envs = sorted(set(agg.get("per_env", {})) | set(other.get("per_env", {}) if other else ()))
+    if len(envs) > 1:
+        lines.append("-- per environment (success; mean progress)")
+        for env_id in envs:
+            cells = [_env_cell(a.get("per_env", {}).get(env_id)) for a in (agg, other) if a is not None]
+            lines.append(f"  {env_id:26s} " + " ".join(f"{c:>30s}" for c in cells))
     for section, title in (("per_axis", "axis"), ("per_category", "instruction"), ("per_scene", "scene")):
         keys = sorted(set(agg[section]) | set(other[section] if other else ()))
         if len(keys) > 1:
@@ -50,6 +58,14 @@ def table(results: dict[str, Any], compare: dict[str, Any] | None = None) -> str
     if agg["failures"]:
         lines.append("-- failed episodes by reason: " + ", ".join(f"{k} {v}" for k, v in agg["failures"].items()))
     return "\n".join(lines)
+
+
+def _progress(agg: dict[str, Any]) -> str:
+    return f"{agg['mean_progress']:6.1%}" if "mean_progress" in agg else "-"
+
+
+def _env_cell(stats: dict[str, Any] | None) -> str:
+    return f"{_pct(stats['overall'])}; {stats['mean_progress']:.2f}" if stats else "-"
 
 
 def _bar_plot(ax, rates: dict[str, Any], title: str) -> None:
@@ -98,10 +114,11 @@ def _figure_png(results: dict[str, Any], compare: dict[str, Any] | None = None) 
         ("per_task", "success per task"),
         ("per_axis", "success per generalization axis"),
         ("per_category", "success per instruction category"),
+        ("per_object", "table tidying: subtasks done per object"),
     ]
     for key, title in panels:
         rates = agg.get(key, {})
-        if len(rates) < 2 and key != "per_task":
+        if (len(rates) < 2 and key != "per_task") or not rates:
             continue
         fig, ax = plt.subplots(figsize=(7, 0.22 * len(rates) + 1.2))
         _bar_plot(ax, rates, title)
@@ -153,13 +170,30 @@ def markdown(results: dict[str, Any]) -> str:
 
     lo, hi = agg["overall"]["ci95"]
     out.append(f"| **overall** | **{agg['overall']['rate']:.1%}** | {lo:.1%} - {hi:.1%} | {agg['overall']['n']} |")
+    for env_id, stats in agg.get("per_env", {}).items():
+        lo, hi = stats["overall"]["ci95"]
+        out.append(
+            f"| env: {env_id} | {stats['overall']['rate']:.1%} | {lo:.1%} - {hi:.1%} | {stats['overall']['n']} |"
+        )
     for section, prefix in (
         ("per_axis", "axis: "),
         ("per_category", "instruction: "),
         ("per_scene", "scene: "),
         ("per_task", "task: "),
+        ("per_object", "tidy subtasks, object: "),
     ):
         rows(section, prefix)
+    if "per_env" in agg:
+        out += ["", "| environment | mean progress | success | n |", "|---|---|---|---|"]
+        out.append(f"| all | **{agg['mean_progress']:.3f}** | {agg['overall']['rate']:.1%} | {agg['overall']['n']} |")
+        for env_id, stats in agg["per_env"].items():
+            overall = stats["overall"]
+            out.append(f"| {env_id} | **{stats['mean_progress']:.3f}** | {overall['rate']:.1%} | {overall['n']} |")
+        out += [
+            "",
+            "Progress is GR-3's average task progress: the fraction of the objects a tidy task names that were "
+            "placed where it says, the fraction of a chain's tasks completed, or success for one task.",
+        ]
     if "chains" in agg:
         out += ["", "| chains | n | average length | success after 1..5 tasks |", "|---|---|---|---|"]
         for label, chains in [("all", agg["chains"]), *agg.get("chains_per_axis", {}).items()]:
@@ -188,6 +222,7 @@ def html_page(results: dict[str, Any], compare: dict[str, Any] | None = None) ->
 def write_reports(results: dict[str, Any], out: Path, compare: dict[str, Any] | None = None) -> tuple[Path, Path]:
     """report.md and report.html under ``out``; ``compare`` (say, the seen run of the same agent)
     adds a second column and, for an unseen run, the per-axis gap plot."""
+    out.mkdir(parents=True, exist_ok=True)
     md, page = out / "report.md", out / "report.html"
     md.write_text(markdown(results), encoding="utf-8")
     page.write_text(html_page(results, compare), encoding="utf-8")

@@ -79,3 +79,13 @@ class EagerOracle:
 
     def act(self, observation):
         return self._oracle.act(observation)
+
+
+class HoldStillAgent:
+    """Keeps ByteMini where it stands: base still, arms at their measured joints, grippers open."""
+
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        return np.r_[np.zeros(3), observation["robot_obs"][9:23], 1.0, 1.0]
