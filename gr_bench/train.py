@@ -1,4 +1,4 @@
-"""``gr-bench train``: train a reference agent (GR-1 now) on collected data or video."""
+"""``gr-bench train``: train a reference agent (GR-1, GR-3) on collected data, video or vision-language data."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ EXAMPLES = """examples:
   gr-bench train --agent gr1 --config paper --set history=10 --device cuda ...
   torchrun --nproc_per_node 2 -m gr_bench.cli train --agent gr1 --data data/drawer --out runs/ddp
   gr-bench eval --agent gr1 --checkpoint runs/gr1-drawer --suite seen --task open_drawer
+  gr-bench collect-vl --scenes 1500 --out data/vl
+  gr-bench train --agent gr3 --data data/drawer --vl-data data/vl --steps 40000 --out runs/gr3-cotrained
+  gr-bench train --agent gr3 --stage fewshot --data data/novel --init runs/gr3-cotrained --steps 1000 --out runs/gr3-fs
 """
 
 
@@ -52,6 +55,12 @@ def _train(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     module_name, _, function = TRAINABLE[args.agent].partition(":")
     build = getattr(importlib.import_module(module_name), function)
+    # options only some agents have are passed only when given
+    extra = {"vl_data": args.vl_data} if args.vl_data else {}
+    if args.stage == "fewshot":
+        extra["init"] = args.init
+    if extra and args.agent != "gr3":
+        raise ValueError(f"--vl-data and --stage fewshot are GR-3's (co-training, few-shot); {args.agent} has neither")
     model, dataset, checkpoint_config = build(
         config=args.config,
         overrides=parse_overrides(args.set),
@@ -59,6 +68,7 @@ def _train(args: argparse.Namespace) -> int:
         data=args.data,
         videos=args.videos,
         tasks=args.tasks.split(",") if args.tasks else None,
+        **extra,
     )
     config = TrainConfig(
         steps=args.steps,
@@ -95,10 +105,18 @@ def add_parser(sub) -> None:
     p.add_argument("--agent", required=True, help=f"one of {sorted(TRAINABLE)}")
     p.add_argument("--config", default="tiny", help="model preset (tiny, paper) or a JSON file of fields")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a model config field (repeatable)")
-    p.add_argument("--stage", default="finetune", choices=["pretrain", "finetune"])
+    p.add_argument(
+        "--stage",
+        default="finetune",
+        choices=["pretrain", "finetune", "fewshot"],
+        help="pretrain (GR-1: video), finetune (demonstrations), fewshot (GR-3: 'human' data, no wrist view or state)",
+    )
     p.add_argument("--data", help="finetune: a dataset made by gr-bench collect")
     p.add_argument("--videos", action="append", help="pretrain: a folder of videos or a dataset (repeatable)")
     p.add_argument("--tasks", help="finetune: only episodes of these tasks (comma-separated)")
+    p.add_argument(
+        "--vl-data", help="GR-3: co-train on this vision-language data (gr-bench collect-vl); omit for no co-training"
+    )
     p.add_argument("--init", help="initialise from this checkpoint or run (e.g. after pre-training)")
     p.add_argument("--out", help="run folder (default runs/train-AGENT-STAGE)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")

@@ -268,9 +268,9 @@ def test_swapped_instructions_come_from_the_pool_of_invalid_requests():
     torch.manual_seed(0)
     out, swapped = swap_instructions(["open the drawer"] * 200, 0.3, pool)
     assert 30 < int(swapped.sum()) < 90
-    assert all(o in pool for o, s in zip(out, swapped) if s)
-    assert all(o == "open the drawer" for o, s in zip(out, swapped) if not s)
-    assert set(o for o, s in zip(out, swapped) if s) == set(pool)
+    assert all(o in pool for o, s in zip(out, swapped, strict=True) if s)
+    assert all(o == "open the drawer" for o, s in zip(out, swapped, strict=True) if not s)
+    assert set(o for o, s in zip(out, swapped, strict=True) if s) == set(pool)
     out, swapped = swap_instructions(["a", "b"], 0.0, pool)
     assert out == ["a", "b"] and not swapped.any()
     out, swapped = swap_instructions(["a", "b"], 0.0, ())  # no pool is fine while nothing is swapped
@@ -665,6 +665,26 @@ def test_training_build_on_a_bytemini_dataset(tmp_path, tokenizer):
     with pytest.raises(ValueError, match="no 'pretrain' stage"):
         build("tiny", overrides, stage="pretrain", data=str(tmp_path / "data"))
 
+    # few-shot from a trained checkpoint: its model and normaliser, no wrist views, no state
+    from agents.train.loop import TrainConfig, train
+
+    config = TrainConfig(steps=1, batch_size=2, warmup_steps=1, checkpoint_every=1, device="cpu")
+    train(model, dataset, config, tmp_path / "run", checkpoint_config, progress=False)
+    with pytest.raises(ValueError, match="--init"):
+        build("tiny", stage="fewshot", data=str(tmp_path / "data"))
+    few, human, few_config = build("tiny", stage="fewshot", data=str(tmp_path / "data"), init=str(tmp_path / "run"))
+    assert few.config == model.config and few_config["normalizer"] == checkpoint_config["normalizer"]
+    assert few_config["stage"] == "fewshot" and few_config["source"]["init"] == str(tmp_path / "run")
+    sample = human[5]
+    assert not sample["rgb_left_wrist"].any() and not sample["rgb_right_wrist"].any() and not sample["state"].any()
+    assert sample["rgb_head"].any()
+    # co-training data must come from the robot's own cameras
+    from gr_bench.collect_vl import collect_vl
+
+    collect_vl(tmp_path / "vl", scenes=1, questions_per_scene=2, size=32, gripper_size=16, progress=False)
+    with pytest.raises(ValueError, match="collect it from the robot's environment"):
+        build("tiny", overrides, data=str(tmp_path / "data"), vl_data=str(tmp_path / "vl"))
+
 
 def test_registries_and_config_errors():
     from gr_bench.agents import AGENTS
@@ -772,3 +792,174 @@ def test_reduced_depth_3b_backbone_end_to_end(tokenizer):
             [batch["rgb_static"][:, 0], batch["rgb_gripper"][:, 0]], torch.zeros(1, 48), ["open the drawer"]
         )
     assert actions.shape == (1, 8, 24) and status.shape == (1, 3)
+
+
+# --- co-training with vision-language data, few-shot "human" data ---------------------------------
+QUESTIONS = ("is the drawer open?", "where is the red block in the image?")
+ANSWERS = ("yes", "12 40 20 48")
+
+
+def vl_samples(n: int, seed: int = 0) -> list[dict]:
+    g = torch.Generator().manual_seed(seed)
+    return [
+        {
+            "rgb_static": torch.randint(0, 256, (3, 48, 48), generator=g, dtype=torch.uint8),
+            "rgb_gripper": torch.randint(0, 256, (3, 20, 20), generator=g, dtype=torch.uint8),
+            "question": QUESTIONS[i % 2],
+            "answer": ANSWERS[i % 2],
+        }
+        for i in range(n)
+    ]
+
+
+def test_answer_prompts_label_only_the_answer_and_its_end_token(tokenizer):
+    model = make_model(tokenizer)
+    backbone = model.backbone
+    prompt = backbone.prompt(list(QUESTIONS), 2, list(ANSWERS))
+    plain = backbone.prompt(list(QUESTIONS), 2)
+    for row in range(2):
+        n_prompt = int(plain["attention_mask"][row].sum())
+        answer = backbone.tokenizer(ANSWERS[row], add_special_tokens=False)["input_ids"]
+        end = backbone.tokenizer.eos_token_id or backbone.tokenizer.sep_token_id
+        labels = prompt["labels"][row]
+        assert (labels[:n_prompt] == -100).all()  # the views and the question are not predicted
+        assert labels[n_prompt : n_prompt + len(answer) + 1].tolist() == answer + [end]
+        assert (labels[n_prompt + len(answer) + 1 :] == -100).all()  # padding
+        assert prompt["input_ids"][row, :n_prompt].tolist() == plain["input_ids"][row, :n_prompt].tolist()
+
+
+def test_answer_loss_is_the_vlms_own_next_token_loss(tokenizer):
+    """Logits only at answer positions give the same loss as the full LM head with labels."""
+    model = make_model(tokenizer)
+    randomize(model.backbone.vlm, std=0.05)
+    backbone, images = model.backbone, views(2)
+    loss, accuracy = backbone.answer_loss(images, list(QUESTIONS), list(ANSWERS))
+    prompt = backbone.prompt(list(QUESTIONS), 2, list(ANSWERS))
+    pixel_values, grid = backbone.pixel_values(images)
+    positions, _ = backbone.vlm.model.get_rope_index(
+        prompt["input_ids"], prompt["mm_token_type_ids"], image_grid_thw=grid, attention_mask=prompt["attention_mask"]
+    )
+    reference = backbone.vlm(
+        input_ids=prompt["input_ids"],
+        attention_mask=prompt["attention_mask"],
+        position_ids=positions,
+        pixel_values=pixel_values,
+        image_grid_thw=grid,
+        labels=prompt["labels"],
+    ).loss
+    torch.testing.assert_close(loss, reference, rtol=1e-5, atol=1e-5)
+    assert 0.0 <= float(accuracy) <= 1.0
+
+
+def test_cotraining_batches_train_the_backbone_only_through_the_answer_loss(tokenizer):
+    from agents.gr3.cotraining import CoTraining
+
+    model = make_model(tokenizer, swap_prob=0.0, status_weight=0.0)
+    robot = Windows(4)
+    data = CoTraining(robot, vl_samples(3))
+    batch = collate([data[i] for i in range(4)])
+    assert batch["vl_rgb_static"].shape == (4, 3, 48, 48) and list(batch["vl_question"][:2]) == [
+        QUESTIONS[data.vl_index(0) % 2],
+        QUESTIONS[data.vl_index(1) % 2],
+    ]
+    torch.manual_seed(0)
+    loss, metrics = model.loss(batch)
+    torch.manual_seed(0)
+    robot_loss, robot_metrics = model.loss(collate([robot[i] for i in range(4)]))
+    assert "vl_loss" in metrics and "vl_loss" not in robot_metrics
+    torch.testing.assert_close(loss, robot_loss + metrics["vl_loss"] * model.config.vl_weight, rtol=1e-4, atol=1e-4)
+
+    model.zero_grad()
+    vl_loss, _ = model.vl_loss(batch)
+    vl_loss.backward()
+    assert all(p.grad is None or not p.grad.any() for p in model.dit.parameters())
+    assert all(p.grad is None or not p.grad.any() for p in model.status_head.parameters())
+    vision = model.backbone.vlm.model.visual
+    assert any(p.grad is not None and p.grad.any() for p in vision.parameters())  # the vision tower learns too
+
+    half = make_model(tokenizer, vl_fraction=0.5)
+    seen = {}
+    original = half.backbone.answer_loss
+    half.backbone.answer_loss = lambda v, q, a: seen.update(n=len(q)) or original(v, q, a)
+    half.vl_loss(batch)
+    assert seen["n"] == 2
+
+
+def test_cotraining_pairs_visit_every_question():
+    from agents.gr3.cotraining import CoTraining
+
+    data = CoTraining(Windows(40), vl_samples(7))
+    assert len(data) == 40 and {data.vl_index(i) for i in range(7)} == set(range(7))
+    with pytest.raises(ValueError, match="empty"):
+        CoTraining(Windows(4), [])
+
+
+def test_human_trajectories_have_no_wrist_view_and_no_state():
+    from agents.gr3.cotraining import HumanTrajectories
+
+    robot = Windows(4)
+    human = HumanTrajectories(robot, ADAPTERS["tabletop_arm"].wrist_cameras)
+    sample, original = human[1], robot[1]
+    assert not sample["rgb_gripper"].any() and not sample["state"].any()
+    assert torch.equal(sample["rgb_static"], original["rgb_static"]) and torch.equal(
+        sample["actions"], original["actions"]
+    )
+    assert original["state"].any()  # the underlying data is untouched
+    with pytest.raises(KeyError, match="rgb_left_wrist"):
+        HumanTrajectories(robot, ("rgb_left_wrist",))[0]
+    with pytest.raises(ValueError, match="at least one camera"):
+        HumanTrajectories(robot, ())
+
+
+def test_scene_questions_are_answered_from_the_simulator():
+    import gymnasium as gym
+
+    import envs  # noqa: F401
+    from envs.tabletop.vqa import QUESTION_KINDS, block_box, project, scene_questions
+
+    env = gym.make("GRBench/Tabletop-v0", cameras=()).unwrapped
+    kinds = set()
+    for seed in range(6):
+        env.reset(seed=seed, options={"scene": "ABC"[seed % 3]})
+        state = env.symbolic_state
+        qas = scene_questions(env, np.random.default_rng(seed), 20)
+        assert len(qas) == 20
+        for qa in qas:
+            kinds.add(qa["kind"])
+            if qa["question"] == "is the drawer open?":
+                assert qa["answer"] == ("yes" if state.drawer == "open" else "no")
+            if qa["question"] == "where is the sliding door?":
+                assert qa["answer"] == state.slider
+            if qa["kind"] == "grounding":
+                colour = qa["question"].split()[3]
+                left, top, right, bottom = map(int, qa["answer"].split())
+                assert 0 <= left < right <= 99 and 0 <= top < bottom <= 99
+                centre = env.sim.data.geom_xpos[env.sim.model.geom(f"block_{colour}").id]
+                pixels, in_front = project(env.sim.model, env.sim.data, "static", centre[None], 100, 100)
+                col, row = pixels[0]
+                assert in_front[0]
+                assert left - 1 <= col <= right + 1 and top - 1 <= row <= bottom + 1
+                assert block_box(env.sim, colour) is not None
+    assert kinds == set(QUESTION_KINDS)
+
+
+def test_collect_vl_writes_a_dataset_that_loads_resized(tmp_path):
+    from agents.data.vqa import VQADataset
+    from gr_bench.collect_vl import collect_vl
+
+    meta = collect_vl(tmp_path / "vl", scenes=3, questions_per_scene=4, size=64, gripper_size=32, progress=False)
+    assert meta["scenes"] == 3 and meta["questions"] == 12 and sum(meta["kinds"].values()) == 12
+    data = VQADataset(tmp_path / "vl", ("rgb_static", "rgb_gripper"), image_size=(S, S))
+    item = data[5]
+    assert item["rgb_static"].shape == (3, S, S) and item["rgb_gripper"].dtype == torch.uint8
+    assert isinstance(item["question"], str) and item["answer"]
+    with pytest.raises(FileExistsError, match="exists"):
+        collect_vl(tmp_path / "vl", scenes=1, progress=False)
+    with pytest.raises(ValueError, match=r"not \['head'\]"):
+        VQADataset(tmp_path / "vl", ("rgb_head",))
+    with pytest.raises(FileNotFoundError, match="collect-vl"):
+        VQADataset(tmp_path, ("rgb_static",))
+    # the same keys give the same scenes: rendering is deterministic
+    again = collect_vl(tmp_path / "vl2", scenes=3, questions_per_scene=4, size=64, gripper_size=32, progress=False)
+    assert again["kinds"] == meta["kinds"]
+    assert (tmp_path / "vl" / "questions.jsonl").read_text() == (tmp_path / "vl2" / "questions.jsonl").read_text()

@@ -67,3 +67,31 @@ def test_train_rejects_bad_input(tmp_path, capsys):
     assert "key=value" in capsys.readouterr().err
     assert main(["train", "--agent", "gr1", "--stage", "finetune"]) == 2
     assert "--data" in capsys.readouterr().err
+    assert main(["train", "--agent", "gr1", "--data", str(tmp_path), "--vl-data", str(tmp_path)]) == 2
+    assert "GR-3's" in capsys.readouterr().err
+
+
+def test_gr3_collect_vl_cotrain_fewshot_eval(tmp_path):
+    """GR-3 through the CLI: demonstrations and vision-language data, co-training, a few-shot stage, eval."""
+    data, vl = tmp_path / "data", tmp_path / "vl"
+    assert main(["collect", "--suite", "smoke", "--episodes-per-task", "1", "--tasks", "open_drawer",
+                 "--out", str(data), "--workers", "1", "--size", "48", "--gripper-size", "32"]) == 0  # fmt: skip
+    assert main(["collect-vl", "--scenes", "4", "--out", str(vl), "--size", "48", "--gripper-size", "32"]) == 0
+    common = ["--steps", "3", "--batch-size", "2", "--warmup-steps", "1", "--device", "cpu", "--log-every", "1"]
+    small = ["--set", "image_size=32", "--set", "dit_hidden=32", "--set", "dit_mlp=64"]
+    cotrained = tmp_path / "cotrained"
+    assert main(["train", "--agent", "gr3", "--data", str(data), "--vl-data", str(vl), "--out", str(cotrained),
+                 *common, *small]) == 0  # fmt: skip
+    header = (cotrained / "metrics.csv").read_text().splitlines()[0]
+    assert "vl_loss" in header and "flow_loss" in header
+    saved = json.loads((cotrained / "checkpoints" / "step-0000003" / "config.json").read_text())
+    assert saved["source"]["vl_data"] == str(vl)
+    fewshot = tmp_path / "fewshot"
+    assert main(["train", "--agent", "gr3", "--stage", "fewshot", "--data", str(data), "--init", str(cotrained),
+                 "--out", str(fewshot), *common]) == 0  # fmt: skip
+    out = tmp_path / "eval"
+    assert main(["eval", "--agent", "gr3", "--checkpoint", str(fewshot), "--suite", "smoke", "--task", "open_drawer",
+                 "--out", str(out)]) == 0  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    record = results["episodes"][0] if "episodes" in results else results["records"][0]
+    assert record["failure"] is None and record["steps"] > 0

@@ -166,6 +166,7 @@ class BinarizeGrippers:
 class RobotAdapter:
     name: str
     cameras: tuple[str, ...]  # observation keys of the camera views, in prompt order
+    wrist_cameras: tuple[str, ...]  # those on the hands (a human demonstrator's headset has none)
     state_dim: int  # width of robot_obs
     action_dim: int  # width of the env action
     gripper_dims: tuple[int, ...]  # action dimensions that are grippers (+1 open, -1 close; not normalised)
@@ -218,6 +219,7 @@ ADAPTERS: dict[str, RobotAdapter] = _adapters(
     RobotAdapter(
         name="tabletop_arm",
         cameras=("rgb_static", "rgb_gripper"),
+        wrist_cameras=("rgb_gripper",),
         state_dim=15,  # TCP xyz, TCP euler, gripper width, 7 joints, gripper action (CALVIN's robot_obs)
         action_dim=7,  # relative TCP xyz and euler, gripper (CALVIN's relative action)
         gripper_dims=(6,),
@@ -226,6 +228,7 @@ ADAPTERS: dict[str, RobotAdapter] = _adapters(
     RobotAdapter(
         name="bytemini",
         cameras=("rgb_head", "rgb_left_wrist", "rgb_right_wrist"),
+        wrist_cameras=("rgb_left_wrist", "rgb_right_wrist"),
         state_dim=39,  # GRBench/Tidy's robot_obs: base, lift, head, 2x7 joints, grippers, both TCPs, commands
         action_dim=19,  # base velocities (3), left and right arm joint targets (2x7), left and right gripper
         gripper_dims=(17, 18),

@@ -26,6 +26,7 @@ from torch import nn
 from agents.gr3.config import GR3Config
 from agents.pretrained import resolve_model_path
 
+MAX_ANSWER_TOKENS = 64  # longer co-training answers are cut (before the end token)
 VISION_START, IMAGE_PAD, VISION_END, VIDEO_PAD = "<|vision_start|>", "<|image_pad|>", "<|vision_end|>", "<|video_pad|>"
 VISION_TOKENS = (VISION_START, IMAGE_PAD, VISION_END, VIDEO_PAD)
 
@@ -149,8 +150,11 @@ class Backbone(nn.Module):
         self.register_buffer("std", torch.tensor(OPENAI_CLIP_STD).view(1, 3, 1, 1), persistent=False)
 
     # --- inputs ----------------------------------------------------------------------------
-    def prompt(self, instructions: list[str], views: int) -> dict[str, torch.Tensor]:
-        """Token ids of the prompts, right-padded: input_ids, attention_mask and mm_token_type_ids (B, L)."""
+    def prompt(self, instructions: list[str], views: int, answers: list[str] | None = None) -> dict[str, torch.Tensor]:
+        """Token ids of the prompts, right-padded: input_ids, attention_mask and mm_token_type_ids (B, L).
+
+        With ``answers`` (co-training), each prompt is followed by its answer and an end token, and
+        ``labels`` (B, L) holds those tokens' ids where they are predicted, -100 elsewhere."""
         config = self.vlm.config
         block = [config.vision_start_token_id] + [config.image_token_id] * self.tokens_per_view
         block.append(config.vision_end_token_id)
@@ -158,13 +162,34 @@ class Backbone(nn.Module):
             list(instructions), add_special_tokens=False, truncation=True, max_length=self.max_instruction_tokens
         )["input_ids"]
         rows = [block * views + list(text) for text in texts]
-        length = max(len(r) for r in rows)
+        targets = [[] for _ in rows]
+        if answers is not None:
+            end = (
+                self.tokenizer.eos_token_id if self.tokenizer.eos_token_id is not None else self.tokenizer.sep_token_id
+            )
+            if end is None:
+                raise ValueError("the tokenizer has neither an end-of-sequence nor a separator token to end answers")
+            said = self.tokenizer(
+                list(answers), add_special_tokens=False, truncation=True, max_length=MAX_ANSWER_TOKENS
+            )["input_ids"]
+            targets = [list(a) + [end] for a in said]
+        length = max(len(r) + len(t) for r, t in zip(rows, targets, strict=True))
         pad = self.tokenizer.pad_token_id or 0
         device = self.mean.device
-        input_ids = torch.tensor([r + [pad] * (length - len(r)) for r in rows], device=device)
-        attention_mask = torch.tensor([[1] * len(r) + [0] * (length - len(r)) for r in rows], device=device)
+        full = [r + t + [pad] * (length - len(r) - len(t)) for r, t in zip(rows, targets, strict=True)]
+        input_ids = torch.tensor(full, device=device)
+        attention_mask = torch.tensor(
+            [[1] * (len(r) + len(t)) + [0] * (length - len(r) - len(t)) for r, t in zip(rows, targets, strict=True)],
+            device=device,
+        )
         mm_token_type_ids = (input_ids == config.image_token_id).int()  # 1 on image tokens, 0 on text
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "mm_token_type_ids": mm_token_type_ids}
+        out = {"input_ids": input_ids, "attention_mask": attention_mask, "mm_token_type_ids": mm_token_type_ids}
+        if answers is not None:
+            labels = [
+                [-100] * len(r) + t + [-100] * (length - len(r) - len(t)) for r, t in zip(rows, targets, strict=True)
+            ]
+            out["labels"] = torch.tensor(labels, device=device)
+        return out
 
     def pixel_values(self, images: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """V views of (B, 3, h, w) uint8 -> pixel_values (B*V*P, 3*T*p*p) and image_grid_thw (B*V, 3),
@@ -182,9 +207,7 @@ class Backbone(nn.Module):
         return patches.flatten(0, 1), grid
 
     # --- forward ---------------------------------------------------------------------------
-    def forward(self, images: list[torch.Tensor], instructions: list[str]) -> Prefix:
-        """One VLM forward over the prompt; its latter half's KV cache and the last token's state."""
-        prompt = self.prompt(instructions, len(images))
+    def _run(self, prompt: dict[str, torch.Tensor], images: list[torch.Tensor], use_cache: bool):
         pixel_values, grid = self.pixel_values(images)
         positions, _ = self.vlm.model.get_rope_index(
             prompt["input_ids"],
@@ -198,8 +221,14 @@ class Backbone(nn.Module):
             position_ids=positions,
             pixel_values=pixel_values,
             image_grid_thw=grid,
-            use_cache=True,
+            use_cache=use_cache,
         )
+        return out, positions
+
+    def forward(self, images: list[torch.Tensor], instructions: list[str]) -> Prefix:
+        """One VLM forward over the prompt; its latter half's KV cache and the last token's state."""
+        prompt = self.prompt(instructions, len(images))
+        out, positions = self._run(prompt, images, use_cache=True)
         mask = prompt["attention_mask"].bool()
         last = mask.sum(dim=1) - 1  # right padding: the last real token
         batch = torch.arange(len(mask), device=mask.device)
@@ -212,6 +241,25 @@ class Backbone(nn.Module):
             features=out.last_hidden_state[batch, last],
             position_ids=positions,
         )
+
+    def answer_loss(
+        self, images: list[torch.Tensor], questions: list[str], answers: list[str]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Next-token cross-entropy of the answers given the views and questions (co-training).
+
+        Logits are computed only where an answer token is predicted (the vocabulary is large; the
+        prompt's positions need none). Returns the mean loss and the fraction of answer tokens the
+        argmax gets right."""
+        prompt = self.prompt(questions, len(images), answers)
+        out, _ = self._run(prompt, images, use_cache=False)
+        labels = prompt["labels"][:, 1:]  # the hidden state at position i predicts token i + 1
+        where = labels != -100
+        hidden = out.last_hidden_state[:, :-1][where]  # (N, hidden)
+        logits = self.vlm.lm_head(hidden)
+        targets = labels[where]
+        loss = F.cross_entropy(logits.float(), targets)
+        accuracy = (logits.argmax(-1) == targets).float().mean()
+        return loss, accuracy
 
     def rope(self, positions: torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """cos, sin (B, N, head_dim) of text-like positions (B, N): the three M-RoPE axes all equal."""

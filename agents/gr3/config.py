@@ -49,6 +49,9 @@ class GR3Config:
     status_weight: float = 1.0  # weight of the status cross-entropy beside the flow loss
     swap_prob: float = 0.1  # chance a training sample's instruction is swapped for another task's (label invalid)
     terminal_steps: int = 2  # the last this-many steps of an episode are labelled terminated
+    # --- co-training with vision-language data (used when the batches carry it: --vl-data) ---
+    vl_weight: float = 1.0  # weight of the answers' next-token loss beside the flow loss (GR-3: equal)
+    vl_fraction: float = 1.0  # question-answer samples per robot sample in a batch (1.0: as many)
 
     def __post_init__(self):
         for name in ("image_size", "max_instruction_tokens", "dit_hidden", "dit_mlp", "state_dim", "action_dim"):
@@ -76,6 +79,10 @@ class GR3Config:
             raise ValueError(f"GR3Config.terminal_steps ({self.terminal_steps}) must be < chunk ({self.chunk})")
         if not 0.0 <= self.swap_prob < 1.0:
             raise ValueError(f"GR3Config.swap_prob must be in [0, 1), got {self.swap_prob}")
+        if self.vl_weight < 0 or not 0.0 < self.vl_fraction <= 1.0:
+            raise ValueError(
+                f"GR3Config.vl_weight must be >= 0 and vl_fraction in (0, 1], got {self.vl_weight}, {self.vl_fraction}"
+            )
         if self.status_weight < 0:
             raise ValueError(f"GR3Config.status_weight must be >= 0, got {self.status_weight}")
 

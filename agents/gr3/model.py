@@ -8,7 +8,9 @@ Training (``loss``), per batch of observations:
 2. one backbone forward gives the prompt's KV cache and the status logits (cross-entropy);
 3. ``flow_samples`` flow times t ~ U(0, 1) per sample, each with its own noise, go through the DiT
    in one sequence that reads that one cache; MSE between its velocity and ``actions - noise`` on
-   the robot's real action dimensions and on steps inside the episode.
+   the robot's real action dimensions and on steps inside the episode;
+4. co-training (batches with ``vl_*`` keys): the next-token loss of question answers about
+   simulated scenes, through the backbone alone, added with weight ``vl_weight`` (GR-3: equal).
 
 Inference (``sample``): one backbone forward, then ``flow_steps`` Euler steps of the DiT from noise,
 every step reading the same cache.
@@ -28,6 +30,7 @@ from agents.gr3.action_transformer import ActionTransformer
 from agents.gr3.adapters import ADAPTERS
 from agents.gr3.backbone import Backbone, Prefix
 from agents.gr3.config import GR3Config
+from agents.gr3.cotraining import VL_ANSWER, VL_PREFIX, VL_QUESTION
 from agents.gr3.flow import euler, interpolate, velocity_target
 from agents.gr3.status import STATUS_INDEX, invalid_requests, status_labels, swap_instructions
 
@@ -142,11 +145,25 @@ class GR3(nn.Module):
         flow_loss = (error * weight).sum() / weight.sum().clamp(min=1.0)
 
         total = flow_loss + config.status_weight * status_loss
+        vl_metrics = {}
+        if VL_QUESTION in batch and config.vl_weight > 0:
+            vl_loss, vl_accuracy = self.vl_loss(batch)
+            total = total + config.vl_weight * vl_loss
+            vl_metrics = {"vl_loss": vl_loss.item(), "vl_token_acc": vl_accuracy.item()}
         metrics = {
             "loss": total.item(),
             "flow_loss": flow_loss.item(),
             "status_loss": status_loss.item(),
             "status_acc": (status_logits.argmax(-1) == labels).float().mean().item(),
             "swapped": swapped.float().mean().item(),
+            **vl_metrics,
         }
         return total, metrics
+
+    def vl_loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Co-training: next-token loss of the batch's vision-language answers (``vl_*`` keys, see
+        agents.gr3.cotraining); it reaches the backbone only. The first ``vl_fraction`` of them are used."""
+        questions = list(batch[VL_QUESTION])
+        n = max(1, round(len(questions) * self.config.vl_fraction))
+        views = [batch[VL_PREFIX + cam][:n] for cam in self.adapter.cameras]
+        return self.backbone.answer_loss(views, questions[:n], list(batch[VL_ANSWER][:n]))
