@@ -1,8 +1,9 @@
 """``gr-bench collect``: demonstrations of the scripted expert, written as a LeRobot v3.0 dataset.
 
-For every task of a suite, ``episodes_per_task`` successful expert rollouts in the suite's training
-scenes (the held-out scene D only when asked for by name), each with a training phrasing and, per
-visual axis with probability ``variation_prob``, a value from that axis's training range. Episode
+For every task of a suite in one environment (the tabletop by default, or the table-tidying room),
+``episodes_per_task`` successful expert rollouts in the suite's training scenes (the tabletop's
+held-out scene D only when asked for by name), each with a training phrasing and, per variation
+axis with probability ``variation_prob``, a value from that axis's training range. Episode
 ``i`` of a task in a scene is seeded from the key ("collect", task, scene, i), shifted above every
 suite seed so that no demonstration starts from an evaluation episode's initial state. A failed
 rollout is recorded and replaced by the next index.
@@ -33,18 +34,68 @@ MIN_FAILURES_ALLOWED = 10  # failed rollouts of a (task, scene) before it is giv
 STAGING = ".staging"
 ASSEMBLY = ".assembly"
 COLLECTION_PATH = "meta/collection.json"  # how the dataset was collected; marks it as gr-bench's
-CAMERAS = ("rgb_static", "rgb_gripper")
-ROBOT_TYPE = "franka_panda"
-# names of the recorded vectors, as documented by envs.tabletop.sim (robot_obs, scene_obs)
-ROBOT_OBS_NAMES = (
-    *("tcp_x", "tcp_y", "tcp_z", "tcp_euler_x", "tcp_euler_y", "tcp_euler_z", "gripper_width"),
-    *(f"joint_{i}" for i in range(1, 8)),
-    "gripper_action",
-)
-SCENE_OBS_NAMES = (
-    *("slider", "drawer", "button", "switch", "lightbulb", "led"),
-    *(f"{c}_{q}" for c in ("red", "blue", "pink") for q in ("x", "y", "z", "euler_x", "euler_y", "euler_z")),
-)
+TABLETOP = "GRBench/Tabletop-v0"
+TIDY = "GRBench/Tidy-v0"
+_POSE = ("x", "y", "z", "euler_x", "euler_y", "euler_z")
+
+
+@dataclass(frozen=True)
+class EnvProfile:
+    """What collecting in one environment needs: its expert, cameras, robot and recorded vectors."""
+
+    expert: str  # module:Class of the scripted expert
+    cameras: tuple[tuple[str, str], ...]  # (camera, the size argument that sets it: size or gripper_size)
+    default_sizes: tuple[int, int]  # pixels: size, gripper_size
+    robot_type: str
+    # names of the recorded vectors, as the environment documents robot_obs and scene_obs
+    robot_obs_names: tuple[str, ...]
+    scene_obs_names: tuple[str, ...]
+
+    @property
+    def camera_keys(self) -> tuple[str, ...]:
+        return tuple(f"rgb_{c}" for c, _ in self.cameras)
+
+
+ENV_PROFILES = {
+    TABLETOP: EnvProfile(
+        expert="envs.tabletop.expert:ScriptedExpert",
+        cameras=(("static", "size"), ("gripper", "gripper_size")),
+        default_sizes=(200, 84),
+        robot_type="franka_panda",
+        robot_obs_names=(
+            *("tcp_x", "tcp_y", "tcp_z", "tcp_euler_x", "tcp_euler_y", "tcp_euler_z", "gripper_width"),
+            *(f"joint_{i}" for i in range(1, 8)),
+            "gripper_action",
+        ),
+        scene_obs_names=(
+            *("slider", "drawer", "button", "switch", "lightbulb", "led"),
+            *(f"{c}_{q}" for c in ("red", "blue", "pink") for q in _POSE),
+        ),
+    ),
+    # the tidy env's docstring documents both layouts (robot_obs 39, scene_obs 84)
+    TIDY: EnvProfile(
+        expert="envs.tidy.expert:TidyExpert",
+        cameras=(("head", "size"), ("left_wrist", "gripper_size"), ("right_wrist", "gripper_size")),
+        default_sizes=(224, 128),
+        robot_type="bytemini",
+        robot_obs_names=(
+            *("base_x", "base_y", "base_yaw", "base_forward_speed", "base_left_speed", "base_yaw_rate"),
+            *("lift", "head_pan", "head_tilt"),
+            *(f"{side}_joint_{i}" for side in ("left", "right") for i in range(1, 8)),
+            *("left_gripper_width", "right_gripper_width"),
+            *(f"{side}_tcp_{q}" for side in ("left", "right") for q in _POSE),
+            *("left_gripper_action", "right_gripper_action"),
+        ),
+        scene_obs_names=(
+            *(f"{box}_{q}" for box in ("tub", "bin", "tray") for q in ("out", "x", "y", "z")),
+            *(
+                f"object_{i}_{q}"
+                for i in range(9)
+                for q in ("present", "kind", "com_x", "com_y", "com_z", "euler_x", "euler_y", "euler_z")
+            ),
+        ),
+    ),
+}
 
 DESCRIPTION = (
     "Roll out the scripted expert on the suite's tasks in its training scenes, with training phrasings "
@@ -53,6 +104,7 @@ DESCRIPTION = (
 )
 EXAMPLES = """examples:
   gr-bench collect --suite seen --episodes-per-task 50 --out data/seen --workers 2
+  gr-bench collect --suite seen --env GRBench/Tidy-v0 --episodes-per-task 10 --out data/tidy
   gr-bench collect --suite seen --episodes-per-task 2 --tasks open_drawer,close_drawer --out /tmp/d
   gr-bench collect --suite long-horizon --episodes-per-task 20 --scenes A,B,C,D --out data/abcd
   (rerun a killed collection with the same command: it resumes from the staged episodes)
@@ -67,9 +119,19 @@ class CollectionSpec:
     tasks: tuple[str, ...]
     scenes: tuple[str, ...]
     episodes_per_task: int
-    size: int  # static camera, pixels (square)
-    gripper_size: int  # gripper camera, pixels (square)
+    size: int  # static (tabletop) or head (tidy) camera, pixels (square)
+    gripper_size: int  # gripper (tabletop) or both wrist (tidy) cameras, pixels (square)
     variation_prob: float
+    env: str = TABLETOP
+
+    @property
+    def profile(self) -> EnvProfile:
+        return ENV_PROFILES[self.env]
+
+    def resolution(self) -> dict[str, int]:
+        """Camera -> pixels, as the environment takes it."""
+        sizes = {"size": self.size, "gripper_size": self.gripper_size}
+        return {camera: sizes[which] for camera, which in self.profile.cameras}
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "tasks": list(self.tasks), "scenes": list(self.scenes)}
@@ -90,16 +152,20 @@ def make_spec(
     *,
     tasks: Sequence[str] | None = None,
     scenes: Sequence[str] | None = None,
-    size: int = 200,
-    gripper_size: int = 84,
+    size: int | None = None,
+    gripper_size: int | None = None,
     variation_prob: float = VARIATION_PROB,
+    env: str | None = None,
 ) -> CollectionSpec:
     """Validate the arguments (a ValueError says what is wrong) and resolve the defaults."""
     from envs.errors import unknown_name_error
-    from envs.tabletop.scenes import SCENES
-    from envs.tabletop.tasks import TASKS
     from gr_bench.suites import HELD_OUT_SCENE, get_suite
 
+    env = env or TABLETOP
+    if env not in ENV_PROFILES:
+        raise unknown_name_error("environment", env, ENV_PROFILES)
+    size = ENV_PROFILES[env].default_sizes[0] if size is None else size
+    gripper_size = ENV_PROFILES[env].default_sizes[1] if gripper_size is None else gripper_size
     if isinstance(episodes_per_task, bool) or not isinstance(episodes_per_task, int) or episodes_per_task < 1:
         raise ValueError(f"--episodes-per-task must be a positive integer, got {episodes_per_task!r}")
     for name, value in (("--size", size), ("--gripper-size", gripper_size)):
@@ -107,34 +173,58 @@ def make_spec(
             raise ValueError(f"{name} must be an even number of pixels >= 16 (H.264 video), got {value!r}")
     if not 0.0 <= variation_prob <= 1.0:
         raise ValueError(f"--variation-prob must be in [0, 1], got {variation_prob!r}")
-    episodes = get_suite(suite).episodes
-    suite_tasks = [t for t in TASKS if any(t in e.tasks for e in episodes)]
+    episodes = [e for e in get_suite(suite).episodes if e.env_id == env]
+    if not episodes:
+        raise ValueError(f"suite {suite!r} has no episode in {env}")
+    all_tasks, all_scenes = _tasks_and_scenes(env)
+    suite_tasks = list(dict.fromkeys(t for e in episodes for t in e.tasks))
+    if env == TABLETOP:
+        suite_tasks = [t for t in all_tasks if t in suite_tasks]  # in the tabletop's own order
     if tasks is None:
         tasks = suite_tasks
     for task in tasks:
-        if task not in TASKS:
-            raise unknown_name_error("task", task, TASKS)
         if task not in suite_tasks:
+            if env == TABLETOP and task not in all_tasks:
+                raise unknown_name_error("task", task, all_tasks)
             raise ValueError(f"task {task!r} is not in suite {suite!r}; its tasks: {', '.join(suite_tasks)}")
     if len(set(tasks)) != len(tasks) or not tasks:
         raise ValueError(f"--tasks must name at least one task, each once; got {list(tasks)}")
     if scenes is None:
-        scenes = [s for s in SCENES if s != HELD_OUT_SCENE and any(e.scene == s for e in episodes)]
+        scenes = [s for s in all_scenes if s != HELD_OUT_SCENE and any(e.scene == s for e in episodes)]
         if not scenes:
             raise ValueError(f"suite {suite!r} has no training scene; name the scenes with --scenes")
     for scene in scenes:
-        if scene not in SCENES:
-            raise unknown_name_error("scene", scene, SCENES)
+        if scene not in all_scenes:
+            raise unknown_name_error("scene", scene, all_scenes)
     if len(set(scenes)) != len(scenes) or not scenes:
         raise ValueError(f"--scenes must name at least one scene, each once; got {list(scenes)}")
-    return CollectionSpec(suite, tuple(tasks), tuple(scenes), episodes_per_task, size, gripper_size, variation_prob)
+    return CollectionSpec(
+        suite, tuple(tasks), tuple(scenes), episodes_per_task, size, gripper_size, variation_prob, env
+    )
+
+
+def _tasks_and_scenes(env: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Every task name the environment lists (the tidy env parses requests, so none) and its scenes."""
+    if env == TIDY:
+        from envs.tidy.scenes import SCENES
+
+        return (), tuple(SCENES)
+    from envs.tabletop.scenes import SCENES
+    from envs.tabletop.tasks import TASKS
+
+    return tuple(TASKS), tuple(SCENES)
 
 
 def episode_setup(spec: CollectionSpec, task: str, scene: str, index: int) -> dict[str, Any]:
     """Seed, instruction and variations of attempt ``index`` of ``task`` in ``scene``."""
-    from envs.tabletop.language import instructions
-    from envs.tabletop.variations import AXES, sample_variation
     from gr_bench.suites import _rng
+
+    if spec.env == TIDY:
+        from envs.tidy.language import instructions
+        from envs.tidy.variations import AXES, sample_variation
+    else:
+        from envs.tabletop.language import instructions
+        from envs.tabletop.variations import AXES, sample_variation
 
     rng = _rng("collect", task, scene, index)
     seed = COLLECT_SEED_OFFSET + int(rng.integers(2**31 - 1))
@@ -154,16 +244,17 @@ class Recorder:
     """Owns an environment and the expert; runs one attempt and stages it."""
 
     def __init__(self, spec: CollectionSpec, staging: Path):
+        import importlib
+
         import gymnasium as gym
 
         import envs  # noqa: F401  (registers the ids)
-        from envs.tabletop.expert import ScriptedExpert
-        from gr_bench.suites import TABLETOP
 
         self.spec, self.staging = spec, staging
-        resolution = {"static": spec.size, "gripper": spec.gripper_size}
-        self.env = gym.make(TABLETOP, resolution=resolution).unwrapped
-        self.expert = ScriptedExpert(self.env)
+        self.cameras = spec.profile.camera_keys
+        self.env = gym.make(spec.env, resolution=spec.resolution()).unwrapped
+        module, _, name = spec.profile.expert.partition(":")
+        self.expert = getattr(importlib.import_module(module), name)(self.env)
         self.fps = int(self.env.metadata["render_fps"])
 
     def run(self, task: str, scene: str, index: int) -> dict[str, Any]:
@@ -182,12 +273,12 @@ class Recorder:
         else:
             result["success"] = bool(info["success"])
             if not result["success"]:
-                result["reason"] = f"the expert did not succeed within {MAX_STEPS_PER_TASK} steps"
+                result["reason"] = f"the expert did not succeed within {len(recorded['action'])} steps"
         if not result["success"]:
             _write_atomic(self.staging / f"{name}.failed.json", json.dumps(result).encode())
             return result
         arrays = {key: np.stack(recorded[key]) for key in ("robot_obs", "scene_obs", "action")}
-        for camera in CAMERAS:
+        for camera in self.cameras:
             frames = np.stack(recorded[camera])
             encode_video(self.staging / f"{name}.{camera}.mp4", frames, self.fps)
             arrays.update({f"stats/{camera}/{k}": v for k, v in image_stats(frames).items()})
@@ -207,15 +298,17 @@ class Recorder:
         options = {"task": task, "scene": scene, "instruction": setup["instruction"], "variations": setup["variations"]}
         obs, info = env.reset(seed=setup["seed"], options=options)
         expert.reset(setup["instruction"])
-        recorded: dict[str, list[np.ndarray]] = {k: [] for k in (*CAMERAS, "robot_obs", "scene_obs", "action")}
-        for _ in range(max_steps):
+        observed = (*self.cameras, "robot_obs", "scene_obs")
+        recorded: dict[str, list[np.ndarray]] = {k: [] for k in (*observed, "action")}
+        # the tabletop runs CALVIN's budget; the tidy env truncates by itself, per task
+        for _ in range(max_steps if self.spec.env == TABLETOP else info["max_steps"]):
             # what is recorded is exactly what the environment is given
             action = np.asarray(expert.act(obs), dtype=np.float32)
-            for key in (*CAMERAS, "robot_obs", "scene_obs"):
+            for key in observed:
                 recorded[key].append(obs[key])
             recorded["action"].append(action)
-            obs, _, terminated, _, info = env.step(action)
-            if terminated:
+            obs, _, terminated, truncated, info = env.step(action)
+            if terminated or truncated:
                 break
         return recorded, info
 
@@ -310,6 +403,7 @@ def _check_out(out: Path, spec: CollectionSpec) -> bool:
     if (out / "meta" / "info.json").exists():
         try:
             existing = json.loads((out / COLLECTION_PATH).read_text(encoding="utf-8"))["arguments"]
+            existing.setdefault("env", TABLETOP)  # written before collect knew other environments
         except (OSError, json.JSONDecodeError, KeyError):
             raise ValueError(
                 f"{out} holds a dataset that gr-bench collect did not write; choose another --out"
@@ -322,6 +416,7 @@ def _check_out(out: Path, spec: CollectionSpec) -> bool:
     run_path = staging / "run.json"
     if run_path.exists():
         existing = json.loads(run_path.read_text(encoding="utf-8"))
+        existing.setdefault("env", TABLETOP)
         if existing != wanted:
             raise ValueError(
                 f"{out} holds an interrupted collection with other arguments ({_difference(existing, wanted)}); "
@@ -348,9 +443,10 @@ def collect(
     tasks: Sequence[str] | None = None,
     scenes: Sequence[str] | None = None,
     workers: int = 1,
-    size: int = 200,
-    gripper_size: int = 84,
+    size: int | None = None,
+    gripper_size: int | None = None,
     variation_prob: float = VARIATION_PROB,
+    env: str | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Collect expert demonstrations into ``out`` (LeRobot v3.0); returns meta/collection.json's content."""
@@ -364,6 +460,7 @@ def collect(
         size=size,
         gripper_size=gripper_size,
         variation_prob=variation_prob,
+        env=env,
     )
     out = Path(out)
     if _check_out(out, spec):
@@ -430,23 +527,26 @@ def _run_attempts(
             bar.close()
 
 
-def _features() -> tuple[dict[str, dict[str, Any]], int]:
-    from envs.tabletop.env import TabletopEnv
+def _features(spec: CollectionSpec) -> tuple[dict[str, dict[str, Any]], int]:
+    import gymnasium as gym
 
-    env = TabletopEnv(cameras=())  # builds no simulator: only for its spaces and conventions
+    import envs  # noqa: F401  (registers the ids)
+
+    profile = spec.profile
+    env = gym.make(spec.env, cameras=()).unwrapped  # only for its spaces and conventions
     spaces = env.observation_space
-    assert spaces["robot_obs"].shape == (len(ROBOT_OBS_NAMES),), "robot_obs changed: update ROBOT_OBS_NAMES"
-    assert spaces["scene_obs"].shape == (len(SCENE_OBS_NAMES),), "scene_obs changed: update SCENE_OBS_NAMES"
+    robot, scene = profile.robot_obs_names, profile.scene_obs_names
+    assert spaces["robot_obs"].shape == (len(robot),), f"{spec.env} robot_obs changed: update its robot_obs_names"
+    assert spaces["scene_obs"].shape == (len(scene),), f"{spec.env} scene_obs changed: update its scene_obs_names"
+    layout = list(env.action_spec["layout"])
     features = {
-        "observation.state": {"dtype": "float32", "shape": [len(ROBOT_OBS_NAMES)], "names": list(ROBOT_OBS_NAMES)},
-        "observation.environment_state": {
-            "dtype": "float32",
-            "shape": [len(SCENE_OBS_NAMES)],
-            "names": list(SCENE_OBS_NAMES),
-        },
-        "action": {"dtype": "float32", "shape": [7], "names": list(env.action_spec["layout"])},
+        "observation.state": {"dtype": "float32", "shape": [len(robot)], "names": list(robot)},
+        "observation.environment_state": {"dtype": "float32", "shape": [len(scene)], "names": list(scene)},
+        "action": {"dtype": "float32", "shape": [len(layout)], "names": layout},
     }
-    return features, int(env.metadata["render_fps"])
+    fps = int(env.metadata["render_fps"])
+    env.close()
+    return features, fps
 
 
 def _assemble(out: Path, spec: CollectionSpec, groups: dict[tuple[str, str], _Group]) -> dict[str, Any]:
@@ -454,7 +554,8 @@ def _assemble(out: Path, spec: CollectionSpec, groups: dict[tuple[str, str], _Gr
     from agents.data.lerobot_format import IMAGE_PREFIX, EpisodeData, write_dataset
 
     staging, assembly = out / STAGING, out / ASSEMBLY
-    features, fps = _features()
+    features, fps = _features(spec)
+    cameras = spec.profile.camera_keys
     episodes = []
     for (task, scene), group in groups.items():  # in the order of spec.tasks, then spec.scenes
         for index in sorted(group.ok):
@@ -470,10 +571,10 @@ def _assemble(out: Path, spec: CollectionSpec, groups: dict[tuple[str, str], _Gr
                         "observation.environment_state": arrays["scene_obs"],
                         "action": arrays["action"],
                     },
-                    videos={IMAGE_PREFIX + c: staging / f"{name}.{c}.mp4" for c in CAMERAS},
+                    videos={IMAGE_PREFIX + c: staging / f"{name}.{c}.mp4" for c in cameras},
                     image_stats={
                         IMAGE_PREFIX + c: {k: arrays[f"stats/{c}/{k}"] for k in ("min", "max", "mean", "std", "count")}
-                        for c in CAMERAS
+                        for c in cameras
                     },
                     extra={
                         "task_name": task,
@@ -487,8 +588,8 @@ def _assemble(out: Path, spec: CollectionSpec, groups: dict[tuple[str, str], _Gr
     if not episodes:
         raise ValueError(f"no episode succeeded; see the failures in {staging}")
     shutil.rmtree(assembly, ignore_errors=True)
-    sizes = {IMAGE_PREFIX + "rgb_static": (spec.size,) * 2, IMAGE_PREFIX + "rgb_gripper": (spec.gripper_size,) * 2}
-    info = write_dataset(assembly, episodes, features, fps, video_sizes=sizes, robot_type=ROBOT_TYPE)
+    sizes = {f"{IMAGE_PREFIX}rgb_{camera}": (pixels,) * 2 for camera, pixels in spec.resolution().items()}
+    info = write_dataset(assembly, episodes, features, fps, video_sizes=sizes, robot_type=spec.profile.robot_type)
     failed = [r for g in groups.values() for _, r in sorted(g.failed.items())]
     short = {f"{t}/{s}": f"{len(g.ok)} of {g.quota}" for (t, s), g in groups.items() if len(g.ok) < g.quota}
     collection = {
@@ -523,6 +624,7 @@ def _command(args: argparse.Namespace) -> int:
         size=args.size,
         gripper_size=args.gripper_size,
         variation_prob=args.variation_prob,
+        env=args.env,
     )
     print(
         f"{collection['episodes']} episodes, {collection['frames']} frames in {args.out} (LeRobot v3.0); "
@@ -551,8 +653,17 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--tasks", help="comma-separated task names (default: every task of the suite)")
     parser.add_argument("--scenes", help="comma-separated scenes (default: the suite's training scenes)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (the dataset does not depend on it)")
-    parser.add_argument("--size", type=int, default=200, help="static camera resolution, pixels")
-    parser.add_argument("--gripper-size", type=int, default=84, help="gripper camera resolution, pixels")
+    parser.add_argument(
+        "--env", default=TABLETOP, help=f"whose episodes of the suite: {', '.join(ENV_PROFILES)} (default {TABLETOP})"
+    )
+    parser.add_argument(
+        "--size", type=int, help="static (tabletop, default 200) or head (tidy, default 224) camera resolution, pixels"
+    )
+    parser.add_argument(
+        "--gripper-size",
+        type=int,
+        help="gripper (tabletop, default 84) or wrist (tidy, default 128) camera resolution, pixels",
+    )
     parser.add_argument(
         "--variation-prob", type=float, default=VARIATION_PROB, help="chance each visual axis is varied per episode"
     )

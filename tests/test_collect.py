@@ -257,3 +257,36 @@ def test_two_workers_give_the_same_dataset(dataset, tmp_path):
     mine, reference = _tables(out), _tables(dataset)
     for name in mine:
         assert mine[name].equals(reference[name]), name
+
+
+def test_tidy_collection(tmp_path):
+    """The tidy room's episodes of a suite: ByteMini's three cameras, 39-D state, 84-D scene state,
+    19-D joint actions, its training scenes; the recorded actions replay the episode."""
+    import gymnasium as gym
+
+    import envs  # noqa: F401
+    from agents.data.lerobot_format import read_episodes, read_info
+
+    with pytest.raises(ValueError, match="not in suite"):
+        make_spec("seen", 1, env="GRBench/Tidy-v0", tasks=["open_drawer"])
+    with pytest.raises(ValueError, match="environment"):
+        make_spec("seen", 1, env="GRBench/Cloth-v0")
+    assert make_spec("seen", 1, env="GRBench/Tidy-v0").scenes == ("A", "B")
+    out = tmp_path / "tidy"
+    collect("seen", 1, out, env="GRBench/Tidy-v0", tasks=["put_spoon_in_tub"], size=48, gripper_size=32, progress=False)
+    info = read_info(out)
+    features = info["features"]
+    assert info["robot_type"] == "bytemini" and info["fps"] == 20
+    assert features["observation.state"]["shape"] == [39] and features["observation.environment_state"]["shape"] == [84]
+    assert features["action"]["shape"] == [19] and features["action"]["names"][-1] == "right_gripper"
+    for camera, size in (("rgb_head", 48), ("rgb_left_wrist", 32), ("rgb_right_wrist", 32)):
+        assert features[f"observation.images.{camera}"]["shape"] == [size, size, 3]
+    [row] = read_episodes(out)
+    assert row["task_name"] == "put_spoon_in_tub" and row["scene"] == "A" and row["seed"] >= COLLECT_SEED_OFFSET
+    actions = np.stack(pq.read_table(out / "data/chunk-000/file-000.parquet").column("action").to_pylist())
+    env = gym.make("GRBench/Tidy-v0", cameras=()).unwrapped
+    options = {"task": "put_spoon_in_tub", "scene": "A", "instruction": row["tasks"][0]}
+    env.reset(seed=row["seed"], options={**options, "variations": json.loads(row["variations"])})
+    for action in actions:
+        *_, terminated, _, step_info = env.step(action)
+    assert terminated and step_info["success"] and len(actions) == row["length"]
