@@ -32,7 +32,13 @@ def test_oracle_smoke_end_to_end(tmp_path):
 
 
 def test_results_identical_for_any_worker_count(tmp_path):
-    suite = get_suite("seen").select(episodes=4)
+    from gr_bench.suites import Suite
+
+    # three tabletop episodes and the shortest kind of tidy one (an impossible request, 200 steps)
+    tidy = get_suite("ood-instruction").select(env="GRBench/Tidy-v0", task="put_toy_car_in_tub")
+    suite = Suite(
+        "mixed", 1, "", get_suite("seen").select(env="GRBench/Tabletop-v0", episodes=3).episodes + tidy.episodes
+    )
     one = evaluate(suite, "random", tmp_path / "one", workers=1, progress=False)
     two = evaluate(suite, "random", tmp_path / "two", workers=2, progress=False)
     assert _strip(one["episodes"]) == _strip(two["episodes"])
@@ -40,7 +46,7 @@ def test_results_identical_for_any_worker_count(tmp_path):
 
 
 def test_kill_and_resume_loses_and_repeats_nothing(tmp_path):
-    suite_args = ["--agent", "random", "--suite", "seen", "--episodes", "6"]
+    suite_args = ["--agent", "random", "--suite", "seen", "--env", "GRBench/Tabletop-v0", "--episodes", "6"]
     out = tmp_path / "run"
     env = {**os.environ, "MUJOCO_GL": "egl"}
     proc = subprocess.Popen(
@@ -61,7 +67,7 @@ def test_kill_and_resume_loses_and_repeats_nothing(tmp_path):
     # the killed run may have left half a line: resume must cope
     with open(log, "a") as f:
         f.write('{"episode_id": "seen/none/tr')
-    suite = get_suite("seen").select(episodes=6)
+    suite = get_suite("seen").select(env="GRBench/Tabletop-v0", episodes=6)
     results = evaluate(suite, "random", out, resume=True, progress=False)
     ids = [r["episode_id"] for r in results["episodes"]]
     assert sorted(ids) == sorted(e.episode_id for e in suite.episodes)
@@ -172,7 +178,8 @@ def test_wilson_interval():
 
 
 def test_long_horizon_chain_oracle(tmp_path):
-    results = evaluate(get_suite("long-horizon").select(episodes=3), "oracle", tmp_path, progress=False)
+    chains = get_suite("long-horizon").select(env="GRBench/Tabletop-v0", episodes=3)
+    results = evaluate(chains, "oracle", tmp_path, progress=False)
     chains = results["aggregates"]["chains"]
     completed = [r["completed"] for r in results["episodes"]]
     assert chains["n"] == 3 and chains["avg_len"] == pytest.approx(sum(completed) / 3)
