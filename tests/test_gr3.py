@@ -963,3 +963,21 @@ def test_collect_vl_writes_a_dataset_that_loads_resized(tmp_path):
     again = collect_vl(tmp_path / "vl2", scenes=3, questions_per_scene=4, size=64, gripper_size=32, progress=False)
     assert again["kinds"] == meta["kinds"]
     assert (tmp_path / "vl" / "questions.jsonl").read_text() == (tmp_path / "vl2" / "questions.jsonl").read_text()
+
+
+def test_one_forward_with_answers_leaves_the_robot_rows_as_they_are_alone(tokenizer):
+    model = make_model(tokenizer)
+    randomize(model.backbone.vlm, std=0.05)
+    backbone, images = model.backbone, views(4)
+    robot = ["open the drawer", "push the red block left"]
+    fused, loss, _ = backbone.forward_with_answers(images, robot + list(QUESTIONS), [None, None, *ANSWERS])
+    alone = backbone([v[:2] for v in images], robot)
+    rows = fused.rows(2)
+    torch.testing.assert_close(rows.features, alone.features, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(rows.next_position, alone.next_position)
+    width = alone.mask.shape[1]
+    assert not rows.mask[:, width:].any()  # the longer answer rows only add padding to the robot rows
+    for fused_k, alone_k in zip(rows.keys, alone.keys, strict=True):
+        torch.testing.assert_close(fused_k[:, :, :width], alone_k, rtol=1e-4, atol=1e-5)
+    separate, _ = backbone.answer_loss([v[2:] for v in images], list(QUESTIONS), list(ANSWERS))
+    torch.testing.assert_close(loss, separate, rtol=1e-4, atol=1e-5)

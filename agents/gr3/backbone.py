@@ -102,6 +102,18 @@ class Prefix:
     features: torch.Tensor  # (B, hidden): the last prompt token's final hidden state
     position_ids: torch.Tensor  # (3, B, Lp): the M-RoPE positions the prompt was run with
 
+    def rows(self, n: int) -> Prefix:
+        """The first ``n`` samples' prefix."""
+        return Prefix(
+            keys=[k[:n] for k in self.keys],
+            values=[v[:n] for v in self.values],
+            layers=self.layers,
+            mask=self.mask[:n],
+            next_position=self.next_position[:n],
+            features=self.features[:n],
+            position_ids=self.position_ids[:, :n],
+        )
+
 
 class Backbone(nn.Module):
     def __init__(self, config: GR3Config):
@@ -154,7 +166,8 @@ class Backbone(nn.Module):
         """Token ids of the prompts, right-padded: input_ids, attention_mask and mm_token_type_ids (B, L).
 
         With ``answers`` (co-training), each prompt is followed by its answer and an end token, and
-        ``labels`` (B, L) holds those tokens' ids where they are predicted, -100 elsewhere."""
+        ``labels`` (B, L) holds those tokens' ids where they are predicted, -100 elsewhere; a row whose
+        answer is None has none (a robot sample sharing the forward)."""
         config = self.vlm.config
         block = [config.vision_start_token_id] + [config.image_token_id] * self.tokens_per_view
         block.append(config.vision_end_token_id)
@@ -169,10 +182,15 @@ class Backbone(nn.Module):
             )
             if end is None:
                 raise ValueError("the tokenizer has neither an end-of-sequence nor a separator token to end answers")
-            said = self.tokenizer(
-                list(answers), add_special_tokens=False, truncation=True, max_length=MAX_ANSWER_TOKENS
-            )["input_ids"]
-            targets = [list(a) + [end] for a in said]
+            given = [a for a in answers if a is not None]
+            said = iter(
+                self.tokenizer(given, add_special_tokens=False, truncation=True, max_length=MAX_ANSWER_TOKENS)[
+                    "input_ids"
+                ]
+                if given
+                else []
+            )
+            targets = [[] if a is None else list(next(said)) + [end] for a in answers]
         length = max(len(r) + len(t) for r, t in zip(rows, targets, strict=True))
         pad = self.tokenizer.pad_token_id or 0
         device = self.mean.device
@@ -229,6 +247,41 @@ class Backbone(nn.Module):
         """One VLM forward over the prompt; its latter half's KV cache and the last token's state."""
         prompt = self.prompt(instructions, len(images))
         out, positions = self._run(prompt, images, use_cache=True)
+        return self._prefix(prompt, out, positions)
+
+    def forward_with_answers(
+        self, images: list[torch.Tensor], instructions: list[str], answers: list[str | None]
+    ) -> tuple[Prefix, torch.Tensor, torch.Tensor]:
+        """Robot samples (answer None) and question-answer samples in ONE forward (co-training without a
+        second pass over the backbone): the prefix of every row (meaningful for the rows without an
+        answer, whose prompts end where the robot's do), and the answers' next-token loss and accuracy.
+        Rows are right-padded and masked, so each row's result is what it would be alone."""
+        prompt = self.prompt(instructions, len(images), answers)
+        out, positions = self._run(prompt, images, use_cache=True)
+        loss, accuracy = self._answer_loss(out.last_hidden_state, prompt["labels"])
+        return self._prefix(prompt, out, positions), loss, accuracy
+
+    def answer_loss(
+        self, images: list[torch.Tensor], questions: list[str], answers: list[str]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Next-token cross-entropy of the answers given the views and questions (co-training), and
+        the fraction of answer tokens the argmax gets right."""
+        prompt = self.prompt(questions, len(images), answers)
+        out, _ = self._run(prompt, images, use_cache=False)
+        return self._answer_loss(out.last_hidden_state, prompt["labels"])
+
+    def _answer_loss(self, hidden: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits only where an answer token is predicted (the vocabulary is large; the prompt's
+        positions need none)."""
+        labels = labels[:, 1:]  # the hidden state at position i predicts token i + 1
+        where = labels != -100
+        logits = self.vlm.lm_head(hidden[:, :-1][where])  # (N, vocab)
+        targets = labels[where]
+        loss = F.cross_entropy(logits.float(), targets)
+        accuracy = (logits.argmax(-1) == targets).float().mean()
+        return loss, accuracy
+
+    def _prefix(self, prompt: dict[str, torch.Tensor], out, positions: torch.Tensor) -> Prefix:
         mask = prompt["attention_mask"].bool()
         last = mask.sum(dim=1) - 1  # right padding: the last real token
         batch = torch.arange(len(mask), device=mask.device)
@@ -241,25 +294,6 @@ class Backbone(nn.Module):
             features=out.last_hidden_state[batch, last],
             position_ids=positions,
         )
-
-    def answer_loss(
-        self, images: list[torch.Tensor], questions: list[str], answers: list[str]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Next-token cross-entropy of the answers given the views and questions (co-training).
-
-        Logits are computed only where an answer token is predicted (the vocabulary is large; the
-        prompt's positions need none). Returns the mean loss and the fraction of answer tokens the
-        argmax gets right."""
-        prompt = self.prompt(questions, len(images), answers)
-        out, _ = self._run(prompt, images, use_cache=False)
-        labels = prompt["labels"][:, 1:]  # the hidden state at position i predicts token i + 1
-        where = labels != -100
-        hidden = out.last_hidden_state[:, :-1][where]  # (N, hidden)
-        logits = self.vlm.lm_head(hidden)
-        targets = labels[where]
-        loss = F.cross_entropy(logits.float(), targets)
-        accuracy = (logits.argmax(-1) == targets).float().mean()
-        return loss, accuracy
 
     def rope(self, positions: torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """cos, sin (B, N, head_dim) of text-like positions (B, N): the three M-RoPE axes all equal."""

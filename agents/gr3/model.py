@@ -129,7 +129,18 @@ class GR3(nn.Module):
         swapped = swapped.to(device)
         labels = status_labels(action_mask, config.terminal_steps).masked_fill(swapped, STATUS_INDEX[INVALID])
 
-        prefix = self.backbone(inputs["images"], instructions)
+        vl = self._vl_samples(batch)
+        if vl is None:
+            prefix = self.backbone(inputs["images"], instructions)
+        else:  # co-training: the question-answer samples ride in the same backbone forward
+            views, questions, answers = vl
+            images = [
+                torch.cat([robot, _resized(extra, robot)]) for robot, extra in zip(inputs["images"], views, strict=True)
+            ]
+            prefix, vl_loss, vl_accuracy = self.backbone.forward_with_answers(
+                images, instructions + questions, [None] * b + answers
+            )
+            prefix = prefix.rows(b)
         status_logits = self.status_head(prefix.features)  # (B, 3)
         status_loss = F.cross_entropy(status_logits, labels)
 
@@ -146,8 +157,7 @@ class GR3(nn.Module):
 
         total = flow_loss + config.status_weight * status_loss
         vl_metrics = {}
-        if VL_QUESTION in batch and config.vl_weight > 0:
-            vl_loss, vl_accuracy = self.vl_loss(batch)
+        if vl is not None:
             total = total + config.vl_weight * vl_loss
             vl_metrics = {"vl_loss": vl_loss.item(), "vl_token_acc": vl_accuracy.item()}
         metrics = {
@@ -160,10 +170,25 @@ class GR3(nn.Module):
         }
         return total, metrics
 
-    def vl_loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Co-training: next-token loss of the batch's vision-language answers (``vl_*`` keys, see
-        agents.gr3.cotraining); it reaches the backbone only. The first ``vl_fraction`` of them are used."""
+    def _vl_samples(self, batch: dict[str, Any]):
+        """The batch's co-training samples (``vl_*`` keys, see agents.gr3.cotraining), the first
+        ``vl_fraction`` of them: (views, questions, answers), or None without any (or vl_weight 0)."""
+        if VL_QUESTION not in batch or self.config.vl_weight == 0:
+            return None
         questions = list(batch[VL_QUESTION])
         n = max(1, round(len(questions) * self.config.vl_fraction))
         views = [batch[VL_PREFIX + cam][:n] for cam in self.adapter.cameras]
-        return self.backbone.answer_loss(views, questions[:n], list(batch[VL_ANSWER][:n]))
+        return views, questions[:n], list(batch[VL_ANSWER][:n])
+
+    def vl_loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The co-training loss alone (next-token loss of the answers; it reaches the backbone only)."""
+        views, questions, answers = self._vl_samples(batch)
+        return self.backbone.answer_loss(views, questions, answers)
+
+
+def _resized(images: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """uint8 images (N, 3, h, w) at ``like``'s height and width (area interpolation), to share a batch."""
+    if images.shape[-2:] == like.shape[-2:]:
+        return images
+    resized = F.interpolate(images.float(), size=tuple(like.shape[-2:]), mode="area")
+    return resized.round().clamp(0, 255).to(like.dtype)

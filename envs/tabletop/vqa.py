@@ -6,7 +6,7 @@ own scenes: every answer here is read off the symbolic state the scene was built
 simulator's geometry, so it is right by construction.
 
 Kinds of question (``QUESTION_KINDS``):
-- ``caption``: the whole scene in a few clauses;
+- ``caption``: the desk (drawer, door, lights) or the blocks, in a few clauses;
 - ``state``: the drawer, the sliding door, the two lights;
 - ``location``: where a block is (table, drawer, a cabinet compartment, the gripper, on another block);
 - ``colour``: which block is in the drawer / the cabinet / the gripper;
@@ -92,15 +92,18 @@ def scene_questions(env, rng: np.random.Generator, per_scene: int) -> list[dict[
     mujoco.mj_forward(sim.model, sim.data)
     candidates: dict[str, list[tuple[str, str]]] = {kind: [] for kind in QUESTION_KINDS}
 
-    clauses = [
+    furniture = [
         f"the drawer is {state.drawer}",
         f"the sliding door is on the {state.slider}",
         f"the led is {'on' if state.led else 'off'}",
         f"the light bulb is {'on' if state.lightbulb else 'off'}",
     ]
-    clauses += [f"the {c} block is {place(state.block(c))}" for c in BLOCK_COLOURS]
-    for q in ("describe the scene.", "what do you see?"):
-        candidates["caption"].append((q, ", ".join(clauses) + "."))
+    blocks = [f"the {c} block is {place(state.block(c))}" for c in BLOCK_COLOURS]
+    # two short captions rather than one long one: the longest answer sets a batch's padded length
+    candidates["caption"] += [
+        ("describe the desk.", ", ".join(furniture) + "."),
+        ("describe the blocks.", ", ".join(blocks) + "."),
+    ]
 
     candidates["state"] += [
         ("is the drawer open?", _yes(state.drawer == "open")),
