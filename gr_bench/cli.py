@@ -111,9 +111,9 @@ def _eval(args: argparse.Namespace) -> int:
             raise ValueError("--split hidden needs --secret-file (the maintainers' secret that seeds the split)")
         suite = suite.with_secret(_read_secret(args.secret_file))
     tasks = tuple(args.task.split(",")) if args.task else None
-    suite = suite.select(env=args.env, task=tasks, axis=args.axis, episodes=args.episodes)
+    suite = suite.select(env=args.env, task=tasks, axis=args.axis, category=args.category, episodes=args.episodes)
     if not suite.episodes:
-        raise ValueError(f"no episode of suite {args.suite!r} matches --env/--task/--axis")
+        raise ValueError(f"no episode of suite {args.suite!r} matches --env/--task/--axis/--category")
     config = json.loads(args.agent_config) if args.agent_config else None
     if args.checkpoint:
         config = {**(config or {}), "checkpoint": args.checkpoint}
@@ -261,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--env", help="only episodes of this environment id, e.g. GRBench/Tidy-v0")
     ev.add_argument("--task", help="only episodes with this task (or these, comma-separated)")
     ev.add_argument("--axis", help="only episodes testing this axis")
+    ev.add_argument("--category", help="only episodes of this instruction category, e.g. invalid")
     ev.add_argument("--workers", type=int, default=1, help="worker processes (results do not depend on it)")
     ev.add_argument("--out", help="run directory (default runs/SUITE-AGENT)")
     ev.add_argument("--resume", action="store_true", help="finish the run in --out, skipping finished episodes")

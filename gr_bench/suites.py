@@ -80,11 +80,13 @@ class Suite:
         env: str | None = None,
         task: str | tuple[str, ...] | None = None,
         axis: str | None = None,
+        category: str | None = None,
         episodes: int | None = None,
     ) -> Suite:
         """A filtered view (a deterministic evenly spaced subsample when ``episodes`` is given).
 
-        ``task`` keeps episodes that include the task, or any of several tasks."""
+        ``task`` keeps episodes that include the task, or any of several tasks; ``category`` keeps
+        episodes of one instruction category (train, eval, ..., invalid)."""
         wanted = (task,) if isinstance(task, str) else task
         chosen = [
             e
@@ -92,6 +94,7 @@ class Suite:
             if (env is None or e.env_id == env)
             and (wanted is None or any(t in e.tasks for t in wanted))
             and (axis is None or e.axis == axis)
+            and (category is None or e.instruction_category == category)
         ]
         if episodes is not None and episodes < len(chosen):
             chosen = [chosen[i] for i in np.linspace(0, len(chosen) - 1, episodes).round().astype(int)]
