@@ -3,8 +3,9 @@ the chosen split."""
 
 import pytest
 
-from envs.tabletop.env import INSTRUCTION_CHARSET, TabletopEnv
+from envs.tabletop.env import TabletopEnv
 from envs.tabletop.tasks import TASKS
+from envs.utils.conventions import INSTRUCTION_CHARSET
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ from conftest import SMALL, reset
 from envs.tabletop.env import TabletopEnv
 from envs.tabletop.expert import ScriptedExpert
 from envs.tabletop.scenes import SCENES
-from envs.tabletop.variations import AXES, SPLITS, distractor_slots, sample_variation
+from envs.tabletop.variations import AXES, distractor_slots, sample_variation
+from envs.utils.axes import SPLITS
 
 VISUAL_AXES = [a for a in AXES if a != "layout"]
 # mean absolute difference (0-255 per channel) an unseen value makes to a 64x64 static image; small

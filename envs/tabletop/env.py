@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import string
 from typing import Any
 
 import gymnasium as gym
@@ -28,24 +27,15 @@ from envs.tabletop.state import (
 from envs.tabletop.tasks import TASKS, feasible, get_task
 from envs.tabletop.variations import apply as apply_variations
 from envs.tabletop.variations import check_variations
+from envs.utils.conventions import INSTRUCTION_CHARSET, MAX_REL_ORN, MAX_REL_POS
 from envs.utils.rendering import CameraRenderers, camera_resolutions
 from envs.utils.rotations import euler_to_mat, topdown_mat
 
-MAX_REL_POS = 0.02  # metres per step for a relative action of 1, as CALVIN
-MAX_REL_ORN = 0.05  # radians per step for a relative action of 1, as CALVIN
 WORKSPACE_LOW = np.array([-0.5, -0.45, -0.2])  # metres: absolute targets are clipped to this box
 WORKSPACE_HIGH = np.array([0.5, 0.35, 0.6])
 CAMERAS = ("static", "gripper")
 DEFAULT_RESOLUTION = {"static": 200, "gripper": 84}  # pixels, as CALVIN
 MAX_SAMPLING_TRIES = 200
-# instructions may be in English, other European languages or Chinese (the ood-instruction suite)
-INSTRUCTION_CHARSET = (
-    string.printable
-    + "".join(map(chr, range(0xA0, 0x180)))  # Latin-1 and Latin Extended-A: ä, é, ß, ...
-    + "".join(map(chr, range(0x3000, 0x3040)))  # CJK punctuation
-    + "".join(map(chr, range(0x4E00, 0xA000)))  # CJK unified ideographs
-    + "".join(map(chr, range(0xFF00, 0xFF60)))  # full-width forms
-)
 
 
 class TabletopEnv(gym.Env):

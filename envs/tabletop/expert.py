@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.tabletop.env import MAX_REL_ORN, MAX_REL_POS, TabletopEnv
+from envs.tabletop.env import TabletopEnv
 from envs.tabletop.scenes import BLOCK_COLOURS, CABINET_Y
 from envs.tabletop.state import HOME_TCP, HOME_YAW, TABLE_X, TABLE_Y
 from envs.tabletop.tasks import PUSHER_ROOM, footprint_y, push_into_drawer_block
+from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS
 from envs.utils.rotations import mat_to_euler, rotvec_from_mat, topdown_mat
 
 POS_TOLERANCE = 0.008  # metres

@@ -12,9 +12,7 @@ and contacts stay — so physics, oracles and the scripted expert are the same u
 
 from __future__ import annotations
 
-import colorsys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import mujoco
@@ -23,8 +21,19 @@ import numpy as np
 from envs.errors import unknown_name_error
 from envs.tabletop.scenes import BLOCK_COLOURS, CABINET_Y, SCENES, TRAINING_SCENES, Scene
 from envs.tabletop.sim import PlayTableSim
+from envs.utils.axes import (
+    Axis,
+    check_params,
+    check_rgb,
+    check_vec3,
+    hsv_range,
+    json_floats,
+    sample_colour,
+    sample_table_colours,
+    texture_bytes,
+    uniform,
+)
 
-SPLITS = ("train", "unseen")
 FLOOR_LIGHT_RGB = 0.85  # the floor checker's light squares (play_table.xml); the floor is tinted from it
 BLOCK_RGB = {"red": [0.85, 0.12, 0.1], "blue": [0.12, 0.25, 0.85], "pink": [0.95, 0.45, 0.7]}  # play_table.xml
 # colours that no training scene shows on any object
@@ -35,29 +44,6 @@ DISTRACTOR_HALF_FOOTPRINT = (0.05, 0.035)  # metres, x and y: the largest distra
 DISTRACTOR_ROWS_Y = (0.225, 0.145, 0.065)
 DESK_HALF_X = 0.45  # metres
 KEEP_OUT_MARGIN = 0.01  # metres between a distractor and a fixture
-
-
-@dataclass(frozen=True)
-class Axis:
-    """One axis of variation. ``train`` and ``unseen`` give each parameter's range: ``[low, high]``,
-    a list of choices, or a colour range (``palette`` with ``jitter``, or ``hue``/``saturation``/``value``
-    ranges); ``sample`` draws a value from one of the two."""
-
-    name: str
-    description: str
-    train: dict[str, Any]
-    unseen: dict[str, Any]
-    sampler: Callable[[dict[str, Any], np.random.Generator], Any] = field(repr=False)
-    applier: Callable[[PlayTableSim, Any], Any] = field(repr=False)
-
-    def sample(self, split: str, rng: np.random.Generator) -> Any:
-        if split not in SPLITS:
-            raise unknown_name_error("split", split, SPLITS)
-        return self.sampler(self.train if split == "train" else self.unseen, rng)
-
-    def apply(self, sim: PlayTableSim, value: Any) -> Any:
-        """Apply ``value`` to the simulator's model; returns it as plain JSON."""
-        return self.applier(sim, value)
 
 
 def sample_variation(axis: str, split: str, rng: np.random.Generator) -> Any:
@@ -94,46 +80,21 @@ def apply(sim: PlayTableSim, variations: Mapping[str, Any] | None) -> dict[str, 
 
 
 # --- sampling ------------------------------------------------------------------------------
-def _uniform(bounds, rng: np.random.Generator) -> float:
-    return float(rng.uniform(*bounds))
-
-
-def _colour(spec: dict[str, Any], rng: np.random.Generator) -> list[float]:
-    if "palette" in spec:
-        palette = spec["palette"]
-        base = np.asarray(palette[int(rng.integers(len(palette)))])
-        rgb = base + rng.uniform(-1, 1, 3) * spec.get("jitter", 0.0)
-    else:
-        rgb = colorsys.hsv_to_rgb(
-            _uniform(spec["hue"], rng), _uniform(spec["saturation"], rng), _uniform(spec["value"], rng)
-        )
-    return _json_floats(np.clip(rgb, 0.0, 1.0))
-
-
 def _direction(magnitude, rng: np.random.Generator) -> list[float]:
     """A vector of random direction and a length drawn from ``magnitude``."""
     direction = rng.normal(size=3)
-    return _json_floats(direction / np.linalg.norm(direction) * _uniform(magnitude, rng))
-
-
-def _json_floats(values) -> list[float]:
-    return [round(float(v), 4) for v in values]
-
-
-def _sample_table(spec, rng):
-    rgb = _colour(spec["rgb"], rng)
-    return {"rgb": rgb, "grain_rgb": _json_floats(np.multiply(rgb, _uniform(spec["grain_scale"], rng)))}
+    return json_floats(direction / np.linalg.norm(direction) * uniform(magnitude, rng))
 
 
 def _sample_lighting(spec, rng):
-    elevation = np.deg2rad(_uniform(spec["elevation_deg"], rng))
-    azimuth = np.deg2rad(_uniform(spec["azimuth_deg"], rng))
+    elevation = np.deg2rad(uniform(spec["elevation_deg"], rng))
+    azimuth = np.deg2rad(uniform(spec["azimuth_deg"], rng))
     # where the light shines to: down, and away from where it comes from
     direction = [np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), -np.sin(elevation)]
     return {
-        "intensity": round(_uniform(spec["intensity"], rng), 4),
-        "direction": _json_floats(direction),
-        "rgb": _colour(spec["rgb"], rng),
+        "intensity": round(uniform(spec["intensity"], rng), 4),
+        "direction": json_floats(direction),
+        "rgb": sample_colour(spec["rgb"], rng),
     }
 
 
@@ -142,7 +103,7 @@ def _sample_camera(spec, rng):
 
 
 def _sample_background(spec, rng):
-    return {"wall_rgb": _colour(spec["wall_rgb"], rng), "floor_rgb": _colour(spec["floor_rgb"], rng)}
+    return {"wall_rgb": sample_colour(spec["wall_rgb"], rng), "floor_rgb": sample_colour(spec["floor_rgb"], rng)}
 
 
 def _sample_distractors(spec, rng):
@@ -150,11 +111,11 @@ def _sample_distractors(spec, rng):
     if count == 0:
         return []
     kinds = rng.choice(spec["kinds"], size=count, replace=False)
-    return [{"kind": str(kind), "rgb": _colour(spec["rgb"], rng)} for kind in kinds]
+    return [{"kind": str(kind), "rgb": sample_colour(spec["rgb"], rng)} for kind in kinds]
 
 
 def _sample_blocks(spec, rng):
-    return {colour: _colour(spec[colour], rng) for colour in BLOCK_COLOURS}
+    return {colour: sample_colour(spec[colour], rng) for colour in BLOCK_COLOURS}
 
 
 def _sample_layout(spec, rng):
@@ -162,60 +123,36 @@ def _sample_layout(spec, rng):
 
 
 # --- applying ------------------------------------------------------------------------------
-def _params(value, allowed: tuple[str, ...], axis: str) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"the value of variation {axis!r} must be a dict with keys {allowed}, got {value!r}")
-    for key in value:
-        if key not in allowed:
-            raise unknown_name_error(f"{axis} parameter", key, allowed)
-    return dict(value)
-
-
-def _vec3(value, what: str, low: float = -np.inf, high: float = np.inf) -> np.ndarray:
-    vec = np.asarray(value, dtype=float)
-    if vec.shape != (3,) or not np.all(np.isfinite(vec)) or np.any(vec < low) or np.any(vec > high):
-        raise ValueError(f"{what} must be 3 finite numbers in [{low}, {high}], got {value!r}")
-    return vec
-
-
-def _rgb(value, what: str) -> np.ndarray:
-    return _vec3(value, what, 0.0, 1.0)
-
-
 def _apply_table(sim: PlayTableSim, value):
-    value = _params(value, ("rgb", "grain_rgb"), "table_appearance")
-    rgb = _rgb(value.get("rgb", sim.scene.desk_rgb), "table_appearance rgb")
-    grain = _rgb(value.get("grain_rgb", sim.scene.desk_grain_rgb), "table_appearance grain_rgb")
+    value = check_params(value, ("rgb", "grain_rgb"), "table_appearance")
+    rgb = check_rgb(value.get("rgb", sim.scene.desk_rgb), "table_appearance rgb")
+    grain = check_rgb(value.get("grain_rgb", sim.scene.desk_grain_rgb), "table_appearance grain_rgb")
     # texture colours are fixed at compile time, and tinting the material only darkens the scene's
     # own wood: repaint the texture's pixels instead, grain where the compiled texture has its marks
     compiled = sim.default_texture("desk_tex")
     base = np.median(compiled.reshape(-1, 3), axis=0)
     marks = np.any(compiled != base, axis=-1, keepdims=True)
-    sim.set_texture("desk_tex", np.where(marks, _texture_bytes(grain), _texture_bytes(rgb)))
+    sim.set_texture("desk_tex", np.where(marks, texture_bytes(grain), texture_bytes(rgb)))
     # the cabinet and the other furniture follow the desk, as in scenes.build_model
     sim.model.mat_rgba[sim.model.material("cabinet").id, :3] = np.minimum(1.0, rgb * 1.1)
-    return {"rgb": _json_floats(rgb), "grain_rgb": _json_floats(grain)}
-
-
-def _texture_bytes(rgb: np.ndarray) -> np.ndarray:
-    return (rgb * 255).astype(np.uint8)  # truncated, as MuJoCo's compiler does
+    return {"rgb": json_floats(rgb), "grain_rgb": json_floats(grain)}
 
 
 def _apply_lighting(sim: PlayTableSim, value):
-    value = _params(value, ("intensity", "direction", "rgb"), "lighting")
+    value = check_params(value, ("intensity", "direction", "rgb"), "lighting")
     m = sim.model
     key = m.light("key").id
     intensity = float(value.get("intensity", 1.0))
     if not 0.0 <= intensity <= 3.0:
         raise ValueError(f"lighting intensity must be in [0, 3], got {intensity!r}")
-    rgb = _rgb(value.get("rgb", [1.0, 1.0, 1.0]), "lighting rgb")
-    applied: dict[str, Any] = {"intensity": intensity, "rgb": _json_floats(rgb)}
+    rgb = check_rgb(value.get("rgb", [1.0, 1.0, 1.0]), "lighting rgb")
+    applied: dict[str, Any] = {"intensity": intensity, "rgb": json_floats(rgb)}
     if "direction" in value:
-        direction = _vec3(value["direction"], "lighting direction")
+        direction = check_vec3(value["direction"], "lighting direction")
         if direction[2] >= 0 or np.linalg.norm(direction) < 1e-6:
             raise ValueError(f"lighting direction must point down (negative z), got {value['direction']!r}")
         m.light_dir[key] = direction / np.linalg.norm(direction)
-        applied["direction"] = _json_floats(m.light_dir[key])
+        applied["direction"] = json_floats(m.light_dir[key])
     # the headlight lights most of the scene: scaling only the key light would hardly show
     m.light_diffuse[key] *= intensity * rgb
     m.vis.headlight.ambient[:] *= intensity * rgb
@@ -224,11 +161,11 @@ def _apply_lighting(sim: PlayTableSim, value):
 
 
 def _apply_camera(sim: PlayTableSim, value):
-    value = _params(value, ("shift", "rotation"), "camera_pose")
+    value = check_params(value, ("shift", "rotation"), "camera_pose")
     m = sim.model
     camera = m.camera("static").id
-    shift = _vec3(value.get("shift", [0.0, 0.0, 0.0]), "camera_pose shift (metres)", -0.2, 0.2)
-    rotation = _vec3(value.get("rotation", [0.0, 0.0, 0.0]), "camera_pose rotation (degrees)", -30.0, 30.0)
+    shift = check_vec3(value.get("shift", [0.0, 0.0, 0.0]), "camera_pose shift (metres)", -0.2, 0.2)
+    rotation = check_vec3(value.get("rotation", [0.0, 0.0, 0.0]), "camera_pose rotation (degrees)", -30.0, 30.0)
     m.cam_pos[camera] += shift
     angle = np.deg2rad(np.linalg.norm(rotation))
     if angle > 0:
@@ -238,23 +175,23 @@ def _apply_camera(sim: PlayTableSim, value):
         quat = np.empty(4)
         mujoco.mju_mulQuat(quat, m.cam_quat[camera].copy(), turn)
         m.cam_quat[camera] = quat
-    return {"shift": _json_floats(shift), "rotation": _json_floats(rotation)}
+    return {"shift": json_floats(shift), "rotation": json_floats(rotation)}
 
 
 def _apply_background(sim: PlayTableSim, value):
-    value = _params(value, ("wall_rgb", "floor_rgb"), "background")
+    value = check_params(value, ("wall_rgb", "floor_rgb"), "background")
     m = sim.model
     applied = {}
     if "wall_rgb" in value:
-        wall = _rgb(value["wall_rgb"], "background wall_rgb")
+        wall = check_rgb(value["wall_rgb"], "background wall_rgb")
         m.mat_rgba[m.material("wall").id, :3] = wall
-        applied["wall_rgb"] = _json_floats(wall)
+        applied["wall_rgb"] = json_floats(wall)
     if "floor_rgb" in value:
-        floor = _rgb(value["floor_rgb"], "background floor_rgb")
+        floor = check_rgb(value["floor_rgb"], "background floor_rgb")
         # the material's colour multiplies the checker texture: tint it to make its light squares
         # this colour (a tint cannot brighten them past the texture's own)
         m.mat_rgba[m.material("floor").id, :3] = np.minimum(1.0, floor / FLOOR_LIGHT_RGB)
-        applied["floor_rgb"] = _json_floats(floor)
+        applied["floor_rgb"] = json_floats(floor)
     return applied
 
 
@@ -291,7 +228,7 @@ def _apply_distractors(sim: PlayTableSim, value):
     slots = distractor_slots(sim.scene)
     applied = []
     for i, item in enumerate(value):
-        item = _params(item, ("kind", "rgb"), "distractors")
+        item = check_params(item, ("kind", "rgb"), "distractors")
         kind = item.get("kind")
         if kind not in DISTRACTOR_HALF_HEIGHT:
             raise unknown_name_error("distractor kind", kind, DISTRACTOR_HALF_HEIGHT)
@@ -299,23 +236,23 @@ def _apply_distractors(sim: PlayTableSim, value):
             raise ValueError(f"distractor {kind!r} is listed twice; each kind exists once")
         if i >= len(slots):
             raise ValueError(f"scene {sim.scene.name} has room for {len(slots)} distractors, got {len(value)}")
-        rgb = _rgb(item.get("rgb", NOVEL_RGB[i]), f"distractor {kind} rgb")
+        rgb = check_rgb(item.get("rgb", NOVEL_RGB[i]), f"distractor {kind} rgb")
         body = m.body(f"distractor_{kind}").id
         m.body_pos[body] = [*slots[i], DISTRACTOR_HALF_HEIGHT[kind]]
         first = m.body_geomadr[body]
         m.geom_rgba[first : first + m.body_geomnum[body], :3] = rgb
-        applied.append({"kind": kind, "rgb": _json_floats(rgb)})
+        applied.append({"kind": kind, "rgb": json_floats(rgb)})
     return applied
 
 
 def _apply_blocks(sim: PlayTableSim, value):
-    value = _params(value, BLOCK_COLOURS, "novel_object_appearance")
+    value = check_params(value, BLOCK_COLOURS, "novel_object_appearance")
     m = sim.model
     applied = {}
     for colour, rgb in value.items():
-        rgb = _rgb(rgb, f"novel_object_appearance {colour}")
+        rgb = check_rgb(rgb, f"novel_object_appearance {colour}")
         m.geom_rgba[m.geom(f"block_{colour}").id, :3] = rgb
-        applied[colour] = _json_floats(rgb)
+        applied[colour] = json_floats(rgb)
     return applied
 
 
@@ -330,10 +267,6 @@ def _apply_layout(sim: PlayTableSim, value):
     return str(value)
 
 
-def _hsv(hue, saturation, value) -> dict[str, list[float]]:
-    return {"hue": list(hue), "saturation": list(saturation), "value": list(value)}
-
-
 AXES: dict[str, Axis] = {
     axis.name: axis
     for axis in (
@@ -345,8 +278,8 @@ AXES: dict[str, Axis] = {
                 "rgb": {"palette": [list(SCENES[s].desk_rgb) for s in TRAINING_SCENES], "jitter": 0.03},
                 "grain_scale": [0.75, 0.85],
             },
-            unseen={"rgb": _hsv((0.2, 0.95), (0.45, 0.75), (0.45, 0.8)), "grain_scale": [0.75, 0.85]},
-            sampler=_sample_table,
+            unseen={"rgb": hsv_range((0.2, 0.95), (0.45, 0.75), (0.45, 0.8)), "grain_scale": [0.75, 0.85]},
+            sampler=sample_table_colours,
             applier=_apply_table,
         ),
         Axis(
@@ -356,13 +289,13 @@ AXES: dict[str, Axis] = {
                 "intensity": [0.9, 1.1],
                 "elevation_deg": [55.0, 70.0],
                 "azimuth_deg": [112.0, 142.0],
-                "rgb": _hsv((0.0, 1.0), (0.0, 0.05), (1.0, 1.0)),
+                "rgb": hsv_range((0.0, 1.0), (0.0, 0.05), (1.0, 1.0)),
             },
             unseen={
                 "intensity": [0.5, 0.7],
                 "elevation_deg": [15.0, 30.0],
                 "azimuth_deg": [0.0, 360.0],
-                "rgb": _hsv((0.0, 1.0), (0.35, 0.6), (1.0, 1.0)),
+                "rgb": hsv_range((0.0, 1.0), (0.35, 0.6), (1.0, 1.0)),
             },
             sampler=_sample_lighting,
             applier=_apply_lighting,
@@ -384,8 +317,8 @@ AXES: dict[str, Axis] = {
                 "floor_rgb": {"palette": [[0.8, 0.8, 0.8]], "jitter": 0.04},
             },
             unseen={
-                "wall_rgb": _hsv((0.0, 1.0), (0.35, 0.7), (0.45, 0.85)),
-                "floor_rgb": _hsv((0.0, 1.0), (0.35, 0.7), (0.45, 0.85)),
+                "wall_rgb": hsv_range((0.0, 1.0), (0.35, 0.7), (0.45, 0.85)),
+                "floor_rgb": hsv_range((0.0, 1.0), (0.35, 0.7), (0.45, 0.85)),
             },
             sampler=_sample_background,
             applier=_apply_background,

@@ -20,7 +20,6 @@ from envs.robots.bytemini import (
     SIDES,
     grasp_orientation,
 )
-from envs.tabletop.env import INSTRUCTION_CHARSET, MAX_REL_ORN, MAX_REL_POS
 from envs.tidy.language import SPLITS, instructions
 from envs.tidy.layout import choose_objects, place_clutter, place_objects
 from envs.tidy.scenes import get_scene
@@ -28,6 +27,7 @@ from envs.tidy.sim import CONTROL_DT, MAX_OBJECTS, Placement, TidySim
 from envs.tidy.tasks import CLEAR_TABLE, TidyTask, get_task, untouched
 from envs.tidy.variations import DEFAULT_OBJECT_COUNT, check_variations
 from envs.tidy.variations import apply as apply_variations
+from envs.utils.conventions import INSTRUCTION_CHARSET, MAX_REL_ORN, MAX_REL_POS
 from envs.utils.rendering import CameraRenderers, camera_resolutions
 from envs.utils.rotations import euler_to_mat
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from envs.robots.bytemini import BASE_MAX_SPEED, SIDES, grasp_orientation
-from envs.tabletop.env import MAX_REL_ORN, MAX_REL_POS
 from envs.tidy.env import BASE_X, HOME_CLOSING, HOME_TCP, TidyEnv
 from envs.tidy.objects import CLUTTER, KINDS, MIN_GRASP_HEIGHT
 from envs.tidy.scenes import DESTINATIONS, TABLE_TOP_Z
+from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS
 from envs.utils.rotations import mat_to_euler, rotvec_from_mat
 
 SHOULDER_Y = 0.21  # metres: each shoulder's offset from the base's centre line (bytemini.xml)

@@ -19,19 +19,19 @@ import numpy as np
 
 from envs.errors import unknown_name_error
 from envs.tabletop.variations import AXES as TABLETOP_AXES
-from envs.tabletop.variations import (
-    Axis,
-    _hsv,
-    _json_floats,
-    _params,
-    _rgb,
-    _sample_table,
-    _texture_bytes,
-    _uniform,
-)
 from envs.tidy.objects import CLUTTER
 from envs.tidy.scenes import SCENES
 from envs.tidy.sim import MAX_OBJECTS, TidySim
+from envs.utils.axes import (
+    Axis,
+    check_params,
+    check_rgb,
+    hsv_range,
+    json_floats,
+    sample_table_colours,
+    texture_bytes,
+    uniform,
+)
 
 DEFAULT_OBJECT_COUNT = 6  # objects on the table when the episode does not say
 SEEN_CLUTTER = ("salt", "pepper", "candle")
@@ -70,11 +70,11 @@ def apply(sim: TidySim, variations: Mapping[str, Any] | None) -> dict[str, Any]:
 
 # --- what is on the table ------------------------------------------------------------------------
 def _sample_fraction(spec, rng):
-    return {"unseen_fraction": round(_uniform(spec["unseen_fraction"], rng), 4)}
+    return {"unseen_fraction": round(uniform(spec["unseen_fraction"], rng), 4)}
 
 
 def _check_fraction(sim, value):
-    value = _params(value, ("unseen_fraction",), "object_set")
+    value = check_params(value, ("unseen_fraction",), "object_set")
     fraction = value.get("unseen_fraction", 0.0)
     if not isinstance(fraction, int | float) or not 0.0 <= fraction <= 1.0:
         raise ValueError(f"object_set unseen_fraction must be a number in [0, 1], got {fraction!r}")
@@ -109,16 +109,16 @@ def _check_clutter(sim, value):
 
 # --- how the room looks --------------------------------------------------------------------------
 def _apply_table(sim: TidySim, value):
-    value = _params(value, ("rgb", "grain_rgb"), "table_appearance")
-    rgb = _rgb(value.get("rgb", sim.scene.table_rgb), "table_appearance rgb")
-    grain = _rgb(value.get("grain_rgb", sim.scene.table_grain_rgb), "table_appearance grain_rgb")
+    value = check_params(value, ("rgb", "grain_rgb"), "table_appearance")
+    rgb = check_rgb(value.get("rgb", sim.scene.table_rgb), "table_appearance rgb")
+    grain = check_rgb(value.get("grain_rgb", sim.scene.table_grain_rgb), "table_appearance grain_rgb")
     # repaint the texture's pixels, grain where the compiled texture has its marks (tinting the
     # material could only darken the wood)
     compiled = sim.default_texture("table_tex")
     base = np.median(compiled.reshape(-1, 3), axis=0)
     marks = np.any(compiled != base, axis=-1, keepdims=True)
-    sim.set_texture("table_tex", np.where(marks, _texture_bytes(grain), _texture_bytes(rgb)))
-    return {"rgb": _json_floats(rgb), "grain_rgb": _json_floats(grain)}
+    sim.set_texture("table_tex", np.where(marks, texture_bytes(grain), texture_bytes(rgb)))
+    return {"rgb": json_floats(rgb), "grain_rgb": json_floats(grain)}
 
 
 AXES: dict[str, Axis] = {
@@ -157,8 +157,8 @@ AXES: dict[str, Axis] = {
                 "rgb": {"palette": [list(s.table_rgb) for s in SCENES.values()], "jitter": 0.03},
                 "grain_scale": [0.75, 0.85],
             },
-            unseen={"rgb": _hsv((0.2, 0.95), (0.45, 0.75), (0.45, 0.8)), "grain_scale": [0.75, 0.85]},
-            sampler=_sample_table,
+            unseen={"rgb": hsv_range((0.2, 0.95), (0.45, 0.75), (0.45, 0.8)), "grain_scale": [0.75, 0.85]},
+            sampler=sample_table_colours,
             applier=_apply_table,
         ),
         TABLETOP_AXES["lighting"],
