@@ -12,7 +12,8 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
-from envs.utils.rotations import rotvec_from_mat, topdown_mat
+from envs.utils.ik import IK_ITERATIONS, ArmChain
+from envs.utils.rotations import topdown_mat
 
 SIDES = ("left", "right")
 BASE_JOINTS = ("base_x", "base_y", "base_yaw")
@@ -27,9 +28,6 @@ GRIPPER_CLOSED = -0.01  # metres per finger: past touching, so that a grasp sque
 LIFT_HEIGHT = 0.1  # metres: the lift's configured pose (shoulders 1.04 m above the floor)
 HEAD_PAN = 0.0  # radians
 HEAD_TILT = 0.85  # radians down: the head camera looks at the near half of the table
-IK_DAMPING = 0.05
-IK_ITERATIONS = 3
-NULLSPACE_GAIN = 0.5
 # shoulder pitch, yaw, roll, elbow, forearm roll, wrist pitch, wrist roll: elbow bent and up, the
 # hand pointing down; the null-space attractor of both arms
 REST_POSTURE = np.array([-0.5, 0.0, 0.0, 1.5, 0.0, 0.57, 0.0])
@@ -58,9 +56,9 @@ class Arm:
         self.gripper_actuator = model.actuator(f"{side}_gripper").id
         self.tcp_site = model.site(f"{side}_tcp").id
         self.pad_geoms = frozenset(model.geom(f"{side}_pad_{f}").id for f in "ab")
-        self._scratch = mujoco.MjData(model)
-        self._jac_pos = np.zeros((3, model.nv))
-        self._jac_rot = np.zeros((3, model.nv))
+        self._chain = ArmChain(
+            model, mujoco.MjData(model), self.qpos_ids, self.dof_ids, self.tcp_site, self.joint_low, self.joint_high
+        )
 
     # --- state -----------------------------------------------------------------------------
     def joint_positions(self, data: mujoco.MjData) -> np.ndarray:
@@ -101,27 +99,7 @@ class Arm:
     ) -> np.ndarray:
         """Joint targets that bring the tool centre point to (pos, mat), world frame, starting from
         the arm's current joints; the rest of the robot (base, lift) stays where it is."""
-        scratch = self._scratch
-        scratch.qpos[:] = data.qpos
-        q = data.qpos[self.qpos_ids].copy()
-        for i in range(iterations):
-            scratch.qpos[self.qpos_ids] = q
-            mujoco.mj_kinematics(self.model, scratch)
-            mujoco.mj_comPos(self.model, scratch)
-            cur_pos = scratch.site_xpos[self.tcp_site]
-            cur_mat = scratch.site_xmat[self.tcp_site].reshape(3, 3)
-            error = np.concatenate([pos - cur_pos, rotvec_from_mat(mat @ cur_mat.T)])
-            mujoco.mj_jacSite(self.model, scratch, self._jac_pos, self._jac_rot, self.tcp_site)
-            jac = np.vstack([self._jac_pos[:, self.dof_ids], self._jac_rot[:, self.dof_ids]])  # (6, 7)
-            jjt = jac @ jac.T + IK_DAMPING**2 * np.eye(6)
-            jac_pinv = jac.T @ np.linalg.solve(jjt, np.eye(6))  # (7, 6)
-            dq = jac_pinv @ error
-            if i == 0:
-                # drift towards the rest posture where the task allows; later iterations remove
-                # what the damped projection leaks into the tool centre point
-                dq += (np.eye(ARM_DOF) - jac_pinv @ jac) @ (NULLSPACE_GAIN * (REST_POSTURE - q))
-            q = np.clip(q + dq, self.joint_low, self.joint_high)
-        return q
+        return self._chain.solve(data, pos, mat, REST_POSTURE, iterations)
 
 
 class ByteMini:

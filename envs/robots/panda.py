@@ -10,15 +10,12 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
-from envs.utils.rotations import rotvec_from_mat
+from envs.utils.ik import IK_ITERATIONS, ArmChain
 
 ARM_JOINTS = tuple(f"panda_joint{i}" for i in range(1, 8))
 FINGER_JOINTS = ("panda_finger_joint1", "panda_finger_joint2")
 GRIPPER_OPEN = 0.04  # metres, per finger
 GRIPPER_CLOSED = 0.0  # metres, per finger
-IK_DAMPING = 0.05
-IK_ITERATIONS = 3
-NULLSPACE_GAIN = 0.5
 # a posture near the middle of every joint's range, used as the null-space attractor
 REST_POSTURE = np.array([0.0, -0.2, 0.0, -2.2, 0.0, 2.0, 0.785])
 
@@ -39,9 +36,9 @@ class PandaArm:
         self.base_body = model.body("panda_link0").id
         self.finger_geoms = frozenset((model.geom("left_pad").id, model.geom("right_pad").id))
         self.robot_bodies = frozenset(b for b in range(model.nbody) if model.body(b).name.startswith("panda_"))
-        self._scratch = mujoco.MjData(model)
-        self._jac_pos = np.zeros((3, model.nv))
-        self._jac_rot = np.zeros((3, model.nv))
+        self._chain = ArmChain(
+            model, mujoco.MjData(model), self.qpos_ids, self.dof_ids, self.tcp_site, self.joint_low, self.joint_high
+        )
 
     # --- state -----------------------------------------------------------------------------
     def joint_positions(self, data: mujoco.MjData) -> np.ndarray:
@@ -74,29 +71,9 @@ class PandaArm:
         self, data: mujoco.MjData, pos: np.ndarray, mat: np.ndarray, iterations: int = IK_ITERATIONS
     ) -> np.ndarray:
         """Joint targets that bring the TCP to (pos, mat), starting from the arm's current joints."""
-        scratch = self._scratch
-        scratch.qpos[:] = data.qpos
-        q = data.qpos[self.qpos_ids].copy()
         # rest posture turned towards the target, so that the arm's plane (and with it the
         # forearm) points at what the hand reaches for instead of sweeping in from the side
         rest = REST_POSTURE.copy()
         local = data.xmat[self.base_body].reshape(3, 3).T @ (pos - data.xpos[self.base_body])
         rest[0] = np.arctan2(local[1], local[0])
-        for i in range(iterations):
-            scratch.qpos[self.qpos_ids] = q
-            mujoco.mj_kinematics(self.model, scratch)
-            mujoco.mj_comPos(self.model, scratch)
-            cur_pos = scratch.site_xpos[self.tcp_site]
-            cur_mat = scratch.site_xmat[self.tcp_site].reshape(3, 3)
-            error = np.concatenate([pos - cur_pos, rotvec_from_mat(mat @ cur_mat.T)])
-            mujoco.mj_jacSite(self.model, scratch, self._jac_pos, self._jac_rot, self.tcp_site)
-            jac = np.vstack([self._jac_pos[:, self.dof_ids], self._jac_rot[:, self.dof_ids]])  # (6, 7)
-            jjt = jac @ jac.T + IK_DAMPING**2 * np.eye(6)
-            jac_pinv = jac.T @ np.linalg.solve(jjt, np.eye(6))  # (7, 6)
-            dq = jac_pinv @ error
-            if i == 0:
-                # drift towards the rest posture where the task allows; later iterations remove
-                # what the damped projection leaks into the TCP
-                dq += (np.eye(7) - jac_pinv @ jac) @ (NULLSPACE_GAIN * (rest - q))
-            q = np.clip(q + dq, self.joint_low, self.joint_high)
-        return q
+        return self._chain.solve(data, pos, mat, rest, iterations)
