@@ -105,7 +105,7 @@ def _eval(args: argparse.Namespace) -> int:
     from gr_bench.report import table, write_reports
     from gr_bench.suites import get_suite
 
-    suite = get_suite(args.suite)
+    suite = get_suite(args.suite, args.suite_version)
     if args.split == "hidden":
         if not args.secret_file:
             raise ValueError("--split hidden needs --secret-file (the maintainers' secret that seeds the split)")
@@ -143,16 +143,25 @@ def _read_secret(path: str) -> str:
 
 
 def _ls(args: argparse.Namespace) -> int:
-    from gr_bench.suites import BUILDERS, get_suite
+    from collections import Counter
 
-    print(f"{'suite':18s} {'version':>7s} {'episodes':>8s}  hash")
+    from gr_bench.suites import BUILDERS, VERSIONS, get_suite
+
+    print(f"{'suite':18s} {'version':>7s} {'episodes':>8s}  {'per environment':28s} hash")
     for name in BUILDERS:
-        try:
-            suite = get_suite(name)
-        except ImportError as exc:  # a part of the environment package this suite needs is missing
-            print(f"{name:18s} unavailable: {exc}")
-            continue
-        print(f"{name:18s} {suite.version:>7d} {len(suite.episodes):>8d}  {suite.hash[:16]}  {suite.description}")
+        for version in VERSIONS[name] if args.all else (None,):
+            try:
+                suite = get_suite(name, version)
+            except ImportError as exc:  # a part of the environment package this suite needs is missing
+                print(f"{name:18s} unavailable: {exc}")
+                break
+            per_env = ", ".join(
+                f"{env.removeprefix('GRBench/')} {n}" for env, n in Counter(e.env_id for e in suite.episodes).items()
+            )
+            print(
+                f"{name:18s} {suite.version:>7d} {len(suite.episodes):>8d}  {per_env:28s} {suite.hash[:16]}  "
+                f"{suite.description}"
+            )
     return 0
 
 
@@ -257,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--agent-config", help="JSON object of keyword arguments for the agent")
     ev.add_argument("--checkpoint", help="trained agents: a checkpoint or training run folder")
     ev.add_argument("--suite", required=True, help="smoke, seen, unseen, ood-instruction or long-horizon")
+    ev.add_argument(
+        "--suite-version", type=int, help="an earlier released version of the suite (default: the current one)"
+    )
     ev.add_argument("--episodes", type=int, help="a deterministic subsample of this many episodes")
     ev.add_argument("--env", help="only episodes of this environment id, e.g. GRBench/Tidy-v0")
     ev.add_argument("--task", help="only episodes with this task (or these, comma-separated)")
@@ -282,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_eval)
     ls = sub.add_parser("ls", help="list suites with their size and content hash")
     ls.add_argument("what", choices=["suites"])
+    ls.add_argument("--all", action="store_true", help="every released version, not only the current one")
     ls.set_defaults(func=_ls)
     rep = sub.add_parser("report", help="rebuild the report from a results file, optionally beside another")
     rep.add_argument("results")

@@ -18,14 +18,15 @@ NASTY_URL = "https://example.org/?a=1&b=<2>"
 @pytest.fixture(scope="module")
 def board(tmp_path_factory):
     """The seen board built from the filed submissions plus one whose name and url are hostile."""
-    from gr_bench.leaderboard import SUBMISSIONS_DIR, build_boards
+    from gr_bench.leaderboard import SUBMISSIONS_DIR, build_boards, load_manifest
 
     root = tmp_path_factory.mktemp("board")
-    seen = root / "submissions" / "seen"
+    version = f"v{load_manifest()['suites']['seen']['version']}"
+    filed, seen = SUBMISSIONS_DIR / "seen" / version, root / "submissions" / "seen" / version
     seen.mkdir(parents=True)
-    for path in sorted((SUBMISSIONS_DIR / "seen").glob("*.json")):
+    for path in sorted(filed.glob("*.json")):
         shutil.copy(path, seen / path.name)
-    record = json.loads((SUBMISSIONS_DIR / "seen" / "random-gr-bench-reference.json").read_text())
+    record = json.loads((filed / "random-gr-bench-reference.json").read_text())
     record["submission"].update(name=NASTY_NAME, url=NASTY_URL)
     (seen / "nasty.json").write_text(json.dumps(record))
     build_boards(root / "submissions", root / "boards")
