@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from gr_bench.evaluator import EpisodeRunner, evaluate
+from gr_bench.evaluator import EpisodeRunner, RunMismatchError, evaluate
 from gr_bench.leaderboard import SUBMISSIONS_DIR, load_manifest, validate_submission
 from gr_bench.results import aggregate, validate
 from gr_bench.suites import TABLETOP, TIDY, VERSIONS, Suite, get_suite
@@ -124,6 +124,11 @@ def test_reuse_imports_identical_records(tmp_path):
     assert reused["reused"]["records"] == 2 and reused["reused"]["suite"]["hash"] == first["suite"]["hash"]
     fresh = evaluate(both, "random", tmp_path / "c", progress=False)
     assert _strip(reused["episodes"]) == _strip(fresh["episodes"]) and "reused" not in fresh
+    # reporting the finished run again keeps its provenance and imports nothing twice
+    again = evaluate(both, "random", tmp_path / "b", reuse=tmp_path / "a", progress=False)
+    assert again["reused"] == reused["reused"] and len(again["episodes"]) == 3
+    with pytest.raises(RunMismatchError, match="already reused"):
+        evaluate(both, "random", tmp_path / "b", reuse=tmp_path / "c", progress=False)
     with pytest.raises(ValueError, match="same agent"):
         evaluate(both, "oracle", tmp_path / "d", reuse=tmp_path / "a", progress=False)
 
@@ -165,3 +170,31 @@ def test_per_env_aggregates():
     assert agg["mean_progress"] == 0.75
     assert agg["per_env"][TIDY]["overall"]["rate"] == 0.0 and agg["per_env"][TIDY]["mean_progress"] == 0.5
     assert agg["per_object"]["cup"]["rate"] == 1.0 and agg["per_object"]["can"]["rate"] == 0.0
+
+
+def test_cli_lists_versions_and_reports_old_results(tmp_path, capsys):
+    from gr_bench.cli import main
+
+    assert main(["ls", "suites", "--all"]) == 0
+    out = capsys.readouterr().out
+    assert get_suite("seen", 1).hash[:16] in out and "Tidy-v0 16" in out
+    args = [
+        "eval",
+        "--agent",
+        "oracle",
+        "--suite",
+        "seen",
+        "--suite-version",
+        "1",
+        "--env",
+        TIDY,
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(args) == 2 and "no episode" in capsys.readouterr().err
+    assert main(["eval", "--agent", "oracle", "--suite", "seen", "--suite-version", "9"]) == 2
+    assert "versions [1, 2]" in capsys.readouterr().err
+    old = json.loads((SUBMISSIONS_DIR / "ood-instruction" / "v1" / "oracle-gr-bench-reference.json").read_text())
+    (tmp_path / "results.json").write_text(json.dumps(old["results"]))
+    assert main(["report", str(tmp_path / "results.json")]) == 0
+    assert "mean progress" not in capsys.readouterr().out  # schema 1 has none
