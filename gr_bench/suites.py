@@ -39,7 +39,9 @@ class Episode:
     tasks: tuple[str, ...]  # one task, or a long-horizon chain
     instructions: tuple[str, ...]  # one per task
     seed: int  # seeds the initial state (and a seeded agent)
-    instruction_category: str  # train, eval, paraphrase, synonym, abstract, multilingual, distractor, invalid
+    # tabletop: train, eval, paraphrase, synonym, abstract, multilingual, distractor, invalid;
+    # tidy: the request's category (envs.tidy.tasks.CATEGORIES, invalid among them)
+    instruction_category: str
     axis: str  # generalization axis tested: none (seen), an unseen-scene axis, instruction, long_horizon
     variations: dict[str, Any] = field(default_factory=dict)  # axis -> value, applied at reset
     initial_state: dict[str, Any] | None = None  # symbolic state; None: sampled from the seed
