@@ -118,28 +118,28 @@ def test_invalid_tidy_requests_are_scored_by_the_env():
 
 def test_reuse_imports_identical_records(tmp_path):
     episodes = get_suite("seen").select(env=TABLETOP, episodes=3).episodes
-    first = evaluate(Suite("seen", 2, "", episodes[:2]), "random", tmp_path / "a", progress=False)
+    first = evaluate(Suite("seen", 2, "", episodes[:2]), "oracle", tmp_path / "a", progress=False)
     both = Suite("seen", 2, "", episodes)
-    reused = evaluate(both, "random", tmp_path / "b", reuse=tmp_path / "a", progress=False)
+    reused = evaluate(both, "oracle", tmp_path / "b", reuse=tmp_path / "a", progress=False)
     assert reused["reused"]["records"] == 2 and reused["reused"]["suite"]["hash"] == first["suite"]["hash"]
-    fresh = evaluate(both, "random", tmp_path / "c", progress=False)
+    fresh = evaluate(both, "oracle", tmp_path / "c", progress=False)
     assert _strip(reused["episodes"]) == _strip(fresh["episodes"]) and "reused" not in fresh
     # reporting the finished run again keeps its provenance and imports nothing twice
-    again = evaluate(both, "random", tmp_path / "b", reuse=tmp_path / "a", progress=False)
+    again = evaluate(both, "oracle", tmp_path / "b", reuse=tmp_path / "a", progress=False)
     assert again["reused"] == reused["reused"] and len(again["episodes"]) == 3
     with pytest.raises(RunMismatchError, match="already reused"):
-        evaluate(both, "random", tmp_path / "b", reuse=tmp_path / "c", progress=False)
+        evaluate(both, "oracle", tmp_path / "b", reuse=tmp_path / "c", progress=False)
     with pytest.raises(ValueError, match="same agent"):
-        evaluate(both, "oracle", tmp_path / "d", reuse=tmp_path / "a", progress=False)
+        evaluate(both, "random", tmp_path / "d", reuse=tmp_path / "a", progress=False)
 
 
 def test_reuse_of_a_released_v1_run_matches_a_fresh_run(tmp_path):
-    submission = SUBMISSIONS_DIR / "seen" / "v1" / "random-gr-bench-reference.json"
-    suite = get_suite("seen").select(env=TABLETOP, episodes=2)
-    reused = evaluate(suite, "random", tmp_path / "a", reuse=submission, progress=False)
-    assert reused["reused"]["records"] == 2 and reused["reused"]["suite"]["version"] == 1
+    submission = SUBMISSIONS_DIR / "seen" / "v1" / "oracle-gr-bench-reference.json"
+    suite = get_suite("seen").select(env=TABLETOP, episodes=4)
+    reused = evaluate(suite, "oracle", tmp_path / "a", reuse=submission, progress=False)
+    assert reused["reused"]["records"] == 4 and reused["reused"]["suite"]["version"] == 1
     # the tabletop episodes are byte-identical, and so is what the agent does in them today
-    fresh = evaluate(suite, "random", tmp_path / "b", progress=False)
+    fresh = evaluate(suite, "oracle", tmp_path / "b", progress=False)
     assert _strip(reused["episodes"]) == _strip(fresh["episodes"])
 
 
