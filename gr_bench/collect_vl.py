@@ -3,7 +3,7 @@
 Each scene is a fresh reset of the environment in a training scene (A-C) with training-range visual
 variations (each axis with probability ``variation_prob``), exactly as demonstrations are collected;
 its camera views are kept and ``questions_per_scene`` questions are asked about it, answered from
-privileged state (``envs.tabletop.vqa``). Seeds come from the key ("collect-vl", index) and lie above
+privileged state (``envs.tabletop.vqa``). Seeds come from the key (``--key``, default "collect-vl", and the scene's index) and lie above
 every suite's seeds, so no evaluation episode's initial state is ever shown.
 """
 
@@ -33,8 +33,11 @@ def collect_vl(
     variation_prob: float = VARIATION_PROB,
     training_scenes: tuple[str, ...] = ("A", "B", "C"),
     progress: bool = True,
+    key: str = "collect-vl",
 ) -> dict[str, Any]:
-    """Render ``scenes`` scenes and write their questions to ``out`` (see agents.data.vqa)."""
+    """Render ``scenes`` scenes and write their questions to ``out`` (see agents.data.vqa).
+
+    ``key`` seeds the scenes: another key gives other scenes (a held-out set to measure answers on)."""
     import gymnasium as gym
     import numpy as np
     from tqdm import tqdm
@@ -56,7 +59,7 @@ def collect_vl(
     images = {c: np.zeros((scenes, *env.resolution[c], 3), np.uint8) for c in cameras}
     questions = []
     for index in tqdm(range(scenes), desc="scenes", unit="scene", disable=not progress):
-        rng = _rng("collect-vl", index)
+        rng = _rng(key, index)
         scene = training_scenes[int(rng.integers(len(training_scenes)))]
         variations = {
             axis: sample_variation(axis, "train", rng)
@@ -75,7 +78,7 @@ def collect_vl(
         "training_scenes": list(training_scenes),
         "variation_prob": variation_prob,
         "questions_per_scene": questions_per_scene,
-        "seed_key": "collect-vl",
+        "seed_key": key,
     }
     write_vqa(out, images, questions, meta)
     from agents.data.vqa import read_vqa_meta
@@ -92,6 +95,7 @@ def _command(args: argparse.Namespace) -> int:
         size=args.size,
         gripper_size=args.gripper_size,
         variation_prob=args.variation_prob,
+        key=args.key,
     )
     kinds = ", ".join(f"{k} {n}" for k, n in meta["kinds"].items())
     print(f"{meta['questions']} questions on {meta['scenes']} scenes in {args.out} ({kinds})")
@@ -112,4 +116,5 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--size", type=int, default=200, help="static camera resolution, pixels")
     parser.add_argument("--gripper-size", type=int, default=84, help="gripper camera resolution, pixels")
     parser.add_argument("--variation-prob", type=float, default=VARIATION_PROB, help="chance each visual axis varies")
+    parser.add_argument("--key", default="collect-vl", help="seeds the scenes; another key gives held-out scenes")
     parser.set_defaults(func=_command)

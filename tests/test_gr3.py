@@ -981,3 +981,19 @@ def test_one_forward_with_answers_leaves_the_robot_rows_as_they_are_alone(tokeni
         torch.testing.assert_close(fused_k[:, :, :width], alone_k, rtol=1e-4, atol=1e-5)
     separate, _ = backbone.answer_loss([v[2:] for v in images], list(QUESTIONS), list(ANSWERS))
     torch.testing.assert_close(loss, separate, rtol=1e-4, atol=1e-5)
+
+
+def test_greedy_answers_recover_what_the_backbone_was_taught(tokenizer):
+    model = make_model(tokenizer)
+    backbone, images = model.backbone, views(2)
+    # words of the test tokenizer's vocabulary (anything else decodes as its unknown token)
+    questions, answers = list(QUESTIONS), ["open", "the red block in the drawer"]
+    optimizer = torch.optim.AdamW(backbone.parameters(), lr=3e-3)
+    torch.manual_seed(0)
+    for _ in range(150):
+        loss, accuracy = backbone.answer_loss(images, questions, answers)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert float(accuracy) == 1.0
+    assert backbone.answer(images, questions, max_tokens=8) == answers

@@ -270,6 +270,46 @@ class Backbone(nn.Module):
         out, _ = self._run(prompt, images, use_cache=False)
         return self._answer_loss(out.last_hidden_state, prompt["labels"])
 
+    @torch.no_grad()
+    def answer(
+        self, images: list[torch.Tensor], questions: list[str], max_tokens: int = MAX_ANSWER_TOKENS
+    ) -> list[str]:
+        """Greedy answers to questions about the views (to measure what co-training taught the VLM).
+
+        Each new token reruns the prompt (no cache): simple, and cheap for the short answers here."""
+        end = self.tokenizer.eos_token_id if self.tokenizer.eos_token_id is not None else self.tokenizer.sep_token_id
+        said: list[list[int]] = [[] for _ in questions]
+        done = [False] * len(questions)
+        for _ in range(max_tokens):
+            # the prompt, then the answer tokens so far
+            prompt = self.prompt(questions, len(images))
+            rows = [
+                ids[: int(m.sum())].tolist() + s
+                for ids, m, s in zip(prompt["input_ids"], prompt["attention_mask"], said, strict=True)
+            ]
+            length = max(len(r) for r in rows)
+            pad = self.tokenizer.pad_token_id or 0
+            device = self.mean.device
+            grown = {
+                "input_ids": torch.tensor([r + [pad] * (length - len(r)) for r in rows], device=device),
+                "attention_mask": torch.tensor([[1] * len(r) + [0] * (length - len(r)) for r in rows], device=device),
+            }
+            grown["mm_token_type_ids"] = (grown["input_ids"] == self.vlm.config.image_token_id).int()
+            out, _ = self._run(grown, images, use_cache=False)
+            last = grown["attention_mask"].sum(dim=1) - 1
+            hidden = out.last_hidden_state[torch.arange(len(rows), device=device), last]
+            tokens = self.vlm.lm_head(hidden).argmax(-1).tolist()
+            for i, token in enumerate(tokens):
+                if done[i]:
+                    continue
+                if token == end:
+                    done[i] = True
+                else:
+                    said[i].append(token)
+            if all(done):
+                break
+        return [self.tokenizer.decode(s, skip_special_tokens=True).strip() for s in said]
+
     def _answer_loss(self, hidden: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits only where an answer token is predicted (the vocabulary is large; the prompt's
         positions need none)."""
