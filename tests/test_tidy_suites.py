@@ -198,3 +198,26 @@ def test_cli_lists_versions_and_reports_old_results(tmp_path, capsys):
     (tmp_path / "results.json").write_text(json.dumps(old["results"]))
     assert main(["report", str(tmp_path / "results.json")]) == 0
     assert "mean progress" not in capsys.readouterr().out  # schema 1 has none
+
+
+def test_oracle_picks_the_env_expert_and_a_no_op_of_its_shape():
+    import gymnasium as gym
+
+    import envs  # noqa: F401
+    from envs.tabletop.expert import ScriptedExpert
+    from envs.tidy.env import TidyEnv
+    from envs.tidy.expert import TidyExpert
+    from gr_bench.agents import OracleAgent, no_op_action
+
+    for env, expert in (
+        (gym.make(TABLETOP, cameras=()).unwrapped, ScriptedExpert),
+        (TidyEnv(cameras=()), TidyExpert),  # built without gym.make: found by its entry point
+    ):
+        env.reset(seed=0)
+        oracle = OracleAgent()
+        oracle.bind(env, "any", "invalid")
+        oracle.reset("put the teapot in the bin")
+        action, status = oracle.act({})
+        assert isinstance(oracle._expert, expert) and status == "invalid"
+        assert action.shape == env.action_space.shape == no_op_action(env).shape
+        env.close()
