@@ -3,8 +3,9 @@
 Each scene is a fresh reset of the environment in a training scene (A-C) with training-range visual
 variations (each axis with probability ``variation_prob``), exactly as demonstrations are collected;
 its camera views are kept and ``questions_per_scene`` questions are asked about it, answered from
-privileged state (``envs.tabletop.vqa``). Seeds come from the key (``--key``, default "collect-vl", and the scene's index) and lie above
-every suite's seeds, so no evaluation episode's initial state is ever shown.
+privileged state (``envs.tabletop.vqa``). Seeds come from the key (``--key``, default "collect-vl",
+and the scene's index) and lie above every suite's seeds, so no evaluation episode's initial state
+is ever shown.
 """
 
 from __future__ import annotations

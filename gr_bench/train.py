@@ -40,6 +40,35 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
     return overrides
 
 
+def invalid_requests(robot: str) -> tuple[str, ...]:
+    """The training bank of invalid requests of the environment a GR-3 robot adapter belongs to:
+    things never in its scenes, named differently from the requests its suites evaluate."""
+    if robot == "tabletop_arm":
+        from envs.tabletop.language_ood import invalid_training_instructions
+
+        return invalid_training_instructions()
+    if robot == "bytemini":
+        from envs.tidy.language import instructions
+        from envs.tidy.tasks import tasks_in_category
+
+        return tuple(p for task in tasks_in_category("invalid") for p in instructions(task, "train"))
+    raise ValueError(f"no bank of invalid requests for robot {robot!r}")
+
+
+def _gr3_robot(args: argparse.Namespace) -> str:
+    """The robot of the GR-3 being trained: --set robot=..., else the checkpoint's (few-shot), else the preset's."""
+    overrides = parse_overrides(args.set)
+    if "robot" in overrides:
+        return overrides["robot"]
+    from agents.gr3.config import get_config
+
+    if args.stage == "fewshot" and args.init:
+        from agents.train.checkpoint import read_agent_checkpoint
+
+        return read_agent_checkpoint(args.init, "gr3")[1]["model"].get("robot", "tabletop_arm")
+    return get_config(args.config).robot
+
+
 def _train(args: argparse.Namespace) -> int:
     import importlib
 
@@ -61,6 +90,8 @@ def _train(args: argparse.Namespace) -> int:
         extra["init"] = args.init
     if extra and args.agent != "gr3":
         raise ValueError(f"--vl-data and --stage fewshot are GR-3's (co-training, few-shot); {args.agent} has neither")
+    if args.agent == "gr3":
+        extra["invalid_pool"] = list(invalid_requests(_gr3_robot(args)))
     model, dataset, checkpoint_config = build(
         config=args.config,
         overrides=parse_overrides(args.set),

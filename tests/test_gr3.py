@@ -16,11 +16,13 @@ from agents.gr3.action_transformer import ActionTransformer, attention_mask  # n
 from agents.gr3.adapters import ADAPTERS  # noqa: E402
 from agents.gr3.config import PRESETS, GR3Config  # noqa: E402
 from agents.gr3.flow import euler, interpolate, velocity_target  # noqa: E402
-from agents.gr3.status import STATUS_INDEX, invalid_requests, status_labels, swap_instructions  # noqa: E402
+from agents.gr3.status import STATUS_INDEX, status_labels, swap_instructions  # noqa: E402
+from gr_bench.train import invalid_requests  # noqa: E402
 from tests.tiny_models import make_qwen25_vl, make_qwen_tokenizer, tiny_qwen25_vl_fields  # noqa: E402
 
 S, K = 32, 4  # image size, chunk
 INSTRUCTIONS = ("open the drawer", "push the red block left")
+INVALID_POOL = ("open the fridge", "lift the cyan block")
 
 # Qwen/Qwen2.5-VL-3B-Instruct's config.json on the hub; the vision fields it leaves out (depth,
 # intermediate size, heads, window, full-attention blocks, merge and temporal patch) are the
@@ -92,7 +94,7 @@ def make_model(tokenizer, seed=0, **overrides):
     from agents.gr3.model import GR3
 
     torch.manual_seed(seed)
-    return GR3(tiny_config(tokenizer, **overrides))
+    return GR3(tiny_config(tokenizer, **overrides), invalid_pool=INVALID_POOL)
 
 
 def randomize(module, std=0.3, seed=0):
@@ -293,6 +295,15 @@ def test_each_robot_has_a_training_bank_of_invalid_requests_disjoint_from_the_su
         invalid_requests("unicycle")
 
 
+def test_status_training_without_a_pool_of_invalid_requests_is_refused(tokenizer):
+    from agents.gr3.model import GR3
+
+    model = GR3(tiny_config(tokenizer, swap_prob=0.1))
+    with pytest.raises(ValueError, match="invalid_pool"):
+        model.loss(collate([Windows(2)[i] for i in range(2)]))
+    GR3(tiny_config(tokenizer, swap_prob=0.0)).loss(collate([Windows(2)[i] for i in range(2)]))  # no swap, no pool
+
+
 def test_swapped_samples_are_invalid_and_get_no_flow_loss(tokenizer):
     model = make_model(tokenizer, swap_prob=0.999, status_weight=1.0)
     batch = collate([Windows(4)[i] for i in range(4)])
@@ -467,7 +478,7 @@ def _train(tmp, tokenizer, steps=3, out="run"):
 
     torch.manual_seed(0)
     config = tiny_config(tokenizer)
-    model = GR3(config)
+    model = GR3(config, invalid_pool=INVALID_POOL)
     checkpoint_config = {"agent": "gr3", "stage": "finetune", "model": config.to_dict()}
     checkpoint_config["normalizer"] = _normalizer().to_dict()
     train_config = TrainConfig(steps=steps, batch_size=4, lr=1e-3, warmup_steps=1, checkpoint_every=steps, device="cpu")
@@ -653,9 +664,10 @@ def test_training_build_on_a_bytemini_dataset(tmp_path, tokenizer):
     write_dataset(tmp_path / "data", episodes, features, 20, video_sizes=sizes)
 
     overrides = tiny_config(tokenizer, robot="bytemini").to_dict()
-    model, dataset, checkpoint_config = build("tiny", overrides, data=str(tmp_path / "data"))
+    pool = list(invalid_requests("bytemini"))  # the tidy env's bank
+    model, dataset, checkpoint_config = build("tiny", overrides, data=str(tmp_path / "data"), invalid_pool=pool)
     assert checkpoint_config["agent"] == "gr3" and model.config.robot == "bytemini"
-    assert set(model.invalid_pool) == set(invalid_requests("bytemini"))  # the tidy env's bank
+    assert model.invalid_pool == tuple(pool)
     mean, std = checkpoint_config["normalizer"]["mean"]["action"], checkpoint_config["normalizer"]["std"]["action"]
     assert mean[17:] == [0.0, 0.0] and std[17:] == [1.0, 1.0]  # grippers stay +-1
     sample = dataset[5]
@@ -772,7 +784,7 @@ def test_reduced_depth_3b_backbone_end_to_end(tokenizer):
         {"backbone": None, "backbone_config": fields, "tokenizer": str(tokenizer), "chunk": 8, "execute_steps": 4}
     )
     torch.manual_seed(0)
-    model = GR3(config)
+    model = GR3(config, invalid_pool=INVALID_POOL)
     g = torch.Generator().manual_seed(0)
     batch = {
         "rgb_static": torch.randint(0, 256, (1, 1, 3, 200, 200), generator=g, dtype=torch.uint8),

@@ -32,14 +32,14 @@ from agents.gr3.backbone import Backbone, Prefix
 from agents.gr3.config import GR3Config
 from agents.gr3.cotraining import VL_ANSWER, VL_PREFIX, VL_QUESTION
 from agents.gr3.flow import euler, interpolate, velocity_target
-from agents.gr3.status import STATUS_INDEX, invalid_requests, status_labels, swap_instructions
+from agents.gr3.status import STATUS_INDEX, status_labels, swap_instructions
 
 
 class GR3(nn.Module):
     """Args:
     config: the model.
-    invalid_pool: the requests swapped in for training the ``invalid`` status; default: the robot's
-        environment's training bank (``agents.gr3.status.invalid_requests``), read when first needed.
+    invalid_pool: the requests swapped in for training the ``invalid`` status (``gr-bench train`` gives
+        the robot's environment's training bank); needed when ``swap_prob`` > 0.
     """
 
     def __init__(self, config: GR3Config, invalid_pool: Sequence[str] | None = None):
@@ -61,14 +61,8 @@ class GR3(nn.Module):
         self.status_head = nn.Linear(backbone.hidden, len(TASK_STATUSES))
         nn.init.zeros_(self.status_head.bias)
         nn.init.normal_(self.status_head.weight, std=0.02)
-        self._invalid_pool = tuple(invalid_pool) if invalid_pool is not None else None
+        self.invalid_pool = tuple(invalid_pool or ())
         self.training_inputs = self.adapter.training_inputs(config.state_dim, config.action_dim)
-
-    @property
-    def invalid_pool(self) -> tuple[str, ...]:
-        if self._invalid_pool is None:
-            self._invalid_pool = invalid_requests(self.config.robot) if self.config.swap_prob > 0 else ()
-        return self._invalid_pool
 
     def velocity(self, prefix: Prefix, state: torch.Tensor, noisy_actions: torch.Tensor, t: torch.Tensor):
         """The DiT's velocity, (B, S, k, action_dim), for noisy chunks (B, S, k, action_dim) at times (B, S).
@@ -125,6 +119,11 @@ class GR3(nn.Module):
         if k != config.chunk:
             raise ValueError(f"the batch has action chunks of {k} steps but GR3Config.chunk is {config.chunk}")
         device = actions.device
+        if config.swap_prob > 0 and not self.invalid_pool:
+            raise ValueError(
+                "GR3 with swap_prob > 0 needs invalid_pool (requests about things not in the scene); "
+                "gr-bench train gives the environment's bank, or set swap_prob=0 for no invalid-status training"
+            )
         instructions, swapped = swap_instructions(list(inputs["instruction"]), config.swap_prob, self.invalid_pool)
         swapped = swapped.to(device)
         labels = status_labels(action_mask, config.terminal_steps).masked_fill(swapped, STATUS_INDEX[INVALID])

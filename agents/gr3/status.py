@@ -5,8 +5,9 @@
   rollout is replaced), so an episode's end is its task's completion: from those steps the rest of
   the expert's actions finishes the task.
 - With probability ``swap_prob`` a sample's instruction is swapped for a request about something
-  that is not in the scene (the environment's training bank of invalid requests, see
-  ``invalid_requests``) and the sample is labelled ``invalid``; only its status is supervised (no
+  that is not in the scene (the environment's training bank of invalid requests, which
+  ``gr-bench train`` reads with ``gr_bench.train.invalid_requests``: agents never import envs) and
+  the sample is labelled ``invalid``; only its status is supervised (no
   flow loss), since its actions do not carry out the instruction it is now given.
 
 Why not another task's instruction, as a first version did: in a scene where that other task is
@@ -43,21 +44,6 @@ def status_labels(action_mask: torch.Tensor, terminal_steps: int) -> torch.Tenso
     return torch.where(ending, STATUS_INDEX[TERMINATED], STATUS_INDEX[ONGOING]).long()
 
 
-def invalid_requests(robot: str) -> tuple[str, ...]:
-    """The training bank of invalid requests of the environment a robot adapter belongs to: things
-    that are never in its scenes, named differently from the requests its suites evaluate."""
-    if robot == "tabletop_arm":
-        from envs.tabletop.language_ood import invalid_training_instructions
-
-        return invalid_training_instructions()
-    if robot == "bytemini":
-        from envs.tidy.language import instructions
-        from envs.tidy.tasks import tasks_in_category
-
-        return tuple(p for task in tasks_in_category("invalid") for p in instructions(task, "train"))
-    raise ValueError(f"no bank of invalid requests for robot {robot!r}")
-
-
 def swap_instructions(instructions: Sequence[str], prob: float, pool: Sequence[str]) -> tuple[list[str], torch.Tensor]:
     """Swap each instruction, with probability ``prob``, for one drawn from ``pool`` (invalid requests).
 
@@ -69,11 +55,11 @@ def swap_instructions(instructions: Sequence[str], prob: float, pool: Sequence[s
     """
     out = list(instructions)
     swapped = torch.rand(len(out)) < prob
-    if not pool:
-        if bool(swapped.any()):
-            raise ValueError("swap_prob > 0 needs a non-empty pool of invalid requests")
+    if not bool(swapped.any()):
         return out, swapped
-    picks = torch.randint(len(pool), (len(out),))
-    for i in torch.nonzero(swapped).flatten().tolist():
-        out[i] = pool[int(picks[i])]
+    if not pool:
+        raise ValueError("swap_prob > 0 needs a non-empty pool of invalid requests")
+    chosen = torch.nonzero(swapped).flatten().tolist()
+    for i, pick in zip(chosen, torch.randint(len(pool), (len(chosen),)).tolist(), strict=True):
+        out[i] = pool[pick]
     return out, swapped

@@ -30,8 +30,12 @@ def build(
     tasks: list[str] | None = None,
     vl_data: str | None = None,
     init: str | None = None,
+    invalid_pool: list[str] | None = None,
 ):
-    """Returns (model, dataset, checkpoint_config)."""
+    """Returns (model, dataset, checkpoint_config).
+
+    ``invalid_pool``: requests about things not in the scene, swapped in to train the ``invalid``
+    status (``gr_bench.train.invalid_requests`` gives the environment's training bank)."""
     from agents.data import EpisodeWindows, Normalizer
     from agents.data.lerobot_format import read_stats
     from agents.gr3.model import GR3
@@ -77,7 +81,7 @@ def build(
         from agents.data.vqa import VQADataset
 
         dataset = CoTraining(dataset, VQADataset(vl_data, adapter.cameras, image_size=size))
-    model = GR3(model_config)
+    model = GR3(model_config, invalid_pool=invalid_pool)
     checkpoint_config = {
         "agent": "gr3",
         "stage": stage,
