@@ -30,4 +30,5 @@ done
 for suite in seen unseen; do
     gr-bench eval --agent random --suite $suite --task $TASKS --workers 2 --out "$W/random-$suite"
 done
+gr-bench eval --agent random --suite ood-instruction --task $TASKS --workers 2 --out "$W/random-ood"
 gr-bench eval --agent random --suite ood-instruction --env GRBench/Tabletop-v0 --category invalid --out "$W/random-invalid"
