@@ -88,8 +88,12 @@ def _train(args: argparse.Namespace) -> int:
     extra = {"vl_data": args.vl_data} if args.vl_data else {}
     if args.stage == "fewshot":
         extra["init"] = args.init
+    if args.robot_data:
+        extra["robot_data"] = args.robot_data
     if extra and args.agent != "gr3":
-        raise ValueError(f"--vl-data and --stage fewshot are GR-3's (co-training, few-shot); {args.agent} has neither")
+        raise ValueError(
+            f"--vl-data, --robot-data and --stage fewshot are GR-3's (co-training, few-shot); {args.agent} has none"
+        )
     if args.agent == "gr3":
         extra["invalid_pool"] = list(invalid_requests(_gr3_robot(args)))
     model, dataset, checkpoint_config = build(
@@ -145,6 +149,9 @@ def add_parser(sub) -> None:
     p.add_argument("--data", help="finetune: a dataset made by gr-bench collect")
     p.add_argument("--videos", action="append", help="pretrain: a folder of videos or a dataset (repeatable)")
     p.add_argument("--tasks", help="finetune: only episodes of these tasks (comma-separated)")
+    p.add_argument(
+        "--robot-data", help="GR-3 fewshot: robot demonstrations trained together with the 'human' ones in --data"
+    )
     p.add_argument(
         "--vl-data", help="GR-3: co-train on this vision-language data (gr-bench collect-vl); omit for no co-training"
     )

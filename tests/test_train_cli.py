@@ -69,6 +69,8 @@ def test_train_rejects_bad_input(tmp_path, capsys):
     assert "--data" in capsys.readouterr().err
     assert main(["train", "--agent", "gr1", "--data", str(tmp_path), "--vl-data", str(tmp_path)]) == 2
     assert "GR-3's" in capsys.readouterr().err
+    assert main(["train", "--agent", "gr3", "--data", str(tmp_path), "--robot-data", str(tmp_path)]) == 2
+    assert "--stage fewshot" in capsys.readouterr().err
 
 
 def test_gr3_collect_vl_cotrain_fewshot_eval(tmp_path):
@@ -88,7 +90,9 @@ def test_gr3_collect_vl_cotrain_fewshot_eval(tmp_path):
     assert saved["source"]["vl_data"] == str(vl)
     fewshot = tmp_path / "fewshot"
     assert main(["train", "--agent", "gr3", "--stage", "fewshot", "--data", str(data), "--init", str(cotrained),
-                 "--out", str(fewshot), *common]) == 0  # fmt: skip
+                 "--robot-data", str(data), "--out", str(fewshot), *common]) == 0  # fmt: skip
+    saved = json.loads((fewshot / "checkpoints" / "step-0000003" / "config.json").read_text())
+    assert saved["stage"] == "fewshot" and saved["source"]["robot_data"] == str(data)
     out = tmp_path / "eval"
     assert main(["eval", "--agent", "gr3", "--checkpoint", str(fewshot), "--suite", "smoke", "--task", "open_drawer",
                  "--out", str(out)]) == 0  # fmt: skip

@@ -7,12 +7,17 @@
   Without it, no co-training: the ablation.
 - ``fewshot``: a short stage from a trained checkpoint (``init``, required) on demonstrations seen
   as GR-3's VR "human trajectories" are: no wrist views (black images), no robot state. The
-  checkpoint's normaliser is kept, so its action scale does not move.
+  checkpoint's normaliser is kept, so its action scale does not move. ``robot_data`` mixes robot
+  demonstrations (wrist views and state intact) into the stage, as GR-3 trains human and robot
+  trajectories together; without them the model forgets how to use its wrist view and state
+  (measured in the README).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import torch
 
 from agents.gr3.adapters import ACTION_KEY, ADAPTERS, STATE_KEY
 from agents.gr3.config import GR3Config, get_config
@@ -31,6 +36,7 @@ def build(
     vl_data: str | None = None,
     init: str | None = None,
     invalid_pool: list[str] | None = None,
+    robot_data: str | None = None,
 ):
     """Returns (model, dataset, checkpoint_config).
 
@@ -42,6 +48,8 @@ def build(
 
     if stage not in STAGES:
         raise ValueError(f"GR-3 has no {stage!r} stage: use one of {STAGES} (it starts from a pretrained VLM)")
+    if robot_data and stage != "fewshot":
+        raise ValueError("--robot-data is for --stage fewshot (robot demonstrations mixed with the human ones)")
     if videos:
         raise ValueError("GR-3 does not train on plain videos (--videos); give demonstrations with --data")
     if not data:
@@ -65,18 +73,25 @@ def build(
         )
     adapter = ADAPTERS[model_config.robot]
     size = (model_config.image_size, model_config.image_size)
-    dataset = EpisodeWindows(
-        data,
-        history=1,
-        future=0,
-        chunk=model_config.chunk,
-        image_size={cam: size for cam in adapter.cameras},
-        tasks=tasks,
-        cameras=adapter.cameras,
-        normalizer=normalizer,
-    )
+
+    def windows(root: str):
+        return EpisodeWindows(
+            root,
+            history=1,
+            future=0,
+            chunk=model_config.chunk,
+            image_size={cam: size for cam in adapter.cameras},
+            tasks=tasks,
+            cameras=adapter.cameras,
+            normalizer=normalizer,
+        )
+
+    dataset = windows(data)
     if stage == "fewshot":
         dataset = HumanTrajectories(dataset, blank_cameras=adapter.wrist_cameras)
+        if robot_data:  # GR-3 trains on human trajectories together with robot ones
+            dataset = torch.utils.data.ConcatDataset([dataset, windows(robot_data)])
+
     if vl_data:
         from agents.data.vqa import VQADataset
 
@@ -87,6 +102,12 @@ def build(
         "stage": stage,
         "model": model_config.to_dict(),
         "normalizer": normalizer.to_dict(),
-        "source": {"data": str(data), "tasks": tasks, "vl_data": vl_data and str(vl_data), "init": init and str(init)},
+        "source": {
+            "data": str(data),
+            "tasks": tasks,
+            "vl_data": vl_data and str(vl_data),
+            "init": init and str(init),
+            "robot_data": robot_data and str(robot_data),
+        },
     }
     return model, dataset, checkpoint_config
