@@ -29,9 +29,12 @@ def _tiny_model():
     from agents.gr3.config import PRESETS
     from agents.gr3.model import GR3
 
+    from gr_bench.train import invalid_requests
+
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    return GR3(PRESETS[PRESET])
+    config = PRESETS[PRESET]
+    return GR3(config, invalid_pool=invalid_requests(config.robot))
 
 
 def tiny_agent(folder: str | Path):
