@@ -28,7 +28,6 @@ def _tiny_model():
 
     from agents.gr3.config import PRESETS
     from agents.gr3.model import GR3
-
     from gr_bench.train import invalid_requests
 
     torch.set_num_threads(1)
