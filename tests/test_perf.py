@@ -151,3 +151,27 @@ def test_score_gate(smoke_results, tmp_path, capsys):
     path.write_text("{}")
     assert main(["check", str(path), "--min-success", "0.7"]) == 2
     assert "not a gr-bench results file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("agent", ["gr1_tiny", "gr3_tiny"])
+def test_every_agent_figure_builds_and_runs(agent, tmp_path):
+    """The gated agent figures run (not timed here): a change to an agent's constructor or loss that
+    breaks them shows up in the fast tests, not first in the CI perf gate."""
+    pytest.importorskip("torch")
+    import importlib
+
+    import numpy as np
+
+    from gr_bench.perf.figures import AGENTS, camera_observation
+
+    def load(path: str):
+        module, _, name = path.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+    perf = AGENTS[agent]
+    built = load(perf.build)(tmp_path)
+    built.reset("open the drawer")
+    action = built.act(camera_observation())
+    action = action[0] if isinstance(action, tuple) else action
+    assert np.all(np.isfinite(action))
+    load(perf.train_step)(tmp_path)()  # one optimiser step

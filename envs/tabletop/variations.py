@@ -23,9 +23,11 @@ from envs.tabletop.scenes import BLOCK_COLOURS, CABINET_Y, SCENES, TRAINING_SCEN
 from envs.tabletop.sim import PlayTableSim
 from envs.utils.axes import (
     Axis,
+    axis_named,
     check_params,
     check_rgb,
     check_vec3,
+    checked_variations,
     hsv_range,
     json_floats,
     sample_colour,
@@ -52,20 +54,12 @@ def sample_variation(axis: str, split: str, rng: np.random.Generator) -> Any:
 
 
 def get_axis(name: str) -> Axis:
-    if name not in AXES:
-        raise unknown_name_error("variation", name, AXES)
-    return AXES[name]
+    return axis_named(AXES, name)
 
 
 def check_variations(variations: Mapping[str, Any] | None) -> dict[str, Any]:
     """``variations`` as a dict, after checking that every axis exists."""
-    if variations is None:
-        return {}
-    if not isinstance(variations, Mapping):
-        raise ValueError(f"variations must be a dict of axis name -> value, got {type(variations).__name__}")
-    for name in variations:
-        get_axis(name)
-    return dict(variations)
+    return checked_variations(AXES, variations)
 
 
 def apply(sim: PlayTableSim, variations: Mapping[str, Any] | None) -> dict[str, Any]:

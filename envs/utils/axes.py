@@ -39,6 +39,24 @@ class Axis:
 
 
 # --- sampling ------------------------------------------------------------------------------
+def axis_named(axes: Mapping[str, Axis], name: str) -> Axis:
+    """The axis ``name`` of an environment's ``axes``, or a clear error with close matches."""
+    if name not in axes:
+        raise unknown_name_error("variation", name, axes)
+    return axes[name]
+
+
+def checked_variations(axes: Mapping[str, Axis], variations: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``variations`` as a dict, after checking that every axis is one of ``axes``."""
+    if variations is None:
+        return {}
+    if not isinstance(variations, Mapping):
+        raise ValueError(f"variations must be a dict of axis name -> value, got {type(variations).__name__}")
+    for name in variations:
+        axis_named(axes, name)
+    return dict(variations)
+
+
 def uniform(bounds, rng: np.random.Generator) -> float:
     return float(rng.uniform(*bounds))
 
