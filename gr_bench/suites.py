@@ -177,6 +177,20 @@ def _check_version(name: str, version: int) -> None:
         raise ValueError(f"suite {name!r} has versions {list(VERSIONS[name])}, not {version!r}")
 
 
+def _tidy_requests(suite: str, categories, axis: str, split: str, per_scene: int) -> list[Episode]:
+    """``per_scene`` tidy episodes of each request category in each tidy scene, a task of the
+    category picked per episode from the suite's key, phrased from ``split``."""
+    from envs.tidy.tasks import tasks_in_category
+
+    episodes = []
+    for category in categories:
+        for scene in TIDY_SCENES:
+            for i in range(per_scene):
+                task = _pick(tasks_in_category(category), suite, TIDY, category, scene, i)
+                episodes.append(_tidy(suite, task, scene, i, category, axis, split))
+    return episodes
+
+
 def build_seen(version: int = 2, per_scene: int = 2, tidy_per_scene: int = 2) -> Suite:
     """v1: every tabletop task in training scenes A-C with training phrasings. v2 adds, in the
     tidying room's scenes A and B, tasks of every seen request category with training phrasings."""
@@ -192,13 +206,7 @@ def build_seen(version: int = 2, per_scene: int = 2, tidy_per_scene: int = 2) ->
                 episodes.append(_single("seen", task, scene, i, "train", "none", phrase))
     description = "every task in training scenes A-C with training phrasings"
     if version >= 2:
-        from envs.tidy.tasks import tasks_in_category
-
-        for category in TIDY_SEEN_CATEGORIES:
-            for scene in TIDY_SCENES:
-                for i in range(tidy_per_scene):
-                    task = _pick(tasks_in_category(category), "seen", TIDY, category, scene, i)
-                    episodes.append(_tidy("seen", task, scene, i, category, "none", "train"))
+        episodes += _tidy_requests("seen", TIDY_SEEN_CATEGORIES, "none", "train", tidy_per_scene)
         description += "; tidy: every seen request category in scenes A and B"
     return Suite("seen", version, description, tuple(episodes))
 
@@ -239,13 +247,9 @@ def build_ood_instruction(version: int = 2, per_category: int = 1, tidy_per_scen
         )
     description = "training scenes, every instruction category incl. invalid"
     if version >= 2:
-        from envs.tidy.tasks import CATEGORIES, tasks_in_category
+        from envs.tidy.tasks import CATEGORIES
 
-        for category in CATEGORIES:
-            for scene in TIDY_SCENES:
-                for i in range(tidy_per_scene):
-                    task = _pick(tasks_in_category(category), "ood-instruction", TIDY, category, scene, i)
-                    episodes.append(_tidy("ood-instruction", task, scene, i, category, "instruction", "eval"))
+        episodes += _tidy_requests("ood-instruction", CATEGORIES, "instruction", "eval", tidy_per_scene)
         description += "; tidy: every request category (tray, absent objects) with evaluation phrasings"
     return Suite("ood-instruction", version, description, tuple(episodes))
 

@@ -280,16 +280,15 @@ class Backbone(nn.Module):
         end = self.tokenizer.eos_token_id if self.tokenizer.eos_token_id is not None else self.tokenizer.sep_token_id
         said: list[list[int]] = [[] for _ in questions]
         done = [False] * len(questions)
+        prompt = self.prompt(questions, len(images))
+        asked = [
+            ids[: int(m.sum())].tolist() for ids, m in zip(prompt["input_ids"], prompt["attention_mask"], strict=True)
+        ]
+        pad = self.tokenizer.pad_token_id or 0
+        device = self.mean.device
         for _ in range(max_tokens):
-            # the prompt, then the answer tokens so far
-            prompt = self.prompt(questions, len(images))
-            rows = [
-                ids[: int(m.sum())].tolist() + s
-                for ids, m, s in zip(prompt["input_ids"], prompt["attention_mask"], said, strict=True)
-            ]
+            rows = [q + s for q, s in zip(asked, said, strict=True)]  # the prompt, then the answer so far
             length = max(len(r) for r in rows)
-            pad = self.tokenizer.pad_token_id or 0
-            device = self.mean.device
             grown = {
                 "input_ids": torch.tensor([r + [pad] * (length - len(r)) for r in rows], device=device),
                 "attention_mask": torch.tensor([[1] * len(r) + [0] * (length - len(r)) for r in rows], device=device),

@@ -35,8 +35,7 @@ _PLACE = {
     "drawer": "in the drawer",
     "grasped": "in the gripper",
 }
-_CONTAINERS = {"drawer": "in the drawer", "slider_left": "in the left part of the cabinet",
-               "slider_right": "in the right part of the cabinet", "grasped": "in the gripper"}  # fmt: skip
+_CONTAINERS = {location: words for location, words in _PLACE.items() if location != "table"}
 
 
 def place(location: str) -> str:

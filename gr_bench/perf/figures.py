@@ -311,6 +311,22 @@ def _evaluator(agent: str) -> Callable[[Bench], Sampler]:
 
 
 # --- agent figures -------------------------------------------------------------------------------
+def adamw_step(model, batch: dict[str, Any], lr: float = 3e-4):
+    """``step()``: one AdamW step of ``model.loss`` on ``batch`` (the trainable parameters only), as
+    the agents' training-step figures time it."""
+    import torch
+
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+
+    def step() -> None:
+        loss, _ = model.loss(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
 def camera_observation() -> dict[str, Any]:
     """An observation as a learned agent gets it (cameras, robot_obs, instruction; no scene_obs)."""
     import numpy as np

@@ -63,12 +63,6 @@ def tiny_train_step(folder: str | Path):
         "action_mask": torch.ones(b, t, config.chunk, dtype=torch.bool),
         "instruction": ["open the drawer"] * b,
     }
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-4)
+    from gr_bench.perf.figures import adamw_step
 
-    def step() -> None:
-        loss, _ = model.loss(batch)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-    return step
+    return adamw_step(model, batch)

@@ -78,15 +78,9 @@ def tiny_train_step(folder: str | Path):
         "action_mask": torch.ones(b, 1, k, dtype=torch.bool),
         "instruction": ["open the drawer", "push the red block to the left"] * (b // 2),
     }
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    from gr_bench.perf.figures import adamw_step
 
-    def step() -> None:
-        loss, _ = model.loss(batch)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-    return step
+    return adamw_step(model, batch)
 
 
 def chunk_latency(repetitions: int = 7, chunks: int = 5) -> dict[str, dict[str, float]]:
