@@ -10,6 +10,7 @@ from typing import Any
 TRAINABLE = {"gr1": "agents.gr1.training:build", "gr3": "agents.gr3.training:build"}
 
 EXAMPLES = """examples:
+  gr-bench train --recipe gr3-tiny --workers 2     # the reference GR-3: collect, train (rerun to resume)
   gr-bench collect --suite seen --episodes-per-task 50 --tasks open_drawer,close_drawer --out data/drawer
   gr-bench train --agent gr1 --stage finetune --data data/drawer --steps 4000 --out runs/gr1-drawer
   gr-bench train --agent gr1 --stage pretrain --videos data/drawer --steps 2000 --out runs/gr1-video
@@ -19,6 +20,7 @@ EXAMPLES = """examples:
   gr-bench eval --agent gr1 --checkpoint runs/gr1-drawer --suite seen --task open_drawer
   gr-bench collect-vl --scenes 1500 --out data/vl
   gr-bench train --agent gr3 --data data/drawer --vl-data data/vl --steps 40000 --out runs/gr3-cotrained
+  gr-bench train --agent gr3 --data data/tabletop --data data/tidy --steps 60000 --out runs/gr3-both-robots
   gr-bench train --agent gr3 --stage fewshot --data data/novel --init runs/gr3-cotrained --steps 1000 --out runs/gr3-fs
 """
 
@@ -55,55 +57,88 @@ def invalid_requests(robot: str) -> tuple[str, ...]:
     raise ValueError(f"no bank of invalid requests for robot {robot!r}")
 
 
-def _gr3_robot(args: argparse.Namespace) -> str:
-    """The robot of the GR-3 being trained: --set robot=..., else the checkpoint's (few-shot), else the preset's."""
-    overrides = parse_overrides(args.set)
-    if "robot" in overrides:
-        return overrides["robot"]
-    from agents.gr3.config import get_config
+def build_for_training(
+    agent: str,
+    *,
+    config: str,
+    overrides: dict[str, Any],
+    stage: str,
+    data: list[str] | None = None,
+    videos: list[str] | None = None,
+    tasks: list[str] | None = None,
+    vl_data: str | None = None,
+    init: str | None = None,
+    robot_data: str | None = None,
+):
+    """(model, dataset, checkpoint_config) of a trainable agent's stage, from ``gr-bench train``'s options."""
+    import importlib
 
-    if args.stage == "fewshot" and args.init:
-        from agents.train.checkpoint import read_agent_checkpoint
+    if agent not in TRAINABLE:
+        from envs.errors import unknown_name_error
 
-        return read_agent_checkpoint(args.init, "gr3")[1]["model"].get("robot", "tabletop_arm")
-    return get_config(args.config).robot
+        raise unknown_name_error("trainable agent", agent, TRAINABLE)
+    module_name, _, function = TRAINABLE[agent].partition(":")
+    build = getattr(importlib.import_module(module_name), function)
+    # options only some agents have are passed only when given
+    extra: dict[str, Any] = {"vl_data": vl_data} if vl_data else {}
+    if stage == "fewshot":
+        extra["init"] = init
+    if robot_data:
+        extra["robot_data"] = robot_data
+    if extra and agent != "gr3":
+        raise ValueError(
+            f"--vl-data, --robot-data and --stage fewshot are GR-3's (co-training, few-shot); {agent} has none"
+        )
+    if agent == "gr3":
+        from agents.gr3.adapters import ADAPTERS
+
+        # every robot's bank: the model keeps those of the robots it serves
+        extra["invalid_pool"] = {robot: list(invalid_requests(robot)) for robot in ADAPTERS}
+    elif data and len(data) > 1:
+        raise ValueError(f"--data is given {len(data)} times; {agent} trains on one dataset")
+    return build(
+        config=config,
+        overrides=overrides,
+        stage=stage,
+        data=data if agent == "gr3" else (data or [None])[0],
+        videos=videos,
+        tasks=tasks,
+        **extra,
+    )
 
 
 def _train(args: argparse.Namespace) -> int:
-    import importlib
-
     from agents.train.loop import TrainConfig, train
 
-    if args.agent not in TRAINABLE:
-        from envs.errors import unknown_name_error
+    if args.recipe:
+        from gr_bench.recipes import run_recipe
 
-        raise unknown_name_error("trainable agent", args.agent, TRAINABLE)
+        run_recipe(
+            args.recipe,
+            args.out,
+            args.data_root,
+            workers=args.workers,
+            threads=args.threads,
+            max_minutes=args.max_minutes,
+        )
+        return 0
+    if not args.agent:
+        raise ValueError(f"gr-bench train needs --agent (one of {sorted(TRAINABLE)}) or --recipe NAME")
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    module_name, _, function = TRAINABLE[args.agent].partition(":")
-    build = getattr(importlib.import_module(module_name), function)
-    # options only some agents have are passed only when given
-    extra = {"vl_data": args.vl_data} if args.vl_data else {}
-    if args.stage == "fewshot":
-        extra["init"] = args.init
-    if args.robot_data:
-        extra["robot_data"] = args.robot_data
-    if extra and args.agent != "gr3":
-        raise ValueError(
-            f"--vl-data, --robot-data and --stage fewshot are GR-3's (co-training, few-shot); {args.agent} has none"
-        )
-    if args.agent == "gr3":
-        extra["invalid_pool"] = list(invalid_requests(_gr3_robot(args)))
-    model, dataset, checkpoint_config = build(
+    model, dataset, checkpoint_config = build_for_training(
+        args.agent,
         config=args.config,
         overrides=parse_overrides(args.set),
         stage=args.stage,
         data=args.data,
         videos=args.videos,
         tasks=args.tasks.split(",") if args.tasks else None,
-        **extra,
+        vl_data=args.vl_data,
+        init=args.init,
+        robot_data=args.robot_data,
     )
     config = TrainConfig(
         steps=args.steps,
@@ -137,7 +172,14 @@ def add_parser(sub) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--agent", required=True, help=f"one of {sorted(TRAINABLE)}")
+    p.add_argument("--agent", help=f"one of {sorted(TRAINABLE)}")
+    p.add_argument(
+        "--recipe",
+        help="a reference recipe (gr1-tiny, gr3-tiny): collect its data, then train, resuming where a killed call "
+        "stopped; --out is its work folder (default runs/reference/NAME)",
+    )
+    p.add_argument("--data-root", help="--recipe: the folder of the collected data (default runs/reference/data)")
+    p.add_argument("--workers", type=int, default=1, help="--recipe: collection worker processes")
     p.add_argument("--config", default="tiny", help="model preset (tiny, paper) or a JSON file of fields")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a model config field (repeatable)")
     p.add_argument(
@@ -146,7 +188,11 @@ def add_parser(sub) -> None:
         choices=["pretrain", "finetune", "fewshot"],
         help="pretrain (GR-1: video), finetune (demonstrations), fewshot (GR-3: 'human' data, no wrist view or state)",
     )
-    p.add_argument("--data", help="finetune: a dataset made by gr-bench collect")
+    p.add_argument(
+        "--data",
+        action="append",
+        help="finetune: a dataset made by gr-bench collect (GR-3: repeat it with one dataset per robot)",
+    )
     p.add_argument("--videos", action="append", help="pretrain: a folder of videos or a dataset (repeatable)")
     p.add_argument("--tasks", help="finetune: only episodes of these tasks (comma-separated)")
     p.add_argument(

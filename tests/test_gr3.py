@@ -513,13 +513,14 @@ def test_checkpoint_round_trip_gives_identical_actions(checkpoint):
     assert chunks[0][1] == chunks[1][1]
     # the same as the trained model in memory, with the same noise
     agent.seed(7)
-    inputs = agent.inputs(observation())
+    io = agent.io["tabletop_arm"]
+    inputs = io.inputs(observation())
     model.eval()
     with torch.no_grad():
         actions, _ = model.sample(
             inputs["images"], inputs["state"], ["open the drawer"], generator=torch.Generator().manual_seed(7)
         )
-    expected = agent.outputs({"actions": actions[0]})["actions"].numpy()
+    expected = io.outputs({"actions": actions[0]})["actions"].numpy()
     np.testing.assert_allclose(chunks[0][0], expected, rtol=1e-5, atol=1e-6)
     assert chunks[0][0].shape == (K, 7) and set(np.unique(chunks[0][0][:, 6])) <= {-1.0, 1.0}
 
@@ -635,6 +636,56 @@ def test_bytemini_trains_through_its_adapter_only(tokenizer):
     )
 
 
+def test_one_model_serves_both_robots(tmp_path, tokenizer):
+    """GR-3 as a multi-embodiment policy: one model trained on both robots' data (every batch one
+    robot's), saved with a normaliser per robot; the agent picks the robot from the episode's action
+    space and refuses a robot it was not trained for."""
+    import gymnasium
+
+    from agents.data import RobotMix
+    from agents.gr3.agent import GR3Agent
+    from agents.gr3.model import GR3
+    from agents.train.loop import TrainConfig, train
+
+    torch.manual_seed(0)
+    weights = {"bytemini": 1.0, "tabletop_arm": 1.0}
+    config = tiny_config(tokenizer, robots=["tabletop_arm", "bytemini"], robot_weights=weights)
+    pools = {"tabletop_arm": INVALID_POOL, "bytemini": ("put the teapot in the bin",)}
+    model = GR3(config, invalid_pool=pools)
+    data = RobotMix({"tabletop_arm": Windows(8), "bytemini": Windows(8, robot="bytemini")}, config.robot_weights)
+    with pytest.raises(ValueError, match="one of the model's robots"):
+        model.loss(collate([data[0], data[1]]) | {"robot": ["tabletop_arm", "bytemini"]})  # two robots: refused
+    checkpoint_config = {
+        "agent": "gr3",
+        "stage": "finetune",
+        "model": config.to_dict(),
+        "normalizers": {r: _normalizer(r).to_dict() for r in config.robots},
+    }
+    train_config = TrainConfig(steps=6, batch_size=4, lr=1e-3, warmup_steps=1, checkpoint_every=6, device="cpu")
+    seen = []
+    original = model.loss
+
+    def loss(batch):
+        seen.append(set(batch["robot"]))
+        return original(batch)
+
+    model.loss = loss
+    last = train(model, data, train_config, tmp_path / "run", checkpoint_config, progress=False)
+    assert all(len(robots) == 1 for robots in seen) and set().union(*seen) == {"tabletop_arm", "bytemini"}
+
+    agent = GR3Agent(str(last))
+    rng = np.random.default_rng(0)
+    for robot in ("bytemini", "tabletop_arm"):
+        adapter = ADAPTERS[robot]
+        agent.bind_action_space(gymnasium.spaces.Box(-1, 1, (adapter.action_dim,)))
+        agent.reset("clean up the table")
+        obs = {cam: rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for cam in adapter.cameras}
+        action, status = agent.act(obs | {"robot_obs": rng.normal(size=adapter.state_dim).astype(np.float32)})
+        assert action.shape == (adapter.action_dim,) and np.isfinite(action).all() and status in TASK_STATUSES
+    with pytest.raises(ValueError, match=r"trained for robots .* shape \(17,\)"):
+        agent.bind_action_space(gymnasium.spaces.Box(-1, 1, (17,)))
+
+
 def test_training_build_on_a_bytemini_dataset(tmp_path, tokenizer):
     """gr-bench train's build: EpisodeWindows with the robot's cameras, grippers left +-1, other tasks to swap in."""
     from agents.data.lerobot_format import EpisodeData, image_stats, write_dataset
@@ -661,14 +712,15 @@ def test_training_build_on_a_bytemini_dataset(tmp_path, tokenizer):
         "action": {"dtype": "float32", "shape": [19], "names": [f"a{i}" for i in range(19)]},
     }
     sizes = {f"observation.images.{cam}": (16, 16) for cam in adapter.cameras}
-    write_dataset(tmp_path / "data", episodes, features, 20, video_sizes=sizes)
+    write_dataset(tmp_path / "data", episodes, features, 20, video_sizes=sizes, robot_type="bytemini")
 
     overrides = tiny_config(tokenizer, robot="bytemini").to_dict()
     pool = list(invalid_requests("bytemini"))  # the tidy env's bank
     model, dataset, checkpoint_config = build("tiny", overrides, data=str(tmp_path / "data"), invalid_pool=pool)
-    assert checkpoint_config["agent"] == "gr3" and model.config.robot == "bytemini"
-    assert model.invalid_pool == tuple(pool)
-    mean, std = checkpoint_config["normalizer"]["mean"]["action"], checkpoint_config["normalizer"]["std"]["action"]
+    assert checkpoint_config["agent"] == "gr3" and model.config.robots == ("bytemini",)
+    assert model.invalid_pool == {"bytemini": tuple(pool)}
+    normalizer = checkpoint_config["normalizers"]["bytemini"]
+    mean, std = normalizer["mean"]["action"], normalizer["std"]["action"]
     assert mean[17:] == [0.0, 0.0] and std[17:] == [1.0, 1.0]  # grippers stay +-1
     sample = dataset[5]
     assert sample["rgb_head"].shape == (1, 3, S, S) and sample["actions"].shape == (1, K, 19)
@@ -685,7 +737,7 @@ def test_training_build_on_a_bytemini_dataset(tmp_path, tokenizer):
     with pytest.raises(ValueError, match="--init"):
         build("tiny", stage="fewshot", data=str(tmp_path / "data"))
     few, human, few_config = build("tiny", stage="fewshot", data=str(tmp_path / "data"), init=str(tmp_path / "run"))
-    assert few.config == model.config and few_config["normalizer"] == checkpoint_config["normalizer"]
+    assert few.config == model.config and few_config["normalizers"] == checkpoint_config["normalizers"]
     assert few_config["stage"] == "fewshot" and few_config["source"]["init"] == str(tmp_path / "run")
     sample = human[5]
     assert not sample["rgb_left_wrist"].any() and not sample["rgb_right_wrist"].any() and not sample["state"].any()
@@ -706,6 +758,11 @@ def test_registries_and_config_errors():
     tiny = PRESETS["tiny"]
     with pytest.raises(ValueError, match="not an adapter"):
         tiny.with_overrides({"robot": "spot"})
+    with pytest.raises(ValueError, match="at least one robot, each once"):
+        tiny.with_overrides({"robots": ["bytemini", "bytemini"]})
+    with pytest.raises(ValueError, match="robot_weights"):
+        tiny.with_overrides({"robot_weights": {"bytemini": 1.0}})
+    assert tiny.with_overrides({"robot": "bytemini"}).robots == ("bytemini",)  # one-robot configs still load
     with pytest.raises(ValueError, match="wider than the model's"):
         tiny.with_overrides({"robot": "bytemini", "action_dim": 8})
     with pytest.raises(ValueError, match="terminal_steps"):

@@ -13,6 +13,7 @@ import importlib
 _EXPORTS = {
     "EpisodeWindows": "agents.data.windows",
     "Normalizer": "agents.data.normalize",
+    "RobotMix": "agents.data.mix",
     "VideoCorpus": "agents.data.video_corpus",
     "read_info": "agents.data.lerobot_format",
 }

@@ -170,6 +170,7 @@ class RobotAdapter:
     state_dim: int  # width of robot_obs
     action_dim: int  # width of the env action
     gripper_dims: tuple[int, ...]  # action dimensions that are grippers (+1 open, -1 close; not normalised)
+    robot_type: str  # the robot_type of its datasets (meta/info.json of a gr-bench collect dataset)
     description: str
 
     def training_inputs(self, state_dim: int, action_dim: int) -> Compose:
@@ -223,6 +224,7 @@ ADAPTERS: dict[str, RobotAdapter] = _adapters(
         state_dim=15,  # TCP xyz, TCP euler, gripper width, 7 joints, gripper action (CALVIN's robot_obs)
         action_dim=7,  # relative TCP xyz and euler, gripper (CALVIN's relative action)
         gripper_dims=(6,),
+        robot_type="franka_panda",
         description="the tabletop Panda arm (GRBench/Tabletop): CALVIN's cameras, state and action",
     ),
     RobotAdapter(
@@ -232,6 +234,40 @@ ADAPTERS: dict[str, RobotAdapter] = _adapters(
         state_dim=39,  # GRBench/Tidy's robot_obs: base, lift, head, 2x7 joints, grippers, both TCPs, commands
         action_dim=19,  # base velocities (3), left and right arm joint targets (2x7), left and right gripper
         gripper_dims=(17, 18),
+        robot_type="bytemini",
         description="ByteMini (GRBench/Tidy, action_mode='joint'): the 19 DoF GR-3 commands",
     ),
 )
+
+
+def adapter_for_data(robot_type: str, where: str) -> RobotAdapter:
+    """The adapter of a dataset's robot (its meta/info.json ``robot_type``)."""
+    for adapter in ADAPTERS.values():
+        if adapter.robot_type == robot_type:
+            return adapter
+    known = {a.robot_type: a.name for a in ADAPTERS.values()}
+    raise ValueError(f"{where} holds data of robot {robot_type!r}; GR-3 has adapters for {known}")
+
+
+def adapter_for_action_space(robots: tuple[str, ...], shape: tuple[int, ...]) -> RobotAdapter:
+    """The one of ``robots`` whose action has ``shape``: how an agent learns which robot an episode runs."""
+    for robot in robots:
+        if (ADAPTERS[robot].action_dim,) == tuple(shape):
+            return ADAPTERS[robot]
+    widths = {robot: ADAPTERS[robot].action_dim for robot in robots}
+    raise ValueError(
+        f"this GR-3 checkpoint was trained for robots {widths} (action widths), but the episode's action space "
+        f"has shape {tuple(shape)}; evaluate it on those robots' environments or train it on this robot's data"
+    )
+
+
+def checkpoint_normalizers(saved: dict[str, Any]) -> dict[str, Any]:
+    """robot -> the Normalizer of its training data, from a checkpoint's config.json (``normalizers``;
+    a one-robot checkpoint from before multi-robot models has ``normalizer``)."""
+    from agents.data.normalize import Normalizer
+
+    if "normalizers" in saved:
+        return {robot: Normalizer.from_dict(d) for robot, d in saved["normalizers"].items()}
+    model = saved["model"]
+    robot = model["robots"][0] if "robots" in model else model.get("robot", "tabletop_arm")
+    return {robot: Normalizer.from_dict(saved["normalizer"])}

@@ -18,6 +18,7 @@ per episode), so an episode's actions do not depend on what ran before it.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 
 from agents.base import INVALID, ONGOING, TASK_STATUSES, TERMINATED
-from agents.data.normalize import Normalizer
+from agents.gr3.adapters import Compose, adapter_for_action_space, checkpoint_normalizers
 from agents.gr3.config import GR3Config
 from agents.gr3.model import GR3
 from agents.train.checkpoint import load_weights, read_agent_checkpoint
@@ -36,6 +37,14 @@ def load_model(checkpoint: str | Path) -> tuple[GR3, dict[str, Any]]:
     model = GR3(GR3Config.from_dict(saved["model"]))
     load_weights(model, folder)
     return model.eval(), saved
+
+
+@dataclass(frozen=True)
+class _RobotIO:
+    """One robot's way in and out of the model: observation -> inputs, model actions -> env actions."""
+
+    inputs: Compose
+    outputs: Compose
 
 
 class GR3Agent:
@@ -71,10 +80,15 @@ class GR3Agent:
         if status_patience < 1:
             raise ValueError(f"status_patience must be >= 1 (plans), got {status_patience}")
         self.status_patience = status_patience
-        normalizer = Normalizer.from_dict(saved["normalizer"])
-        adapter = self.model.adapter
-        self.inputs = adapter.observation_inputs(self.config.state_dim, normalizer)
-        self.outputs = adapter.action_outputs(normalizer)
+        normalizers = checkpoint_normalizers(saved)
+        self.io = {  # robot -> its way in and out of the model
+            robot: _RobotIO(
+                adapter.observation_inputs(self.config.state_dim, normalizers[robot]),
+                adapter.action_outputs(normalizers[robot]),
+            )
+            for robot, adapter in self.model.adapters.items()
+        }
+        self.robot: str | None = self.config.robots[0] if len(self.config.robots) == 1 else None
         self.generator = torch.Generator(device=self.device)
         self.seed(seed)
         self._queue: deque[np.ndarray] = deque()
@@ -86,6 +100,23 @@ class GR3Agent:
     def seed(self, seed: int) -> None:
         self.generator.manual_seed(seed)
 
+    def bind_action_space(self, space) -> None:
+        """The episode's robot, told by its action space (the evaluator calls this before each task);
+        a robot the checkpoint was not trained for is refused with the robots it knows."""
+        self.robot = adapter_for_action_space(self.config.robots, space.shape).name
+
+    def _robot_of(self, observation: dict[str, Any]) -> str:
+        """Without ``bind_action_space``: the one robot of the model whose cameras the observation has."""
+        if self.robot is None:
+            fits = [r for r, a in self.model.adapters.items() if all(c in observation for c in a.cameras)]
+            if len(fits) != 1:
+                raise ValueError(
+                    f"cannot tell the robot from the observation's keys {sorted(observation)}: the checkpoint serves "
+                    f"{list(self.config.robots)}; call bind_action_space(env.action_space) first"
+                )
+            self.robot = fits[0]
+        return self.robot
+
     def reset(self, instruction: str) -> None:
         self._queue.clear()
         self._instruction = instruction
@@ -96,7 +127,8 @@ class GR3Agent:
     @torch.inference_mode()
     def plan(self, observation: dict[str, Any]) -> tuple[np.ndarray, str]:
         """A whole chunk of env actions (chunk, robot action_dim) and the predicted status."""
-        inputs = self.inputs(observation)
+        io = self.io[self._robot_of(observation)]
+        inputs = io.inputs(observation)
         images = [view.to(self.device) for view in inputs["images"]]
         actions, status = self.model.sample(
             images,
@@ -105,7 +137,7 @@ class GR3Agent:
             steps=self.flow_steps,
             generator=self.generator,
         )
-        env_actions = self.outputs({"actions": actions[0].float().cpu()})["actions"]
+        env_actions = io.outputs({"actions": actions[0].float().cpu()})["actions"]
         return env_actions.numpy().astype(np.float64), TASK_STATUSES[int(status[0].argmax())]
 
     def act(self, observation: dict[str, Any]) -> tuple[np.ndarray, str]:

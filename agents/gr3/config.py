@@ -37,7 +37,9 @@ class GR3Config:
     dit_hidden: int = 1024  # width of the DiT tokens (its attention uses the backbone's heads and head width)
     dit_mlp: int = 4096  # feed-forward width
     # --- robot, state and action ---
-    robot: str = "tabletop_arm"  # an entry of agents.gr3.adapters.ADAPTERS
+    robots: tuple[str, ...] = ("tabletop_arm",)  # entries of agents.gr3.adapters.ADAPTERS: one model serves them all
+    robot_weights: dict[str, float] = field(default_factory=dict)  # training: share of batches per robot (default:
+    # in proportion to each robot's samples); a batch holds one robot's samples
     state_dim: int = 48  # the model's state width; a robot's robot_obs is zero-padded to it
     action_dim: int = 24  # the model's action width; a robot's action is zero-padded to it, padding unsupervised
     chunk: int = 16  # actions predicted per observation (k)
@@ -47,7 +49,7 @@ class GR3Config:
     flow_steps: int = 5  # Euler steps from noise to actions at inference
     # --- task status ---
     status_weight: float = 1.0  # weight of the status cross-entropy beside the flow loss
-    swap_prob: float = 0.1  # chance a training sample's instruction is swapped for another task's (label invalid)
+    swap_prob: float = 0.1  # chance a sample's instruction is swapped for a request about absent things (invalid)
     terminal_steps: int = 2  # the last this-many steps of an episode are labelled terminated
     # --- co-training with vision-language data (used when the batches carry it: --vl-data) ---
     vl_weight: float = 1.0  # weight of the answers' next-token loss beside the flow loss (GR-3: equal)
@@ -64,13 +66,23 @@ class GR3Config:
             raise ValueError("GR3Config needs backbone (a path or hub name) or a backbone_config to build one")
         if self.backbone is None and self.tokenizer is None:
             raise ValueError("GR3Config with a random backbone (backbone=None) needs a tokenizer (a path, or MINILM)")
-        if self.robot not in ADAPTERS:
-            raise ValueError(f"GR3Config.robot {self.robot!r} is not an adapter; known: {sorted(ADAPTERS)}")
-        adapter = ADAPTERS[self.robot]
-        if adapter.state_dim > self.state_dim or adapter.action_dim > self.action_dim:
+        object.__setattr__(self, "robots", tuple(self.robots))  # JSON gives a list
+        if not self.robots or len(set(self.robots)) != len(self.robots):
+            raise ValueError(f"GR3Config.robots must name at least one robot, each once; got {list(self.robots)}")
+        for robot in self.robots:
+            if robot not in ADAPTERS:
+                raise ValueError(f"GR3Config.robots: {robot!r} is not an adapter; known: {sorted(ADAPTERS)}")
+            adapter = ADAPTERS[robot]
+            if adapter.state_dim > self.state_dim or adapter.action_dim > self.action_dim:
+                raise ValueError(
+                    f"robot {robot!r} has a {adapter.state_dim}-D state and {adapter.action_dim}-D action, wider "
+                    f"than the model's state_dim {self.state_dim} / action_dim {self.action_dim}; raise them"
+                )
+        unknown = sorted(set(self.robot_weights) - set(self.robots))
+        if unknown or any(not w > 0 for w in self.robot_weights.values()):
             raise ValueError(
-                f"robot {self.robot!r} has a {adapter.state_dim}-D state and {adapter.action_dim}-D action, wider "
-                f"than the model's state_dim {self.state_dim} / action_dim {self.action_dim}; raise them"
+                f"GR3Config.robot_weights must give positive shares to robots of {list(self.robots)}, "
+                f"got {self.robot_weights}"
             )
         if self.execute_steps > self.chunk:
             raise ValueError(f"GR3Config.execute_steps ({self.execute_steps}) must be <= chunk ({self.chunk})")
@@ -91,10 +103,21 @@ class GR3Config:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GR3Config:
-        return from_known_fields(cls, data)
+        return from_known_fields(cls, _robots_field(data))
 
     def with_overrides(self, overrides: dict[str, Any]) -> GR3Config:
-        return GR3Config.from_dict({**self.to_dict(), **overrides})
+        return GR3Config.from_dict({**self.to_dict(), **_robots_field(overrides)})
+
+
+def _robots_field(data: dict[str, Any]) -> dict[str, Any]:
+    """``robot: NAME`` (one robot: checkpoints and ``--set`` from before multi-robot models) as ``robots: [NAME]``."""
+    if "robot" not in data:
+        return data
+    data = dict(data)
+    robot = data.pop("robot")
+    if "robots" in data and list(data["robots"]) != [robot]:
+        raise ValueError(f"GR3Config: robot={robot!r} and robots={data['robots']!r} disagree; give robots only")
+    return {**data, "robots": [robot]}
 
 
 PRESETS: dict[str, GR3Config] = {

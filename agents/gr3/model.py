@@ -18,7 +18,7 @@ every step reading the same cache.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from agents.base import INVALID, TASK_STATUSES
+from agents.data.mix import ROBOT_KEY
 from agents.gr3.action_transformer import ActionTransformer
 from agents.gr3.adapters import ADAPTERS
 from agents.gr3.backbone import Backbone, Prefix
@@ -37,15 +38,18 @@ from agents.gr3.status import STATUS_INDEX, status_labels, swap_instructions
 
 class GR3(nn.Module):
     """Args:
-    config: the model.
-    invalid_pool: the requests swapped in for training the ``invalid`` status (``gr-bench train`` gives
-        the robot's environment's training bank); needed when ``swap_prob`` > 0.
+    config: the model; ``config.robots`` are the robots it serves, each through its adapter.
+    invalid_pool: the requests swapped in for training the ``invalid`` status, per robot (``gr-bench
+        train`` gives each robot's environment's training bank; one sequence serves every robot);
+        needed when ``swap_prob`` > 0.
     """
 
-    def __init__(self, config: GR3Config, invalid_pool: Sequence[str] | None = None):
+    def __init__(
+        self, config: GR3Config, invalid_pool: Mapping[str, Sequence[str]] | Sequence[str] | None = None
+    ):
         super().__init__()
         self.config = config
-        self.adapter = ADAPTERS[config.robot]
+        self.adapters = {robot: ADAPTERS[robot] for robot in config.robots}
         self.backbone = Backbone(config)
         backbone = self.backbone
         self.dit = ActionTransformer(
@@ -61,8 +65,25 @@ class GR3(nn.Module):
         self.status_head = nn.Linear(backbone.hidden, len(TASK_STATUSES))
         nn.init.zeros_(self.status_head.bias)
         nn.init.normal_(self.status_head.weight, std=0.02)
-        self.invalid_pool = tuple(invalid_pool or ())
-        self.training_inputs = self.adapter.training_inputs(config.state_dim, config.action_dim)
+        if isinstance(invalid_pool, Mapping):
+            self.invalid_pool = {robot: tuple(invalid_pool.get(robot, ())) for robot in config.robots}
+        else:
+            self.invalid_pool = {robot: tuple(invalid_pool or ()) for robot in config.robots}
+        self.training_inputs = {
+            robot: adapter.training_inputs(config.state_dim, config.action_dim)
+            for robot, adapter in self.adapters.items()
+        }
+
+    def batch_robot(self, batch: dict[str, Any]) -> str:
+        """The robot a training batch comes from (its ``robot`` key; a one-robot model's own without one)."""
+        if ROBOT_KEY not in batch:
+            if len(self.config.robots) > 1:
+                raise ValueError(f"a batch for a GR-3 of robots {list(self.config.robots)} must say its {ROBOT_KEY!r}")
+            return self.config.robots[0]
+        robots = set(batch[ROBOT_KEY])
+        if len(robots) != 1 or not robots <= set(self.config.robots):
+            raise ValueError(f"a batch must hold one of the model's robots {list(self.config.robots)}, got {robots}")
+        return robots.pop()
 
     def velocity(self, prefix: Prefix, state: torch.Tensor, noisy_actions: torch.Tensor, t: torch.Tensor):
         """The DiT's velocity, (B, S, k, action_dim), for noisy chunks (B, S, k, action_dim) at times (B, S).
@@ -113,22 +134,24 @@ class GR3(nn.Module):
     def loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         """Flow matching on action chunks plus task-status cross-entropy, for EpisodeWindows batches."""
         config = self.config
-        inputs = self.training_inputs(batch)
+        robot = self.batch_robot(batch)
+        inputs = self.training_inputs[robot](batch)
         actions, action_mask = inputs["actions"], inputs["action_mask"]  # (B, k, A), (B, k)
         b, k, a = actions.shape
         if k != config.chunk:
             raise ValueError(f"the batch has action chunks of {k} steps but GR3Config.chunk is {config.chunk}")
         device = actions.device
-        if config.swap_prob > 0 and not self.invalid_pool:
+        pool = self.invalid_pool[robot]
+        if config.swap_prob > 0 and not pool:
             raise ValueError(
-                "GR3 with swap_prob > 0 needs invalid_pool (requests about things not in the scene); "
+                f"GR3 with swap_prob > 0 needs invalid_pool for {robot!r} (requests about things not in the scene); "
                 "gr-bench train gives the environment's bank, or set swap_prob=0 for no invalid-status training"
             )
-        instructions, swapped = swap_instructions(list(inputs["instruction"]), config.swap_prob, self.invalid_pool)
+        instructions, swapped = swap_instructions(list(inputs["instruction"]), config.swap_prob, pool)
         swapped = swapped.to(device)
         labels = status_labels(action_mask, config.terminal_steps).masked_fill(swapped, STATUS_INDEX[INVALID])
 
-        vl = self._vl_samples(batch)
+        vl = self._vl_samples(batch, robot)
         if vl is None:
             prefix = self.backbone(inputs["images"], instructions)
         else:  # co-training: the question-answer samples ride in the same backbone forward
@@ -169,19 +192,19 @@ class GR3(nn.Module):
         }
         return total, metrics
 
-    def _vl_samples(self, batch: dict[str, Any]):
+    def _vl_samples(self, batch: dict[str, Any], robot: str):
         """The batch's co-training samples (``vl_*`` keys, see agents.gr3.cotraining), the first
         ``vl_fraction`` of them: (views, questions, answers), or None without any (or vl_weight 0)."""
         if VL_QUESTION not in batch or self.config.vl_weight == 0:
             return None
         questions = list(batch[VL_QUESTION])
         n = max(1, round(len(questions) * self.config.vl_fraction))
-        views = [batch[VL_PREFIX + cam][:n] for cam in self.adapter.cameras]
+        views = [batch[VL_PREFIX + cam][:n] for cam in self.adapters[robot].cameras]
         return views, questions[:n], list(batch[VL_ANSWER][:n])
 
     def vl_loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """The co-training loss alone (next-token loss of the answers; it reaches the backbone only)."""
-        views, questions, answers = self._vl_samples(batch)
+        views, questions, answers = self._vl_samples(batch, self.batch_robot(batch))
         return self.backbone.answer_loss(views, questions, answers)
 
 

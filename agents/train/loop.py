@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -66,26 +67,41 @@ def lr_factor(step: int, config: TrainConfig) -> float:
 
 class StepBatches(torch.utils.data.Sampler):
     """Index batches for steps start..steps-1 of one process: epoch permutations drawn from the
-    seed, the global batch split across processes, the tail of each epoch dropped."""
+    seed, the global batch split across processes, the tail of each epoch dropped.
 
-    def __init__(self, size: int, config: TrainConfig, start: int, rank: int = 0, world: int = 1):
+    With ``groups`` (a dataset's ``batch_groups``: index ranges with shares, e.g. one per robot),
+    each step's batch comes from one group, picked by a hash of (seed, step) in proportion to the
+    shares, and each group runs through its own epoch permutations.
+    """
+
+    def __init__(self, size: int, config: TrainConfig, start: int, rank: int = 0, world: int = 1, groups=None):
         global_batch = config.batch_size * world
-        if size < global_batch:
-            raise ValueError(f"the dataset has {size} samples, fewer than one batch of {global_batch}")
+        groups = list(groups or [_Whole(size)])
+        small = [(g.start, g.stop) for g in groups if g.stop - g.start < global_batch]
+        if small:
+            raise ValueError(f"samples {small} hold fewer than one batch of {global_batch}")
         self.size, self.config, self.start, self.rank, self.world = size, config, start, rank, world
-        self.per_epoch = size // global_batch
-        self._perms: dict[int, torch.Tensor] = {}
+        self.groups = groups
+        self.per_epoch = [(g.stop - g.start) // global_batch for g in groups]
+        self._perms: dict[tuple[int, int], torch.Tensor] = {}
+        # which group each step draws from, and how many batches that group gave before it
+        self._group = _pick(config.seed, config.steps, [g.weight for g in groups])
+        self._nth = np.zeros(config.steps, dtype=np.int64)
+        for g in range(len(groups)):
+            where = self._group == g
+            self._nth[where] = np.arange(int(where.sum()))
 
     def batch(self, step: int) -> list[int]:
-        epoch, index = divmod(step, self.per_epoch)
-        if epoch not in self._perms:
-            self._perms = {
-                epoch: torch.randperm(
-                    self.size, generator=torch.Generator().manual_seed(self.config.seed * 100003 + epoch)
-                )
-            }
+        g = int(self._group[step])
+        epoch, index = divmod(int(self._nth[step]), self.per_epoch[g])
+        if (g, epoch) not in self._perms:
+            seed = self.config.seed * 100003 + epoch + 7919 * g
+            group = self.groups[g]
+            perm = torch.randperm(group.stop - group.start, generator=torch.Generator().manual_seed(seed))
+            self._perms = {key: p for key, p in self._perms.items() if key[0] != g}  # one epoch per group kept
+            self._perms[g, epoch] = perm + group.start
         global_batch = self.config.batch_size * self.world
-        chosen = self._perms[epoch][index * global_batch : (index + 1) * global_batch]
+        chosen = self._perms[g, epoch][index * global_batch : (index + 1) * global_batch]
         return chosen[self.rank :: self.world].tolist()
 
     def __iter__(self):
@@ -94,6 +110,29 @@ class StepBatches(torch.utils.data.Sampler):
 
     def __len__(self) -> int:
         return max(0, self.config.steps - self.start)
+
+
+@dataclass(frozen=True)
+class _Whole:
+    """The whole dataset as one batch group."""
+
+    stop: int
+    start: int = 0
+    weight: float = 1.0
+
+
+def _pick(seed: int, steps: int, weights: list[float]) -> np.ndarray:
+    """Group index per step, a pure function of (seed, step): a splitmix64 hash to a uniform in [0, 1)."""
+    if len(weights) == 1:
+        return np.zeros(steps, dtype=np.int64)
+    with np.errstate(over="ignore"):
+        z = np.arange(steps, dtype=np.uint64) + np.uint64(seed * 0x9E3779B97F4A7C15 % 2**64)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    uniform = (z >> np.uint64(11)).astype(np.float64) / 2.0**53
+    edges = np.cumsum(weights) / sum(weights)
+    return np.minimum(np.searchsorted(edges, uniform, side="right"), len(weights) - 1)
 
 
 class _LossModule(nn.Module):
@@ -227,7 +266,7 @@ def train(
         step_model = nn.parallel.DistributedDataParallel(
             step_model, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True
         )
-    sampler = StepBatches(len(dataset), config, start, rank, world)
+    sampler = StepBatches(len(dataset), config, start, rank, world, groups=getattr(dataset, "batch_groups", None))
     loader = torch.utils.data.DataLoader(
         dataset, batch_sampler=sampler, num_workers=config.num_workers, persistent_workers=config.num_workers > 0
     )

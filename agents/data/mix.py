@@ -1,0 +1,65 @@
+"""Training on several robots' data at once (GR-3 is one policy for several embodiments).
+
+``RobotMix`` concatenates one dataset per robot, tags every sample with its robot, and declares
+its ``batch_groups``: the index range of each robot's samples and the share of batches drawn from
+it. The training loop (``agents.train.loop.StepBatches``) then draws every batch from one group, so
+a batch holds one robot's cameras, state and action widths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from torch.utils.data import Dataset
+
+ROBOT_KEY = "robot"
+
+
+@dataclass(frozen=True)
+class BatchGroup:
+    start: int  # first sample index of the group
+    stop: int  # one past its last
+    weight: float  # share of the batches drawn from it (normalised over the groups)
+
+
+class RobotMix(Dataset):
+    """Args:
+    datasets: robot name -> its samples.
+    weights: robot name -> share of batches; default: in proportion to each robot's samples.
+    """
+
+    def __init__(self, datasets: Mapping[str, Dataset], weights: Mapping[str, float] | None = None):
+        if not datasets:
+            raise ValueError("RobotMix needs at least one robot's dataset")
+        weights = dict(weights or {})
+        unknown = sorted(set(weights) - set(datasets))
+        if unknown:
+            raise ValueError(f"robot weights name robots without data {unknown}; the data has {sorted(datasets)}")
+        self.robots = tuple(datasets)
+        self.datasets = [datasets[r] for r in self.robots]
+        sizes = [len(d) for d in self.datasets]
+        self._starts = np.concatenate([[0], np.cumsum(sizes)])
+        shares = [float(weights.get(r, n)) if weights else float(n) for r, n in zip(self.robots, sizes, strict=True)]
+        total = sum(shares)
+        self.batch_groups = tuple(
+            BatchGroup(int(self._starts[i]), int(self._starts[i + 1]), share / total) for i, share in enumerate(shares)
+        )
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"sample {index} out of range for {len(self)} samples")
+        g = int(np.searchsorted(self._starts, index, side="right") - 1)
+        return {**self.datasets[g][int(index - self._starts[g])], ROBOT_KEY: self.robots[g]}
+
+    def __repr__(self) -> str:
+        parts = ", ".join(
+            f"{r}: {len(d)} samples, {g.weight:.2f} of batches"
+            for r, d, g in zip(self.robots, self.datasets, self.batch_groups, strict=True)
+        )
+        return f"RobotMix({parts})"

@@ -1,0 +1,233 @@
+"""``gr-bench train --recipe NAME``: the reference agents, from nothing to a checkpoint, in one command.
+
+A recipe collects its demonstrations with the scripted experts (``gr-bench collect``, resumable from
+its staging), then trains with fixed options (``gr-bench train``, resumable from its last
+checkpoint). Killed at any point, the same command continues where it stopped and gives the same
+checkpoint: collection seeds and training batches are pure functions of the recipe's seed.
+
+Everything lands in a work folder (default ``runs/reference/NAME``); the demonstrations go to a
+data folder shared by the recipes (default ``runs/reference/data``), so the GR-3 recipe reuses
+the tabletop data the GR-1 recipe collected. ``recipe.json`` in the work folder records the CPU
+time each phase used (user + system of this process and its collection workers), summed over
+every invocation and written once a minute, the machine, and the versions.
+
+The numbers behind each choice (data size, steps, width) are in docs/reference_models.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_ROOT = Path("runs/reference")
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One ``gr-bench collect`` call."""
+
+    name: str  # folder under the data root
+    env: str
+    suite: str  # whose tasks and training scenes
+    episodes_per_task: int
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    agent: str
+    description: str
+    collections: tuple[Collection, ...]
+    config: str = "tiny"
+    overrides: dict[str, Any] = field(default_factory=dict)  # model config fields (--set)
+    steps: int = 2000
+    batch_size: int = 8
+    lr: float = 3e-4
+    warmup_steps: int = 500
+    checkpoint_every: int = 5000
+    seed: int = 0
+
+
+TABLETOP = Collection("tabletop", "GRBench/Tabletop-v0", "seen", 100)
+TIDY = Collection("tidy", "GRBench/Tidy-v0", "seen", 40)
+
+RECIPES: dict[str, Recipe] = {
+    r.name: r
+    for r in (
+        Recipe(
+            "gr1-tiny",
+            "gr1",
+            "GR-1 tiny on all 34 tabletop tasks: 100 expert demonstrations per task in scenes A-C",
+            (TABLETOP,),
+            steps=30000,
+            lr=5e-4,
+        ),
+        Recipe(
+            "gr3-tiny",
+            "gr3",
+            "one GR-3 tiny for both robots: the 34 tabletop tasks (Panda) and the tidy requests (ByteMini), "
+            "with task-status training",
+            (TABLETOP, TIDY),
+            overrides={"robot_weights": {"tabletop_arm": 0.6, "bytemini": 0.4}},
+            steps=100000,
+        ),
+    )
+}
+
+
+def get_recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        from envs.errors import unknown_name_error
+
+        raise unknown_name_error("recipe", name, RECIPES)
+    return RECIPES[name]
+
+
+class CpuLedger:
+    """CPU seconds per phase, summed over invocations, in ``recipe.json``; rewritten every minute by a
+    background thread, so a killed invocation loses at most a minute of its count."""
+
+    def __init__(self, path: Path, recipe: Recipe):
+        self.path = path
+        self.data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        wanted = json.loads(json.dumps(asdict(recipe)))  # as JSON gives it back
+        if self.data and self.data.get("recipe") != wanted:
+            raise ValueError(
+                f"{path.parent} holds a run of another version of recipe {recipe.name!r}; "
+                "choose another --workdir or remove it"
+            )
+        self.data["recipe"] = wanted
+        self.data.setdefault("cpu_seconds", {})
+        self.data["machine"] = _machine()
+        self.phase: str | None = None
+        self._base = self._cpu()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._tick, daemon=True)
+
+    @staticmethod
+    def _cpu() -> float:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    def start(self, phase: str) -> None:
+        with self._lock:
+            self._flush()
+            self.phase = phase
+        if not self._thread.is_alive():
+            self._thread.start()
+
+    def _flush(self) -> None:
+        now = self._cpu()
+        if self.phase is not None:
+            spent = self.data["cpu_seconds"]
+            spent[self.phase] = round(spent.get(self.phase, 0.0) + now - self._base, 1)
+        self._base = now
+        self.data["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, indent=2), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(60):
+            with self._lock:
+                self._flush()
+
+    def finish(self, **fields: Any) -> dict[str, Any]:
+        self._stop.set()
+        with self._lock:
+            self.data.update(fields)
+            self._flush()
+            self.phase = None
+        return self.data
+
+
+def _machine() -> dict[str, Any]:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+    }
+
+
+def run_recipe(
+    name: str,
+    workdir: str | Path | None = None,
+    data_root: str | Path | None = None,
+    workers: int = 1,
+    threads: int = 1,
+    device: str = "auto",
+    max_minutes: float | None = None,
+) -> Path:
+    """Collect, then train (each resumed where a killed call stopped); returns the last checkpoint."""
+    import torch
+
+    from agents.train.checkpoint import last_checkpoint
+    from agents.train.loop import TrainConfig, train
+    from gr_bench.collect import collect
+    from gr_bench.train import build_for_training
+
+    recipe = get_recipe(name)
+    workdir = Path(workdir) if workdir else DEFAULT_ROOT / recipe.name
+    data_root = Path(data_root) if data_root else DEFAULT_ROOT / "data"
+    workdir.mkdir(parents=True, exist_ok=True)
+    ledger = CpuLedger(workdir / "recipe.json", recipe)
+    print(f"recipe {recipe.name}: {recipe.description}")
+    print(f"work folder {workdir}, data in {data_root}")
+
+    datasets = []
+    for c in recipe.collections:
+        ledger.start(f"collect:{c.name}")
+        out = data_root / c.name
+        print(f"[collect] {c.episodes_per_task} expert demonstrations per task of {c.suite!r} in {c.env} -> {out}")
+        collect(c.suite, c.episodes_per_task, out, env=c.env, workers=workers)
+        datasets.append(str(out))
+
+    ledger.start("train")
+    if threads:
+        torch.set_num_threads(threads)
+    model, dataset, checkpoint_config = build_for_training(
+        recipe.agent, config=recipe.config, overrides=recipe.overrides, stage="finetune", data=datasets
+    )
+    checkpoint_config["recipe"] = recipe.name
+    config = TrainConfig(
+        steps=recipe.steps,
+        batch_size=recipe.batch_size,
+        lr=recipe.lr,
+        warmup_steps=recipe.warmup_steps,
+        checkpoint_every=recipe.checkpoint_every,
+        log_every=100,
+        seed=recipe.seed,
+        device=device,
+    )
+    train_dir = workdir / "train"
+    resume = last_checkpoint(train_dir / "checkpoints") is not None
+    print(f"[train] {recipe.agent} {recipe.config}, {recipe.steps} steps of batch {recipe.batch_size} on {dataset!r}")
+    if resume:
+        print(f"[train] resuming {train_dir} from {last_checkpoint(train_dir / 'checkpoints').name}")
+    last = train(model, dataset, config, train_dir, checkpoint_config, resume=resume, max_minutes=max_minutes)
+    step = json.loads((last / "config.json").read_text(encoding="utf-8"))["step"]
+    data = ledger.finish(last_checkpoint=str(last), step=step, done=step >= recipe.steps)
+    hours = sum(data["cpu_seconds"].values()) / 3600
+    print(f"checkpoint {last} (step {step} of {recipe.steps}); CPU time so far {hours:.2f} h: {data['cpu_seconds']}")
+    return last

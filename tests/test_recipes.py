@@ -1,0 +1,54 @@
+"""``gr-bench train --recipe``: collect then train in one command, resumable, CPU time recorded."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("torch")
+
+from gr_bench import recipes  # noqa: E402
+from gr_bench.cli import main  # noqa: E402
+
+
+def test_reference_recipes_are_declared():
+    assert set(recipes.RECIPES) == {"gr1-tiny", "gr3-tiny"}
+    gr3 = recipes.RECIPES["gr3-tiny"]
+    assert gr3.agent == "gr3" and {c.env for c in gr3.collections} == {"GRBench/Tabletop-v0", "GRBench/Tidy-v0"}
+    assert recipes.RECIPES["gr1-tiny"].collections == (recipes.TABLETOP,)  # GR-3 reuses GR-1's tabletop data
+
+
+def test_a_recipe_collects_trains_and_resumes(tmp_path, monkeypatch, capsys):
+    tiny = recipes.Recipe(
+        "test-tiny",
+        "gr1",
+        "GR-1 tiny on smoke's four tasks, one demonstration each",
+        (recipes.Collection("smoke", "GRBench/Tabletop-v0", "smoke", 1),),
+        overrides={"history": 2},
+        steps=4,
+        batch_size=2,
+        warmup_steps=1,
+        checkpoint_every=2,
+    )
+    monkeypatch.setitem(recipes.RECIPES, tiny.name, tiny)
+    work, data = tmp_path / "work", tmp_path / "data"
+    args = ["train", "--recipe", "test-tiny", "--out", str(work), "--data-root", str(data)]
+    assert main(args + ["--max-minutes", "0"]) == 0  # stops after its first step, with a checkpoint
+    first = json.loads((work / "recipe.json").read_text())
+    assert first["step"] == 1 and not first["done"] and (data / "smoke" / "meta" / "info.json").is_file()
+    assert main(args) == 0  # the same command continues the run
+    out = capsys.readouterr().out
+    assert "resuming" in out and "step 4 of 4" in out
+    ledger = json.loads((work / "recipe.json").read_text())
+    assert ledger["done"] and ledger["recipe"]["name"] == "test-tiny" and ledger["machine"]["cores"] >= 1
+    assert set(ledger["cpu_seconds"]) == {"collect:smoke", "train"} and ledger["cpu_seconds"]["train"] > 0
+    assert ledger["cpu_seconds"]["train"] >= first["cpu_seconds"]["train"]  # summed over both calls
+    saved = json.loads((work / "train" / "checkpoints" / "step-0000004" / "config.json").read_text())
+    assert saved["recipe"] == "test-tiny" and saved["agent"] == "gr1"
+
+    monkeypatch.setitem(recipes.RECIPES, tiny.name, tiny.__class__(**{**tiny.__dict__, "steps": 8, "lr": 1.0}))
+    assert main(args) == 2  # another version of the recipe is not mixed into this run
+    assert "another version of recipe" in capsys.readouterr().err
+    assert main(["train", "--recipe", "gr9-tiny"]) == 2
+    assert "gr1-tiny" in capsys.readouterr().err
