@@ -41,12 +41,32 @@ def resolve(spec: str) -> type:
 
 
 def make_agent(spec: str, config: dict[str, Any] | None = None):
+    """The agent ``spec`` built from ``config``; ``blind: true`` in it wraps the agent in a blind
+    control (agents.blind: every camera image a constant grey)."""
     cls = resolve(spec)
-    agent = cls(**(config or {}))
+    config = dict(config or {})
+    blind = config.pop("blind", False)
+    if not isinstance(blind, bool):
+        raise ValueError(f"blind must be true or false, got {blind!r}")
+    agent = cls(**config)
     for method in ("reset", "act"):
         if not callable(getattr(agent, method, None)):
             raise ValueError(f"agent {spec!r} has no {method}() method; see agents.base.Agent")
+    if blind:
+        from agents.blind import BlindAgent
+
+        agent = BlindAgent(agent)
     return agent
+
+
+def with_default_checkpoint(spec: str, config: dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
+    """``config`` with the agent's shipped reference checkpoint filled in when it names none, so the
+    run records which model it ran; also returns that default (None when none was filled in)."""
+    config = dict(config or {})
+    default = getattr(resolve(spec), "DEFAULT_CHECKPOINT", None)
+    if default is None or config.get("checkpoint"):
+        return config, None
+    return {**config, "checkpoint": default}, default
 
 
 # environment id -> its scripted expert (privileged: plans from simulator state)

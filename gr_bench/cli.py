@@ -114,9 +114,23 @@ def _eval(args: argparse.Namespace) -> int:
     suite = suite.select(env=args.env, task=tasks, axis=args.axis, category=args.category, episodes=args.episodes)
     if not suite.episodes:
         raise ValueError(f"no episode of suite {args.suite!r} matches --env/--task/--axis/--category")
-    config = json.loads(args.agent_config) if args.agent_config else None
+    from gr_bench.agents import with_default_checkpoint
+    from gr_bench.train import parse_overrides
+
+    config = json.loads(args.agent_config) if args.agent_config else {}
+    if not isinstance(config, dict):
+        raise ValueError(f"--agent-config must be a JSON object of keyword arguments, got {args.agent_config!r}")
+    config |= parse_overrides(args.set)
     if args.checkpoint:
-        config = {**(config or {}), "checkpoint": args.checkpoint}
+        config["checkpoint"] = args.checkpoint
+    config, default = with_default_checkpoint(args.agent, config)
+    if default:
+        from agents.train.checkpoint import checkpoint_sha256, resolve_checkpoint
+
+        folder = resolve_checkpoint(default)
+        print(f"agent {args.agent}: the shipped reference checkpoint {default} ({folder}, sha256 "
+              f"{checkpoint_sha256(folder)[:16]}); --checkpoint picks another")
+    config = config or None
     out = Path(args.out or f"runs/{args.suite}-{args.agent.replace(':', '.')}")
     results = evaluate(
         suite,
@@ -262,9 +276,25 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EVAL_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ev.add_argument("--agent", required=True, help="random, oracle, or module:Class")
+    from gr_bench.agents import AGENTS
+
+    ev.add_argument(
+        "--agent",
+        required=True,
+        help=f"a registered agent ({', '.join(AGENTS)}) or module:Class; gr1 and gr3 run their shipped reference "
+        "checkpoint unless --checkpoint names another",
+    )
     ev.add_argument("--agent-config", help="JSON object of keyword arguments for the agent")
-    ev.add_argument("--checkpoint", help="trained agents: a checkpoint or training run folder")
+    ev.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="one keyword argument for the agent, a JSON value (repeatable), e.g. blind=true for the blind control "
+        "(every camera image constant grey), execute_steps=4",
+    )
+    ev.add_argument(
+        "--checkpoint", help="trained agents: a checkpoint, a training run folder, or reference:NAME (shipped)"
+    )
     ev.add_argument("--suite", required=True, help="smoke, seen, unseen, ood-instruction or long-horizon")
     ev.add_argument(
         "--suite-version", type=int, help="an earlier released version of the suite (default: the current one)"

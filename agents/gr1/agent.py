@@ -35,7 +35,9 @@ def load_model(checkpoint: str | Path) -> tuple[GR1, dict[str, Any]]:
 
 
 class GR1Agent:
-    def __init__(self, checkpoint: str, device: str = "cpu", threads: int | None = 1):
+    DEFAULT_CHECKPOINT = "reference:gr1-tiny"  # shipped with gr-bench (agents/reference/)
+
+    def __init__(self, checkpoint: str = DEFAULT_CHECKPOINT, device: str = "cpu", threads: int | None = 1):
         if threads:
             torch.set_num_threads(threads)
         self.device = torch.device(device)

@@ -49,7 +49,8 @@ class _RobotIO:
 
 class GR3Agent:
     """Args:
-    checkpoint: a checkpoint folder, or a training run (its newest checkpoint).
+    checkpoint: a checkpoint folder, a training run (its newest checkpoint), or ``reference:NAME``
+        (default: the shipped reference, trained on both robots).
     execute_steps: actions executed per chunk before planning again (default: the config's).
     flow_steps: Euler steps per chunk (default: the config's).
     seed: of the flow noise.
@@ -57,9 +58,11 @@ class GR3Agent:
         agent reports it.
     """
 
+    DEFAULT_CHECKPOINT = "reference:gr3-tiny"  # shipped with gr-bench (agents/reference/)
+
     def __init__(
         self,
-        checkpoint: str,
+        checkpoint: str = DEFAULT_CHECKPOINT,
         device: str = "cpu",
         threads: int | None = 1,
         execute_steps: int | None = None,

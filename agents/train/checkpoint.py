@@ -8,6 +8,7 @@ the path or hub name the config names, as they were when training started.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -104,7 +105,12 @@ def last_checkpoint(checkpoints: Path) -> Path | None:
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
-    """A checkpoint folder, or a training run folder (its newest checkpoint)."""
+    """A checkpoint folder, a training run folder (its newest checkpoint), or ``reference:NAME``
+    (a checkpoint shipped with gr-bench, see agents.reference)."""
+    from agents.reference import is_reference, reference_folder
+
+    if is_reference(path):
+        return reference_folder(str(path))
     path = Path(path)
     if (path / "config.json").is_file():
         return path
@@ -112,6 +118,24 @@ def resolve_checkpoint(path: str | Path) -> Path:
     if newest is None:
         raise ValueError(f"{path} is neither a checkpoint (config.json + model.safetensors) nor a training run")
     return newest
+
+
+def checkpoint_sha256(path: str | Path) -> str:
+    """The content hash of a checkpoint (or of a training run's newest one): what a model *is*,
+    wherever it lies. It is the sha256 of the text ``sha256sum config.json model.safetensors``
+    prints in the checkpoint folder, so ``sha256sum config.json model.safetensors | sha256sum``
+    gives the same hash. The training state (optimizer, step) is left out: it does not act."""
+    folder = resolve_checkpoint(path)
+    listing = []
+    for name in (CONFIG, WEIGHTS):
+        if not (folder / name).is_file():
+            raise ValueError(f"{folder} is not a complete checkpoint: it has no {name}")
+        digest = hashlib.sha256()
+        with open(folder / name, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):  # noqa: B023 - read at once
+                digest.update(block)
+        listing.append(f"{digest.hexdigest()}  {name}\n")
+    return hashlib.sha256("".join(listing).encode()).hexdigest()
 
 
 def read_agent_checkpoint(checkpoint: str | Path, agent: str) -> tuple[Path, dict[str, Any]]:

@@ -1,0 +1,78 @@
+"""Reference checkpoints (``reference:NAME``), the default checkpoint of gr1/gr3, and the blind control."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agents.blind import GREY, BlindAgent
+from gr_bench.agents import make_agent, with_default_checkpoint
+from gr_bench.cli import main
+
+
+class Recorder:
+    def __init__(self):
+        self.seen = []
+        self.seeds = []
+
+    def seed(self, seed):
+        self.seeds.append(seed)
+
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        self.seen.append(observation)
+        return np.zeros(7)
+
+
+def test_the_blind_control_sees_grey_images_and_nothing_else_changes():
+    inner = Recorder()
+    agent = BlindAgent(inner)
+    rng = np.random.default_rng(0)
+    obs = {
+        "rgb_static": rng.integers(0, 256, (20, 20, 3), dtype=np.uint8),
+        "rgb_gripper": rng.integers(0, 256, (8, 8, 3), dtype=np.uint8),
+        "robot_obs": rng.normal(size=15),
+        "instruction": "open the drawer",
+    }
+    agent.seed(3)
+    agent.reset("open the drawer")
+    agent.act(obs)
+    seen = inner.seen[0]
+    assert inner.seeds == [3] and not hasattr(agent, "bind_action_space")  # hooks forwarded only if the agent has them
+    for cam in ("rgb_static", "rgb_gripper"):
+        assert seen[cam].shape == obs[cam].shape and seen[cam].dtype == np.uint8 and (seen[cam] == GREY).all()
+    assert seen["robot_obs"] is obs["robot_obs"] and seen["instruction"] == obs["instruction"]
+    assert obs["rgb_static"].std() > 0  # the caller's observation is untouched
+
+
+def test_blind_is_an_agent_option_recorded_in_its_config():
+    assert isinstance(make_agent("random", {"blind": True}), BlindAgent)
+    assert not isinstance(make_agent("random", {"blind": False}), BlindAgent)
+    with pytest.raises(ValueError, match="true or false"):
+        make_agent("random", {"blind": "yes"})
+    with pytest.raises(ValueError, match="the oracle reads simulator state"):
+        make_agent("oracle", {"blind": True})
+
+
+def test_gr_agents_default_to_their_shipped_reference():
+    pytest.importorskip("torch")
+    assert with_default_checkpoint("gr3", {}) == ({"checkpoint": "reference:gr3-tiny"}, "reference:gr3-tiny")
+    assert with_default_checkpoint("gr1", {"checkpoint": "runs/x"}) == ({"checkpoint": "runs/x"}, None)
+    assert with_default_checkpoint("random", {}) == ({}, None)
+
+
+def test_a_missing_reference_is_one_clear_line_and_no_run_folder(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("torch")
+    import agents.reference
+
+    monkeypatch.setattr(agents.reference, "ROOT", tmp_path / "empty")
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "run"
+    assert main(["eval", "--agent", "gr3", "--suite", "smoke", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no reference checkpoint 'gr3-tiny'" in err and "--recipe gr3-tiny" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+    assert main(["eval", "--agent", "random", "--suite", "smoke", "--agent-config", "[1]", "--out", str(out)]) == 2
+    assert "JSON object" in capsys.readouterr().err and not out.exists()
