@@ -1,119 +1,214 @@
-"""The perf gate: it fails on a deliberately slowed env step and passes otherwise; comparisons name
-what moved; a peer that cannot run is reported, not raised; the score gate checks a minimum
-success per suite on validated results files."""
+"""The speed gate: every benchmark runs; processes take turns and never overlap; check compares the
+candidate with a reference revision in a git worktree that really imports its own code; ratios and
+the verdict name what moved; a 3x slower env step or agent forward fails (slow); a peer that cannot
+run is reported, not raised. The score gate: a minimum success per suite on validated results."""
 
 import copy
 import json
+import os
+import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
 from gr_bench.cli import main
-from gr_bench.perf.compare import IMPROVEMENT, REGRESSION, compare, failures, format_changes
-from gr_bench.perf.measure import REPORT_FORMAT, run_report
+from gr_bench.perf.gate import compare, failed, format_check
+from gr_bench.perf.interleave import Process, take_turns
 
-FIGURE = "env_step_no_cameras"
-FEW = ["--repetitions", "5", "--scale", "0.5"]  # seconds, not minutes; still steady at a 25% tolerance
-
-
-@pytest.fixture(scope="module")
-def baseline(tmp_path_factory):
-    path = tmp_path_factory.mktemp("perf") / "baseline.json"
-    assert main(["perf", "baseline", "--baseline", str(path), "--only", FIGURE, *FEW]) == 0
-    return path
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_gate_passes_on_the_same_code(baseline, capsys):
-    assert main(["perf", "check", "--baseline", str(baseline), "--only", FIGURE, *FEW]) == 0
-    assert "perf: 1 passed, 0 failed" in capsys.readouterr().out
+def test_every_benchmark_runs_once(tmp_path):
+    """Every figure, once and untimed (--benchmark-disable): a change that breaks one shows up here,
+    not first in the CI gate."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", str(ROOT / "benchmarks"), "-q", "--benchmark-disable"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "MUJOCO_GL": "egl"},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout
 
 
-def test_gate_fails_on_a_slowed_env_step(baseline, tmp_path, capsys):
-    # 64 extra raw mj_steps per env step: an env step costs about 30 raw mj_steps, so 3x slower
-    report = tmp_path / "slow.json"
-    args = ["perf", "check", "--baseline", str(baseline), "--only", FIGURE, *FEW, "--out", str(report)]
-    assert main([*args, "--slow-env-step", "64"]) == 1
-    captured = capsys.readouterr()
-    out = captured.out
-    assert f"re-measuring {FIGURE} (attempt 2 of 2)" in captured.err  # a real regression survives the retries
-    assert f"REGRESSION: {FIGURE}" in out and "slower than the baseline" in out
-    assert "perf: 0 passed, 1 failed" in out
-    # the report written alongside can be checked again without measuring
-    assert main(["perf", "check", "--baseline", str(baseline), "--report", str(report)]) == 1
+def test_processes_take_turns_without_overlap(tmp_path):
+    worker = tmp_path / "worker.py"
+    worker.write_text(
+        textwrap.dedent(
+            f"""
+            import sys, time
+            sys.path.insert(0, {str(ROOT)!r})
+            from gr_bench.perf.interleave import Turns
+            turns, name = Turns(), sys.argv[1]
+            with open(sys.argv[2], "a") as log:
+                for key in ["a"] * 3 + (["only_" + name] if name == "one" else []) + ["b"] * 2:
+                    turns.wait(key)
+                    log.write(f"start {{name}} {{key}}\\n"); log.flush()
+                    time.sleep(0.01)
+                    log.write(f"end {{name}} {{key}}\\n"); log.flush()
+            """
+        )
+    )
+    log = tmp_path / "log.txt"
+    processes = [
+        Process(name, [sys.executable, str(worker), name, str(log)], tmp_path, dict(os.environ), tmp_path / name)
+        for name in ("one", "two")
+    ]
+    assert take_turns(processes, timeout=60) == {"one": 0, "two": 0}
+    lines = log.read_text().splitlines()
+    starts = [line.split(maxsplit=1)[1] for line in lines if line.startswith("start")]
+    # one at a time: every start is followed by its own end
+    assert all(lines[i].replace("start", "end") == lines[i + 1] for i in range(0, len(lines), 2))
+    # the sides alternate at each figure; a figure one side alone runs is done before both move on
+    assert starts == ["one a", "two a"] * 3 + ["one only_one"] + ["one b", "two b"] * 2
 
 
-def test_report_records_what_a_reader_needs(baseline):
-    report = json.loads(baseline.read_text())
-    assert report["format"] == REPORT_FORMAT
-    assert {"git_revision", "versions", "machine", "settings", "calibrations", "figures"} <= set(report)
-    assert report["versions"]["mujoco"] and report["machine"]["cpus"] >= 1
-    figure = report["figures"][FIGURE]
-    assert figure["calibration"] == "mj_step" and len(figure["ratios"]) == 5
-    assert figure["ratio"] == pytest.approx(figure["cpu_rate"] / report["calibrations"]["mj_step"]["cpu_rate"], rel=0.5)
-    assert report["calvin_target"] is None  # the two-camera figure was not run
-
-
-def _report(ratios: dict[str, float], calibration: str = "mj_step", skipped=None) -> dict:
-    figures = {
-        name: {"ratio": r, "rate": 100.0 * r, "unit": "env steps", "calibration": calibration, "description": name}
-        for name, r in ratios.items()
+def _benchmarks(seconds: dict[str, float]) -> dict:
+    return {
+        "machine_info": {},
+        "benchmarks": [
+            {"name": name, "group": "g", "extra_info": {"calls": 10, "unit": "env steps"}, "stats": {"median": 10 * s}}
+            for name, s in seconds.items()
+        ],
     }
-    names = [*ratios, *(skipped or {})]
-    return {"format": REPORT_FORMAT, "settings": {"figures": names}, "figures": figures, "skipped": skipped or {}}
 
 
 def test_compare_names_each_movement():
-    baseline = _report({"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0, "e": 1.0, "f": 1.0})
-    report = _report({"a": 0.7, "b": 1.3, "c": 0.8, "new": 1.0}, skipped={"d": "ImportError: no torch"})
-    report["settings"]["figures"].append("f")  # asked for, yet absent: a failure, not a silent pass
-    changes = {c.name: c for c in compare(report, baseline, tolerance=0.25)}
-    assert changes["a"].status == REGRESSION and changes["a"].change == pytest.approx(-0.3)
-    assert changes["b"].status == IMPROVEMENT
-    assert changes["c"].status == "ok"
-    assert changes["d"].status == "skipped" and "torch" in changes["d"].note
-    assert changes["e"].status == "not run"
-    assert changes["f"].status == "not measured"
-    assert changes["new"].status == "new"
-    assert {c.name for c in failures(list(changes.values()))} == {"a", "f"}
-    text = format_changes(list(changes.values()), report, 0.25)
-    assert "REGRESSION: a" in text and "30% slower" in text and "improvement: b is 30% faster" in text
+    candidate = _benchmarks({"slower": 3.0, "faster": 0.5, "same": 1.1, "new": 1.0})
+    reference = _benchmarks({"slower": 1.0, "faster": 1.0, "same": 1.0, "broken": 1.0})
+    figures = {f.name: f for f in compare(candidate, reference, tolerance=0.25)}
+    assert figures["slower"].status == "REGRESSION" and figures["slower"].ratio == pytest.approx(3.0)
+    assert figures["faster"].status == "improvement"
+    assert figures["same"].status == "ok"
+    assert figures["new"].status == "new (not gated)"
+    assert figures["broken"].status == "FAILED"  # the reference ran it, the candidate did not
+    assert {f.name for f in failed(list(figures.values()))} == {"slower", "broken"}
+    text = format_check(list(figures.values()), 0.25, "abc123")
+    assert "REGRESSION: slower takes 3.00x the reference's time per env step" in text
+    assert text.splitlines()[-1] == "perf: 2 passed, 2 failed"
     with pytest.raises(ValueError, match="tolerance"):
-        compare(report, baseline, tolerance=25)
-    other = compare(_report({"a": 1.0}, calibration="matmul"), baseline, 0.25)
-    assert other[0].status == "calibration changed"
+        compare(candidate, reference, tolerance=-1)
 
 
-def test_agent_figures_come_from_the_registry():
-    from gr_bench.perf.figures import AGENTS, FIGURES, AgentPerf
+def test_check_against_a_revision_in_a_worktree(tmp_path, capsys):
+    out = tmp_path / "perf"
+    args = ["perf", "check", "--reference", "HEAD", "-k", "tabletop_step and no_cameras", "--rounds", "3"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "perf: 1 passed, 0 failed"
+    reference = json.loads((out / "reference.json").read_text())
+    candidate = json.loads((out / "candidate.json").read_text())
+    # each side imported its own tree's code, and the worktree is gone afterwards
+    tree = Path(reference["machine_info"]["code"]["envs"]).parent
+    assert tree != ROOT and tree.name == "tree"
+    assert reference["commit_info"]["id"] == subprocess.check_output(["git", "rev-parse", "HEAD"], text=True).strip()
+    assert Path(candidate["machine_info"]["code"]["envs"]) == ROOT / "envs"
+    assert not tree.exists()
+    assert str(tree) not in subprocess.check_output(["git", "worktree", "list"], cwd=ROOT, text=True)
+    summary = json.loads((out / "check.json").read_text())
+    assert summary["figures"][0]["name"] == "test_tabletop_step[no_cameras]" and summary["figures"][0]["ratio"] > 0
 
-    for name, perf in AGENTS.items():
-        assert f"act_{name}" in FIGURES
-        assert (f"train_step_{name}" in FIGURES) == bool(perf.train_step)
-    with pytest.raises(ValueError, match="exactly one of spec and build"):
-        AgentPerf()
-    report = run_report(["act_random"], repetitions=2, scale=0.05)
-    assert report["figures"]["act_random"]["calibration"] == "matmul"
+
+def test_a_missing_reference_is_a_clear_error(tmp_path, capsys):
+    assert main(["perf", "check", "--reference", "0" * 40, "--out", str(tmp_path)]) == 2
+    assert "not in this clone" in capsys.readouterr().err
+    (tmp_path / "old.json").write_text('{"format": "gr-bench-perf/1"}')
+    assert main(["perf", "check", "--baseline", str(tmp_path / "old.json"), "--out", str(tmp_path)]) == 2
+    assert "gr-bench perf baseline" in capsys.readouterr().err
 
 
-def test_unknown_figure_is_refused(capsys):
-    assert main(["perf", "run", "--only", "no_such_figure"]) == 2
-    assert "no figure matches" in capsys.readouterr().err
+def test_baseline_names_a_revision(tmp_path):
+    path = tmp_path / "baseline.json"
+    assert main(["perf", "baseline", "--baseline", str(path)]) == 0
+    baseline = json.loads(path.read_text())
+    assert baseline["revision"] == subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=ROOT, text=True).strip()
+    committed = json.loads((ROOT / "benchmarks" / "baseline.json").read_text())
+    subprocess.run(["git", "cat-file", "-e", f"{committed['revision']}^{{commit}}"], cwd=ROOT, check=True)
 
 
-def test_an_unavailable_peer_is_reported_not_raised(tmp_path):
-    from gr_bench.perf.peer import PEERS, measure_peer
+def test_an_unavailable_peer_is_reported_not_raised(tmp_path, capsys):
+    (tmp_path / "file").write_text("")  # a venv path under a regular file cannot be created
+    args = ["perf", "run", "-k", "tabletop_step and no_cameras", "--rounds", "1", "--out", str(tmp_path / "out")]
+    assert main([*args, "--peer", "robosuite", "--peer-venv", str(tmp_path / "file" / "venv")]) == 0
+    captured = capsys.readouterr()
+    assert "peer robosuite unavailable" in captured.err and "test_tabletop_step[no_cameras]" in captured.out
+    # a venv that looks installed but lacks robosuite: its benchmarks skip, and that is reported
+    from gr_bench.perf.peer import PEERS
 
-    # a venv path under a regular file cannot be created
-    (tmp_path / "file").write_text("")
-    broken = measure_peer("robosuite", tmp_path / "file" / "venv", log=lambda line: None)
-    assert broken["status"] == "unavailable" and "Error" in broken["error"]
-    # a venv that looks installed but lacks robosuite: the peer script's own failure is reported
     fake = tmp_path / "fake"
     (fake / "bin").mkdir(parents=True)
     (fake / "bin" / "python").symlink_to(sys.executable)
     (fake / "installed.txt").write_text("\n".join(PEERS["robosuite"].packages) + "\n")
-    failed = measure_peer("robosuite", fake, log=lambda line: None)
-    assert failed["status"] == "unavailable" and "robosuite" in failed["error"]
+    assert main([*args, "--peer", "robosuite", "--peer-venv", str(fake)]) == 0
+    assert "the robosuite benchmarks wrote no results" in capsys.readouterr().err
+
+
+def _slowed_clone(tmp_path: Path) -> Path:
+    """This checkout's HEAD cloned, with the tabletop env step and GR-1's forward (observation
+    encoder and trunk) made about 3x slower (uncommitted), as a candidate to gate against HEAD."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", "--shared", str(ROOT), str(clone)], check=True)
+    with open(clone / "envs" / "tabletop" / "env.py", "a", encoding="utf-8") as f:
+        f.write(
+            textwrap.dedent(
+                """
+                _step = TabletopEnv.step
+
+
+                def _slowed_step(self, action):  # the physics twice more on a scratch copy of the state
+                    import mujoco
+
+                    scratch = mujoco.MjData(self.sim.model)
+                    mujoco.mj_step(self.sim.model, scratch, nstep=64)
+                    return _step(self, action)
+
+
+                TabletopEnv.step = _slowed_step
+                """
+            )
+        )
+    with open(clone / "agents" / "gr1" / "model.py", "a", encoding="utf-8") as f:
+        f.write(
+            textwrap.dedent(
+                """
+                def _thrice(method):
+                    def slowed(self, *args, **kwargs):
+                        for _ in range(2):
+                            method(self, *args, **kwargs)
+                        return method(self, *args, **kwargs)
+
+                    return slowed
+
+
+                GR1.encode_observation = _thrice(GR1.encode_observation)
+                GR1.trunk = _thrice(GR1.trunk)
+                """
+            )
+        )
+    return clone
+
+
+@pytest.mark.slow
+def test_gate_fails_on_a_3x_slower_env_step_and_agent_forward(tmp_path):
+    clone = _slowed_clone(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "gr_bench.cli", "perf", "check", "--reference", "HEAD", "--out", str(tmp_path / "out")]
+        + ["-k", "tabletop_step or act or tidy_step", "--rounds", "5"],
+        capture_output=True,
+        text=True,
+        cwd=clone,
+        env={**os.environ, "PYTHONPATH": str(clone), "MUJOCO_GL": "egl"},
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    figures = {f["name"]: f for f in json.loads((tmp_path / "out" / "check.json").read_text())["figures"]}
+    for name in ("test_tabletop_step[no_cameras]", "test_act[gr1_tiny]"):
+        assert figures[name]["status"] == "REGRESSION" and figures[name]["ratio"] > 2, figures[name]
+        assert f"REGRESSION: {name}" in done.stdout
+    for name in ("test_act[random]", "test_act[gr3_tiny]", "test_tidy_step[no_cameras]"):
+        assert figures[name]["status"] == "ok", figures[name]
+    assert "measuring" in done.stderr  # the regressions were measured again and persisted
 
 
 # --- the score gate ------------------------------------------------------------------------------
@@ -139,8 +234,8 @@ def test_score_gate(smoke_results, tmp_path, capsys):
     assert main(["check", str(path), "--min-success", "0.6", "--min-success", "smoke=0.8"]) == 1
     out = capsys.readouterr().out
     assert "FAIL" in out and "success 0.750 (3/4" in out and "< 0.800" in out
-    assert main(["check", str(path), "--min-success", "seen=0.5"]) == 2  # no threshold for this suite
-    assert "no --min-success for suite 'smoke'" in capsys.readouterr().err
+    assert main(["check", str(path), "--min-success", "seen=0.5"]) == 2  # nothing gated at all
+    assert "none of the 1 results files is of a suite given a --min-success (seen)" in capsys.readouterr().err
     assert main(["check", str(path), "--min-success", "1.5"]) == 2
 
     edited = copy.deepcopy(three_of_four)
@@ -153,25 +248,17 @@ def test_score_gate(smoke_results, tmp_path, capsys):
     assert "not a gr-bench results file" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("agent", ["gr1_tiny", "gr3_tiny"])
-def test_every_agent_figure_builds_and_runs(agent, tmp_path):
-    """The gated agent figures run (not timed here): a change to an agent's constructor or loss that
-    breaks them shows up in the fast tests, not first in the CI perf gate."""
-    pytest.importorskip("torch")
-    import importlib
+def test_score_gate_over_a_glob_with_other_suites(smoke_results, tmp_path, capsys):
+    """The README's `gr-bench check runs/*/results.json --min-success seen=0.6 --min-success
+    unseen=0.3`, with the quick start's smoke run in the glob: it is listed, not gated."""
+    from gr_bench.evaluator import evaluate
+    from gr_bench.suites import get_suite
 
-    import numpy as np
-
-    from gr_bench.perf.figures import AGENTS, camera_observation
-
-    def load(path: str):
-        module, _, name = path.partition(":")
-        return getattr(importlib.import_module(module), name)
-
-    perf = AGENTS[agent]
-    built = load(perf.build)(tmp_path)
-    built.reset("open the drawer")
-    action = built.act(camera_observation())
-    action = action[0] if isinstance(action, tuple) else action
-    assert np.all(np.isfinite(action))
-    load(perf.train_step)(tmp_path)()  # one optimiser step
+    evaluate(get_suite("seen").select(episodes=1), "oracle", tmp_path / "ci-seen", progress=False)
+    (tmp_path / "smoke-oracle").mkdir()
+    (tmp_path / "smoke-oracle" / "results.json").write_text(json.dumps(smoke_results))
+    files = sorted(str(p) for p in tmp_path.glob("*/results.json"))
+    assert main(["check", *files, "--min-success", "seen=0.6", "--min-success", "unseen=0.3"]) == 0
+    out = capsys.readouterr().out
+    assert "PASS" in out and "oracle on seen" in out
+    assert "SKIP" in out and "no --min-success for smoke, not gated" in out

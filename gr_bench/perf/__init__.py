@@ -1,9 +1,10 @@
-"""Performance gates: speed figures as ratios to calibrations measured in the same run.
+"""Performance gates. The speed figures are pytest-benchmark benchmarks in ``benchmarks/``; here:
 
-- ``figures``: what is measured (the registry; agents add a line to ``AGENTS``)
-- ``measure``: interleaved sampling, medians, the report
-- ``compare``: a report against a baseline (``benchmarks/baseline.json``)
+- ``gate``: the candidate tree and a reference revision (a git worktree) measured side by side,
+  ratios candidate / reference, the verdict
+- ``interleave``: the benchmark processes take turns round by round
 - ``peer``: robosuite's Lift measured beside ours, in its own venv
+- ``workloads``, ``gr1``, ``gr3``: what the agent figures run
 - ``score``: results files against a minimum success rate per suite
 - ``commands``: ``gr-bench perf run|check|baseline`` and ``gr-bench check``
 """

@@ -5,31 +5,32 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
-from typing import Any
 
 DEFAULT_BASELINE = "benchmarks/baseline.json"
-DEFAULT_REPORT = "runs/perf/report.json"
+DEFAULT_OUT = "runs/perf"
 
 PERF_EXAMPLES = """examples:
-  gr-bench perf run --out runs/perf/report.json          # measure every figure (under a minute)
-  gr-bench perf run --quick --only 'env_step_*'          # a few figures, fewer samples
-  gr-bench perf run --peer robosuite                     # and robosuite's Lift beside ours (own venv)
-  gr-bench perf check --baseline benchmarks/baseline.json --tolerance 0.25   # what CI runs
-  gr-bench perf check --report runs/perf/report.json     # compare a report already written
-  gr-bench perf baseline                                 # refresh benchmarks/baseline.json
+  gr-bench perf run                                      # every figure, this tree (about a minute)
+  gr-bench perf run -k tabletop_step --peer robosuite    # and robosuite's Lift beside ours (own venv)
+  gr-bench perf check --tolerance 0.25                   # what CI runs (about 3 minutes)
+  gr-bench perf check --reference origin/main -k act     # against another revision, some figures
+  gr-bench perf baseline                                 # name HEAD as the reference in benchmarks/baseline.json
+  pytest-benchmark compare runs/perf/reference.json runs/perf/candidate.json
 
-Every figure is a rate divided by a calibration measured alongside it (raw mj_step throughput for
-the simulation, a fixed matrix multiply for agents); check fails when a figure's ratio falls by
-more than the tolerance and names it. --slow-env-step N adds N raw mj_step calls to every env
-step: a deliberate regression, to see the gate fail.
+Figures are pytest-benchmark benchmarks in benchmarks/ (`pytest benchmarks` runs them too), timed
+in CPU seconds. check runs them for this tree and, from the same Python on the same machine, for
+the reference revision (checked out in a temporary git worktree), taking turns round by round, and
+fails when a figure's median time per unit of work exceeds the reference's by more than the
+tolerance. Output: runs/perf/{candidate,reference}.json (pytest-benchmark's format), logs and
+check.json.
 """
 
 CHECK_EXAMPLES = """examples:
   gr-bench check runs/smoke-my-agent/results.json --min-success 0.6
   gr-bench check runs/*/results.json --min-success seen=0.6 --min-success unseen=0.3
+  (files of suites given no --min-success are listed, not gated)
 """
 
 
@@ -38,25 +39,21 @@ def add_parser(subparsers) -> None:
 
     perf = subparsers.add_parser(
         "perf",
-        help="measure speed as ratios to calibrations, and gate on a baseline",
+        help="speed figures (pytest-benchmark), gated against a reference revision measured beside them",
         epilog=PERF_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     perf.add_argument("action", choices=["run", "check", "baseline"])
-    perf.add_argument("--out", help=f"run: where to write the report (default {DEFAULT_REPORT}); check: also write it")
-    perf.add_argument("--baseline", default=DEFAULT_BASELINE, help="check: compare with it; baseline: write it")
-    perf.add_argument("--tolerance", type=float, default=0.25, help="check: fail when a ratio drops by more")
-    perf.add_argument("--report", help="check: compare this report instead of measuring now")
-    perf.add_argument("--quick", action="store_true", help="fewer and shorter samples (noisier)")
-    perf.add_argument("--repetitions", type=int, help="samples of each figure (default 7, quick 3)")
-    perf.add_argument("--scale", type=float, help="work per sample relative to a full run (default 1, quick 0.5)")
-    perf.add_argument("--only", action="append", metavar="PATTERN", help="only figures matching (repeatable)")
-    perf.add_argument("--peer", choices=list(PEERS), help="also measure this peer's env step, in its own venv")
-    perf.add_argument("--peer-venv", help="the peer's venv (default .peer-venv/PEER; made if missing)")
-    perf.add_argument(
-        "--retries", type=int, default=2, help="check: re-measure figures that fell this many times before failing"
-    )
-    perf.add_argument("--slow-env-step", type=int, default=0, metavar="N", help="testing the gate: N extra mj_steps")
+    perf.add_argument("-k", dest="select", metavar="EXPRESSION", help="only figures matching (pytest -k)")
+    perf.add_argument("--rounds", type=int, help="timed rounds of each figure (default 7; the evaluator's: 3)")
+    perf.add_argument("--out", default=DEFAULT_OUT, help=f"where the JSON and logs go (default {DEFAULT_OUT})")
+    perf.add_argument("--baseline", default=DEFAULT_BASELINE, help="check: it names the reference; baseline: write it")
+    perf.add_argument("--reference", help="check: compare with this revision instead of the baseline's")
+    perf.add_argument("--revision", default="HEAD", help="baseline: the revision to name (default HEAD)")
+    perf.add_argument("--tolerance", type=float, default=0.25, help="check: fail above (1 + this) x the reference")
+    perf.add_argument("--retries", type=int, default=1, help="check: measure failing figures again this many times")
+    perf.add_argument("--peer", choices=list(PEERS), help="run: also this peer's env step, in its own venv")
+    perf.add_argument("--peer-venv", help="the peer's venv (default .peer-venv/PEER in the checkout; made if missing)")
     perf.set_defaults(func=_perf)
 
     check = subparsers.add_parser(
@@ -77,112 +74,94 @@ def add_parser(subparsers) -> None:
 
 
 def _perf(args: argparse.Namespace) -> int:
-    from gr_bench.perf.compare import compare, failures, format_changes, read_report
+    from gr_bench.perf.gate import ROUNDS, candidate_root, write_baseline
 
-    if args.action == "check" and args.report:
-        report = read_report(args.report)
-    else:
-        report = _measure(args)
-        print(format_report(report))
-        default_out = DEFAULT_REPORT if args.action == "run" else None
-        out = args.baseline if args.action == "baseline" else args.out or default_out
-        if out:
-            write_report(report, out)
-            print(f"wrote {out}")
-    if args.action != "check":
+    root = candidate_root()
+    if args.action == "baseline":
+        baseline = write_baseline(args.baseline, args.revision, root)
+        print(f"wrote {args.baseline}: the reference is {baseline['revision'][:12]} ({baseline['subject']})")
         return 0
-    baseline = read_report(args.baseline)
-    changes = compare(report, baseline, args.tolerance)
-    # A real regression persists when measured again; a burst of load on a shared machine does not.
-    # Only figures that fell are re-measured, and each keeps its best ratio over the attempts.
-    for attempt in range(0 if args.report else args.retries):
-        fell = [c.name for c in failures(changes) if c.name in report["figures"]]
-        if not fell:
-            break
-        print(f"re-measuring {', '.join(fell)} (attempt {attempt + 1} of {args.retries})", file=sys.stderr)
-        again = _measure(argparse.Namespace(**{**vars(args), "only": fell, "peer": None}))
-        for name in fell:
-            if name in again["figures"] and again["figures"][name]["ratio"] > report["figures"][name]["ratio"]:
-                report["figures"][name] = again["figures"][name]
-        changes = compare(report, baseline, args.tolerance)
-        if args.out:
-            write_report(report, args.out)
-    print(format_changes(changes, report, args.tolerance))
-    return 1 if failures(changes) else 0
+    if args.rounds is not None and args.rounds < 1:
+        raise ValueError(f"--rounds must be at least 1, got {args.rounds}")
+    rounds = [f"--benchmark-min-rounds={args.rounds or ROUNDS}"]
+    ours = [str(root / "benchmarks"), *rounds, *(["-k", args.select] if args.select else [])]
+    if args.action == "run":
+        return _run(args, root, ours, rounds)
+    return _check(args, root, ours, rounds)
 
 
-def _measure(args: argparse.Namespace) -> dict[str, Any]:
-    from gr_bench.perf.measure import QUICK_REPETITIONS, QUICK_SCALE, REPETITIONS, THREAD_VARIABLES
+def _run(args: argparse.Namespace, root: Path, ours: list[str], rounds: list[str]) -> int:
+    from gr_bench.perf.gate import Side, format_run, run_sides
+    from gr_bench.perf.peer import PEERS, default_venv_dir, ensure_venv
 
-    for name, value in THREAD_VARIABLES.items():  # before numpy and the renderer load
-        os.environ.setdefault(name, value)
-    os.environ.setdefault("MUJOCO_GL", "egl")
-    from gr_bench.perf.measure import run_report, select
-    from gr_bench.perf.peer import calvin_target, compare_with_peer, default_venv_dir, measure_peer
-
-    repetitions = args.repetitions or (QUICK_REPETITIONS if args.quick else REPETITIONS)
-    scale = args.scale or (QUICK_SCALE if args.quick else 1.0)
-    report = run_report(
-        select(args.only),
-        repetitions=repetitions,
-        scale=scale,
-        slow_env_step=args.slow_env_step,
-        log=lambda line: print(line, file=sys.stderr, flush=True),
-    )
-    report["settings"]["quick"] = bool(args.quick)
-    report["calvin_target"] = calvin_target(report["figures"])
+    sides = [Side("candidate", sys.executable, root, ours)]
     if args.peer:
-        peer = measure_peer(
-            args.peer,
-            args.peer_venv or default_venv_dir(args.peer),
-            steps=10 if args.quick else 20,
-            log=lambda line: print(line, file=sys.stderr, flush=True),
-        )
-        peer["ours_over_peer"] = compare_with_peer(report["figures"], peer)
-        report["peer"] = peer
-    return report
+        peer = PEERS[args.peer]
+        try:
+            venv_dir = Path(args.peer_venv) if args.peer_venv else default_venv_dir(root, args.peer)
+            python = ensure_venv(venv_dir.absolute(), peer.packages, log=_log)
+            sides.append(Side(args.peer, str(python), None, [str(root / peer.benchmarks), *rounds]))
+        except (OSError, RuntimeError) as exc:
+            _log(f"perf: peer {args.peer} unavailable: {type(exc).__name__}: {exc}")
+    out = Path(args.out)
+    reports = run_sides(sides, out, log=_log)
+    peers = {s.name: reports[s.name] for s in sides[1:] if s.name in reports}
+    print(format_run(reports["candidate"], peers))
+    print(f"pytest-benchmark's JSON: {', '.join(str(out / f'{name}.json') for name in reports)}")
+    return 0 if reports["candidate"]["exit_code"] == 0 else 1
 
 
-def write_report(report: dict[str, Any], path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+def _check(args: argparse.Namespace, root: Path, ours: list[str], rounds: list[str]) -> int:
+    from gr_bench.perf.gate import (
+        ReferenceUnavailable,
+        Side,
+        compare,
+        failed,
+        format_check,
+        read_baseline,
+        reference_tree,
+        run_sides,
+    )
+
+    out = Path(args.out)
+    revision = args.reference or read_baseline(args.baseline)["revision"]
+    try:
+        with reference_tree(root, revision) as (tree, sha):
+            sides = [Side("candidate", sys.executable, root, ours), Side("reference", sys.executable, tree, ours)]
+            reports = run_sides(sides, out, log=_log)
+            figures = compare(reports["candidate"], reports["reference"], args.tolerance)
+            # a burst of load can slow one side's rounds; a real regression survives a second look
+            for attempt in range(args.retries):
+                slow = {f.name for f in failed(figures) if f.status == "REGRESSION"}
+                if not slow:
+                    break
+                _log(f"perf: measuring {', '.join(sorted(slow))} again ({attempt + 1} of {args.retries})")
+                ids = [str(root / "benchmarks" / b["fullname"]) for b in reports["candidate"]["benchmarks"]]
+                again = [i for i in ids if i.rpartition("::")[2] in slow] + rounds
+                retry_sides = [Side(s.name, s.python, s.code, again) for s in sides]
+                retry = run_sides(retry_sides, out / f"retry{attempt + 1}", _log)
+                second = {f.name: f for f in compare(retry["candidate"], retry["reference"], args.tolerance)}
+                figures = [second.get(f.name, f) if _better(second.get(f.name), f) else f for f in figures]
+    except ReferenceUnavailable as exc:
+        print(f"gr-bench: error: perf check has no reference to compare with: {exc}", file=sys.stderr)
+        return 2
+    print(format_check(figures, args.tolerance, sha))
+    summary = {
+        "reference": sha,
+        "tolerance": args.tolerance,
+        "figures": [{**vars(f), "ratio": f.ratio} for f in figures],
+        "benchmarks": {name: str(out / f"{name}.json") for name in ("candidate", "reference")},
+    }
+    (out / "check.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    return 1 if failed(figures) else 0
 
 
-def format_report(report: dict[str, Any]) -> str:
-    """The figures as a person reads them: rate, time per unit, and cost in calibration units."""
-    lines = [f"{'figure':26s} {'rate /s':>10s} {'ms each':>9s} {'cpu ms':>9s}  {'costs (median ratio)':28s} spread"]
-    for name, f in report["figures"].items():
-        cost = f"= {1 / f['ratio']:.4g} {report['calibrations'][f['calibration']]['unit']}"
-        lines.append(
-            f"{name:26s} {f['rate']:10.4g} {1000 / f['rate']:9.3g} {1000 / f['cpu_rate']:9.3g}  {cost:28s} "
-            f"{f['spread']:5.1%}"
-        )
-    for kind, c in report["calibrations"].items():
-        lines.append(f"calibration {kind}: {c['cpu_rate']:.4g} {c['unit']} per CPU second ({c['description']})")
-    for name, reason in report.get("skipped", {}).items():
-        lines.append(f"skipped {name}: {reason}")
-    target = report.get("calvin_target")
-    if target:
-        low, high = target["ours_over_calvin"]
-        lines.append(
-            f"vs CALVIN: {target['ours_steps_per_cpu_s']:.0f} env steps per CPU second with both cameras is "
-            f"{low:.1f}-{high:.1f}x "
-            f"CALVIN's {target['calvin_steps_per_s'][0]}-{target['calvin_steps_per_s'][1]} steps/s "
-            f"(target >= {target['target_steps_per_s']} steps/s: {'met' if target['met'] else 'NOT met'})"
-        )
-    peer = report.get("peer")
-    if peer and peer["status"] == "ok":
-        theirs = ", ".join(
-            f"{n} {f['cpu_rate']:.3g} steps per CPU second ({f['rate']:.3g}/s wall)" for n, f in peer["figures"].items()
-        )
-        ratios = ", ".join(f"{n} {r:.1f}x" for n, r in peer["ours_over_peer"].items())
-        versions = ", ".join(f"{k} {v}" for k, v in peer["versions"].items())
-        lines.append(f"peer {peer['name']} ({peer['description']}; {versions}): {theirs}")
-        lines.append(f"ours over {peer['name']}: {ratios}")
-    elif peer:
-        lines.append(f"peer {peer['name']} unavailable: {peer['error']}")
-    return "\n".join(lines)
+def _better(again, first) -> bool:
+    return again is not None and again.ratio is not None and again.ratio < first.ratio
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _check_scores(args: argparse.Namespace) -> int:

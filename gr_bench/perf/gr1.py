@@ -63,6 +63,6 @@ def tiny_train_step(folder: str | Path):
         "action_mask": torch.ones(b, t, config.chunk, dtype=torch.bool),
         "instruction": ["open the drawer"] * b,
     }
-    from gr_bench.perf.figures import adamw_step
+    from gr_bench.perf.workloads import adamw_step
 
     return adamw_step(model, batch)

@@ -33,7 +33,7 @@ def _tiny_model():
     torch.set_num_threads(1)
     torch.manual_seed(0)
     config = PRESETS[PRESET]
-    return GR3(config, invalid_pool=invalid_requests(config.robot))
+    return GR3(config, invalid_pool=invalid_requests(config.robots[0]))
 
 
 def tiny_agent(folder: str | Path):
@@ -64,7 +64,7 @@ def tiny_train_step(folder: str | Path):
 
     model = _tiny_model().train()
     config = model.config
-    adapter = ADAPTERS[config.robot]
+    adapter = ADAPTERS[config.robots[0]]
     b, s, k = BATCH_SIZE, config.image_size, config.chunk
     g = torch.Generator().manual_seed(0)
     actions = torch.randn(b, 1, k, adapter.action_dim, generator=g)
@@ -78,7 +78,7 @@ def tiny_train_step(folder: str | Path):
         "action_mask": torch.ones(b, 1, k, dtype=torch.bool),
         "instruction": ["open the drawer", "push the red block to the left"] * (b // 2),
     }
-    from gr_bench.perf.figures import adamw_step
+    from gr_bench.perf.workloads import adamw_step
 
     return adamw_step(model, batch)
 
@@ -87,32 +87,33 @@ def chunk_latency(repetitions: int = 7, chunks: int = 5) -> dict[str, dict[str, 
     """CPU milliseconds per action chunk of each variant (median over interleaved samples of
     ``chunks`` chunks each), and each variant's cost relative to the first."""
     import statistics
+    import time
 
     import torch
 
     from agents.gr3.adapters import ADAPTERS
-    from gr_bench.perf.figures import Clock, camera_observation
+    from gr_bench.perf.workloads import camera_observation
 
     model = _tiny_model().eval()
-    to_inputs = ADAPTERS[model.config.robot].observation_inputs(model.config.state_dim, _identity_normalizer(model))
+    to_inputs = ADAPTERS[model.config.robots[0]].observation_inputs(model.config.state_dim, _identity_normalizer(model))
     inputs = to_inputs(camera_observation())
     samples: dict[str, list[float]] = {name: [] for name in CHUNK_VARIANTS}
     with torch.inference_mode():
         for repetition in range(repetitions + 1):  # the first round warms up and is dropped
             for name, (steps, recompute) in CHUNK_VARIANTS.items():
                 generator = torch.Generator().manual_seed(0)
-                with Clock() as clock:
-                    for _ in range(chunks):
-                        model.sample(
-                            inputs["images"],
-                            inputs["state"],
-                            ["open the drawer"],
-                            steps=steps,
-                            generator=generator,
-                            recompute_prefix=recompute,
-                        )
+                start = time.process_time()
+                for _ in range(chunks):
+                    model.sample(
+                        inputs["images"],
+                        inputs["state"],
+                        ["open the drawer"],
+                        steps=steps,
+                        generator=generator,
+                        recompute_prefix=recompute,
+                    )
                 if repetition:
-                    samples[name].append(1000 * clock.cpu / chunks)
+                    samples[name].append(1000 * (time.process_time() - start) / chunks)
     first = statistics.median(samples[next(iter(CHUNK_VARIANTS))])
     return {
         name: {"cpu_ms": statistics.median(values), "ratio": statistics.median(values) / first}
@@ -125,7 +126,7 @@ def _identity_normalizer(model):
     from agents.data.normalize import Normalizer
     from agents.gr3.adapters import ADAPTERS
 
-    adapter = ADAPTERS[model.config.robot]
+    adapter = ADAPTERS[model.config.robots[0]]
     return Normalizer(
         {"observation.state": [0.0] * adapter.state_dim, "action": [0.0] * adapter.action_dim},
         {"observation.state": [1.0] * adapter.state_dim, "action": [1.0] * adapter.action_dim},

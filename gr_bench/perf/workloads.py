@@ -1,0 +1,48 @@
+"""Inputs and steps the agent figures share (``benchmarks/bench_agents.py``): a camera
+observation, the random agent, one AdamW step. GR-1's and GR-3's tiny workloads are in
+``gr1.py`` and ``gr3.py`` beside this module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+SEED = 0
+
+
+def camera_observation() -> dict[str, Any]:
+    """An observation as a learned agent gets it (cameras, robot_obs, instruction; no scene_obs)."""
+    import numpy as np
+
+    from envs.tabletop.env import DEFAULT_RESOLUTION
+
+    rng = np.random.default_rng(SEED)
+    obs: dict[str, Any] = {
+        f"rgb_{camera}": rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+        for camera, size in DEFAULT_RESOLUTION.items()
+    }
+    obs["robot_obs"] = rng.standard_normal(15).astype(np.float32)
+    obs["instruction"] = "open the drawer"
+    return obs
+
+
+def random_agent(folder: str | Path):
+    """The registry's ``random`` agent (``folder`` is unused: the agent figures' builders take one)."""
+    from gr_bench.agents import make_agent
+
+    return make_agent("random")
+
+
+def adamw_step(model, batch: dict[str, Any], lr: float = 3e-4):
+    """``step()``: one AdamW step of ``model.loss`` on ``batch`` (the trainable parameters only)."""
+    import torch
+
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+
+    def step() -> None:
+        loss, _ = model.loss(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    return step
