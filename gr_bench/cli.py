@@ -131,6 +131,7 @@ def _eval(args: argparse.Namespace) -> int:
         print(f"agent {args.agent}: the shipped reference checkpoint {default} ({folder}, sha256 "
               f"{checkpoint_sha256(folder)[:16]}); --checkpoint picks another")
     config = config or None
+    _check_agent_fits(suite, args.agent, config)
     out = Path(args.out or f"runs/{args.suite}-{args.agent.replace(':', '.')}")
     results = evaluate(
         suite,
@@ -146,6 +147,36 @@ def _eval(args: argparse.Namespace) -> int:
     print(table(results))
     print(f"results: {out / 'results.json'}  report: {md}, {page}")
     return 0
+
+
+def _check_agent_fits(suite, spec: str, config: dict | None) -> None:
+    """Build the agent once before the run starts, so a broken agent or checkpoint stops here with one
+    line and no run folder; an agent that refuses every episode's robot (``bind_action_space``
+    raising) is refused too, and one that refuses some of them is warned about."""
+    import gymnasium as gym
+
+    import envs  # noqa: F401  (registers the environments)
+    from gr_bench.agents import make_agent
+
+    bind = getattr(make_agent(spec, config), "bind_action_space", None)
+    if not callable(bind):
+        return
+    refused = {}
+    for env_id in sorted({e.env_id for e in suite.episodes}):
+        env = gym.make(env_id, cameras=())
+        try:
+            bind(env.action_space)
+        except ValueError as exc:
+            refused[env_id] = str(exc)
+        finally:
+            env.close()
+    if not refused:
+        return
+    if set(refused) == {e.env_id for e in suite.episodes}:
+        raise ValueError(next(iter(refused.values())))
+    for env_id, reason in refused.items():
+        n = sum(e.env_id == env_id for e in suite.episodes)
+        print(f"warning: {n} {env_id} episodes will fail ({reason})", file=sys.stderr)
 
 
 def _read_secret(path: str) -> str:

@@ -76,3 +76,19 @@ def test_a_missing_reference_is_one_clear_line_and_no_run_folder(tmp_path, monke
     assert not out.exists()
     assert main(["eval", "--agent", "random", "--suite", "smoke", "--agent-config", "[1]", "--out", str(out)]) == 2
     assert "JSON object" in capsys.readouterr().err and not out.exists()
+
+
+class TabletopOnly(Recorder):
+    """Serves the 7-D tabletop arm only, as GR-1 does."""
+
+    def bind_action_space(self, space):
+        if space.shape != (7,):
+            raise ValueError(f"this agent serves the 7-D tabletop arm, not shape {space.shape}")
+
+
+def test_an_agent_for_another_robot_is_refused_before_the_run(tmp_path, capsys):
+    spec = "tests.test_reference_agents:TabletopOnly"
+    out = tmp_path / "run"
+    assert main(["eval", "--agent", spec, "--suite", "seen", "--env", "GRBench/Tidy-v0", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "serves the 7-D tabletop arm, not shape (19,)" in err and len(err.splitlines()) == 1 and not out.exists()

@@ -25,6 +25,7 @@ from agents.train.checkpoint import load_weights, read_agent_checkpoint
 
 STATE_KEY = "observation.state"
 ACTION_KEY = "action"
+ACTION_DIM = 7  # CALVIN's relative TCP motion and gripper
 
 
 def load_model(checkpoint: str | Path) -> tuple[GR1, dict[str, Any]]:
@@ -53,6 +54,14 @@ class GR1Agent:
         self._history: deque[torch.Tensor] = deque(maxlen=self.config.history)
         self._queue: deque[np.ndarray] = deque()
         self._lang: torch.Tensor | None = None
+
+    def bind_action_space(self, space) -> None:
+        """GR-1 serves the tabletop arm: CALVIN's 7-D relative action; another robot is refused."""
+        if tuple(space.shape) != (ACTION_DIM,):
+            raise ValueError(
+                f"GR-1 was trained for the tabletop arm's {ACTION_DIM}-D action, but the episode's action space has "
+                f"shape {tuple(space.shape)}; evaluate it on GRBench/Tabletop-v0 episodes (--env GRBench/Tabletop-v0)"
+            )
 
     def reset(self, instruction: str) -> None:
         self._history.clear()
