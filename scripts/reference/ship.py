@@ -1,0 +1,153 @@
+"""Ship a reference checkpoint: copy it into agents/reference/NAME/ and write its MODEL_CARD.md.
+
+The card is written from what was measured: the recipe's ``recipe.json`` (data, steps, CPU time,
+machine), the learning curve (``curve.csv`` of the training run) and the evaluation runs given
+with ``--results`` (the checkpoint's own runs, with ``--blind`` the blind control's and with
+``--random`` random's, per suite). Every rate carries its 95% Wilson interval.
+
+    python scripts/reference/ship.py --recipe gr3-tiny --step 100000 \
+        --results seen=runs/seen-gr3 --results unseen=runs/unseen-gr3 \
+        --blind seen=runs/seen-gr3-blind --random seen=leaderboards/submissions/seen/v2/random-gr-bench-reference.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_results(path: str) -> dict:
+    """results.json of a run folder, a results file, or a leaderboard submission."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "results.json"
+    data = json.loads(p.read_text(encoding="utf-8"))
+    return data.get("results", data)
+
+
+def pairs(items: list[str] | None) -> dict[str, dict]:
+    out = {}
+    for item in items or []:
+        suite, _, path = item.partition("=")
+        out[suite] = load_results(path)
+    return out
+
+
+def rate(agg: dict | None) -> str:
+    if not agg or not agg.get("n"):
+        return "n/a"
+    low, high = agg["ci95"]
+    return f"{100 * agg['rate']:.1f}% [{100 * low:.0f}, {100 * high:.0f}] ({agg['successes']}/{agg['n']})"
+
+
+def card(args, recipe_json: dict, saved: dict, sha: str, size_mb: float) -> str:
+    results, blind, random = pairs(args.results), pairs(args.blind), pairs(args.random)
+    recipe = recipe_json["recipe"]
+    cpu = recipe_json["cpu_seconds"]
+    machine = recipe_json["machine"]
+    lines = [
+        f"# {recipe['name']}: {recipe['description']}",
+        "",
+        f"- **Agent** `{recipe['agent']}`, config `{recipe['config']}` with {recipe['overrides'] or 'no overrides'}; "
+        f"checkpoint sha256 `{sha}` ({size_mb:.1f} MB of weights).",
+        "- **Data**: "
+        + "; ".join(
+            f"{c['episodes_per_task']} expert demonstrations per task of `{c['suite']}` in {c['env']} "
+            f"(its training scenes and phrasings, training-range variations)"
+            for c in recipe["collections"]
+        )
+        + ". Collection seeds lie above every suite seed: no evaluated initial state was trained on.",
+        f"- **Training**: {saved['step']} steps of batch {recipe['batch_size']}, lr {recipe['lr']} "
+        f"(warmup {recipe['warmup_steps']}, cosine decay), seed {recipe['seed']}.",
+        f"- **CPU time**: {sum(cpu.values()) / 3600:.2f} h in all ("
+        + ", ".join(f"{k} {v / 3600:.2f} h" for k, v in cpu.items())
+        + f"), on {machine['cpu']} ({machine['cores']} cores, {machine['device']}), torch {machine['torch']}.",
+        f"- **Reproduce**: `gr-bench train --recipe {recipe['name']} --workers 2` "
+        f"(then this checkpoint is `runs/reference/{recipe['name']}/train/checkpoints/step-{saved['step']:07d}`).",
+        "",
+    ]
+    if args.curve:
+        lines += ["## Validation curve", "", f"![learning curve]({Path(args.curve).name})", ""]
+    if results:
+        lines += [
+            "## Results",
+            "",
+            "Success with 95% Wilson intervals; the blind control is this checkpoint with every camera image "
+            "replaced by a constant grey image.",
+            "",
+            "| suite | this model | blind control | random |",
+            "|---|---|---|---|",
+        ]
+        for suite, res in results.items():
+            overall = res["aggregates"]["overall"]
+            b = blind.get(suite, {}).get("aggregates", {}).get("overall")
+            r = random.get(suite, {}).get("aggregates", {}).get("overall")
+            lines.append(f"| {suite} | {rate(overall)} | {rate(b)} | {rate(r)} |")
+        lines.append("")
+        for suite, res in results.items():
+            for env, agg in res["aggregates"]["per_env"].items():
+                for group in ("per_axis", "per_category"):
+                    rows = agg.get(group) or {}
+                    if len(rows) < 2:
+                        continue
+                    title = f"### {suite}, {env}, {group.removeprefix('per_')}"
+                    lines += [title, "", "| value | success |", "|---|---|"]
+                    lines += [f"| {k} | {rate(v)} |" for k, v in rows.items()]
+                    lines.append("")
+        if "seen" in results:
+            per_task = results["seen"]["aggregates"]["per_task"]
+            blind_task = blind.get("seen", {}).get("aggregates", {}).get("per_task", {})
+            lines += [
+                "## Per task on `seen`",
+                "",
+                "A task the blind control solves as often as the model is marked: it can be solved without looking, "
+                "a weakness of the task, not a skill of the model.",
+                "",
+                "| task | this model | blind control | |",
+                "|---|---|---|---|",
+            ]
+            for task, agg in sorted(per_task.items()):
+                b = blind_task.get(task)
+                flag = "**solvable blind**" if b and b["successes"] >= agg["successes"] and agg["successes"] else ""
+                lines.append(f"| {task} | {rate(agg)} | {rate(b)} | {flag} |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipe", required=True)
+    parser.add_argument("--workdir", help="the recipe's work folder (default runs/reference/RECIPE)")
+    parser.add_argument("--step", type=int, help="the checkpoint's step (default: the run's last)")
+    parser.add_argument("--results", action="append", metavar="SUITE=RUN")
+    parser.add_argument("--blind", action="append", metavar="SUITE=RUN")
+    parser.add_argument("--random", action="append", metavar="SUITE=RUN")
+    parser.add_argument("--curve", help="a learning-curve picture to ship beside the card")
+    args = parser.parse_args()
+    from agents.train.checkpoint import CONFIG, WEIGHTS, checkpoint_sha256, last_checkpoint
+
+    work = Path(args.workdir or f"runs/reference/{args.recipe}")
+    checkpoints = work / "train" / "checkpoints"
+    source = checkpoints / f"step-{args.step:07d}" if args.step else last_checkpoint(checkpoints)
+    if source is None or not (source / WEIGHTS).is_file():
+        raise SystemExit(f"no checkpoint {source or checkpoints}")
+    dest = ROOT / "agents" / "reference" / args.recipe
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in (CONFIG, WEIGHTS):
+        shutil.copyfile(source / name, dest / name)
+    if args.curve:
+        shutil.copyfile(args.curve, dest / Path(args.curve).name)
+    saved = json.loads((dest / CONFIG).read_text(encoding="utf-8"))
+    recipe_json = json.loads((work / "recipe.json").read_text(encoding="utf-8"))
+    size_mb = (dest / WEIGHTS).stat().st_size / 2**20
+    text = card(args, recipe_json, saved, checkpoint_sha256(dest), size_mb)
+    (dest / "MODEL_CARD.md").write_text(text + "\n", encoding="utf-8")
+    print(f"shipped {source} -> {dest} ({size_mb:.1f} MB), sha256 {checkpoint_sha256(dest)}")
+
+
+if __name__ == "__main__":
+    main()
