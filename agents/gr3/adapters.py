@@ -90,7 +90,7 @@ class CheckWidth:
         if got != self.width:
             raise ValueError(
                 f"{self.key} has {got} dimensions but the {self.robot!r} adapter expects {self.width}; "
-                "train and run GR-3 with the adapter of the robot the data comes from (GR3Config.robot)"
+                "train and run GR-3 with the adapter of the robot the data comes from (GR3Config.robots)"
             )
         return data
 
