@@ -13,6 +13,7 @@ from conftest import SEED, TASK, reset_tabletop
 
 ACTION_SCALE = 0.3  # random relative actions in [-0.3, 0.3]: the arm moves without flailing
 MAX_EPISODE_STEPS = 360  # as the registered tabletop env truncates
+EXPERT_EPISODES = 4  # per round: an episode is short (about 40 steps)
 # six objects on the table: contacts, grasps and base motion
 TIDY_OPTIONS = {"task": "clear_table", "instruction": "clean up the table"}
 
@@ -68,23 +69,22 @@ def test_tabletop_render(figure, tabletop, camera, frames):
 
 
 def test_tabletop_expert_episode(figure, tabletop):
-    """A scripted-expert episode of the tabletop's open_drawer, physics only."""
+    """Scripted-expert episodes of the tabletop's open_drawer from its reset, physics only."""
     from envs.tabletop.expert import ScriptedExpert
 
     env = tabletop(())
     expert = ScriptedExpert(env)
 
-    def setup():
-        return (reset_tabletop(env),), {}
+    def run():
+        for _ in range(EXPERT_EPISODES):
+            obs = reset_tabletop(env)
+            expert.reset(obs["instruction"])
+            for _ in range(MAX_EPISODE_STEPS):
+                obs, _, terminated, _, _ = env.step(expert.act(obs))
+                if terminated:
+                    break
 
-    def run(obs):
-        expert.reset(obs["instruction"])
-        for _ in range(MAX_EPISODE_STEPS):
-            obs, _, terminated, _, _ = env.step(expert.act(obs))
-            if terminated:
-                break
-
-    figure(run, setup, group="tabletop", calls=1, unit=f"{TASK} episodes")
+    figure(run, group="tabletop", calls=EXPERT_EPISODES, unit=f"{TASK} episodes")
 
 
 @pytest.fixture(scope="module")

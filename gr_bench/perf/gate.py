@@ -253,9 +253,9 @@ def format_run(report: dict[str, Any], peers: dict[str, dict[str, Any]] | None =
     from envs.tabletop.sim import N_SUBSTEPS
 
     ours = per_unit(report)
-    lines = [f"{'figure':34s} {'per CPU second':>16s} {'ms each':>9s}"]
+    lines = [f"{'figure':34s} {'per CPU second':>31s} {'each':>10s}"]
     for name, f in ours.items():
-        lines.append(f"{name:34s} {1 / f['seconds']:10.4g} {f['unit']:>16s} {1000 * f['seconds']:9.3g}")
+        lines.append(f"{name:34s} {1 / f['seconds']:10.4g} {f['unit']:20s} {_time(f['seconds']):>10s}")
 
     def seconds(name: str) -> float | None:
         return ours[name]["seconds"] if name in ours else None
