@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gr_bench.perf.interleave import Process, take_turns
+from gr_bench.perf.peer import CALVIN_STEPS_PER_S
 
 BASELINE_FORMAT = "gr-bench-perf-baseline/2"
 RUN_TIMEOUT = 1800  # seconds for all benchmark processes together
@@ -145,7 +146,7 @@ def run_sides(sides: list[Side], out: Path, log=print) -> dict[str, dict[str, An
     reports = {}
     for side in sides:
         path = out / f"{side.name}.json"
-        if not path.exists():
+        if not path.exists() or path.stat().st_size == 0:  # pytest-benchmark opens it before anything ran
             tail = (out / f"{side.name}.log").read_text(encoding="utf-8", errors="replace")[-3000:]
             message = f"the {side.name} benchmarks wrote no results (pytest exit {codes[side.name]}):\n{tail}"
             if side.code is None:
@@ -267,9 +268,18 @@ def format_run(report: dict[str, Any], peers: dict[str, dict[str, Any]] | None =
         lines.append(f"tabletop: an env step's physics costs {overhead:.2f}x its {N_SUBSTEPS} raw mj_steps")
     if physics and cameras:
         lines.append(f"tabletop: an env step with both cameras costs {cameras / physics:.2f}x one without")
+        low, high = CALVIN_STEPS_PER_S
+        lines.append(
+            f"tabletop with both cameras: {1 / cameras:.0f} env steps per CPU second, {1 / cameras / high:.0f}-"
+            f"{1 / cameras / low:.0f}x CALVIN's {low}-{high} steps/s (the target is 10x)"
+        )
     tidy_physics, tidy_cameras = seconds("test_tidy_step[no_cameras]"), seconds("test_tidy_step[three_cameras]")
     if tidy_physics and tidy_cameras:
         lines.append(f"tidy: an env step with three cameras costs {tidy_cameras / tidy_physics:.2f}x one without")
+    for b in report["benchmarks"]:
+        if "episodes_per_wall_minute" in b["extra_info"]:
+            per_minute = sorted(b["extra_info"]["episodes_per_wall_minute"])
+            lines.append(f"{b['name']}: {per_minute[len(per_minute) // 2]:.0f} episodes per wall-clock minute")
     for peer, theirs in (peers or {}).items():
         for name, f in per_unit(theirs).items():
             if f["pair"] in ours:
