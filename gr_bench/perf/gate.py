@@ -250,7 +250,7 @@ def format_check(figures: list[Figure], tolerance: float, reference: str) -> str
 
 
 def format_run(report: dict[str, Any], peers: dict[str, dict[str, Any]] | None = None) -> str:
-    """The candidate's figures as rates, what env_speed used to derive, and a peer beside ours."""
+    """The candidate's figures as rates per CPU second, ratios between the env figures, and a peer beside ours."""
     from envs.tabletop.sim import N_SUBSTEPS
 
     ours = per_unit(report)
