@@ -47,4 +47,7 @@ def split_status(output: np.ndarray | tuple[np.ndarray, str]) -> tuple[np.ndarra
         action, status = output, ONGOING
     if status not in TASK_STATUSES:
         raise ValueError(f"task status must be one of {TASK_STATUSES}, got {status!r}")
-    return np.asarray(action, dtype=np.float64), status
+    array = np.asarray(action)
+    if array.dtype.kind not in "biuf":  # strings and complex numbers are refused, not converted
+        raise ValueError(f"an action is an array of real numbers; got {array.dtype} values: {array.ravel()[:7]!r}")
+    return array.astype(np.float64), status

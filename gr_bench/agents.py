@@ -34,7 +34,10 @@ def resolve(spec: str) -> type:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ValueError(f"cannot import agent module {module_name!r} for {spec!r}: {exc}") from exc
+        hint = ""
+        if exc.name in ("torch", "transformers", "safetensors"):
+            hint = "; the reference agents need their extras: pip install -e '.[agents]'"
+        raise ValueError(f"cannot import agent module {module_name!r} for {spec!r}: {exc}{hint}") from exc
     if not hasattr(module, class_name):
         raise ValueError(f"module {module_name!r} has no class {class_name!r} (agent {spec!r})")
     return getattr(module, class_name)
@@ -48,7 +51,15 @@ def make_agent(spec: str, config: dict[str, Any] | None = None):
     blind = config.pop("blind", False)
     if not isinstance(blind, bool):
         raise ValueError(f"blind must be true or false, got {blind!r}")
-    agent = cls(**config)
+    try:
+        agent = cls(**config)
+    except ValueError:
+        raise
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken agent or checkpoint: say so in one line
+        text = " ".join(str(exc).split())
+        raise ValueError(
+            f"agent {spec!r} could not be built from config {config}: {type(exc).__name__}{': ' * bool(text)}{text}"
+        ) from exc
     for method in ("reset", "act"):
         if not callable(getattr(agent, method, None)):
             raise ValueError(f"agent {spec!r} has no {method}() method; see agents.base.Agent")

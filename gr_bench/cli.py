@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -98,7 +99,15 @@ EVAL_EXAMPLES = """examples:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    import faulthandler
+
     os.environ.setdefault("MUJOCO_GL", "egl")
+    # a crash in native agent code run in this process says where it was (stderr may be captured: no file)
+    with contextlib.suppress(ValueError, OSError):
+        faulthandler.enable()
+    # module:Class agents are found in the current directory too, as `python -m` finds them
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
     from pathlib import Path
 
     from gr_bench.evaluator import evaluate
@@ -117,7 +126,10 @@ def _eval(args: argparse.Namespace) -> int:
     from gr_bench.agents import with_default_checkpoint
     from gr_bench.train import parse_overrides
 
-    config = json.loads(args.agent_config) if args.agent_config else {}
+    try:
+        config = json.loads(args.agent_config) if args.agent_config else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--agent-config is not JSON ({exc}): {args.agent_config!r}") from exc
     if not isinstance(config, dict):
         raise ValueError(f"--agent-config must be a JSON object of keyword arguments, got {args.agent_config!r}")
     config |= parse_overrides(args.set)
@@ -312,8 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--agent",
         required=True,
-        help=f"a registered agent ({', '.join(AGENTS)}) or module:Class; gr1 and gr3 run their shipped reference "
-        "checkpoint unless --checkpoint names another",
+        help=f"a registered agent ({', '.join(AGENTS)}) or module:Class (imported from the installed packages or "
+        "the current directory, as `python -m` would); gr1 and gr3 run their shipped reference checkpoint unless "
+        "--checkpoint names another",
     )
     ev.add_argument("--agent-config", help="JSON object of keyword arguments for the agent")
     ev.add_argument(
@@ -335,7 +348,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--task", help="only episodes with this task (or these, comma-separated)")
     ev.add_argument("--axis", help="only episodes testing this axis")
     ev.add_argument("--category", help="only episodes of this instruction category, e.g. invalid")
-    ev.add_argument("--workers", type=int, default=1, help="worker processes (results do not depend on it)")
+    ev.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (results do not depend on it). With 1, agent code runs in this process; with 2 or "
+        "more, a worker that crashes fails only its episode (worker_died) and one that ignores --time-limit is killed",
+    )
     ev.add_argument("--out", help="run directory (default runs/SUITE-AGENT)")
     ev.add_argument("--resume", action="store_true", help="finish the run in --out, skipping finished episodes")
     ev.add_argument(
@@ -383,15 +402,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+AGENT_EXTRAS = ("torch", "torchvision", "transformers", "safetensors", "av")  # modules of the [agents] extra
+
+
 def main(argv: list[str] | None = None) -> int:
     # `gr-bench tasks | head` should stop quietly when the pager closes the pipe
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as error:  # bad names and arguments: say what was wrong, no traceback
-        print(f"gr-bench: error: {error}", file=sys.stderr)
-        return 2
+    except ValueError as error:  # bad names, arguments and files: say what was wrong, no traceback
+        return _fail(str(error))
+    except OSError as error:  # a file or folder that cannot be read or written, a full disk
+        where = f" ({error.filename})" if error.filename else ""
+        return _fail(f"{error.strerror or error}{where}")
+    except ModuleNotFoundError as error:
+        if error.name not in AGENT_EXTRAS:
+            raise
+        return _fail(f"{error}: this command needs the agents' extras: pip install -e '.[agents]'")
+
+
+def _fail(message: str) -> int:
+    print(f"gr-bench: error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -381,19 +381,57 @@ class _Group:
             self.failed[index] = result
 
 
-def _read_staging(staging: Path, groups: dict[tuple[str, str], _Group]) -> None:
-    for path in staging.iterdir():
+def _read_staging(staging: Path, groups: dict[tuple[str, str], _Group], cameras: Sequence[str]) -> None:
+    for path in sorted(staging.iterdir()):
         if path.name.startswith("."):  # a file cut short by a kill
             path.unlink()
             continue
         parts = path.name.split(".")
-        if len(parts) < 4 or (parts[0], parts[1]) not in groups:
+        if len(parts) < 4 or (parts[0], parts[1]) not in groups or not parts[2].isdigit():
             continue
         key, index = (parts[0], parts[1]), int(parts[2])
         if path.name.endswith(".failed.json"):
-            groups[key].failed[index] = json.loads(path.read_text(encoding="utf-8"))
+            try:
+                groups[key].failed[index] = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                _discard_staged(staging, path, f"{path.name} is damaged ({exc})")
         elif path.suffix == ".npz":
-            groups[key].ok.add(index)
+            problem = _staged_problem(staging, path, cameras)
+            if problem:
+                _discard_staged(staging, path, problem)
+            else:
+                groups[key].ok.add(index)
+
+
+def _staged_problem(staging: Path, npz: Path, cameras: Sequence[str]) -> str | None:
+    """Why a staged episode cannot be assembled (a file cut short or missing), or None."""
+    import zipfile
+
+    stem = npz.name.removesuffix(".npz")
+    try:
+        with np.load(npz) as staged:
+            missing = {"robot_obs", "scene_obs", "action", "meta"} - set(staged.files)
+            for key in staged.files:  # reading each array checks its CRC
+                staged[key]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        return f"{npz.name} is damaged ({exc})"
+    if missing:
+        return f"{npz.name} lacks {sorted(missing)}"
+    for camera in cameras:
+        video = staging / f"{stem}.{camera}.mp4"
+        if not video.is_file() or video.stat().st_size == 0:
+            return f"{video.name} is missing or empty"
+    return None
+
+
+def _discard_staged(staging: Path, path: Path, problem: str) -> None:
+    """Remove a damaged staged attempt (all its files) so that it is recorded again."""
+    import sys
+
+    stem = ".".join(path.name.split(".")[:3])
+    print(f"gr-bench collect: {problem}; recording {stem} again", file=sys.stderr)
+    for file in staging.glob(f"{stem}.*"):
+        file.unlink()
 
 
 def _check_out(out: Path, spec: CollectionSpec) -> bool:
@@ -467,7 +505,7 @@ def collect(
         return json.loads((out / COLLECTION_PATH).read_text(encoding="utf-8"))
     staging = out / STAGING
     groups = {key: _Group(quota) for key, quota in spec.quotas().items()}
-    _read_staging(staging, groups)
+    _read_staging(staging, groups, spec.profile.camera_keys)
     _run_attempts(spec, staging, groups, workers, progress)
     return _assemble(out, spec, groups)
 
@@ -551,7 +589,7 @@ def _features(spec: CollectionSpec) -> tuple[dict[str, dict[str, Any]], int]:
 
 def _assemble(out: Path, spec: CollectionSpec, groups: dict[tuple[str, str], _Group]) -> dict[str, Any]:
     """Write the v3 files from the staged episodes, then remove the staging."""
-    from agents.data.lerobot_format import IMAGE_PREFIX, EpisodeData, write_dataset
+    from agents.data.lerobot_format import IMAGE_PREFIX, STATS, EpisodeData, write_dataset
 
     staging, assembly = out / STAGING, out / ASSEMBLY
     features, fps = _features(spec)
@@ -572,8 +610,8 @@ def _assemble(out: Path, spec: CollectionSpec, groups: dict[tuple[str, str], _Gr
                         "action": arrays["action"],
                     },
                     videos={IMAGE_PREFIX + c: staging / f"{name}.{c}.mp4" for c in cameras},
-                    image_stats={
-                        IMAGE_PREFIX + c: {k: arrays[f"stats/{c}/{k}"] for k in ("min", "max", "mean", "std", "count")}
+                    image_stats={  # episodes staged before quantiles were written have none
+                        IMAGE_PREFIX + c: {k: arrays[f"stats/{c}/{k}"] for k in STATS if f"stats/{c}/{k}" in arrays}
                         for c in cameras
                     },
                     extra={

@@ -5,17 +5,32 @@ handed out, so a run killed at any moment resumes with ``resume=True`` and loses
 nothing. Agent exceptions, malformed actions, time-outs and physics blow-ups fail only their own
 episode, with the reason recorded. An episode's outcome depends only on the episode and the agent
 (seeded per episode), so any number of workers gives the same results.
+
+With one worker, agent code runs in this process; a ``sys.exit``/``os._exit`` in it fails its
+episode, and the time limit is raised again until agent code gives control back. With two or
+more, each worker is a process the evaluator can replace: one that dies (a crash in native code,
+an out-of-memory kill) fails its episode as ``worker_died`` (not retried: such crashes repeat),
+and one that ignores its time limit is killed. An agent that cannot be constructed fails the run.
+
+A run directory holds the run's identity (``run.json``: suite, agent, config and the checkpoint's
+content hash), is locked while a process writes to it, and is never silently repaired beyond the
+one thing a crash can leave: a half-written last line of ``episodes.jsonl``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
+import sys
+import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +39,51 @@ import numpy as np
 from gr_bench.suites import Episode, Suite
 
 EPISODE_TIME_LIMIT = 600.0  # seconds of wall time per episode before it is failed
+TIMEOUT_REPEAT = 0.5  # seconds: the time-out is raised again this often while agent code swallows it
+KILL_GRACE = 10.0  # seconds past the time limit before a worker process that ignores it is killed
 UNTOUCHED_JOINT = 0.01  # metres an articulation may move in an 'invalid' episode
 UNTOUCHED_BLOCK = 0.02  # metres a block may move in an 'invalid' episode
+LOCK_PATH = ".lock"  # in a run directory: held (fcntl) by the process writing to it
+_REAL_EXIT = os._exit  # os._exit is guarded while agent code runs in this process
 
 
-class EpisodeTimeout(Exception):
-    pass
+class EpisodeTimeout(BaseException):
+    """The episode's time is up. A BaseException, so that agent code catching ``Exception`` does
+    not swallow it."""
 
 
 class RunMismatchError(ValueError):
-    """A run directory holds a different suite or agent than the one asked for."""
+    """A run directory holds a different suite, agent, config or checkpoint than the one asked for."""
+
+
+class RunDirectoryError(ValueError):
+    """A run directory that cannot be used: locked by another process, damaged, or not writable."""
+
+
+class AgentStartError(ValueError):
+    """The agent could not be constructed in a worker process: the run cannot go on."""
 
 
 def _on_alarm(signum, frame):
     raise EpisodeTimeout()
+
+
+class _AgentExit(BaseException):
+    """Agent code called ``os._exit``; raised in its place so that the run goes on."""
+
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+
+def _guarded_exit(code=0):
+    # a process the agent forked (a data loader, say) exits for real
+    if os.getpid() != _GUARDED_PID:
+        _REAL_EXIT(code)
+    raise _AgentExit(code)
+
+
+_GUARDED_PID = os.getpid()
 
 
 class EpisodeRunner:
@@ -49,6 +95,7 @@ class EpisodeRunner:
         self.agent = make_agent(agent_spec, agent_config)
         self.privileged = bool(getattr(self.agent, "privileged", False))
         self.time_limit = time_limit
+        self._deadline = 0.0  # time.monotonic() at which the running episode's time is up
         self._envs: dict[str, Any] = {}
 
     def _env(self, env_id: str):
@@ -70,28 +117,21 @@ class EpisodeRunner:
         from envs.errors import PhysicsError
 
         started = time.perf_counter()
-        record: dict[str, Any] = {
-            "episode_id": episode.episode_id,
-            "env_id": episode.env_id,
-            "scene": episode.scene,
-            "tasks": list(episode.tasks),
-            "instructions": list(episode.instructions),
-            "seed": episode.seed,
-            "instruction_category": episode.instruction_category,
-            "axis": episode.axis,
-            "variations": episode.variations,
-            "success": False,
-            "completed": 0,
-            "steps": 0,
-            "status": "ongoing",
-            "failure": None,
-        }
+        record = blank_record(episode)
+        self._deadline = time.monotonic() + self.time_limit
         previous = signal.signal(signal.SIGALRM, _on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, self.time_limit)
+        os._exit = _guarded_exit
         try:
-            self._play(episode, record)
+            try:
+                # raised again every TIMEOUT_REPEAT s until agent code lets it through
+                signal.setitimer(signal.ITIMER_REAL, self.time_limit, TIMEOUT_REPEAT)
+                self._play(episode, record)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
         except EpisodeTimeout:
             record["failure"] = {"kind": "timeout", "message": f"episode exceeded {self.time_limit:.0f} s"}
+        except _AgentExit as exc:
+            record["failure"] = {"kind": "agent_error", "message": f"agent code called os._exit({exc.code!r})"}
         except PhysicsError as exc:
             record["failure"] = {"kind": "physics", "message": str(exc)}
         except _AgentFailure as exc:
@@ -99,20 +139,31 @@ class EpisodeRunner:
         except Exception as exc:  # noqa: BLE001 - the run must go on; the reason is recorded
             record["failure"] = {"kind": "env_error", "message": _short_traceback(exc)}
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            os._exit = _REAL_EXIT
             signal.signal(signal.SIGALRM, previous)
-        if record["failure"]:
-            record["success"] = False
-        record["progress"] = episode_progress(record)
-        record["seconds"] = round(time.perf_counter() - started, 3)
-        return record
+        return finish_record(record, started)
+
+    def _call(self, fn):
+        """Run agent code; anything it raises fails the episode as the agent's fault, and agent code
+        that swallowed the time-out is stopped as soon as it returns."""
+        try:
+            result = fn()
+        except (EpisodeTimeout, _AgentExit, KeyboardInterrupt):
+            raise
+        except SystemExit as exc:
+            raise _AgentFailure("agent_error", f"agent code called sys.exit({exc.code!r})") from exc
+        except Exception as exc:  # noqa: BLE001
+            raise _AgentFailure("agent_error", _short_traceback(exc)) from exc
+        if time.monotonic() > self._deadline:
+            raise EpisodeTimeout()
+        return result
 
     def _play(self, episode: Episode, record: dict[str, Any]) -> None:
         from agents.base import INVALID, TERMINATED, split_status
 
         env = self._env(episode.env_id)
         if hasattr(self.agent, "seed"):
-            self.agent.seed(episode.seed)
+            self._call(lambda: self.agent.seed(episode.seed))
         options: dict[str, Any] = {
             "task": episode.tasks[0],
             "scene": episode.scene,
@@ -131,15 +182,19 @@ class EpisodeRunner:
                 if index > 0:
                     obs = env.begin_task(task, instruction)
                 if self.privileged:
-                    self.agent.bind(env, task, episode.instruction_category)
+                    self._call(lambda: self.agent.bind(env, task, episode.instruction_category))  # noqa: B023
                 if hasattr(self.agent, "bind_action_space"):
-                    _call(lambda: self.agent.bind_action_space(env.action_space))
-                _call(lambda: self.agent.reset(instruction))  # noqa: B023 - called at once
+                    self._call(lambda: self.agent.bind_action_space(env.action_space))
+                self._call(lambda: self.agent.reset(instruction))  # noqa: B023 - called at once
                 done = False
                 # None: the environment's own budget for this task (it truncates the episode)
                 budget = episode.max_steps if episode.max_steps is not None else int(env.max_steps)
                 for _ in range(budget):
-                    action, status = _call(lambda: split_status(self.agent.act(self._observe(obs))))  # noqa: B023
+                    output = self._call(lambda: self.agent.act(self._observe(obs)))  # noqa: B023
+                    try:
+                        action, status = split_status(output)
+                    except ValueError as exc:
+                        raise _AgentFailure("malformed_action", str(exc)) from exc
                     record["status"] = status
                     if status in (INVALID, TERMINATED):
                         break
@@ -166,20 +221,38 @@ class EpisodeRunner:
                 record["subtasks"] = info["subtasks"]
 
 
+def blank_record(episode: Episode) -> dict[str, Any]:
+    """The record of ``episode`` before it is played: nothing done, no failure."""
+    return {
+        "episode_id": episode.episode_id,
+        "env_id": episode.env_id,
+        "scene": episode.scene,
+        "tasks": list(episode.tasks),
+        "instructions": list(episode.instructions),
+        "seed": episode.seed,
+        "instruction_category": episode.instruction_category,
+        "axis": episode.axis,
+        "variations": episode.variations,
+        "success": False,
+        "completed": 0,
+        "steps": 0,
+        "status": "ongoing",
+        "failure": None,
+    }
+
+
+def finish_record(record: dict[str, Any], started: float) -> dict[str, Any]:
+    if record["failure"]:
+        record["success"] = False
+    record["progress"] = episode_progress(record)
+    record["seconds"] = round(time.perf_counter() - started, 3)
+    return record
+
+
 class _AgentFailure(Exception):
     def __init__(self, kind: str, message: str):
         super().__init__(message)
         self.kind, self.message = kind, message
-
-
-def _call(fn):
-    """Run agent code; anything it raises fails the episode as the agent's fault."""
-    try:
-        return fn()
-    except EpisodeTimeout:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise _AgentFailure("agent_error", _short_traceback(exc)) from exc
 
 
 def _check_action(action: np.ndarray, shape: tuple[int, ...]) -> None:
@@ -220,82 +293,316 @@ def episode_progress(record: dict[str, Any]) -> float:
     return record["completed"] / len(record["tasks"])
 
 
+def _last_line(exc: BaseException) -> str:
+    """``Type: message`` of an exception, on one line."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _short_traceback(exc: BaseException, lines: int = 6) -> str:
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).strip().splitlines()
     return "\n".join(text[-lines:])
 
 
 # --- worker processes ---------------------------------------------------------------------------
-_RUNNER: EpisodeRunner | None = None
-
-
-def _init_worker(agent_spec: str, agent_config: dict | None, time_limit: float) -> None:
-    global _RUNNER
+def _worker_main(conn, agent_spec: str, agent_config: dict | None, time_limit: float) -> None:
+    """A worker process: build the agent, say whether that worked, then run the episodes it is sent."""
     os.environ.setdefault("MUJOCO_GL", "egl")
     # several workers on a small machine: one thread each is much faster than oversubscription
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _RUNNER = EpisodeRunner(agent_spec, agent_config, time_limit)
+    _exit_with_parent()
+    try:
+        runner = EpisodeRunner(agent_spec, agent_config, time_limit)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the run
+        conn.send(("start_error", _last_line(exc)))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            episode = conn.recv()
+        except EOFError:  # the parent is gone
+            return
+        conn.send(("record", runner.run(Episode.from_json(episode))))
 
 
-def _run_in_worker(episode_json: dict[str, Any]) -> dict[str, Any]:
-    return _RUNNER.run(Episode.from_json(episode_json))
+def _exit_with_parent() -> None:
+    """A worker whose parent was killed (kill -9) exits rather than finish an episode for no one."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        _REAL_EXIT(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+class _Worker:
+    """One worker process, the pipe to it and the episode it is running."""
+
+    def __init__(self, context, args: tuple):
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_worker_main, args=(child, *args), daemon=True)
+        self.process.start()
+        child.close()
+        self.ready = False  # its agent is built
+        self.episode: Episode | None = None
+        self.started = 0.0  # time.perf_counter() when its episode was sent
+        self.deadline = 0.0  # time.monotonic() past which it is killed
+
+    def send(self, episode: Episode, time_limit: float) -> None:
+        self.episode, self.started = episode, time.perf_counter()
+        self.deadline = time.monotonic() + time_limit + KILL_GRACE
+        self.conn.send(episode.to_json())
+
+    def receive(self) -> tuple[str, Any] | None:
+        """The worker's next message, ("died", exit code) if it is gone, or None if it has nothing."""
+        try:
+            if self.conn.poll():
+                return self.conn.recv()
+        except (EOFError, OSError):
+            pass
+        else:
+            if self.process.is_alive():
+                return None
+        self.process.join()
+        return "died", self.process.exitcode
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+
+def _exit_reason(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+def _pool_stream(
+    pending: list[Episode], agent_spec: str, agent_config: dict | None, workers: int, time_limit: float
+) -> Iterator[dict[str, Any]]:
+    """Records of ``pending``, run by ``workers`` processes; a dead or stuck worker is replaced."""
+    # spawn, not fork: a forked child of a process that holds an EGL context hangs
+    context = multiprocessing.get_context("spawn")
+    args = (agent_spec, agent_config, time_limit)
+    queue = list(reversed(pending))
+    pool = [_Worker(context, args) for _ in range(workers)]
+    try:
+        while queue or any(w.episode for w in pool):
+            for w in pool:
+                if w.ready and w.episode is None and queue:
+                    w.send(queue.pop(), time_limit)
+            waits = [w.deadline - time.monotonic() for w in pool if w.episode]
+            multiprocessing.connection.wait(
+                [w.conn for w in pool] + [w.process.sentinel for w in pool], timeout=max(0.0, min(waits, default=5.0))
+            )
+            for i, w in enumerate(pool):
+                message = w.receive()
+                if message is None:
+                    if w.episode and time.monotonic() > w.deadline:  # it ignores its time limit
+                        w.stop()
+                        yield _lost_record(w, "timeout", f"episode exceeded {time_limit:.0f} s; its worker was killed")
+                        pool[i] = _Worker(context, args)
+                    continue
+                kind, payload = message
+                if kind == "ready":
+                    w.ready = True
+                elif kind == "record":
+                    w.episode = None
+                    yield payload
+                elif kind == "start_error":
+                    raise AgentStartError(f"agent {agent_spec!r} could not be built in a worker process: {payload}")
+                elif not w.ready:  # died while building the agent: a new worker would die the same way
+                    raise AgentStartError(
+                        f"agent {agent_spec!r}: its worker process died while building it ({_exit_reason(payload)})"
+                    )
+                else:
+                    if w.episode:
+                        message = (
+                            f"the worker process running this episode died ({_exit_reason(payload)}); "
+                            "the episode is not retried"
+                        )
+                        yield _lost_record(w, "worker_died", message)
+                    w.stop()
+                    pool[i] = _Worker(context, args)
+    finally:  # the work is done, or the run failed: the workers hold nothing worth waiting for
+        for w in pool:
+            w.stop()
+
+
+def _lost_record(worker: _Worker, kind: str, message: str) -> dict[str, Any]:
+    """The record of the episode a worker was running when it died or was killed."""
+    record = blank_record(worker.episode)
+    record["failure"] = {"kind": kind, "message": message}
+    worker.episode = None
+    return finish_record(record, worker.started)
 
 
 def _results_stream(
-    pending: list[Episode], agent_spec: str, agent_config: dict | None, workers: int, time_limit: float
+    pending: list[Episode],
+    agent_spec: str,
+    agent_config: dict | None,
+    workers: int,
+    time_limit: float,
+    on_stuck: Callable[[dict[str, Any]], None],
 ) -> Iterator[dict[str, Any]]:
-    if workers == 1:
-        runner = EpisodeRunner(agent_spec, agent_config, time_limit)
-        for episode in pending:
-            yield runner.run(episode)
+    """Records of ``pending``: in this process with one worker, else from worker processes."""
+    if workers > 1:
+        yield from _pool_stream(pending, agent_spec, agent_config, min(workers, len(pending)), time_limit)
         return
-    # spawn, not fork: a forked child of a process that holds an EGL context hangs
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_init_worker, initargs=(agent_spec, agent_config, time_limit)) as pool:
-        yield from pool.imap_unordered(_run_in_worker, [e.to_json() for e in pending])
+    runner = EpisodeRunner(agent_spec, agent_config, time_limit)
+    for episode in pending:
+        # agent code that swallows every time-out cannot be stopped in this process: record the
+        # episode as timed out and stop the run, loudly, rather than hang
+        watchdog = threading.Timer(time_limit + KILL_GRACE, _give_up, args=(episode, time_limit, on_stuck))
+        watchdog.daemon = True
+        watchdog.start()
+        record = runner.run(episode)
+        watchdog.cancel()
+        yield record
+
+
+def _give_up(episode: Episode, time_limit: float, on_stuck: Callable[[dict[str, Any]], None]) -> None:
+    record = blank_record(episode)
+    record["failure"] = {"kind": "timeout", "message": f"episode exceeded {time_limit:.0f} s; agent code ignored it"}
+    on_stuck(finish_record(record, time.perf_counter() - time_limit - KILL_GRACE))
+    print(
+        f"gr-bench: error: agent code ignored the {time_limit:.0f} s time limit of episode {episode.episode_id} "
+        "and could not be stopped in this process; that episode is recorded as a time-out and the run stopped. "
+        "Finish it with --resume, with --workers 2 or more: a worker that ignores its time limit is killed.",
+        file=sys.stderr,
+        flush=True,
+    )
+    _REAL_EXIT(3)
 
 
 # --- the run directory ---------------------------------------------------------------------------
-def _read_done(path: Path) -> dict[str, dict[str, Any]]:
-    """Finished records; a line cut short by a crash is dropped (and truncated away)."""
+def _read_done(path: Path, repair: bool = True) -> dict[str, dict[str, Any]]:
+    """Finished records of a run's log. The one damage a crash can leave, a last line without its
+    newline, is dropped (and, with ``repair``, truncated away); any other damage is an error that
+    names the line, and nothing is changed."""
     done: dict[str, dict[str, Any]] = {}
     if not path.exists():
         return done
-    good_bytes = 0
-    with open(path, "rb") as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                break
-            if not line.endswith(b"\n"):
-                break
-            done[record["episode_id"]] = record
-            good_bytes += len(line)
-    if good_bytes != path.stat().st_size:
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline, else a line a crash cut short
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RunDirectoryError(
+                f"{path}, line {number}: not a JSON episode record ({exc}); nothing was changed: fix or remove "
+                "that line (or the file) and resume again"
+            ) from exc
+        if not isinstance(record, dict) or not isinstance(record.get("episode_id"), str):
+            raise RunDirectoryError(
+                f"{path}, line {number}: not an episode record (a JSON object with an episode_id); nothing was "
+                "changed: fix or remove that line (or the file) and resume again"
+            )
+        done[record["episode_id"]] = record
+    if tail and repair:
         with open(path, "r+b") as f:
-            f.truncate(good_bytes)
+            f.truncate(len(data) - len(tail))
     return done
 
 
-def _check_run(out: Path, suite: Suite, agent_spec: str, agent_config: dict | None, resume: bool) -> None:
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    """A JSON object the evaluator wrote, or an error that names the file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunDirectoryError(f"{path}: not a readable {what} ({exc}); restore it or choose another --out") from exc
+    if not isinstance(data, dict):
+        raise RunDirectoryError(f"{path}: a {what} is a JSON object, not {type(data).__name__}")
+    return data
+
+
+def checkpoint_of(agent_config: dict | None) -> str | None:
+    """The content hash of the agent's checkpoint (``checkpoint`` in its config), if it has one."""
+    if not agent_config or not agent_config.get("checkpoint"):
+        return None
+    from agents.train.checkpoint import checkpoint_sha256
+
+    return checkpoint_sha256(agent_config["checkpoint"])
+
+
+def _make_run_directory(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise RunDirectoryError(f"--out {out}: a file is in the way (a run directory is a folder)") from exc
+    except OSError as exc:
+        raise RunDirectoryError(f"--out {out}: cannot create the run directory ({exc.strerror})") from exc
+    if not out.is_dir():
+        raise RunDirectoryError(f"--out {out}: not a directory")
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise RunDirectoryError(f"--out {out}: not writable; choose another --out")
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold the run directory's lock for as long as this process writes to it; the lock goes with
+    the process, also when it is killed."""
+    with open(out / LOCK_PATH, "a+", encoding="utf-8") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "?"
+            raise RunDirectoryError(
+                f"{out} is being written by another gr-bench process (pid {holder}); wait for it to finish, "
+                "or choose another --out"
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _check_run(
+    out: Path, suite: Suite, agent_spec: str, agent_config: dict | None, checkpoint_sha256: str | None, resume: bool
+) -> None:
+    """Refuse a run directory that holds another run; write the identity of a new one."""
     meta_path = out / "run.json"
-    meta = {"suite": suite.name, "suite_hash": suite.hash, "agent": agent_spec, "agent_config": agent_config or {}}
+    meta = {
+        "suite": suite.name,
+        "suite_hash": suite.hash,
+        "agent": agent_spec,
+        "agent_config": agent_config or {},
+        "checkpoint_sha256": checkpoint_sha256,
+    }
     if meta_path.exists():
-        existing = json.loads(meta_path.read_text())
+        existing = _read_json(meta_path, "run description")
         for key in meta:
-            if existing.get(key) != meta[key]:
+            if existing.get(key) == meta[key]:
+                continue
+            if key == "checkpoint_sha256":
                 raise RunMismatchError(
-                    f"cannot use {out}: it holds a run with {key}={existing.get(key)!r}, now {meta[key]!r}; "
-                    "choose another --out"
+                    f"cannot use {out}: its records come from a checkpoint with sha256 "
+                    f"{existing.get(key) or '(not recorded)'}, but {agent_config['checkpoint']} now has sha256 "
+                    f"{checkpoint_sha256} (retrained?); choose another --out"
                 )
+            raise RunMismatchError(
+                f"cannot use {out}: it holds a run with {key}={existing.get(key)!r}, now {meta[key]!r}; "
+                "choose another --out"
+            )
         # a finished run of the same suite and agent is simply reported again
         if not resume and not (out / "results.json").exists():
             raise RunMismatchError(
                 f"{out} holds an unfinished run; pass --resume to finish it, or choose another --out"
             )
         return
-    out.mkdir(parents=True, exist_ok=True)
     meta_path.write_text(json.dumps(meta, indent=1))
 
 
@@ -306,27 +613,44 @@ SUITE_PATH = "suite.json"  # in a run directory: the episodes it runs, so a late
 
 def _load_earlier_run(source: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[Episode] | None]:
     """(suite info, agent info, records, its episodes if the run wrote them) of a run directory, a
-    results file or a leaderboard submission."""
+    results file or a leaderboard submission; nothing in it is changed."""
     episodes = None
     if source.is_dir():
         if (source / SUITE_PATH).exists():
-            episodes = [Episode.from_json(e) for e in json.loads((source / SUITE_PATH).read_text())["episodes"]]
+            suite_file = _read_json(source / SUITE_PATH, "suite file")
+            try:
+                episodes = [Episode.from_json(e) for e in suite_file["episodes"]]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"--reuse {source / SUITE_PATH}: not a suite file ({_last_line(exc)})") from exc
         if (source / "results.json").exists():
             source = source / "results.json"
         elif (source / "run.json").exists():
-            meta = json.loads((source / "run.json").read_text())
+            meta = _read_json(source / "run.json", "run description")
+            if not {"suite", "suite_hash", "agent", "agent_config"} <= set(meta):
+                raise ValueError(f"--reuse {source / 'run.json'}: not a gr-bench run description")
             suite = {"name": meta["suite"], "hash": meta["suite_hash"]}
             agent = {"name": meta["agent"], "config": meta["agent_config"]}
-            return {"suite": suite, "agent": agent}, list(_read_done(source / "episodes.jsonl").values()), episodes
+            if meta.get("checkpoint_sha256"):
+                agent["checkpoint_sha256"] = meta["checkpoint_sha256"]
+            records = list(_read_done(source / "episodes.jsonl", repair=False).values())
+            return {"suite": suite, "agent": agent}, records, episodes
         else:
             raise ValueError(f"--reuse {source}: no results.json or run.json there")
     try:
         data = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"--reuse {source}: not a results file ({exc})") from exc
-    data = data.get("results", data)  # a leaderboard submission wraps the results
-    if not isinstance(data, dict) or not {"suite", "agent", "episodes"} <= set(data):
-        raise ValueError(f"--reuse {source}: not a gr-bench results file, run directory or submission")
+    if isinstance(data, dict):
+        data = data.get("results", data)  # a leaderboard submission wraps the results
+    from gr_bench.results import validate
+
+    try:
+        validate(data)
+    except Exception as exc:  # jsonschema.ValidationError: say which field
+        raise ValueError(
+            f"--reuse {source}: not a gr-bench results file, run directory or submission "
+            f"({getattr(exc, 'message', exc)})"
+        ) from exc
     return data, data["episodes"], episodes
 
 
@@ -345,15 +669,22 @@ def _earlier_episodes(name: str, suite_hash: str) -> tuple[int, list[Episode]]:
 
 
 def _reusable(
-    source: Path, suite: Suite, agent_spec: str, agent_config: dict | None
+    source: Path, suite: Suite, agent_spec: str, agent_config: dict | None, checkpoint_sha256: str | None
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Provenance and the records of ``source`` that can stand for episodes of ``suite``: same agent
-    and config, and the episode's JSON (seed, initial state, variations, step budget...) identical."""
+    """Provenance and the records of ``source`` that can stand for episodes of ``suite``: same agent,
+    config and checkpoint content, and the episode's JSON (seed, initial state, variations, step
+    budget...) identical."""
     data, records, episodes = _load_earlier_run(source)
     if data["agent"]["name"] != agent_spec or (data["agent"].get("config") or {}) != (agent_config or {}):
         raise ValueError(
             f"--reuse {source}: it ran agent {data['agent']['name']!r} with config {data['agent'].get('config')}, "
             f"not {agent_spec!r} with {agent_config or {}}; only the same agent's records can be reused"
+        )
+    if data["agent"].get("checkpoint_sha256") != checkpoint_sha256:
+        raise ValueError(
+            f"--reuse {source}: its records come from a checkpoint with sha256 "
+            f"{data['agent'].get('checkpoint_sha256') or '(not recorded)'}, this run's checkpoint has "
+            f"{checkpoint_sha256}; only the same model's records can be reused"
         )
     name, suite_hash = data["suite"]["name"], data["suite"]["hash"]
     if episodes is None:
@@ -383,24 +714,30 @@ def _reusable(
 
 
 def _import_reused(
-    out: Path, suite: Suite, agent_spec: str, agent_config: dict | None, reuse: Path | None, done: dict
+    out: Path,
+    suite: Suite,
+    agent_spec: str,
+    agent_config: dict | None,
+    checkpoint_sha256: str | None,
+    reuse: Path | None,
+    done: dict,
 ) -> dict[str, Any] | None:
     """Append the reusable records of ``reuse`` to the run's log once; on a resumed run, finish an
     import a crash cut short. Returns the provenance for the results file."""
     path = out / REUSED_PATH
     if path.exists():
-        provenance = json.loads(path.read_text())
+        provenance = _read_json(path, "record of reused runs")
         source = Path(provenance["source"])
         if reuse is not None and reuse.resolve() != source.resolve():
             raise RunMismatchError(f"{out} already reused the records of {source}, not {reuse}; choose another --out")
         ids = set(provenance.pop("episode_ids"))
         if not ids <= set(done):  # a crash between the two writes below
-            _, records = _reusable(source, suite, agent_spec, agent_config)
+            _, records = _reusable(source, suite, agent_spec, agent_config, checkpoint_sha256)
             _append(out / "episodes.jsonl", [records[i] for i in sorted(ids - set(done))], done)
         return provenance
     if reuse is None:
         return None
-    provenance, records = _reusable(reuse, suite, agent_spec, agent_config)
+    provenance, records = _reusable(reuse, suite, agent_spec, agent_config, checkpoint_sha256)
     records = {i: r for i, r in records.items() if i not in done}
     provenance["records"] = len(records)
     # what will be imported is written down first, so that a crash in between can be finished
@@ -436,51 +773,99 @@ def evaluate(
     agent and config; its records of episodes identical to this suite's are imported instead of
     being run again, and the results file says how many and from which suite."""
     from gr_bench.agents import resolve
-    from gr_bench.results import build_results, validate, write_json
+    from gr_bench.results import write_json
 
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    if not time_limit > 0:
+        raise ValueError(f"the time limit must be a positive number of seconds, got {time_limit}")
     resolve(agent_spec)  # a bad agent name fails before anything is written
     reuse = Path(reuse) if reuse is not None else None
     if reuse is not None and not reuse.exists():
         raise ValueError(f"--reuse {reuse}: no such run directory or results file")
+    checkpoint_sha256 = checkpoint_of(agent_config)
     out = Path(out)
-    _check_run(out, suite, agent_spec, agent_config, resume)
-    if not (out / SUITE_PATH).exists():
-        write_json(
-            out / SUITE_PATH,
-            {
-                "name": suite.name,
-                "version": suite.version,
-                "hash": suite.hash,
-                "episodes": [e.to_json() for e in suite.episodes],
-            },
-        )
-    log = out / "episodes.jsonl"
-    done = _read_done(log)
-    reused = _import_reused(out, suite, agent_spec, agent_config, reuse, done)
-    wanted = {e.episode_id for e in suite.episodes}
-    pending = [e for e in suite.episodes if e.episode_id not in done]
+    _make_run_directory(out)
+    with _locked(out):
+        _check_run(out, suite, agent_spec, agent_config, checkpoint_sha256, resume)
+        if not (out / SUITE_PATH).exists():
+            write_json(
+                out / SUITE_PATH,
+                {
+                    "name": suite.name,
+                    "version": suite.version,
+                    "hash": suite.hash,
+                    "episodes": [e.to_json() for e in suite.episodes],
+                },
+            )
+        log = out / "episodes.jsonl"
+        done = _read_done(log)
+        reused = _import_reused(out, suite, agent_spec, agent_config, checkpoint_sha256, reuse, done)
+        pending = [e for e in suite.episodes if e.episode_id not in done]
+        if pending:
+            _run_pending(suite, pending, agent_spec, agent_config, log, done, workers, time_limit, progress)
+        return _write_results(out, suite, agent_spec, agent_config, checkpoint_sha256, done, workers, reused)
+
+
+def _run_pending(
+    suite: Suite,
+    pending: list[Episode],
+    agent_spec: str,
+    agent_config: dict | None,
+    log: Path,
+    done: dict[str, dict[str, Any]],
+    workers: int,
+    time_limit: float,
+    progress: bool,
+) -> None:
+    """Run ``pending`` and append each record to ``log`` (fsynced) as it arrives."""
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(suite.episodes), initial=len(done), desc=f"{suite.name} x {agent_spec}", unit="episode")
     with open(log, "a", encoding="utf-8") as f:
-        for record in _results_stream(
-            pending, agent_spec, agent_config, min(workers, max(1, len(pending))), time_limit
-        ):
+        stream = _results_stream(
+            pending, agent_spec, agent_config, workers, time_limit, lambda record: _append(log, [record], done)
+        )
+        for record in stream:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
             f.flush()
             os.fsync(f.fileno())
             done[record["episode_id"]] = record
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(success=f"{np.mean([r['success'] for r in done.values()]):.0%}")
+                bar.set_postfix(success=f"{np.mean([bool(r.get('success')) for r in done.values()]):.0%}")
     if bar is not None:
         bar.close()
+
+
+def _write_results(
+    out: Path,
+    suite: Suite,
+    agent_spec: str,
+    agent_config: dict | None,
+    checkpoint_sha256: str | None,
+    done: dict[str, dict[str, Any]],
+    workers: int,
+    reused: dict[str, Any] | None,
+) -> dict[str, Any]:
+    import jsonschema
+
+    from gr_bench.results import build_results, validate, write_json
+
+    wanted = {e.episode_id for e in suite.episodes}
     records = [r for r in done.values() if r["episode_id"] in wanted]
-    results = build_results(suite, agent_spec, agent_config or {}, records, workers, reused)
-    validate(results)
+    try:
+        results = build_results(
+            suite, agent_spec, agent_config or {}, records, workers, reused, checkpoint_sha256=checkpoint_sha256
+        )
+        validate(results)
+    except (KeyError, TypeError, jsonschema.ValidationError) as exc:
+        where = "/".join(str(p) for p in getattr(exc, "absolute_path", ())) or _last_line(exc)
+        raise RunDirectoryError(
+            f"{out / 'episodes.jsonl'}: its records do not make a valid results file (at {where}); "
+            "was it edited by hand? Nothing was changed"
+        ) from exc
     write_json(out / "results.json", results)
     return results

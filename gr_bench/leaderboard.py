@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST_PATH = Path(__file__).resolve().parents[1] / "leaderboards" / "manifest.json"
-MAX_SUBMISSION_BYTES = 64 * 1024 * 1024  # a full long-horizon run is about 2 MB
+MAX_SUBMISSION_BYTES = 8 * 1024 * 1024  # a full long-horizon run is about 1.4 MB
+MAX_NAME_CHARS = 100  # a submission's name on the board
 FLOAT_TOLERANCE = 1e-9
 
 
@@ -62,12 +63,68 @@ def read_submission(path: str | Path) -> dict[str, Any]:
     if size > MAX_SUBMISSION_BYTES:
         raise SubmissionError(f"{path}: {size} bytes is over the {MAX_SUBMISSION_BYTES} byte limit for a submission")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SubmissionError(f"{path}: not a JSON results file ({exc})") from exc
     if not isinstance(data, dict):
         raise SubmissionError(f"{path}: a results file is a JSON object, got {type(data).__name__}")
     return data
+
+
+def _refuse_constant(name: str):
+    raise SubmissionError(f"the file holds {name}: a results file has finite numbers only")
+
+
+def _first_non_finite(value: Any, where: str) -> str | None:
+    """The path of the first NaN or infinite number in ``value``, if any."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else where
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _first_non_finite(item, f"{where}.{key}" if isinstance(value, dict) else f"{where}[{key}]")
+        if found:
+            return found
+    return None
+
+
+def _step_budget(episode) -> int:
+    """The most control steps ``episode`` can take: its budget per task, or the environment's
+    largest (the tidy env's budget grows with the objects a task moves)."""
+    if episode.max_steps is not None:
+        return episode.max_steps * len(episode.tasks)
+    from envs.tidy.env import INVALID_STEPS, STEPS_BASE, STEPS_PER_OBJECT
+    from envs.tidy.sim import MAX_OBJECTS
+
+    return max(INVALID_STEPS, STEPS_BASE + STEPS_PER_OBJECT * MAX_OBJECTS) * len(episode.tasks)
+
+
+def _check_record(index: int, record: dict[str, Any], episode, schema_version: int) -> None:
+    """Every field of an episode record that the suite fixes must be the suite's; counts in range."""
+    fixed = episode.to_json()
+    expected = {
+        "seed": episode.seed,
+        "tasks": list(episode.tasks),
+        "scene": episode.scene,
+        "instructions": list(episode.instructions),
+        "instruction_category": episode.instruction_category,
+        "axis": episode.axis,
+        "variations": fixed.get("variations", {}),
+    }
+    if schema_version >= 2 or "env_id" in record:
+        expected["env_id"] = episode.env_id
+    for key, want in expected.items():
+        if record.get(key) != want:
+            raise SubmissionError(f"episodes[{index}].{key}: {record.get(key)!r}, but the suite says {want!r}")
+    budget = _step_budget(episode)
+    if record["steps"] > budget:
+        raise SubmissionError(f"episodes[{index}].steps: {record['steps']} is more than the episode's {budget} steps")
+    if record["completed"] > len(record["tasks"]) or (record["success"] and record["failure"]):
+        raise SubmissionError(f"episodes[{index}]: success, completed and failure contradict each other")
 
 
 def validate_submission(
@@ -82,6 +139,9 @@ def validate_submission(
     from gr_bench.results import aggregate, validate
     from gr_bench.suites import get_suite
 
+    non_finite = _first_non_finite(results, "results")
+    if non_finite:
+        raise SubmissionError(f"{non_finite}: not a finite number")
     try:
         validate(results)
     except jsonschema.ValidationError as exc:
@@ -123,12 +183,7 @@ def validate_submission(
     if extra:
         raise SubmissionError(f"episodes: {len(extra)} episode(s) are not in the suite, e.g. {extra[0]!r}")
     for index, record in enumerate(results["episodes"]):
-        episode = expected[record["episode_id"]]
-        for key, want in (("seed", episode.seed), ("tasks", list(episode.tasks)), ("scene", episode.scene)):
-            if record[key] != want:
-                raise SubmissionError(f"episodes[{index}].{key}: {record[key]!r}, but the suite says {want!r}")
-        if record["completed"] > len(record["tasks"]) or (record["success"] and record["failure"]):
-            raise SubmissionError(f"episodes[{index}]: success, completed and failure contradict each other")
+        _check_record(index, record, expected[record["episode_id"]], results["schema_version"])
 
     recomputed = aggregate(results["episodes"], results["schema_version"])
     mismatch = _first_difference(results["aggregates"], recomputed, "aggregates")
@@ -175,20 +230,39 @@ def add_submission(
     results: dict[str, Any], name: str, url: str = "", directory: Path = SUBMISSIONS_DIR, replace: bool = False
 ) -> Path:
     """Validate ``results`` and file it under ``directory/<suite>/v<version>/<name>.json``."""
-    if not name.strip():
-        raise SubmissionError("--name: a submission needs a name")
-    if url and not url.startswith(("https://", "http://")):
-        raise SubmissionError(f"--url: {url!r} is not an http(s) address")
+    _check_name_and_url(name, url)
     validate_submission(results)
     path = _submission_path(directory, results["suite"], name)
-    if path.exists() and not replace:
-        raise SubmissionError(f"{path} exists: choose another --name, or pass --replace")
+    if path.exists():
+        filed = _filed_name(path)
+        if filed != name:  # another submitter's name that files under the same slug: never theirs to replace
+            raise SubmissionError(
+                f"--name {name!r} files as {path.name}, which holds the submission of {filed!r}; choose another --name"
+            )
+        if not replace:
+            raise SubmissionError(f"{path} exists: choose another --name, or pass --replace")
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"submission": {"name": name, "url": url, "verified_hidden_split": False}, "results": results}
     tmp = path.with_name(f".{path.name}.partial")
     tmp.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def _check_name_and_url(name: str, url: str) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise SubmissionError("--name: a submission needs a name")
+    if len(name) > MAX_NAME_CHARS or not name.isprintable():
+        raise SubmissionError(f"--name: at most {MAX_NAME_CHARS} printable characters, got {name[:MAX_NAME_CHARS]!r}")
+    if not isinstance(url, str) or (url and (not url.startswith(("https://", "http://")) or not url.isprintable())):
+        raise SubmissionError(f"--url: {url!r} is not an http(s) address")
+
+
+def _filed_name(path: Path) -> str | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["submission"]["name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def verify_submission(
@@ -199,7 +273,7 @@ def verify_submission(
         raise SubmissionError("--secret-file: verifying needs the hidden split's secret")
     validate_submission(hidden_results, secret=secret)
     path = _submission_path(directory, hidden_results["suite"], name)
-    if not path.exists():
+    if not path.exists() or _filed_name(path) != name:
         raise SubmissionError(f"no submission {name!r} for suite {hidden_results['suite']['name']!r} ({path})")
     record = json.loads(path.read_text(encoding="utf-8"))
     if record["results"]["agent"] != hidden_results["agent"]:
@@ -222,9 +296,18 @@ def board_rows(suite: str, directory: Path = SUBMISSIONS_DIR, version: int | Non
         version = load_manifest()["suites"][suite]["version"]
     rows = []
     for path in sorted((Path(directory) / suite / f"v{version}").glob("*.json")):
-        record = json.loads(path.read_text(encoding="utf-8"))
-        results = record["results"]
-        validate_submission(results)
+        record = read_submission(path)
+        try:
+            _check_name_and_url(record["submission"]["name"], record["submission"]["url"])
+            results = record["results"]
+        except (KeyError, TypeError) as exc:
+            raise SubmissionError(f"{path}: not a filed submission (submission.name, .url and results)") from exc
+        except SubmissionError as exc:
+            raise SubmissionError(f"{path}: {exc}") from exc
+        try:
+            validate_submission(results)
+        except SubmissionError as exc:
+            raise SubmissionError(f"{path}: {exc}") from exc
         agg = results["aggregates"]
         row: dict[str, Any] = {
             "name": record["submission"]["name"],
@@ -276,7 +359,7 @@ def build_boards(directory: Path = SUBMISSIONS_DIR, out: Path = BUILT_DIR) -> li
             title = f"{suite} v{version} (suite hash {released['hash'][:12]})"
             stem = suite if current else f"{suite}-v{version}"
             csv_path, md_path = out / f"{stem}.csv", out / f"{stem}.md"
-            frame.to_csv(csv_path, index=False, float_format="%.4f")
+            _csv_safe(frame).to_csv(csv_path, index=False, float_format="%.4f")
             md_path.write_text(f"# {title}\n\n" + _markdown_table(frame) + "\n", encoding="utf-8")
             written += [csv_path, md_path]
             (sections if current else older).append(f"<h2>{html.escape(title)}</h2>" + _html_table(frame, stem))
@@ -291,6 +374,28 @@ def build_boards(directory: Path = SUBMISSIONS_DIR, out: Path = BUILT_DIR) -> li
     return [*written, page]
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell that starts so
+
+
+def _csv_safe(frame):
+    """A copy of ``frame`` whose text cells cannot be read as spreadsheet formulas (OWASP: a leading
+    apostrophe makes them text)."""
+
+    def safe(value):
+        return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) else value
+
+    return frame.map(safe) if not frame.empty else frame
+
+
+def _markdown_text(value: Any) -> str:
+    """A cell's text for a Markdown table, on one line: HTML escaped (no raw tags), and the column
+    bar, links and code marks taken literally."""
+    import html
+
+    text = html.escape(" ".join(_fmt(value).split()), quote=False)
+    return "".join(f"\\{c}" if c in "\\`[]|" else c for c in text)
+
+
 def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
@@ -298,11 +403,11 @@ def _fmt(value: Any) -> str:
 def _markdown_table(frame) -> str:
     if frame.empty:
         return "No submissions yet."
-    header = "| rank | " + " | ".join(frame.columns) + " |"
+    header = "| rank | " + " | ".join(_markdown_text(c) for c in frame.columns) + " |"
     rule = "|" + "---|" * (len(frame.columns) + 1)
     lines = [header, rule]
     for rank, (_, row) in enumerate(frame.iterrows(), start=1):
-        cells = [_fmt(v).replace("|", "\\|") for v in row]
+        cells = [_markdown_text(v) for v in row]
         lines.append(f"| {rank} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -139,15 +139,25 @@ def git_revision() -> str | None:
 
 
 def build_results(
-    suite, agent_spec: str, agent_config: dict, records: list[dict], workers: int, reused: dict | None = None
+    suite,
+    agent_spec: str,
+    agent_config: dict,
+    records: list[dict],
+    workers: int,
+    reused: dict | None = None,
+    checkpoint_sha256: str | None = None,
 ) -> dict[str, Any]:
-    """The results file's content; ``reused`` says which records came from an earlier run."""
+    """The results file's content; ``reused`` says which records came from an earlier run, and
+    ``checkpoint_sha256`` (``agents.train.checkpoint.checkpoint_sha256``) which model made them."""
+    agent: dict[str, Any] = {"name": agent_spec, "config": agent_config}
+    if checkpoint_sha256:
+        agent["checkpoint_sha256"] = checkpoint_sha256
     order = {e.episode_id: i for i, e in enumerate(suite.episodes)}
     records = sorted(records, key=lambda r: order[r["episode_id"]])
     results = {
         "schema_version": SCHEMA_VERSION,
         "suite": {"name": suite.name, "version": suite.version, "hash": suite.hash, "episodes": len(suite.episodes)},
-        "agent": {"name": agent_spec, "config": agent_config},
+        "agent": agent,
         "versions": environment_versions(),
         "git_revision": git_revision(),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),

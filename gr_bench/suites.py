@@ -90,6 +90,14 @@ class Suite:
         ``task`` keeps episodes that include the task, or any of several tasks; ``category`` keeps
         episodes of one instruction category (train, eval, ..., invalid)."""
         wanted = (task,) if isinstance(task, str) else task
+        self._check_names("environment", [env] if env else [], {e.env_id for e in self.episodes})
+        self._check_names("task", wanted or [], {t for e in self.episodes for t in e.tasks})
+        self._check_names("axis", [axis] if axis else [], {e.axis for e in self.episodes})
+        self._check_names(
+            "instruction category", [category] if category else [], {e.instruction_category for e in self.episodes}
+        )
+        if episodes is not None and episodes < 1:
+            raise ValueError(f"--episodes must be at least 1, got {episodes}")
         chosen = [
             e
             for e in self.episodes
@@ -101,6 +109,19 @@ class Suite:
         if episodes is not None and episodes < len(chosen):
             chosen = [chosen[i] for i in np.linspace(0, len(chosen) - 1, episodes).round().astype(int)]
         return Suite(self.name, self.version, self.description, tuple(chosen))
+
+    def _check_names(self, kind: str, names, known: set[str]) -> None:
+        """A name no episode of this suite has is a typo, not an empty selection."""
+        from envs.errors import close_matches
+
+        for name in names:
+            if name not in known:
+                close = close_matches(name, known)
+                hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+                raise ValueError(
+                    f"suite {self.name!r} has no episode with {kind} {name!r}.{hint} "
+                    f"Its {kind} values: {', '.join(sorted(known))}."
+                )
 
 
 def _rng(*key: Any) -> np.random.Generator:

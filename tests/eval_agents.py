@@ -1,5 +1,6 @@
 """Misbehaving agents for the evaluator's failure-isolation tests (importable by module:Class)."""
 
+import contextlib
 import time
 
 import numpy as np
@@ -89,3 +90,117 @@ class HoldStillAgent:
 
     def act(self, observation):
         return np.r_[np.zeros(3), observation["robot_obs"][9:23], 1.0, 1.0]
+
+
+class ExitingAgent:
+    """Calls sys.exit in the middle of an episode."""
+
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        import sys
+
+        sys.exit(3)
+
+
+class HardExitingAgent:
+    """Calls os._exit in the middle of an episode, as a C extension's abort path might."""
+
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        import os
+
+        os._exit(7)
+
+
+class SelfKillingAgent:
+    """Its process dies at once, as in a segfault or an out-of-memory kill."""
+
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class TimeoutSwallowingAgent:
+    """Catches everything, the evaluator's time-out included, and carries on."""
+
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        with contextlib.suppress(BaseException):  # the point of this agent
+            time.sleep(0.6)
+        return np.zeros(7)
+
+
+class NeverReturningAgent:
+    """Swallows every time-out forever: only killing its process stops it."""
+
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        while True:
+            with contextlib.suppress(BaseException):  # the point of this agent
+                time.sleep(0.1)
+
+
+class BrokenConstructorAgent:
+    def __init__(self):
+        raise RuntimeError("cannot load my weights")
+
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        return np.zeros(7)
+
+
+class ExitingConstructorAgent:
+    def __init__(self):
+        import os
+
+        os._exit(9)
+
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        return np.zeros(7)
+
+
+class StringActionAgent:
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        return ["0.1"] * 7
+
+
+class ComplexActionAgent:
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        return np.zeros(7) + 1j
+
+
+class ConfigurableAgent:
+    """Takes a (fake) checkpoint path, as trained agents do, and holds the arm still."""
+
+    def __init__(self, checkpoint=None):
+        self.checkpoint = checkpoint
+
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        return np.r_[np.zeros(6), 1.0]

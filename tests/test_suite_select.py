@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gr_bench.suites import get_suite
 
 
@@ -12,4 +14,6 @@ def test_select_by_instruction_category():
     assert len(invalid.episodes) == sum(e.instruction_category == "invalid" for e in suite.episodes)
     tabletop = suite.select(env="GRBench/Tabletop-v0", category="invalid")
     assert len(tabletop.episodes) == 35  # the tabletop's invalid requests, one episode each
-    assert suite.select(category="no-such-category").episodes == ()
+    # a name no episode has is a typo, refused with the names there are (issue 14)
+    with pytest.raises(ValueError, match="no-such-category.*Its instruction category values: "):
+        suite.select(category="no-such-category")

@@ -1,7 +1,7 @@
 """The LeRobot v3.0 dataset layout, written and read with pyarrow and PyAV (no ``lerobot`` package).
 
     meta/info.json                        version, fps, features (dtype, shape, names), path templates, totals
-    meta/stats.json                       min/max/mean/std/count per numeric feature; per-channel for videos
+    meta/stats.json                       min/max/mean/std/count/q01..q99 per numeric feature; per-channel for videos
     meta/tasks.parquet                    task text (the index, named "task") -> task_index
     meta/episodes/chunk-000/file-000.parquet
                                           one row per episode: tasks, length, where its rows and video
@@ -46,7 +46,9 @@ INDEX_FEATURES = {
     "index": "int64",  # step within the dataset
     "task_index": "int64",  # row of meta/tasks.parquet
 }
-STATS = ("min", "max", "mean", "std", "count")
+# LeRobot 0.6's quantile statistics (policies that normalise by quantiles read them)
+QUANTILES = {"q01": 0.01, "q10": 0.10, "q50": 0.50, "q90": 0.90, "q99": 0.99}
+STATS = ("min", "max", "mean", "std", "count", *QUANTILES)
 
 
 @dataclass
@@ -73,14 +75,16 @@ class EpisodeData:
 
 # --- statistics ---------------------------------------------------------------------------------
 def array_stats(values: np.ndarray) -> dict[str, np.ndarray]:
-    """min/max/mean/std/count over the first axis of (N, *shape) values."""
+    """min/max/mean/std/count and the ``QUANTILES`` over the first axis of (N, *shape) values."""
     values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    quantiles = np.quantile(values, list(QUANTILES.values()), axis=0)  # (len(QUANTILES), D)
     return {
         "min": values.min(0),
         "max": values.max(0),
         "mean": values.mean(0),
         "std": values.std(0),
         "count": np.array([len(values)]),
+        **dict(zip(QUANTILES, quantiles, strict=True)),
     }
 
 
@@ -95,7 +99,8 @@ def image_stats(frames: np.ndarray, max_frames: int = 100) -> dict[str, np.ndarr
 
 
 def aggregate_stats(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Stats of the union of several sets from each set's stats (pooled mean and variance)."""
+    """Stats of the union of several sets from each set's stats (pooled mean and variance). Quantiles
+    are the count-weighted mean of each set's, as LeRobot aggregates them, when every set has them."""
     counts = np.array([float(p["count"][0]) for p in parts])
     weights = (counts / counts.sum()).reshape(-1, *([1] * np.ndim(parts[0]["mean"])))
     means = np.stack([p["mean"] for p in parts])
@@ -107,6 +112,7 @@ def aggregate_stats(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndar
         "mean": mean,
         "std": np.sqrt(variance),
         "count": np.array([int(counts.sum())]),
+        **{q: (weights * np.stack([p[q] for p in parts])).sum(0) for q in QUANTILES if all(q in p for p in parts)},
     }
 
 
@@ -332,12 +338,34 @@ def read_info(root: str | Path) -> dict[str, Any]:
             f"{root} is a LeRobot dataset of codebase version {version!r}; this reader reads {CODEBASE_VERSION!r} "
             "(convert it with lerobot's v2.1 -> v3.0 converter)"
         )
+    missing = sorted({"fps", "features", "data_path", "total_episodes"} - set(info))
+    if missing or not isinstance(info["features"], dict):
+        raise ValueError(f"{path} lacks {missing or ['features']}: not a complete dataset; collect it again")
+    fps = info["fps"]
+    if not isinstance(fps, int | float) or not fps > 0:
+        raise ValueError(f"{path}: fps must be a positive number, got {fps!r}")
+    for key, spec in info["features"].items():
+        # frames are found by timestamp x fps: an fps that is not the videos' own decodes wrong frames
+        encoded = spec.get("info", {}).get("video.fps") if isinstance(spec, dict) else None
+        if encoded is not None and encoded != fps:
+            raise ValueError(
+                f"{path}: fps is {fps} but video {key} was encoded at {encoded} fps; was info.json edited? "
+                "Restore it, or collect the dataset again"
+            )
     return info
 
 
 def read_stats(root: str | Path) -> dict[str, dict[str, np.ndarray]]:
     """meta/stats.json as arrays."""
-    data = json.loads((Path(root) / STATS_PATH).read_text(encoding="utf-8"))
+    path = Path(root) / STATS_PATH
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{root} has no {STATS_PATH}: not a complete dataset; collect it again") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict) or not all(isinstance(stats, dict) for stats in data.values()):
+        raise ValueError(f"{path}: expected {{feature: {{statistic: values}}}}, got something else")
     return {key: {name: np.asarray(value) for name, value in stats.items()} for key, stats in data.items()}
 
 

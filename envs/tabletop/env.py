@@ -27,7 +27,13 @@ from envs.tabletop.state import (
 from envs.tabletop.tasks import TASKS, feasible, get_task
 from envs.tabletop.variations import apply as apply_variations
 from envs.tabletop.variations import check_variations
-from envs.utils.conventions import INSTRUCTION_CHARSET, MAX_REL_ORN, MAX_REL_POS
+from envs.utils.conventions import (
+    INSTRUCTION_CHARSET,
+    MAX_REL_ORN,
+    MAX_REL_POS,
+    checked_instruction,
+    real_action,
+)
 from envs.utils.rendering import CameraRenderers, camera_resolutions
 from envs.utils.rotations import euler_to_mat, topdown_mat
 
@@ -177,6 +183,7 @@ class TabletopEnv(gym.Env):
                 f"unknown reset options {sorted(unknown)}; allowed: task, scene, initial_state, instruction, variations"
             )
         variations = check_variations(options.get("variations"))
+        instruction = checked_instruction(options.get("instruction"))
         scene = options.get("scene", self.default_scene)
         if "layout" in variations:
             if "scene" in options and options["scene"] != variations["layout"]:
@@ -204,7 +211,7 @@ class TabletopEnv(gym.Env):
                     "Pass an initial_state that allows it, or none to have one sampled."
                 )
         self.symbolic_state = self._build_initial_state(state)
-        self.instruction = options.get("instruction") or str(
+        self.instruction = instruction or str(
             self.np_random.choice(instructions(self.task.name, self.instruction_split))
         )
         self._start = self.sim.snapshot()
@@ -232,7 +239,7 @@ class TabletopEnv(gym.Env):
     def step(self, action):
         if self.sim is None:
             raise RuntimeError("call reset() before step()")
-        action = np.asarray(action, dtype=np.float64)
+        action = real_action(action)
         if action.shape != (7,):
             raise ValueError(f"action must have shape (7,): xyz, euler xyz, gripper; got shape {action.shape}")
         if not np.all(np.isfinite(action)):
@@ -265,6 +272,7 @@ class TabletopEnv(gym.Env):
         if self.sim is None:
             raise RuntimeError("call reset() before begin_task()")
         self.task = get_task(task)
+        instruction = checked_instruction(instruction)
         self.instruction = instruction or str(self.np_random.choice(instructions(task, self.instruction_split)))
         self._start = self.sim.snapshot()
         return self._observation()

@@ -27,7 +27,13 @@ from envs.tidy.sim import CONTROL_DT, MAX_OBJECTS, Placement, TidySim
 from envs.tidy.tasks import CLEAR_TABLE, TidyTask, get_task, untouched
 from envs.tidy.variations import DEFAULT_OBJECT_COUNT, check_variations
 from envs.tidy.variations import apply as apply_variations
-from envs.utils.conventions import INSTRUCTION_CHARSET, MAX_REL_ORN, MAX_REL_POS
+from envs.utils.conventions import (
+    INSTRUCTION_CHARSET,
+    MAX_REL_ORN,
+    MAX_REL_POS,
+    checked_instruction,
+    real_action,
+)
 from envs.utils.rendering import CameraRenderers, camera_resolutions
 from envs.utils.rotations import euler_to_mat
 
@@ -239,9 +245,7 @@ class TidyEnv(gym.Env):
             raise ValueError(f"unknown reset options {sorted(unknown)}; allowed: task, scene, instruction, variations")
         variations = check_variations(options.get("variations"))
         task = get_task(options.get("task", self.default_task) or CLEAR_TABLE)
-        instruction = options.get("instruction")
-        if instruction is not None and not isinstance(instruction, str):
-            raise ValueError(f"instruction must be a string, got {type(instruction).__name__}")
+        instruction = checked_instruction(options.get("instruction"))
         sim = self._sim_for(str(options.get("scene", self.default_scene)))
         self.variations = apply_variations(sim, variations)
         rng = self.np_random
@@ -276,7 +280,7 @@ class TidyEnv(gym.Env):
     def step(self, action):
         if self.sim is None:
             raise RuntimeError("call reset() before step()")
-        action = np.asarray(action, dtype=np.float64)
+        action = real_action(action)
         shape = self.action_space.shape
         if action.shape != shape:
             raise ValueError(
@@ -341,6 +345,7 @@ class TidyEnv(gym.Env):
             raise ValueError(f"task {task!r} needs the tray, which is only brought out at reset")
         self.task = parsed
         self.goals = parsed.goals_for(self.sim.objects)
+        instruction = checked_instruction(instruction)
         self.instruction = instruction or str(self.np_random.choice(instructions(task, self.instruction_split)))
         self._start = self.sim.snapshot()
         self._steps = 0

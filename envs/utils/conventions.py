@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import string
 
+import numpy as np
+
 # relative end-effector actions, as CALVIN: what an action component of 1 moves in one control step
 MAX_REL_POS = 0.02  # metres
 MAX_REL_ORN = 0.05  # radians
@@ -16,3 +18,33 @@ INSTRUCTION_CHARSET = (
     + "".join(map(chr, range(0x4E00, 0xA000)))  # CJK unified ideographs
     + "".join(map(chr, range(0xFF00, 0xFF60)))  # full-width forms
 )
+MAX_INSTRUCTION_CHARS = 512  # the length the observation space's Text allows
+
+
+def checked_instruction(instruction: str | None) -> str | None:
+    """``instruction`` if it is one the observation space can hold (a string of at most
+    ``MAX_INSTRUCTION_CHARS`` characters of ``INSTRUCTION_CHARSET``), or None; else ValueError."""
+    if instruction is None:
+        return None
+    if not isinstance(instruction, str):
+        raise ValueError(f"instruction must be a string, got {type(instruction).__name__}")
+    if len(instruction) > MAX_INSTRUCTION_CHARS:
+        raise ValueError(f"instruction has {len(instruction)} characters; at most {MAX_INSTRUCTION_CHARS} are allowed")
+    outside = sorted({c for c in instruction if c not in _CHARSET})
+    if outside:
+        raise ValueError(
+            f"instruction has characters outside the instruction space: {''.join(outside[:10])!r} "
+            "(allowed: printable ASCII, Latin-1, Latin Extended-A, CJK ideographs and punctuation)"
+        )
+    return instruction
+
+
+def real_action(action) -> np.ndarray:
+    """``action`` as a float64 array; strings, complex numbers and objects are refused, not converted."""
+    array = np.asarray(action)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"an action is an array of real numbers; got {array.dtype} values: {array.ravel()[:7]!r}")
+    return array.astype(np.float64)
+
+
+_CHARSET = frozenset(INSTRUCTION_CHARSET)
