@@ -124,22 +124,11 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     if not args.agent:
         raise ValueError(f"gr-bench train needs --agent (one of {sorted(TRAINABLE)}) or --recipe NAME")
-    if args.threads:
-        import torch
+    import torch
 
+    if args.threads:
         torch.set_num_threads(args.threads)
-    model, dataset, checkpoint_config = build_for_training(
-        args.agent,
-        config=args.config,
-        overrides=parse_overrides(args.set),
-        stage=args.stage,
-        data=args.data,
-        videos=args.videos,
-        tasks=args.tasks.split(",") if args.tasks else None,
-        vl_data=args.vl_data,
-        init=args.init,
-        robot_data=args.robot_data,
-    )
+    # options are checked before the data is loaded
     config = TrainConfig(
         steps=args.steps,
         batch_size=args.batch_size,
@@ -152,6 +141,19 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
         num_workers=args.num_workers,
+    )
+    torch.manual_seed(config.seed)  # --seed also seeds the model's initial weights
+    model, dataset, checkpoint_config = build_for_training(
+        args.agent,
+        config=args.config,
+        overrides=parse_overrides(args.set),
+        stage=args.stage,
+        data=args.data,
+        videos=args.videos,
+        tasks=args.tasks.split(",") if args.tasks else None,
+        vl_data=args.vl_data,
+        init=args.init,
+        robot_data=args.robot_data,
     )
     out = args.out or f"runs/train-{args.agent}-{args.stage}"
     last = train(

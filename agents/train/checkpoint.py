@@ -62,7 +62,13 @@ def read_config(folder: str | Path) -> dict[str, Any]:
         raise ValueError(
             f"{folder} is not a checkpoint: it has no {CONFIG} (a checkpoint holds {CONFIG} and {WEIGHTS})"
         )
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is damaged ({exc}); restore or retrain the checkpoint") from exc
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: a checkpoint's config is a JSON object, got {type(config).__name__}")
+    return config
 
 
 def load_weights(model: nn.Module, folder: str | Path, strict: bool = True) -> None:
@@ -77,7 +83,10 @@ def load_weights(model: nn.Module, folder: str | Path, strict: bool = True) -> N
     path = Path(folder) / WEIGHTS
     if not path.is_file():
         raise ValueError(f"{folder} has no {WEIGHTS}")
-    weights = load_file(str(path))
+    try:
+        weights = load_file(str(path))
+    except Exception as exc:  # safetensors' own error type: a file cut short or not safetensors at all
+        raise ValueError(f"{path} is damaged or not a safetensors file ({exc}); restore or retrain it") from exc
     expected = trained_state_dict(model)
     if strict:
         missing, unexpected = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
@@ -87,6 +96,8 @@ def load_weights(model: nn.Module, folder: str | Path, strict: bool = True) -> N
             )
     else:
         weights = {k: v for k, v in weights.items() if k in expected and expected[k].shape == v.shape}
+        if not weights:
+            raise ValueError(f"no tensor of {folder} fits this model (names or shapes differ): it cannot initialise it")
     model.load_state_dict(weights, strict=False)
 
 

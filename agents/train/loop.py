@@ -14,6 +14,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -50,6 +51,11 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
         if not 0 <= self.min_lr_ratio <= 1:
             raise ValueError(f"TrainConfig.min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        for name in ("warmup_steps", "weight_decay", "num_workers"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if not self.grad_clip > 0:
+            raise ValueError(f"TrainConfig.grad_clip (the largest gradient norm) must be > 0, got {self.grad_clip}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -183,6 +189,43 @@ def _truncate_metrics(path: Path, step: int) -> None:
     os.replace(tmp, path)
 
 
+def _holds_checkpoints(checkpoints: Path) -> bool:
+    """Whether a run folder holds checkpoints; what a kill during the first checkpoint write left
+    (``*.tmp``) is removed, so that the run starts again."""
+    if not checkpoints.is_dir():
+        return False
+    leftovers = [p for p in checkpoints.iterdir() if p.name.endswith(".tmp")]
+    if len(leftovers) < len(list(checkpoints.iterdir())):
+        return True
+    for path in leftovers:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    return False
+
+
+def _check_same_run(last: Path, checkpoint_config: dict[str, Any]) -> None:
+    """A resumed run trains the same agent, model and data as it did."""
+    from agents.train.checkpoint import read_config
+
+    saved = {k: v for k, v in read_config(last).items() if k not in ("train", "step")}
+    now = json.loads(json.dumps(checkpoint_config))
+    differing = sorted(k for k in saved.keys() | now.keys() if not _same(saved.get(k), now.get(k)))
+    if differing:
+        raise ValueError(
+            f"--resume: {last.parent.parent} was trained with other {', '.join(differing)} (its source: "
+            f"{saved.get('source')}); resume with the run's --data/--set options, or choose another --out"
+        )
+
+
+def _same(saved: Any, now: Any) -> bool:
+    """``now`` describes what ``saved`` does; a field that code added since (not in ``saved``) is no difference."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        return all(_same(value, now.get(key)) for key, value in saved.items()) if saved.keys() <= now.keys() else False
+    return saved == now
+
+
 def train(
     model: nn.Module,
     dataset: torch.utils.data.Dataset,
@@ -207,6 +250,8 @@ def train(
         max_minutes: stop (with a checkpoint) after the first step that ends past this much
             wall-clock training time in this call.
     """
+    if max_minutes is not None and not max_minutes > 0:
+        raise ValueError(f"--max-minutes must be > 0, got {max_minutes}")
     out = Path(out)
     checkpoints = out / "checkpoints"
     rank, local_rank, world = _distributed()
@@ -228,24 +273,30 @@ def train(
     if resume:
         last = last_checkpoint(checkpoints)
         if last is None:
-            raise ValueError(f"--resume: {checkpoints} holds no complete checkpoint to resume from")
+            raise ValueError(
+                f"--resume: {checkpoints} holds no complete checkpoint to resume from (a run killed before its "
+                "first checkpoint starts again without --resume)"
+            )
+        _check_same_run(last, checkpoint_config)
         load_weights(model, last)
-        state = torch.load(last / TRAINING_STATE, weights_only=False)
+        try:
+            state = torch.load(last / TRAINING_STATE, weights_only=False)
+        except Exception as exc:  # a file cut short: torch raises several kinds
+            raise ValueError(f"--resume: {last / TRAINING_STATE} is missing or damaged ({exc})") from exc
         saved = TrainConfig.from_dict(state["train_config"])
         if asdict(saved) | {"steps": config.steps} != asdict(config) | {"steps": config.steps}:
             raise ValueError(f"--resume with different training options: the run used {asdict(saved)}")
         start = state["step"]
         _truncate_metrics(out / "metrics.csv", start)  # rows logged after the checkpoint are redone
-    elif checkpoints.exists() and any(checkpoints.iterdir()):
+    elif _holds_checkpoints(checkpoints):
         raise ValueError(f"{out} already holds a training run; pass --resume to continue it or choose another --out")
     elif init is not None:
-        init = Path(init)
-        if not (init / "model.safetensors").is_file():  # a run folder: its newest checkpoint
-            newest = last_checkpoint(init / "checkpoints")
-            if newest is None:
-                raise ValueError(f"--init {init} is neither a checkpoint nor a training run with one")
-            init = newest
-        load_weights(model, init, strict=False)
+        from agents.train.checkpoint import read_agent_checkpoint
+
+        folder, _ = read_agent_checkpoint(init, checkpoint_config["agent"])  # a run folder: its newest checkpoint
+        load_weights(model, folder, strict=False)
+    if not resume:
+        _truncate_metrics(out / "metrics.csv", 0)  # a run killed before its first checkpoint starts over
 
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.ndim >= 2]
