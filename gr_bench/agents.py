@@ -7,7 +7,10 @@ state and ignores the instruction (it is language-blind by design; see ``OracleA
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -43,6 +46,35 @@ def resolve(spec: str) -> type:
     return getattr(module, class_name)
 
 
+REAL_EXIT = os._exit  # the process's own os._exit, while exit_guard() replaces it
+
+
+class AgentExit(BaseException):
+    """Agent code called ``os._exit``; raised in its place (``exit_guard``) so that the harness goes on."""
+
+    def __init__(self, code):
+        super().__init__(f"agent code called os._exit({code!r})")
+        self.code = code
+
+
+@contextlib.contextmanager
+def exit_guard() -> Iterator[None]:
+    """While agent code runs in this process, ``os._exit`` raises ``AgentExit`` instead of ending
+    it; a process the agent forked (a data loader, say) still exits."""
+    pid, previous = os.getpid(), os._exit
+
+    def guarded(code=0):
+        if os.getpid() != pid:
+            REAL_EXIT(code)
+        raise AgentExit(code)
+
+    os._exit = guarded
+    try:
+        yield
+    finally:
+        os._exit = previous
+
+
 def make_agent(spec: str, config: dict[str, Any] | None = None):
     """The agent ``spec`` built from ``config``; ``blind: true`` in it wraps the agent in a blind
     control (agents.blind: every camera image a constant grey)."""
@@ -52,10 +84,11 @@ def make_agent(spec: str, config: dict[str, Any] | None = None):
     if not isinstance(blind, bool):
         raise ValueError(f"blind must be true or false, got {blind!r}")
     try:
-        agent = cls(**config)
+        with exit_guard():
+            agent = cls(**config)
     except ValueError:
         raise
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken agent or checkpoint: say so in one line
+    except (Exception, SystemExit, AgentExit) as exc:  # noqa: BLE001 - a broken agent or checkpoint: one line
         text = " ".join(str(exc).split())
         raise ValueError(
             f"agent {spec!r} could not be built from config {config}: {type(exc).__name__}{': ' * bool(text)}{text}"

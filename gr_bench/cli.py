@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sys
+from pathlib import Path
 
 # Larger subcommands live in their own modules, each with ``add_parser(subparsers)``; those modules
 # import torch and the simulator only inside the command they run, so building the parser stays cheap.
@@ -108,8 +109,6 @@ def _eval(args: argparse.Namespace) -> int:
     # module:Class agents are found in the current directory too, as `python -m` finds them
     if os.getcwd() not in sys.path:
         sys.path.append(os.getcwd())
-    from pathlib import Path
-
     from gr_bench.evaluator import evaluate
     from gr_bench.report import table, write_reports
     from gr_bench.suites import get_suite
@@ -223,8 +222,6 @@ def _ls(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from gr_bench.report import table, write_reports
 
     results = _load_results(args.results)
@@ -263,7 +260,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
     if args.action == "build":
         from gr_bench.leaderboard import build_boards
 
-        for path in build_boards():
+        for path in build_boards(args.submissions, args.boards):
             print(f"wrote {path}")
         return 0
     if not args.results:
@@ -271,15 +268,20 @@ def _leaderboard(args: argparse.Namespace) -> int:
     if args.action == "add":
         from gr_bench.leaderboard import add_submission
 
-        path = add_submission(read_submission(args.results), args.name or "", args.url or "", replace=args.replace)
-        print(f"filed {path}; run `gr-bench leaderboard build` to regenerate the boards")
+        path = add_submission(
+            read_submission(args.results), args.name or "", args.url or "", args.submissions, replace=args.replace
+        )
+        print(
+            f"filed {path}; run `gr-bench leaderboard build` to regenerate the boards. To publish it, open a pull "
+            "request to the gr-bench repository with that file and the rebuilt boards"
+        )
         return 0
     results = read_submission(args.results)
     secret = _read_secret(args.secret_file) if args.secret_file else None
     if args.action == "verify":
         from gr_bench.leaderboard import verify_submission
 
-        path = verify_submission(results, args.name or "", secret or "")
+        path = verify_submission(results, args.name or "", secret or "", args.submissions)
         print(f"verified {path} on the hidden split; run `gr-bench leaderboard build` to regenerate the boards")
         return 0
     validate_submission(results, secret=secret)
@@ -396,6 +398,15 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--url", help="add: a link to the paper or code")
     board.add_argument("--replace", action="store_true", help="add: replace a submission of the same name")
     board.add_argument("--secret-file", help="validate/verify: the hidden split's secret")
+    from gr_bench.leaderboard import BUILT_DIR, SUBMISSIONS_DIR
+
+    board.add_argument(
+        "--submissions",
+        type=Path,
+        default=SUBMISSIONS_DIR,
+        help=f"add/verify/build: the submissions folder (default: this gr-bench's own, {SUBMISSIONS_DIR})",
+    )
+    board.add_argument("--boards", type=Path, default=BUILT_DIR, help=f"build: where the boards go ({BUILT_DIR})")
     board.set_defaults(func=_leaderboard)
     for module_name in SUBCOMMAND_MODULES:
         importlib.import_module(module_name).add_parser(sub)

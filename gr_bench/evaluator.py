@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from gr_bench.agents import REAL_EXIT, AgentExit, exit_guard
 from gr_bench.suites import Episode, Suite
 
 EPISODE_TIME_LIMIT = 600.0  # seconds of wall time per episode before it is failed
@@ -44,7 +45,6 @@ KILL_GRACE = 10.0  # seconds past the time limit before a worker process that ig
 UNTOUCHED_JOINT = 0.01  # metres an articulation may move in an 'invalid' episode
 UNTOUCHED_BLOCK = 0.02  # metres a block may move in an 'invalid' episode
 LOCK_PATH = ".lock"  # in a run directory: held (fcntl) by the process writing to it
-_REAL_EXIT = os._exit  # os._exit is guarded while agent code runs in this process
 
 
 class EpisodeTimeout(BaseException):
@@ -68,22 +68,6 @@ def _on_alarm(signum, frame):
     raise EpisodeTimeout()
 
 
-class _AgentExit(BaseException):
-    """Agent code called ``os._exit``; raised in its place so that the run goes on."""
-
-    def __init__(self, code):
-        super().__init__(code)
-        self.code = code
-
-
-def _guarded_exit(code=0):
-    # a process the agent forked (a data loader, say) exits for real
-    if os.getpid() != _GUARDED_PID:
-        _REAL_EXIT(code)
-    raise _AgentExit(code)
-
-
-_GUARDED_PID = os.getpid()
 
 
 class EpisodeRunner:
@@ -120,18 +104,18 @@ class EpisodeRunner:
         record = blank_record(episode)
         self._deadline = time.monotonic() + self.time_limit
         previous = signal.signal(signal.SIGALRM, _on_alarm)
-        os._exit = _guarded_exit
         try:
             try:
                 # raised again every TIMEOUT_REPEAT s until agent code lets it through
                 signal.setitimer(signal.ITIMER_REAL, self.time_limit, TIMEOUT_REPEAT)
-                self._play(episode, record)
+                with exit_guard():
+                    self._play(episode, record)
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         except EpisodeTimeout:
             record["failure"] = {"kind": "timeout", "message": f"episode exceeded {self.time_limit:.0f} s"}
-        except _AgentExit as exc:
-            record["failure"] = {"kind": "agent_error", "message": f"agent code called os._exit({exc.code!r})"}
+        except AgentExit as exc:
+            record["failure"] = {"kind": "agent_error", "message": str(exc)}
         except PhysicsError as exc:
             record["failure"] = {"kind": "physics", "message": str(exc)}
         except _AgentFailure as exc:
@@ -139,7 +123,6 @@ class EpisodeRunner:
         except Exception as exc:  # noqa: BLE001 - the run must go on; the reason is recorded
             record["failure"] = {"kind": "env_error", "message": _short_traceback(exc)}
         finally:
-            os._exit = _REAL_EXIT
             signal.signal(signal.SIGALRM, previous)
         return finish_record(record, started)
 
@@ -148,7 +131,7 @@ class EpisodeRunner:
         that swallowed the time-out is stopped as soon as it returns."""
         try:
             result = fn()
-        except (EpisodeTimeout, _AgentExit, KeyboardInterrupt):
+        except (EpisodeTimeout, AgentExit, KeyboardInterrupt):
             raise
         except SystemExit as exc:
             raise _AgentFailure("agent_error", f"agent code called sys.exit({exc.code!r})") from exc
@@ -314,7 +297,7 @@ def _worker_main(conn, agent_spec: str, agent_config: dict | None, time_limit: f
     try:
         runner = EpisodeRunner(agent_spec, agent_config, time_limit)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the run
-        conn.send(("start_error", _last_line(exc)))
+        conn.send(("start_error", str(exc) if isinstance(exc, ValueError) else _last_line(exc)))
         return
     conn.send(("ready", None))
     while True:
@@ -332,7 +315,7 @@ def _exit_with_parent() -> None:
     def watch():
         while os.getppid() == parent:
             time.sleep(1.0)
-        _REAL_EXIT(1)
+        REAL_EXIT(1)
 
     threading.Thread(target=watch, daemon=True).start()
 
@@ -417,7 +400,7 @@ def _pool_stream(
                     w.episode = None
                     yield payload
                 elif kind == "start_error":
-                    raise AgentStartError(f"agent {agent_spec!r} could not be built in a worker process: {payload}")
+                    raise AgentStartError(f"{payload} (in a worker process)")
                 elif not w.ready:  # died while building the agent: a new worker would die the same way
                     raise AgentStartError(
                         f"agent {agent_spec!r}: its worker process died while building it ({_exit_reason(payload)})"
@@ -479,7 +462,7 @@ def _give_up(episode: Episode, time_limit: float, on_stuck: Callable[[dict[str, 
         file=sys.stderr,
         flush=True,
     )
-    _REAL_EXIT(3)
+    REAL_EXIT(3)
 
 
 # --- the run directory ---------------------------------------------------------------------------
@@ -727,6 +710,8 @@ def _import_reused(
     path = out / REUSED_PATH
     if path.exists():
         provenance = _read_json(path, "record of reused runs")
+        if not isinstance(provenance.get("source"), str) or not isinstance(provenance.get("episode_ids"), list):
+            raise RunDirectoryError(f"{path}: not a record of reused runs (source, episode_ids); restore it")
         source = Path(provenance["source"])
         if reuse is not None and reuse.resolve() != source.resolve():
             raise RunMismatchError(f"{out} already reused the records of {source}, not {reuse}; choose another --out")

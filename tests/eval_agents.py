@@ -204,3 +204,17 @@ class ConfigurableAgent:
 
     def act(self, observation):
         return np.r_[np.zeros(6), 1.0]
+
+
+class SelfKillingConstructorAgent:
+    def __init__(self):
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        return np.zeros(7)

@@ -99,12 +99,20 @@ def test_in_process_agent_that_never_yields_stops_the_run_loudly_and_resumably(t
     ("agent", "message"),
     [
         ("eval_agents:BrokenConstructorAgent", "cannot load my weights"),
-        ("eval_agents:ExitingConstructorAgent", "exit code 9"),
+        ("eval_agents:ExitingConstructorAgent", r"os._exit\(9\)"),
+        ("eval_agents:SelfKillingConstructorAgent", "died while building it .killed by SIGKILL"),
     ],
 )
 def test_agent_that_cannot_be_built_fails_the_run(tmp_path, agent, message):
     with pytest.raises(AgentStartError, match=message):
         evaluate(_two(), agent, tmp_path, workers=2, progress=False)
+
+
+def test_agent_that_exits_while_built_in_this_process_is_one_error():
+    from gr_bench.agents import make_agent
+
+    with pytest.raises(ValueError, match=r"os._exit\(9\)"):
+        make_agent("eval_agents:ExitingConstructorAgent")
 
 
 def test_cli_agent_that_cannot_be_built_is_one_line(tmp_path):
