@@ -56,7 +56,7 @@ class Recipe:
 
 
 TABLETOP = Collection("tabletop", "GRBench/Tabletop-v0", "seen", 100)
-TIDY = Collection("tidy", "GRBench/Tidy-v0", "seen", 40)
+TIDY = Collection("tidy", "GRBench/Tidy-v0", "seen", 20)
 
 RECIPES: dict[str, Recipe] = {
     r.name: r
