@@ -34,7 +34,7 @@ def test_a_recipe_collects_trains_and_resumes(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(recipes.RECIPES, tiny.name, tiny)
     work, data = tmp_path / "work", tmp_path / "data"
     args = ["train", "--recipe", "test-tiny", "--out", str(work), "--data-root", str(data)]
-    assert main(args + ["--max-minutes", "0"]) == 0  # stops after its first step, with a checkpoint
+    assert main(args + ["--max-minutes", "1e-6"]) == 0  # stops after its first step, with a checkpoint
     first = json.loads((work / "recipe.json").read_text())
     assert first["step"] == 1 and not first["done"] and (data / "smoke" / "meta" / "info.json").is_file()
     assert main(args) == 0  # the same command continues the run
