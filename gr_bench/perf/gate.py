@@ -28,6 +28,7 @@ from gr_bench.perf.peer import CALVIN_STEPS_PER_S
 
 BASELINE_FORMAT = "gr-bench-perf-baseline/2"
 RUN_TIMEOUT = 1800  # seconds for all benchmark processes together
+FETCH_TIMEOUT = 120  # seconds for fetching a reference revision a shallow clone lacks
 ROUNDS = 7  # timed rounds of every figure but the evaluator's (a warm-up round comes first)
 PACKAGES = ("gr_bench", "envs", "agents")
 
@@ -94,16 +95,22 @@ def _resolve(root: Path, revision: str) -> str:
     except RuntimeError:
         pass
     # a shallow clone lacks it: fetch just that commit if the remote serves it
-    fetched = subprocess.run(
-        ["git", "-C", str(root), "fetch", "--quiet", "--depth=1", "origin", revision], capture_output=True, text=True
-    )
+    try:
+        fetched = subprocess.run(
+            ["git", "-C", str(root), "fetch", "--quiet", "--depth=1", "origin", revision],
+            capture_output=True,
+            text=True,
+            timeout=FETCH_TIMEOUT,
+        ).stderr
+    except subprocess.TimeoutExpired:
+        fetched = f"no answer in {FETCH_TIMEOUT} s"
     try:
         return _git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
     except RuntimeError:
         shallow = _git(root, "rev-parse", "--is-shallow-repository") == "true"
         raise ReferenceUnavailable(
             f"the reference revision {revision} is not in this clone{' (a shallow clone)' if shallow else ''} "
-            f"and fetching it failed ({(fetched.stderr or '').strip() or 'no output'}); "
+            f"and fetching it failed ({(fetched or '').strip() or 'no output'}); "
             "run `git fetch --unshallow`, or pass --reference REV with a revision this clone has"
         ) from None
 
