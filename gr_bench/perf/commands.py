@@ -85,9 +85,13 @@ def _perf(args: argparse.Namespace) -> int:
         raise ValueError(f"--rounds must be at least 1, got {args.rounds}")
     rounds = [f"--benchmark-min-rounds={args.rounds or ROUNDS}"]
     ours = [str(root / "benchmarks"), *rounds, *(["-k", args.select] if args.select else [])]
-    if args.action == "run":
-        return _run(args, root, ours, rounds)
-    return _check(args, root, ours, rounds)
+    try:
+        if args.action == "run":
+            return _run(args, root, ours, rounds)
+        return _check(args, root, ours, rounds)
+    except RuntimeError as exc:  # a benchmark process wrote nothing, imported the wrong code, or git failed
+        print(f"gr-bench: error: perf {args.action}: {exc}", file=sys.stderr)
+        return 2
 
 
 def _run(args: argparse.Namespace, root: Path, ours: list[str], rounds: list[str]) -> int:

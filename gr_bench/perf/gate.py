@@ -135,7 +135,8 @@ class Side:
 
 def run_sides(sides: list[Side], out: Path, log=print) -> dict[str, dict[str, Any]]:
     """Run every side's benchmarks, taking turns; each side's pytest-benchmark JSON, as written to
-    ``out/NAME.json`` (its pytest output in ``out/NAME.log``), with ``exit_code`` added. Raises
+    ``out/NAME.json`` (its pytest output in ``out/NAME.log``), with ``exit_code`` and ``failed``
+    (the figures that failed or errored) added. Raises
     ``RuntimeError`` when a side with code of ours wrote none or imported the wrong code."""
     out.mkdir(parents=True, exist_ok=True)
     processes = []
@@ -162,6 +163,11 @@ def run_sides(sides: list[Side], out: Path, log=print) -> dict[str, dict[str, An
             raise RuntimeError(message)
         reports[side.name] = json.loads(path.read_text(encoding="utf-8"))
         reports[side.name]["exit_code"] = codes[side.name]
+        # pytest's -rfE summary: "FAILED bench_x.py::test_y[param] - reason", "ERROR ..." likewise
+        log_lines = (out / f"{side.name}.log").read_text(encoding="utf-8", errors="replace").splitlines()
+        reports[side.name]["failed"] = [
+            line.split()[1].rpartition("::")[2] for line in log_lines if line.startswith(("FAILED ", "ERROR "))
+        ]
         if side.code is not None:
             _check_code_origin(side, reports[side.name])
     return reports
@@ -227,6 +233,8 @@ def compare(candidate: dict[str, Any], reference: dict[str, Any], tolerance: flo
     for name in sorted(set(theirs) - set(ours)):
         other = theirs[name]
         figures.append(Figure(name, other["group"], other["unit"], None, other["seconds"], "FAILED"))
+    for name in sorted(set(candidate.get("failed", [])) - set(theirs)):  # failed on both sides
+        figures.append(Figure(name, "", "", None, None, "FAILED"))
     return figures
 
 
@@ -250,7 +258,7 @@ def format_check(figures: list[Figure], tolerance: float, reference: str) -> str
         if f.status == "REGRESSION":
             lines.append(f"REGRESSION: {f.name} takes {f.ratio:.2f}x the reference's time per {f.unit[:-1]}")
         else:
-            lines.append(f"FAILED: {f.name} ran in the reference but not in the candidate (see candidate.log)")
+            lines.append(f"FAILED: {f.name} did not run in the candidate (see candidate.log)")
     gated = [f for f in figures if f.status in ("ok", "improvement", "REGRESSION", "FAILED")]
     lines.append(f"perf: {len(gated) - len(failed(figures))} passed, {len(failed(figures))} failed")
     return "\n".join(lines)
