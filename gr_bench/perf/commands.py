@@ -12,12 +12,12 @@ DEFAULT_BASELINE = "benchmarks/baseline.json"
 DEFAULT_OUT = "runs/perf"
 
 PERF_EXAMPLES = """examples:
-  gr-bench perf run                                      # every figure, this tree (about a minute)
+  gr-bench perf run                                      # every figure, this tree (under a minute)
   gr-bench perf run -k tabletop_step --peer robosuite    # and robosuite's Lift beside ours (own venv)
-  gr-bench perf check --tolerance 0.25                   # what CI runs (about 3 minutes)
+  gr-bench perf check --tolerance 0.25                   # what CI runs (about two minutes)
   gr-bench perf check --reference origin/main -k act     # against another revision, some figures
   gr-bench perf baseline                                 # name HEAD as the reference in benchmarks/baseline.json
-  pytest-benchmark compare runs/perf/reference.json runs/perf/candidate.json
+  pytest-benchmark compare runs/perf/reference.json runs/perf/candidate.json --group-by=name
 
 Figures are pytest-benchmark benchmarks in benchmarks/ (`pytest benchmarks` runs them too), timed
 in CPU seconds. check runs them for this tree and, from the same Python on the same machine, for
