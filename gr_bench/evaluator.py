@@ -6,11 +6,10 @@ nothing. Agent exceptions, malformed actions, time-outs and physics blow-ups fai
 episode, with the reason recorded. An episode's outcome depends only on the episode and the agent
 (seeded per episode), so any number of workers gives the same results.
 
-With one worker, agent code runs in this process; a ``sys.exit``/``os._exit`` in it fails its
-episode, and the time limit is raised again until agent code gives control back. With two or
-more, each worker is a process the evaluator can replace: one that dies (a crash in native code,
-an out-of-memory kill) fails its episode as ``worker_died`` (not retried: such crashes repeat),
-and one that ignores its time limit is killed. An agent that cannot be constructed fails the run.
+With one worker, agent code runs in this process: a ``sys.exit``/``os._exit`` in it fails its
+episode, the time-out is raised again until agent code gives control back, and agent code that
+never does gets its episode recorded as a time-out and stops the run (resumable). With two or more,
+agent code runs in worker processes that are replaced when they die or hang (``gr_bench.workers``).
 
 A run directory holds the run's identity (``run.json``: suite, agent, config and the checkpoint's
 content hash), is locked while a process writes to it, and is never silently repaired beyond the
@@ -22,8 +21,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import multiprocessing
-import multiprocessing.connection
 import os
 import signal
 import sys
@@ -66,8 +63,6 @@ class AgentStartError(ValueError):
 
 def _on_alarm(signum, frame):
     raise EpisodeTimeout()
-
-
 
 
 class EpisodeRunner:
@@ -113,15 +108,18 @@ class EpisodeRunner:
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         except EpisodeTimeout:
-            record["failure"] = {"kind": "timeout", "message": f"episode exceeded {self.time_limit:.0f} s"}
+            record["failure"] = {"kind": "timeout", "message": f"episode exceeded {self.time_limit:g} s"}
         except AgentExit as exc:
             record["failure"] = {"kind": "agent_error", "message": str(exc)}
-        except PhysicsError as exc:
-            record["failure"] = {"kind": "physics", "message": str(exc)}
-        except _AgentFailure as exc:
-            record["failure"] = {"kind": exc.kind, "message": exc.message}
         except Exception as exc:  # noqa: BLE001 - the run must go on; the reason is recorded
-            record["failure"] = {"kind": "env_error", "message": _short_traceback(exc)}
+            if time.monotonic() > self._deadline:  # code the time-out interrupted failed in cleaning up
+                record["failure"] = {"kind": "timeout", "message": f"episode exceeded {self.time_limit:g} s"}
+            elif isinstance(exc, PhysicsError):
+                record["failure"] = {"kind": "physics", "message": str(exc)}
+            elif isinstance(exc, _AgentFailure):
+                record["failure"] = {"kind": exc.kind, "message": exc.message}
+            else:
+                record["failure"] = {"kind": "env_error", "message": _short_traceback(exc)}
         finally:
             signal.signal(signal.SIGALRM, previous)
         return finish_record(record, started)
@@ -276,7 +274,7 @@ def episode_progress(record: dict[str, Any]) -> float:
     return record["completed"] / len(record["tasks"])
 
 
-def _last_line(exc: BaseException) -> str:
+def last_line(exc: BaseException) -> str:
     """``Type: message`` of an exception, on one line."""
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -285,146 +283,6 @@ def _last_line(exc: BaseException) -> str:
 def _short_traceback(exc: BaseException, lines: int = 6) -> str:
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).strip().splitlines()
     return "\n".join(text[-lines:])
-
-
-# --- worker processes ---------------------------------------------------------------------------
-def _worker_main(conn, agent_spec: str, agent_config: dict | None, time_limit: float) -> None:
-    """A worker process: build the agent, say whether that worked, then run the episodes it is sent."""
-    os.environ.setdefault("MUJOCO_GL", "egl")
-    # several workers on a small machine: one thread each is much faster than oversubscription
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _exit_with_parent()
-    try:
-        runner = EpisodeRunner(agent_spec, agent_config, time_limit)
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the run
-        conn.send(("start_error", str(exc) if isinstance(exc, ValueError) else _last_line(exc)))
-        return
-    conn.send(("ready", None))
-    while True:
-        try:
-            episode = conn.recv()
-        except EOFError:  # the parent is gone
-            return
-        conn.send(("record", runner.run(Episode.from_json(episode))))
-
-
-def _exit_with_parent() -> None:
-    """A worker whose parent was killed (kill -9) exits rather than finish an episode for no one."""
-    parent = os.getppid()
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        REAL_EXIT(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-class _Worker:
-    """One worker process, the pipe to it and the episode it is running."""
-
-    def __init__(self, context, args: tuple):
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child, *args), daemon=True)
-        self.process.start()
-        child.close()
-        self.ready = False  # its agent is built
-        self.episode: Episode | None = None
-        self.started = 0.0  # time.perf_counter() when its episode was sent
-        self.deadline = 0.0  # time.monotonic() past which it is killed
-
-    def send(self, episode: Episode, time_limit: float) -> None:
-        self.episode, self.started = episode, time.perf_counter()
-        self.deadline = time.monotonic() + time_limit + KILL_GRACE
-        self.conn.send(episode.to_json())
-
-    def receive(self) -> tuple[str, Any] | None:
-        """The worker's next message, ("died", exit code) if it is gone, or None if it has nothing."""
-        try:
-            if self.conn.poll():
-                return self.conn.recv()
-        except (EOFError, OSError):
-            pass
-        else:
-            if self.process.is_alive():
-                return None
-        self.process.join()
-        return "died", self.process.exitcode
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join()
-        self.conn.close()
-
-
-def _exit_reason(exitcode: int | None) -> str:
-    if exitcode is not None and exitcode < 0:
-        try:
-            return f"killed by {signal.Signals(-exitcode).name}"
-        except ValueError:
-            return f"killed by signal {-exitcode}"
-    return f"exit code {exitcode}"
-
-
-def _pool_stream(
-    pending: list[Episode], agent_spec: str, agent_config: dict | None, workers: int, time_limit: float
-) -> Iterator[dict[str, Any]]:
-    """Records of ``pending``, run by ``workers`` processes; a dead or stuck worker is replaced."""
-    # spawn, not fork: a forked child of a process that holds an EGL context hangs
-    context = multiprocessing.get_context("spawn")
-    args = (agent_spec, agent_config, time_limit)
-    queue = list(reversed(pending))
-    pool = [_Worker(context, args) for _ in range(workers)]
-    try:
-        while queue or any(w.episode for w in pool):
-            for w in pool:
-                if w.ready and w.episode is None and queue:
-                    w.send(queue.pop(), time_limit)
-            waits = [w.deadline - time.monotonic() for w in pool if w.episode]
-            multiprocessing.connection.wait(
-                [w.conn for w in pool] + [w.process.sentinel for w in pool], timeout=max(0.0, min(waits, default=5.0))
-            )
-            for i, w in enumerate(pool):
-                message = w.receive()
-                if message is None:
-                    if w.episode and time.monotonic() > w.deadline:  # it ignores its time limit
-                        w.stop()
-                        yield _lost_record(w, "timeout", f"episode exceeded {time_limit:.0f} s; its worker was killed")
-                        pool[i] = _Worker(context, args)
-                    continue
-                kind, payload = message
-                if kind == "ready":
-                    w.ready = True
-                elif kind == "record":
-                    w.episode = None
-                    yield payload
-                elif kind == "start_error":
-                    raise AgentStartError(f"{payload} (in a worker process)")
-                elif not w.ready:  # died while building the agent: a new worker would die the same way
-                    raise AgentStartError(
-                        f"agent {agent_spec!r}: its worker process died while building it ({_exit_reason(payload)})"
-                    )
-                else:
-                    if w.episode:
-                        message = (
-                            f"the worker process running this episode died ({_exit_reason(payload)}); "
-                            "the episode is not retried"
-                        )
-                        yield _lost_record(w, "worker_died", message)
-                    w.stop()
-                    pool[i] = _Worker(context, args)
-    finally:  # the work is done, or the run failed: the workers hold nothing worth waiting for
-        for w in pool:
-            w.stop()
-
-
-def _lost_record(worker: _Worker, kind: str, message: str) -> dict[str, Any]:
-    """The record of the episode a worker was running when it died or was killed."""
-    record = blank_record(worker.episode)
-    record["failure"] = {"kind": kind, "message": message}
-    worker.episode = None
-    return finish_record(record, worker.started)
 
 
 def _results_stream(
@@ -437,7 +295,9 @@ def _results_stream(
 ) -> Iterator[dict[str, Any]]:
     """Records of ``pending``: in this process with one worker, else from worker processes."""
     if workers > 1:
-        yield from _pool_stream(pending, agent_spec, agent_config, min(workers, len(pending)), time_limit)
+        from gr_bench.workers import pool_stream
+
+        yield from pool_stream(pending, agent_spec, agent_config, min(workers, len(pending)), time_limit, KILL_GRACE)
         return
     runner = EpisodeRunner(agent_spec, agent_config, time_limit)
     for episode in pending:
@@ -453,10 +313,10 @@ def _results_stream(
 
 def _give_up(episode: Episode, time_limit: float, on_stuck: Callable[[dict[str, Any]], None]) -> None:
     record = blank_record(episode)
-    record["failure"] = {"kind": "timeout", "message": f"episode exceeded {time_limit:.0f} s; agent code ignored it"}
+    record["failure"] = {"kind": "timeout", "message": f"episode exceeded {time_limit:g} s; agent code ignored it"}
     on_stuck(finish_record(record, time.perf_counter() - time_limit - KILL_GRACE))
     print(
-        f"gr-bench: error: agent code ignored the {time_limit:.0f} s time limit of episode {episode.episode_id} "
+        f"gr-bench: error: agent code ignored the {time_limit:g} s time limit of episode {episode.episode_id} "
         "and could not be stopped in this process; that episode is recorded as a time-out and the run stopped. "
         "Finish it with --resume, with --workers 2 or more: a worker that ignores its time limit is killed.",
         file=sys.stderr,
@@ -604,7 +464,7 @@ def _load_earlier_run(source: Path) -> tuple[dict[str, Any], list[dict[str, Any]
             try:
                 episodes = [Episode.from_json(e) for e in suite_file["episodes"]]
             except (KeyError, TypeError, ValueError) as exc:
-                raise ValueError(f"--reuse {source / SUITE_PATH}: not a suite file ({_last_line(exc)})") from exc
+                raise ValueError(f"--reuse {source / SUITE_PATH}: not a suite file ({last_line(exc)})") from exc
         if (source / "results.json").exists():
             source = source / "results.json"
         elif (source / "run.json").exists():
@@ -847,7 +707,7 @@ def _write_results(
         )
         validate(results)
     except (KeyError, TypeError, jsonschema.ValidationError) as exc:
-        where = "/".join(str(p) for p in getattr(exc, "absolute_path", ())) or _last_line(exc)
+        where = "/".join(str(p) for p in getattr(exc, "absolute_path", ())) or last_line(exc)
         raise RunDirectoryError(
             f"{out / 'episodes.jsonl'}: its records do not make a valid results file (at {where}); "
             "was it edited by hand? Nothing was changed"

@@ -81,7 +81,7 @@ def test_worker_that_ignores_the_time_limit_is_killed(tmp_path, monkeypatch):
     monkeypatch.setattr(evaluator, "KILL_GRACE", 1.0)
     results = evaluate(_one(), "eval_agents:NeverReturningAgent", tmp_path, workers=2, time_limit=1.0, progress=False)
     failure = results["episodes"][0]["failure"]
-    assert failure["kind"] == "timeout" and "killed" in failure["message"]
+    assert failure["kind"] == "timeout" and "killed" in failure["message"], failure
 
 
 def test_in_process_agent_that_never_yields_stops_the_run_loudly_and_resumably(tmp_path):
