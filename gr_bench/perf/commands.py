@@ -74,6 +74,14 @@ def add_parser(subparsers) -> None:
 
 
 def _perf(args: argparse.Namespace) -> int:
+    try:
+        return _perf_action(args)
+    except RuntimeError as exc:  # no checkout, git failed, a benchmark process wrote nothing or imported the wrong code
+        print(f"gr-bench: error: perf {args.action}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _perf_action(args: argparse.Namespace) -> int:
     from gr_bench.perf.gate import ROUNDS, candidate_root, write_baseline
 
     root = candidate_root()
@@ -85,13 +93,9 @@ def _perf(args: argparse.Namespace) -> int:
         raise ValueError(f"--rounds must be at least 1, got {args.rounds}")
     rounds = [f"--benchmark-min-rounds={args.rounds or ROUNDS}"]
     ours = [str(root / "benchmarks"), *rounds, *(["-k", args.select] if args.select else [])]
-    try:
-        if args.action == "run":
-            return _run(args, root, ours, rounds)
-        return _check(args, root, ours, rounds)
-    except RuntimeError as exc:  # a benchmark process wrote nothing, imported the wrong code, or git failed
-        print(f"gr-bench: error: perf {args.action}: {exc}", file=sys.stderr)
-        return 2
+    if args.action == "run":
+        return _run(args, root, ours, rounds)
+    return _check(args, root, ours, rounds)
 
 
 def _run(args: argparse.Namespace, root: Path, ours: list[str], rounds: list[str]) -> int:
@@ -117,7 +121,6 @@ def _run(args: argparse.Namespace, root: Path, ours: list[str], rounds: list[str
 
 def _check(args: argparse.Namespace, root: Path, ours: list[str], rounds: list[str]) -> int:
     from gr_bench.perf.gate import (
-        ReferenceUnavailable,
         Side,
         compare,
         failed,
@@ -129,26 +132,22 @@ def _check(args: argparse.Namespace, root: Path, ours: list[str], rounds: list[s
 
     out = Path(args.out)
     revision = args.reference or read_baseline(args.baseline)["revision"]
-    try:
-        with reference_tree(root, revision) as (tree, sha):
-            sides = [Side("candidate", sys.executable, root, ours), Side("reference", sys.executable, tree, ours)]
-            reports = run_sides(sides, out, log=_log)
-            figures = compare(reports["candidate"], reports["reference"], args.tolerance)
-            # a burst of load can slow one side's rounds; a real regression survives a second look
-            for attempt in range(args.retries):
-                slow = {f.name for f in failed(figures) if f.status == "REGRESSION"}
-                if not slow:
-                    break
-                _log(f"perf: measuring {', '.join(sorted(slow))} again ({attempt + 1} of {args.retries})")
-                ids = [str(root / "benchmarks" / b["fullname"]) for b in reports["candidate"]["benchmarks"]]
-                again = [i for i in ids if i.rpartition("::")[2] in slow] + rounds
-                retry_sides = [Side(s.name, s.python, s.code, again) for s in sides]
-                retry = run_sides(retry_sides, out / f"retry{attempt + 1}", _log)
-                second = {f.name: f for f in compare(retry["candidate"], retry["reference"], args.tolerance)}
-                figures = [second.get(f.name, f) if _better(second.get(f.name), f) else f for f in figures]
-    except ReferenceUnavailable as exc:
-        print(f"gr-bench: error: perf check has no reference to compare with: {exc}", file=sys.stderr)
-        return 2
+    with reference_tree(root, revision) as (tree, sha):
+        sides = [Side("candidate", sys.executable, root, ours), Side("reference", sys.executable, tree, ours)]
+        reports = run_sides(sides, out, log=_log)
+        figures = compare(reports["candidate"], reports["reference"], args.tolerance)
+        # a burst of load can slow one side's rounds; a real regression survives a second look
+        for attempt in range(args.retries):
+            slow = {f.name for f in failed(figures) if f.status == "REGRESSION"}
+            if not slow:
+                break
+            _log(f"perf: measuring {', '.join(sorted(slow))} again ({attempt + 1} of {args.retries})")
+            ids = [str(root / "benchmarks" / b["fullname"]) for b in reports["candidate"]["benchmarks"]]
+            again = [i for i in ids if i.rpartition("::")[2] in slow] + rounds
+            retry_sides = [Side(s.name, s.python, s.code, again) for s in sides]
+            retry = run_sides(retry_sides, out / f"retry{attempt + 1}", _log)
+            second = {f.name: f for f in compare(retry["candidate"], retry["reference"], args.tolerance)}
+            figures = [second.get(f.name, f) if _better(second.get(f.name), f) else f for f in figures]
     print(format_check(figures, args.tolerance, sha))
     summary = {
         "reference": sha,

@@ -41,7 +41,7 @@ def candidate_root() -> Path:
     """The tree whose ``gr_bench`` is running: its ``benchmarks/`` are measured."""
     root = Path(__file__).resolve().parents[2]
     if not (root / "benchmarks" / "conftest.py").exists():
-        raise FileNotFoundError(
+        raise RuntimeError(
             f"gr-bench perf needs a source checkout with benchmarks/ (gr_bench runs from {root}); "
             "clone the repository and install it with pip install -e ."
         )
