@@ -407,20 +407,26 @@ def _staged_problem(staging: Path, npz: Path, cameras: Sequence[str]) -> str | N
     """Why a staged episode cannot be assembled (a file cut short or missing), or None."""
     import zipfile
 
+    from agents.data.video_io import VideoError, count_frames
+
     stem = npz.name.removesuffix(".npz")
     try:
         with np.load(npz) as staged:
             missing = {"robot_obs", "scene_obs", "action", "meta"} - set(staged.files)
-            for key in staged.files:  # reading each array checks its CRC
-                staged[key]
+            arrays = {key: staged[key] for key in staged.files}  # reading each array checks its CRC
+        length = len(arrays["action"]) if not missing else 0
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         return f"{npz.name} is damaged ({exc})"
     if missing:
         return f"{npz.name} lacks {sorted(missing)}"
     for camera in cameras:
         video = staging / f"{stem}.{camera}.mp4"
-        if not video.is_file() or video.stat().st_size == 0:
-            return f"{video.name} is missing or empty"
+        try:
+            frames = count_frames(video) if video.is_file() else None
+        except VideoError as exc:
+            return str(exc)
+        if frames != length:
+            return f"{video.name} is missing or cut short ({frames} frames for {length} steps)"
     return None
 
 

@@ -81,7 +81,7 @@ def test_truncated_staged_episode_is_recorded_again(tmp_path, monkeypatch, capsy
     from gr_bench import collect as collect_module
     from gr_bench.collect import collect, stage_name
 
-    args = dict(tasks=["open_drawer"], size=48, gripper_size=32, progress=False)
+    args = dict(tasks=["open_drawer", "move_slider_left"], size=48, gripper_size=32, progress=False)
     out = tmp_path / "d"
 
     def killed(*a, **k):
@@ -92,14 +92,17 @@ def test_truncated_staged_episode_is_recorded_again(tmp_path, monkeypatch, capsy
         collect("seen", 1, out, **args)
     monkeypatch.undo()
     staged = sorted((out / ".staging").glob("*.npz"))
-    assert staged
+    assert len(staged) >= 2
     staged[0].write_bytes(staged[0].read_bytes()[:100])  # a disk that filled up, a copy cut short
+    video = next((out / ".staging").glob(staged[1].name.replace(".npz", ".*.mp4")))
+    video.write_bytes(video.read_bytes()[: video.stat().st_size // 2])
     runs = []
     original = collect_module.Recorder.run
     monkeypatch.setattr(collect_module.Recorder, "run", lambda self, *key: runs.append(key) or original(self, *key))
     summary = collect("seen", 1, out, **args)
-    assert len(runs) == 1 and stage_name(*runs[0]) == staged[0].name.removesuffix(".npz")
-    assert "is damaged" in capsys.readouterr().err
+    assert sorted(stage_name(*key) for key in runs) == [path.name.removesuffix(".npz") for path in staged[:2]]
+    err = capsys.readouterr().err
+    assert "is damaged" in err and f"recording {staged[1].name.removesuffix('.npz')} again" in err
     assert summary["episodes"] == len(staged)
     stats = read_stats(out)
     assert "q99" in stats["action"] and "q01" in stats[IMAGE_PREFIX + "rgb_static"]
