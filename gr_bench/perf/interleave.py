@@ -75,7 +75,7 @@ class Process:
 def take_turns(processes: list[Process], timeout: float) -> dict[str, int]:
     """Run ``processes`` to the end, granting turns one at a time; their exit codes by name.
 
-    Raises ``TimeoutError`` (after killing them) when they run past ``timeout`` seconds."""
+    Raises ``RuntimeError`` (after killing them) when they run past ``timeout`` seconds."""
     selector = selectors.DefaultSelector()
     sigpipe = signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a process that died: BrokenPipeError, not death
     try:
@@ -104,7 +104,7 @@ def take_turns(processes: list[Process], timeout: float) -> dict[str, int]:
                 left = deadline - time.monotonic()
                 events = selector.select(timeout=max(0.0, left))
                 if not events and left <= 0:
-                    raise TimeoutError(f"benchmark processes ran past {timeout:.0f} s")
+                    raise RuntimeError(f"the benchmark processes ran past {timeout:.0f} s; see their logs")
                 for key, _ in events:
                     process, line = key.data, key.fileobj.readline()
                     if not line:
