@@ -33,6 +33,9 @@ PLAY_ENVS = {
 }
 
 
+MIN_PLAY_SIZE = 32  # pixels of the first camera: the smallest cameras are a fraction of it
+
+
 def _play(args: argparse.Namespace) -> int:
     os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering by default
     import gymnasium as gym
@@ -44,6 +47,8 @@ def _play(args: argparse.Namespace) -> int:
 
     if args.env not in PLAY_ENVS:
         raise unknown_name_error("environment", args.env, PLAY_ENVS)
+    if args.size < MIN_PLAY_SIZE:
+        raise ValueError(f"--size must be at least {MIN_PLAY_SIZE} pixels (a watchable video), got {args.size}")
     expert_path, cameras, default_task = PLAY_ENVS[args.env]
     module, name = expert_path.split(":")
     expert_class = getattr(importlib.import_module(module), name)
