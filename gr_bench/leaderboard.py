@@ -125,6 +125,17 @@ def _check_record(index: int, record: dict[str, Any], episode, schema_version: i
         raise SubmissionError(f"episodes[{index}].steps: {record['steps']} is more than the episode's {budget} steps")
     if record["completed"] > len(record["tasks"]) or (record["success"] and record["failure"]):
         raise SubmissionError(f"episodes[{index}]: success, completed and failure contradict each other")
+    invalid = episode.instruction_category == "invalid"
+    if not invalid and "subtasks" not in record and record["success"] != (record["completed"] == len(episode.tasks)):
+        raise SubmissionError(f"episodes[{index}]: success says {record['success']}, completed {record['completed']}")
+    if "progress" in record and "subtasks" not in record:  # progress the evaluator derives, not the env measures
+        from gr_bench.evaluator import episode_progress
+
+        expected_progress = episode_progress({k: v for k, v in record.items() if k != "progress"})
+        if not math.isclose(record["progress"], expected_progress, abs_tol=FLOAT_TOLERANCE):
+            raise SubmissionError(
+                f"episodes[{index}].progress: {record['progress']}, but its outcome gives {expected_progress}"
+            )
 
 
 def validate_submission(

@@ -38,8 +38,13 @@ def _tampered(results, edit):
         (lambda r: r["episodes"][0].update(steps=361), "episodes[0].steps"),
         (lambda r: r["episodes"][0].update(seconds=float("inf")), "episodes[0].seconds"),
         (lambda r: r["aggregates"].update(mean_progress=float("nan")), "aggregates.mean_progress"),
+        (lambda r: r["episodes"][0].update(progress=0.9), "episodes[0].progress"),
+        (lambda r: r["episodes"][0].update(success=True), "episodes[0]: success says True, completed 0"),
     ],
-    ids=["axis", "category", "env", "instruction", "variations", "env-missing", "huge-steps", "steps", "inf", "nan"],
+    ids=[
+        *("axis", "category", "env", "instruction", "variations", "env-missing", "huge-steps", "steps", "inf"),
+        *("nan", "progress", "success"),
+    ],
 )
 def test_every_episode_field_and_number_is_checked(smoke_results, edit, message):
     with pytest.raises(SubmissionError, match=message.replace("[", r"\[").replace("]", r"\]")):

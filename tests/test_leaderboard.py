@@ -39,7 +39,7 @@ def _tampered(results, edit):
     [
         (lambda r: r["aggregates"]["overall"].update(rate=0.75), "aggregates.overall.rate"),
         (lambda r: r["aggregates"]["per_task"]["open_drawer"].update(successes=0), "aggregates.per_task.open_drawer"),
-        (lambda r: r["episodes"][1].update(success=False), "aggregates.overall"),
+        (lambda r: r["episodes"][1].update(success=False), "episodes[1]: success says False"),
         (lambda r: r["episodes"].pop(2), "missing"),
         (lambda r: r["episodes"].append(copy.deepcopy(r["episodes"][0])), "more than once"),
         (lambda r: r["episodes"].append({**r["episodes"][0], "episode_id": "smoke/none/x/0"}), "not in the suite"),
