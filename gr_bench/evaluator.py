@@ -100,13 +100,13 @@ class EpisodeRunner:
         self._deadline = time.monotonic() + self.time_limit
         previous = signal.signal(signal.SIGALRM, _on_alarm)
         try:
-            try:
-                # raised again every TIMEOUT_REPEAT s until agent code lets it through
-                signal.setitimer(signal.ITIMER_REAL, self.time_limit, TIMEOUT_REPEAT)
-                with exit_guard():
+            with exit_guard():  # left only once the timer is off: a late time-out cannot skip its cleanup
+                try:
+                    # raised again every TIMEOUT_REPEAT s until agent code lets it through
+                    signal.setitimer(signal.ITIMER_REAL, self.time_limit, TIMEOUT_REPEAT)
                     self._play(episode, record)
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
         except EpisodeTimeout:
             record["failure"] = {"kind": "timeout", "message": f"episode exceeded {self.time_limit:g} s"}
         except AgentExit as exc:

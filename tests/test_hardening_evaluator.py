@@ -92,7 +92,8 @@ def test_in_process_agent_that_never_yields_stops_the_run_loudly_and_resumably(t
     )
     assert proc.returncode == 3 and "ignored the 1 s time limit" in proc.stderr and "--resume" in proc.stderr
     records = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
-    assert [r["failure"]["kind"] for r in records] == ["timeout"]
+    # (under load the first episode may time out while its environment is built, before agent code runs)
+    assert {r["failure"]["kind"] for r in records} == {"timeout"} and "ignored it" in records[-1]["failure"]["message"]
 
 
 @pytest.mark.parametrize(
