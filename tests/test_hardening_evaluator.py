@@ -79,9 +79,11 @@ def test_worker_that_ignores_the_time_limit_is_killed(tmp_path, monkeypatch):
     import gr_bench.evaluator as evaluator
 
     monkeypatch.setattr(evaluator, "KILL_GRACE", 1.0)
-    results = evaluate(_one(), "eval_agents:NeverReturningAgent", tmp_path, workers=2, time_limit=1.0, progress=False)
-    failure = results["episodes"][0]["failure"]
-    assert failure["kind"] == "timeout" and "killed" in failure["message"], failure
+    results = evaluate(_two(), "eval_agents:NeverReturningAgent", tmp_path, workers=2, time_limit=3.0, progress=False)
+    failures = [r["failure"] for r in results["episodes"]]
+    assert {f["kind"] for f in failures} == {"timeout"}, failures
+    # (under heavy load an episode may time out while its environment is built, before agent code runs)
+    assert any("its worker was killed" in f["message"] for f in failures), failures
 
 
 def test_in_process_agent_that_never_yields_stops_the_run_loudly_and_resumably(tmp_path):
