@@ -206,6 +206,7 @@ def run_recipe(
     ledger.start("train")
     if threads:
         torch.set_num_threads(threads)
+    torch.manual_seed(recipe.seed)  # the model's initial weights follow the recipe's seed
     model, dataset, checkpoint_config = build_for_training(
         recipe.agent, config=recipe.config, overrides=recipe.overrides, stage="finetune", data=datasets
     )
