@@ -96,17 +96,19 @@ def test_compare_names_each_movement():
         compare(candidate, reference, tolerance=-1)
 
 
-def test_check_against_a_revision_in_a_worktree(tmp_path, capsys):
+def test_check_against_a_revision_in_a_worktree(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # --out relative, as .ci/run gives it
     out = tmp_path / "perf"
     args = ["perf", "check", "--reference", "HEAD", "-k", "tabletop_step and no_cameras", "--rounds", "3"]
-    assert main([*args, "--out", str(out)]) == 0
+    assert main([*args, "--out", "perf"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "perf: 1 passed, 0 failed"
     reference = json.loads((out / "reference.json").read_text())
     candidate = json.loads((out / "candidate.json").read_text())
     # each side imported its own tree's code, and the worktree is gone afterwards
     tree = Path(reference["machine_info"]["code"]["envs"]).parent
     assert tree != ROOT and tree.name == "tree"
-    assert reference["commit_info"]["id"] == subprocess.check_output(["git", "rev-parse", "HEAD"], text=True).strip()
+    head = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=ROOT, text=True).strip()
+    assert reference["commit_info"]["id"] == head
     assert Path(candidate["machine_info"]["code"]["envs"]) == ROOT / "envs"
     assert not tree.exists()
     assert str(tree) not in subprocess.check_output(["git", "worktree", "list"], cwd=ROOT, text=True)

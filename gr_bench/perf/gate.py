@@ -138,6 +138,7 @@ def run_sides(sides: list[Side], out: Path, log=print) -> dict[str, dict[str, An
     ``out/NAME.json`` (its pytest output in ``out/NAME.log``), with ``exit_code`` and ``failed``
     (the figures that failed or errored) added. Raises
     ``RuntimeError`` when a side with code of ours wrote none or imported the wrong code."""
+    out = out.absolute()  # each side runs in its own folder
     out.mkdir(parents=True, exist_ok=True)
     processes = []
     for side in sides:
