@@ -24,10 +24,11 @@ class AgentFigures:
     train_calls: int = 1
 
 
-AGENTS = {
+GR1, GR3 = "gr_bench.perf.gr1", "gr_bench.perf.gr3"
+AGENTS = {  # one line per agent
     "random": AgentFigures("gr_bench.perf.workloads:random_agent", act_calls=50_000),
-    "gr1_tiny": AgentFigures("gr_bench.perf.gr1:tiny_agent", 20, "gr_bench.perf.gr1:tiny_train_step"),
-    "gr3_tiny": AgentFigures("gr_bench.perf.gr3:tiny_agent", 40, "gr_bench.perf.gr3:tiny_train_step", 3),
+    "gr1_tiny": AgentFigures(f"{GR1}:tiny_agent", act_calls=20, train_step=f"{GR1}:tiny_train_step"),
+    "gr3_tiny": AgentFigures(f"{GR3}:tiny_agent", act_calls=40, train_step=f"{GR3}:tiny_train_step", train_calls=3),
 }
 
 
