@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GR-1 experiment reported in the README: a tiny GR-1 trained from scratch on four tasks, and
+# The GR-1 experiment reported in docs/training.md: a tiny GR-1 trained from scratch on four tasks, and
 # the same fine-tuning after video pre-training (GR-1's ablation). CPU, one thread per process.
 # Usage: scripts/gr1_experiment.sh [WORKDIR]   (about 1.5 hours on a 2-core machine)
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GR-3 experiment reported in the README: a tiny GR-3 trained on four tasks' demonstrations
+# The GR-3 experiment reported in docs/training.md: a tiny GR-3 trained on four tasks' demonstrations
 #   A  status training (invalid requests swapped in), no co-training         40,000 steps
 #   B  status training and co-training on vision-language data of the scenes  36,000 steps, 2 of 8 samples VL
 #   C  no status training (swap_prob 0), no co-training                      40,000 steps

@@ -254,7 +254,7 @@ def test_score_gate(smoke_results, tmp_path, capsys):
 
 
 def test_score_gate_over_a_glob_with_other_suites(smoke_results, tmp_path, capsys):
-    """The README's `gr-bench check runs/*/results.json --min-success seen=0.6 --min-success
+    """docs/gating.md's `gr-bench check runs/*/results.json --min-success seen=0.6 --min-success
     unseen=0.3`, with the quick start's smoke run in the glob: it is listed, not gated."""
     from gr_bench.evaluator import evaluate
     from gr_bench.suites import get_suite
