@@ -154,7 +154,9 @@ class EpisodeRunner:
             options["initial_state"] = episode.initial_state
         if episode.variations:
             options["variations"] = episode.variations
+        clock = time.perf_counter()
         obs, info = env.reset(seed=episode.seed, options=options)
+        record["env_seconds"] += time.perf_counter() - clock
         invalid = episode.instruction_category == "invalid"
         # the tabletop's impossible requests start from an ordinary task: compare its scene state
         start_scene = env.sim.scene_obs() if invalid and not hasattr(env, "untouched") else None
@@ -171,7 +173,11 @@ class EpisodeRunner:
                 # None: the environment's own budget for this task (it truncates the episode)
                 budget = episode.max_steps if episode.max_steps is not None else int(env.max_steps)
                 for _ in range(budget):
-                    output = self._call(lambda: self.agent.act(self._observe(obs)))  # noqa: B023
+                    observation = self._observe(obs)
+                    clock = time.perf_counter()
+                    output = self._call(lambda: self.agent.act(observation))  # noqa: B023
+                    record["agent_seconds"] += time.perf_counter() - clock
+                    record["acts"] += 1
                     try:
                         action, status = split_status(output)
                     except ValueError as exc:
@@ -180,7 +186,9 @@ class EpisodeRunner:
                     if status in (INVALID, TERMINATED):
                         break
                     _check_action(action, env.action_space.shape)
+                    clock = time.perf_counter()
                     obs, _, terminated, truncated, info = env.step(action)
+                    record["env_seconds"] += time.perf_counter() - clock
                     record["steps"] += 1
                     if terminated and not invalid:
                         done = True
@@ -219,6 +227,10 @@ def blank_record(episode: Episode) -> dict[str, Any]:
         "steps": 0,
         "status": "ongoing",
         "failure": None,
+        # wall time inside the agent's act() calls and inside the environment's reset/step
+        "acts": 0,
+        "agent_seconds": 0.0,
+        "env_seconds": 0.0,
     }
 
 
@@ -227,6 +239,8 @@ def finish_record(record: dict[str, Any], started: float) -> dict[str, Any]:
         record["success"] = False
     record["progress"] = episode_progress(record)
     record["seconds"] = round(time.perf_counter() - started, 3)
+    for key in ("agent_seconds", "env_seconds"):
+        record[key] = round(record[key], 3)
     return record
 
 

@@ -57,7 +57,16 @@ def table(results: dict[str, Any], compare: dict[str, Any] | None = None) -> str
             lines.append(f"-- chains {label} (n={chains['n']}): {after}  avg_len {chains['avg_len']:.2f}")
     if agg["failures"]:
         lines.append("-- failed episodes by reason: " + ", ".join(f"{k} {v}" for k, v in agg["failures"].items()))
+    if results.get("timing"):
+        lines.append(f"-- {timing_line(results['timing'])}")
     return "\n".join(lines)
+
+
+def timing_line(timing: dict[str, Any]) -> str:
+    return (
+        f"act() {timing['act_ms']:.2f} ms per call; of the episodes' wall time {timing['agent_share']:.0%} in the "
+        f"agent, {timing['env_share']:.0%} in the environment ({timing['episodes']} episodes timed)"
+    )
 
 
 def _progress(agg: dict[str, Any]) -> str:
@@ -201,6 +210,8 @@ def markdown(results: dict[str, Any]) -> str:
             out.append(f"| {label} | {chains['n']} | **{chains['avg_len']:.2f}** | {after} |")
     if agg["failures"]:
         out += ["", "Failed episodes by reason: " + ", ".join(f"{k}: {v}" for k, v in agg["failures"].items())]
+    if results.get("timing"):
+        out += ["", f"Time: {timing_line(results['timing'])}."]
     return "\n".join(out) + "\n"
 
 

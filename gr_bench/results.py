@@ -168,7 +168,37 @@ def build_results(
     }
     if reused:
         results["reused"] = reused
+    timed = timing(records)
+    if timed:
+        results["timing"] = timed
     return results
+
+
+# record fields that measure where the wall time went (wall times differ between two runs of the
+# same episode; records of runs from before timing was recorded have none of them)
+TIMING_FIELDS = ("seconds", "acts", "agent_seconds", "env_seconds")
+
+
+def without_timing(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records without their wall-time fields: what must agree between two runs of one suite."""
+    return [{k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in records]
+
+
+def timing(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Where the wall time went, over the records that measured it (records reused from runs before
+    timing was recorded did not): the agent's act() per call, and the shares of the episodes' time
+    spent in the agent and in the environment (the rest: observation copies, checks, bookkeeping)."""
+    timed = [r for r in records if "agent_seconds" in r and r.get("seconds")]
+    acts = sum(r["acts"] for r in timed)
+    total = sum(r["seconds"] for r in timed)
+    if not timed or not acts or not total:
+        return None
+    return {
+        "episodes": len(timed),
+        "act_ms": round(1000 * sum(r["agent_seconds"] for r in timed) / acts, 3),
+        "agent_share": round(sum(r["agent_seconds"] for r in timed) / total, 4),
+        "env_share": round(sum(r["env_seconds"] for r in timed) / total, 4),
+    }
 
 
 def validate(results: dict[str, Any]) -> None:

@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _strip(records):
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+    from gr_bench.results import without_timing
+
+    return without_timing(records)
 
 
 def test_oracle_smoke_end_to_end(tmp_path):
@@ -229,3 +231,18 @@ def test_invalid_requests_succeed_by_refusing_or_touching_nothing(tmp_path, agen
     results = evaluate(_invalid_suite(), agent, tmp_path, progress=False)
     record = results["episodes"][0]
     assert record["success"] is success and record["status"] == status
+
+
+def test_results_say_where_the_wall_time_went(tmp_path):
+    """act() latency per call and the agent's and environment's shares of the episodes' wall time."""
+    from gr_bench.report import markdown, table
+
+    results = evaluate(get_suite("smoke").select(episodes=2), "random", tmp_path, progress=False)
+    for record in results["episodes"]:
+        assert record["acts"] == record["steps"] > 0 and record["agent_seconds"] > 0 and record["env_seconds"] > 0
+        assert record["agent_seconds"] + record["env_seconds"] <= record["seconds"]
+    timing = results["timing"]
+    assert timing["episodes"] == 2 and timing["act_ms"] > 0
+    assert 0 < timing["agent_share"] < 1 and 0 < timing["env_share"] < 1
+    assert timing["agent_share"] + timing["env_share"] <= 1
+    assert "act() " in table(results) and "in the environment" in markdown(results)

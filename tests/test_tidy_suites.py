@@ -22,7 +22,9 @@ def _tidy(suite):
 
 
 def _strip(records):
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+    from gr_bench.results import without_timing
+
+    return without_timing(records)
 
 
 def _episode(suite: str, category: str):
