@@ -10,8 +10,8 @@ import pytest
 from gr_bench import collect as collect_module
 from gr_bench.collect import (
     COLLECT_SEED_OFFSET,
+    AttemptGroup,
     CollectionSpec,
-    _Group,
     collect,
     episode_setup,
     make_spec,
@@ -142,7 +142,7 @@ def test_kept_episodes_do_not_depend_on_finishing_order():
     wanted = [i for i in range(40) if outcome[i]][:7]
     for seed in range(5):
         rng = np.random.default_rng(seed)
-        group, running = _Group(7), []
+        group, running = AttemptGroup(7), []
         while True:
             running += group.next_indices()
             if not running:
@@ -176,7 +176,7 @@ def test_resume_after_an_interruption(dataset, tmp_path, monkeypatch):
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(collect_module, "_assemble", killed)
+    monkeypatch.setattr(collect_module, "assemble", killed)
     with pytest.raises(KeyboardInterrupt):
         collect("seen", 1, out, **ARGS)
     monkeypatch.undo()

@@ -87,7 +87,7 @@ def test_truncated_staged_episode_is_recorded_again(tmp_path, monkeypatch, capsy
     def killed(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(collect_module, "_assemble", killed)
+    monkeypatch.setattr(collect_module, "assemble", killed)
     with pytest.raises(KeyboardInterrupt):
         collect("seen", 1, out, **args)
     monkeypatch.undo()
