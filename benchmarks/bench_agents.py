@@ -1,35 +1,29 @@
 """Each agent's ``act()`` on a camera observation, and one training step of each trainable agent.
 
-Adding an agent is one line in ``AGENTS``. Builders are named as ``module:function`` strings so
-that under ``gr-bench perf check`` each side builds the agent with its own code.
+The agents and their workloads come from the registry (``gr_bench.registry``: ``perf_agent``,
+``perf_train_step``, calls per round); builders are ``module:function`` strings so that under
+``gr-bench perf check`` each side builds the agent with its own code.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 
 import pytest
 
-
-@dataclass(frozen=True)
-class AgentFigures:
-    """``build``: a ``module:function`` taking a scratch folder and returning the agent;
-    ``train_step``: one taking a scratch folder and returning ``step()``, one optimiser step of the
-    agent's tiny config on a batch it made itself. Calls per round: a round should take 0.05-0.5 s."""
-
-    build: str
-    act_calls: int
-    train_step: str | None = None
-    train_calls: int = 1
+from gr_bench.registry import REGISTRY, AgentEntry
 
 
-GR1, GR3 = "gr_bench.perf.gr1", "gr_bench.perf.gr3"
-AGENTS = {  # one line per agent
-    "random": AgentFigures("gr_bench.perf.workloads:random_agent", act_calls=50_000),
-    "gr1_tiny": AgentFigures(f"{GR1}:tiny_agent", act_calls=20, train_step=f"{GR1}:tiny_train_step"),
-    "gr3_tiny": AgentFigures(f"{GR3}:tiny_agent", act_calls=40, train_step=f"{GR3}:tiny_train_step", train_calls=3),
-}
+def _figures() -> dict[str, AgentEntry]:
+    """Figure name -> registry entry, for every registered agent with a perf workload."""
+    return {
+        f"{name}_{entry.tiny_config}" if entry.tiny_config else name: entry
+        for name, entry in REGISTRY.items()
+        if entry.perf_agent
+    }
+
+
+AGENTS = _figures()
 
 
 def load(path: str):
@@ -43,7 +37,7 @@ def test_act(figure, agent, tmp_path):
     from gr_bench.perf.workloads import camera_observation
 
     spec = AGENTS[agent]
-    built = load(spec.build)(tmp_path)
+    built = load(spec.perf_agent)(tmp_path)
     obs = camera_observation()
     built.reset(obs["instruction"])
 
@@ -54,12 +48,12 @@ def test_act(figure, agent, tmp_path):
     figure(run, group="agent act", calls=spec.act_calls, unit="act() calls")
 
 
-@pytest.mark.parametrize("agent", [name for name, spec in AGENTS.items() if spec.train_step])
+@pytest.mark.parametrize("agent", [name for name, spec in AGENTS.items() if spec.perf_train_step])
 def test_train_step(figure, agent, tmp_path):
     """One AdamW step of the agent's tiny config on a batch of training windows."""
     pytest.importorskip("torch")
     spec = AGENTS[agent]
-    step = load(spec.train_step)(tmp_path)
+    step = load(spec.perf_train_step)(tmp_path)
 
     def run():
         for _ in range(spec.train_calls):

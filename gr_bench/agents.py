@@ -1,4 +1,4 @@
-"""The agent registry: short names, ``module:Class`` for outside code, and the privileged oracle.
+"""Agents by name (``gr_bench.registry``) or ``module:Class`` for outside code, and the privileged oracle.
 
 Agents are imported lazily, so listing or validating names costs nothing. The oracle is the one
 agent allowed to read simulator state: it wraps the scripted expert, which plans from privileged
@@ -16,13 +16,9 @@ from typing import Any
 import numpy as np
 
 from agents.base import INVALID
+from gr_bench.registry import REGISTRY
 
-AGENTS = {
-    "random": "agents.random_agent:RandomAgent",
-    "oracle": "gr_bench.agents:OracleAgent",
-    "gr1": "agents.gr1.agent:GR1Agent",
-    "gr3": "agents.gr3.agent:GR3Agent",
-}
+AGENTS = {name: entry.agent for name, entry in REGISTRY.items()}  # short name -> module:Class
 
 
 def resolve(spec: str) -> type:

@@ -6,8 +6,9 @@ import argparse
 import json
 from typing import Any
 
-# trainable agent -> "module:function" building (model, dataset, checkpoint_config)
-TRAINABLE = {"gr1": "agents.gr1.training:build", "gr3": "agents.gr3.training:build"}
+from gr_bench.registry import trainable
+
+TRAINABLE = trainable()  # agent -> "module:function" building (model, dataset, checkpoint_config)
 
 EXAMPLES = """examples:
   gr-bench train --recipe gr3-tiny --workers 2     # the reference GR-3: collect, train (rerun to resume)
@@ -70,41 +71,37 @@ def build_for_training(
     init: str | None = None,
     robot_data: str | None = None,
 ):
-    """(model, dataset, checkpoint_config) of a trainable agent's stage, from ``gr-bench train``'s options."""
-    import importlib
+    """(model, dataset, checkpoint_config) of a trainable agent's stage, from ``gr-bench train``'s options.
+
+    Which options an agent's trainer takes is read off its signature: an option it has no parameter
+    for is refused with one line; a trainer with an ``invalid_pool`` parameter gets every robot's
+    training bank of impossible requests."""
+    import inspect
+
+    from gr_bench.registry import resolve_name
 
     if agent not in TRAINABLE:
         from envs.errors import unknown_name_error
 
         raise unknown_name_error("trainable agent", agent, TRAINABLE)
-    module_name, _, function = TRAINABLE[agent].partition(":")
-    build = getattr(importlib.import_module(module_name), function)
+    build = resolve_name(TRAINABLE[agent])
+    accepted = inspect.signature(build).parameters
     # options only some agents have are passed only when given
     extra: dict[str, Any] = {"vl_data": vl_data} if vl_data else {}
     if stage == "fewshot":
         extra["init"] = init
     if robot_data:
         extra["robot_data"] = robot_data
-    if extra and agent != "gr3":
-        raise ValueError(
-            f"--vl-data, --robot-data and --stage fewshot are GR-3's (co-training, few-shot); {agent} has none"
-        )
-    if agent == "gr3":
+    flags = {"vl_data": "--vl-data", "init": "--stage fewshot", "robot_data": "--robot-data"}
+    refused = [flags[name] for name in extra if name not in accepted]
+    if refused:
+        raise ValueError(f"{agent}'s training takes no {', '.join(refused)} (gr-bench train --help says whose)")
+    if "invalid_pool" in accepted:
         from agents.gr3.adapters import ADAPTERS
 
         # every robot's bank: the model keeps those of the robots it serves
         extra["invalid_pool"] = {robot: list(invalid_requests(robot)) for robot in ADAPTERS}
-    elif data and len(data) > 1:
-        raise ValueError(f"--data is given {len(data)} times; {agent} trains on one dataset")
-    return build(
-        config=config,
-        overrides=overrides,
-        stage=stage,
-        data=data if agent == "gr3" else (data or [None])[0],
-        videos=videos,
-        tasks=tasks,
-        **extra,
-    )
+    return build(config=config, overrides=overrides, stage=stage, data=data, videos=videos, tasks=tasks, **extra)
 
 
 def _train(args: argparse.Namespace) -> int:

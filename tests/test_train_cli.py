@@ -68,7 +68,7 @@ def test_train_rejects_bad_input(tmp_path, capsys):
     assert main(["train", "--agent", "gr1", "--stage", "finetune"]) == 2
     assert "--data" in capsys.readouterr().err
     assert main(["train", "--agent", "gr1", "--data", str(tmp_path), "--vl-data", str(tmp_path)]) == 2
-    assert "GR-3's" in capsys.readouterr().err
+    assert "gr1's training takes no --vl-data" in capsys.readouterr().err
     assert main(["train", "--agent", "gr3", "--data", str(tmp_path), "--robot-data", str(tmp_path)]) == 2
     assert "--stage fewshot" in capsys.readouterr().err
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from agents.gr1.config import CAMERAS, get_config
@@ -18,7 +19,7 @@ def build(
     config: str = "tiny",
     overrides: dict[str, Any] | None = None,
     stage: str = "finetune",
-    data: str | None = None,
+    data: str | Sequence[str] | None = None,
     videos: list[str] | None = None,
     tasks: list[str] | None = None,
 ):
@@ -27,6 +28,10 @@ def build(
 
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}: use one of {STAGES}")
+    if data is not None and not isinstance(data, str):
+        if len(data) > 1:
+            raise ValueError(f"--data is given {len(data)} times; GR-1 trains on one dataset (one robot)")
+        data = data[0] if data else None
     model_config = get_config(config, overrides)
     size = (model_config.image_size, model_config.image_size)
     image_size = {cam: size for cam in CAMERAS}

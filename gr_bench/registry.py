@@ -1,0 +1,74 @@
+"""The one agent registry: every registered agent's class, how to train it, its tiny config and its
+perf workloads, as ``module:name`` strings imported only when used.
+
+``gr-bench eval --agent NAME`` (and its ``--help``), ``gr-bench train --agent NAME``, the perf
+figures (``benchmarks/bench_agents.py``) and the tests iterate this table. Adding an agent is its
+package plus one entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AgentEntry:
+    agent: str  # module:Class behind the Agent protocol (agents.base)
+    description: str
+    # module:function returning (model, dataset, checkpoint_config) for `gr-bench train`; the options it
+    # takes (stage, data, vl_data, invalid_pool, ...) are read off its signature
+    trainer: str | None = None
+    tiny_config: str | None = None  # the preset that trains on a laptop CPU (tests, perf figures)
+    # perf workloads: module:function(scratch folder) -> the agent, and -> step() (one optimiser step)
+    perf_agent: str | None = None
+    perf_train_step: str | None = None
+    act_calls: int = 20  # act() calls per timed round (a round should take 0.05-0.5 s)
+    train_calls: int = 1  # train steps per timed round
+
+
+GR1_PERF, GR3_PERF = "gr_bench.perf.gr1", "gr_bench.perf.gr3"
+
+REGISTRY: dict[str, AgentEntry] = {
+    "random": AgentEntry(
+        "agents.random_agent:RandomAgent",
+        "uniformly random actions in the episode's action space: the floor",
+        perf_agent="gr_bench.perf.workloads:random_agent",
+        act_calls=50_000,
+    ),
+    "oracle": AgentEntry(
+        "gr_bench.agents:OracleAgent",
+        "the environment's scripted expert, reading simulator state (privileged)",
+    ),
+    "gr1": AgentEntry(
+        "agents.gr1.agent:GR1Agent",
+        "GR-1: GPT over language, state and image tokens, video prediction (the tabletop arm)",
+        trainer="agents.gr1.training:build",
+        tiny_config="tiny",
+        perf_agent=f"{GR1_PERF}:tiny_agent",
+        perf_train_step=f"{GR1_PERF}:tiny_train_step",
+        act_calls=20,
+    ),
+    "gr3": AgentEntry(
+        "agents.gr3.agent:GR3Agent",
+        "GR-3: a vision-language backbone and a flow-matching action transformer, task status (both robots)",
+        trainer="agents.gr3.training:build",
+        tiny_config="tiny",
+        perf_agent=f"{GR3_PERF}:tiny_agent",
+        perf_train_step=f"{GR3_PERF}:tiny_train_step",
+        act_calls=40,
+        train_calls=3,
+    ),
+}
+
+
+def trainable() -> dict[str, str]:
+    """Agent name -> its trainer, for the agents that train."""
+    return {name: e.trainer for name, e in REGISTRY.items() if e.trainer}
+
+
+def resolve_name(path: str):
+    """The object a ``module:name`` string names (imported now)."""
+    import importlib
+
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
