@@ -277,13 +277,17 @@ def build_ood_instruction(version: int = 2, per_category: int = 1, tidy_per_scen
 
 def build_unseen(version: int = 2, per_axis: int = 1) -> Suite:
     """Every unseen-scene axis, each task under it, training phrasings. v2 adds every tidy axis
-    with an unseen value, in scenes A and B: the full clean-up and one request each."""
+    with an unseen value, in scenes A and B: the full clean-up and one request each. The axes and
+    their unseen ranges are the version's own (``UNSEEN_AXES``), not the environments' live ones."""
     from envs.tabletop.language import instructions
-    from envs.tabletop.variations import AXES, sample_variation
+    from envs.tabletop.variations import AXES
+    from envs.utils.axes import axis_named
 
     _check_version("unseen", version)
+    axes = UNSEEN_AXES[version]
     episodes = []
-    for axis in AXES:
+    for axis, unseen_range in axes[TABLETOP]:
+        sampler = axis_named(AXES, axis).sampler
         for task in _tabletop_tasks():
             phrasings = instructions(task, "train")
             for i in range(per_axis):
@@ -292,17 +296,17 @@ def build_unseen(version: int = 2, per_axis: int = 1) -> Suite:
                     scene, variations = HELD_OUT_SCENE, {}
                 else:
                     scene = TRAINING_SCENES[int(rng.integers(len(TRAINING_SCENES)))]
-                    variations = {axis: sample_variation(axis, "unseen", rng)}
+                    variations = {axis: sampler(unseen_range, rng)}
                 phrase = phrasings[int(rng.integers(len(phrasings)))]
                 episodes.append(_single("unseen", task, scene, i, "train", axis, phrase, variations))
     description = "every task under every unseen-scene axis, training phrasings"
-    if version >= 2:
+    if TIDY in axes:
         from envs.tidy.objects import TRAIN_KINDS, UNSEEN_KINDS
         from envs.tidy.tasks import tasks_in_category
         from envs.tidy.variations import AXES as TIDY_AXES
-        from envs.tidy.variations import sample_variation as sample_tidy
 
-        for axis in TIDY_AXES:
+        for axis, unseen_range in axes[TIDY]:
+            sampler = axis_named(TIDY_AXES, axis).sampler
             # under unseen objects, the request names one of them
             kinds = UNSEEN_KINDS if axis == "object_set" else TRAIN_KINDS
             for scene in TIDY_SCENES:
@@ -311,7 +315,7 @@ def build_unseen(version: int = 2, per_axis: int = 1) -> Suite:
                 requests = tasks_in_category(request_category, kinds)
                 request = requests[int(rng.integers(len(requests)))]
                 for i, (task, category) in enumerate((("clear_table", "whole_table"), (request, request_category))):
-                    variations = {axis: sample_tidy(axis, "unseen", _rng("unseen", TIDY, axis, scene, i))}
+                    variations = {axis: sampler(unseen_range, _rng("unseen", TIDY, axis, scene, i))}
                     episodes.append(_tidy("unseen", task, scene, i, category, axis, "train", variations))
         description += "; tidy: every axis, clean-up and a request, scenes A and B"
     return Suite("unseen", version, description, tuple(episodes))
@@ -369,6 +373,73 @@ VERSIONS = {
     "unseen": (1, 2),
     "ood-instruction": (1, 2),
     "long-horizon": (1, 2),
+}
+
+
+# What each released version of `unseen` draws from, per environment: its axes, in the order its
+# episodes are built, each with the unseen range it was released with. A version reads only these
+# names and ranges (and the axes' samplers), never the live axis lists, so adding an axis or editing
+# a range in envs/*/variations.py cannot move a released episode; it reaches the suite as a new
+# version with its own entry here. tests/test_suite_versions.py checks every released hash against
+# leaderboards/manifest.json and fails while the current version's pins differ from the live axes.
+_UNSEEN_TABLE = {
+    "rgb": {"hue": [0.2, 0.95], "saturation": [0.45, 0.75], "value": [0.45, 0.8]},
+    "grain_scale": [0.75, 0.85],
+}
+_UNSEEN_LIGHTING = {
+    "intensity": [0.5, 0.7],
+    "elevation_deg": [15.0, 30.0],
+    "azimuth_deg": [0.0, 360.0],
+    "rgb": {"hue": [0.0, 1.0], "saturation": [0.35, 0.6], "value": [1.0, 1.0]},
+}
+_UNSEEN_BACKGROUND = {
+    "wall_rgb": {"hue": [0.0, 1.0], "saturation": [0.35, 0.7], "value": [0.45, 0.85]},
+    "floor_rgb": {"hue": [0.0, 1.0], "saturation": [0.35, 0.7], "value": [0.45, 0.85]},
+}
+_TABLETOP_UNSEEN_V1 = (
+    ("table_appearance", _UNSEEN_TABLE),
+    ("lighting", _UNSEEN_LIGHTING),
+    ("camera_pose", {"shift_m": [0.03, 0.06], "rotation_deg": [3.0, 6.0]}),
+    ("background", _UNSEEN_BACKGROUND),
+    (
+        "distractors",
+        {
+            "count": [1, 3],
+            "kinds": ["mug", "ball", "box"],
+            "rgb": {
+                "palette": [
+                    [1.0, 0.55, 0.1],
+                    [0.1, 0.8, 0.85],
+                    [0.5, 0.2, 0.7],
+                    [0.6, 0.9, 0.2],
+                    [0.95, 0.85, 0.15],
+                    [0.1, 0.5, 0.45],
+                ],
+                "jitter": 0.03,
+            },
+        },
+    ),
+    (
+        "novel_object_appearance",
+        {
+            "red": {"palette": [[0.55, 0.04, 0.08], [0.95, 0.35, 0.12], [0.75, 0.1, 0.35]], "jitter": 0.02},
+            "blue": {"palette": [[0.1, 0.55, 0.9], [0.06, 0.1, 0.45], [0.38, 0.3, 0.9]], "jitter": 0.02},
+            "pink": {"palette": [[0.85, 0.2, 0.6], [1.0, 0.72, 0.78], [0.78, 0.45, 0.88]], "jitter": 0.02},
+        },
+    ),
+    ("layout", {"scene": [HELD_OUT_SCENE]}),  # picks the scene; no value is drawn
+)
+_TIDY_UNSEEN_V2 = (
+    ("object_set", {"unseen_fraction": [0.5, 1.0]}),
+    ("object_count", {"count": [8, 9]}),
+    ("clutter", {"count": [2, 3], "kinds": ["vase", "salt", "pepper", "napkin_holder", "candle"]}),
+    ("table_appearance", _UNSEEN_TABLE),
+    ("lighting", _UNSEEN_LIGHTING),
+    ("background", _UNSEEN_BACKGROUND),
+)
+UNSEEN_AXES: dict[int, dict[str, tuple[tuple[str, dict[str, Any]], ...]]] = {
+    1: {TABLETOP: _TABLETOP_UNSEEN_V1},
+    2: {TABLETOP: _TABLETOP_UNSEEN_V1, TIDY: _TIDY_UNSEEN_V2},
 }
 
 
