@@ -5,8 +5,8 @@ suite's episodes with seeds drawn from the public secret below (``--split hidden
 everybody knows), so the initial states are neither the released suite's, nor the maintainers'
 hidden split's, nor any demonstration's. The tabletop part is an evenly spaced subsample (every
 task appears); with ``--tidy-episodes`` some tidy episodes join it. Results go to
-``RUN/curve/step-N/`` (resumable: a finished step is not run again), ``RUN/curve.csv`` and
-``RUN/curve.png``.
+``RUN/curve/TABLETOP+TIDY/step-N/`` (resumable: a finished step is not run again), ``RUN/curve.csv``
+and ``RUN/curve.png``.
 
     python scripts/reference/curve.py --run runs/reference/gr1-tiny/train --agent gr1 --episodes 68
     python scripts/reference/curve.py --run runs/reference/gr3-tiny/train --agent gr3 --episodes 68 \
@@ -60,7 +60,8 @@ def main() -> None:
             continue
         for blind in (False, True) if args.blind else (False,):
             config = {"checkpoint": str(run / "checkpoints" / f"step-{step:07d}")} | ({"blind": True} if blind else {})
-            out = run / "curve" / (f"step-{step}" + ("-blind" if blind else ""))
+            slice_name = f"{args.episodes}+{args.tidy_episodes}"  # another slice is another folder
+            out = run / "curve" / slice_name / (f"step-{step}" + ("-blind" if blind else ""))
             done = (out / "results.json").is_file()
             results = (
                 json.loads((out / "results.json").read_text())
