@@ -16,6 +16,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from agents.atomic import write_atomic
+
 MANIFEST_PATH = Path(__file__).resolve().parents[1] / "leaderboards" / "manifest.json"
 MAX_SUBMISSION_BYTES = 8 * 1024 * 1024  # a full long-horizon run is about 1.4 MB
 MAX_NAME_CHARS = 100  # a submission's name on the board
@@ -254,9 +256,7 @@ def add_submission(
             raise SubmissionError(f"{path} exists: choose another --name, or pass --replace")
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"submission": {"name": name, "url": url, "verified_hidden_split": False}, "results": results}
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(record, ensure_ascii=False) + "\n")
     return path
 
 
@@ -291,9 +291,7 @@ def verify_submission(
         raise SubmissionError("agent: the hidden run used a different agent or config than the submission")
     record["submission"]["verified_hidden_split"] = True
     record["submission"]["hidden_success"] = hidden_results["aggregates"]["overall"]["rate"]
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(record, ensure_ascii=False) + "\n")
     return path
 
 

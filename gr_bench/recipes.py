@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.atomic import write_atomic
+
 DEFAULT_ROOT = Path("runs/reference")
 
 
@@ -131,9 +133,7 @@ class CpuLedger:
             spent[self.phase] = round(spent.get(self.phase, 0.0) + now - self._base, 1)
         self._base = now
         self.data["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data, indent=2), encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps(self.data, indent=2))
 
     def _tick(self) -> None:
         while not self._stop.wait(60):

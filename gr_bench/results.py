@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
 import subprocess
 import sys
@@ -16,6 +15,8 @@ from collections import defaultdict
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from agents.atomic import write_atomic
 
 SCHEMA_VERSION = 2  # 2: records carry env_id and progress (tidy: subtasks); aggregates per_env, mean_progress
 SCHEMA_VERSIONS = (1, 2)  # files of every version still validate and load
@@ -211,9 +212,4 @@ def validate(results: dict[str, Any]) -> None:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write atomically: a crash never leaves half a results file."""
-    tmp = path.with_name(f".{path.name}.partial")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1, ensure_ascii=False)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
+    write_atomic(path, json.dumps(data, indent=1, ensure_ascii=False))

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from agents.atomic import atomic_path
+
 
 def side_by_side(images: list[np.ndarray]) -> np.ndarray:
     """Tile camera images left to right, scaling each (nearest neighbour) to the tallest height."""
@@ -31,15 +33,14 @@ def write_video(path: str | Path, frames: list[np.ndarray], fps: int) -> Path:
     if path.suffix.lower() not in (".mp4", ".gif"):
         raise ValueError(f"video path must end in .mp4 or .gif, got {path.name!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    # write beside the target and rename, so an interrupted run never leaves half a video
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-    if path.suffix.lower() == ".mp4":
-        # H.264 wants even sizes
-        frames = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in frames]
-        with imageio.get_writer(tmp, fps=fps, codec="libx264", quality=7, macro_block_size=1) as writer:
-            for frame in frames:
-                writer.append_data(frame)
-    else:
-        imageio.mimsave(tmp, frames, duration=1000 / fps, loop=0)
-    tmp.replace(path)
+    # an interrupted run never leaves half a video
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() == ".mp4":
+            # H.264 wants even sizes
+            frames = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in frames]
+            with imageio.get_writer(tmp, fps=fps, codec="libx264", quality=7, macro_block_size=1) as writer:
+                for frame in frames:
+                    writer.append_data(frame)
+        else:
+            imageio.mimsave(tmp, frames, duration=1000 / fps, loop=0)
     return path

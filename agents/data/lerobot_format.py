@@ -17,7 +17,6 @@ Torch-free: the data collection imports it.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.atomic import write_atomic
 from agents.data.video_io import PIX_FMT, concat_videos, decode_video
 
 CODEBASE_VERSION = "v3.0"
@@ -316,9 +316,7 @@ def _write_parquet(table, path: Path) -> None:
 
 def _write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(data, indent=4, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=4, ensure_ascii=False) + "\n")
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -6,12 +6,13 @@ Torch-free, so the data collection can use it without loading torch.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+
+from agents.atomic import atomic_path
 
 CODEC = "libx264"  # written as "h264" in info.json
 PIX_FMT = "yuv420p"
@@ -49,8 +50,7 @@ def encode_video(path: str | Path, frames: np.ndarray, fps: int) -> Path:
     height, width = frames.shape[1:3]
     if height % 2 or width % 2:
         raise VideoError(f"{path}: H.264 in yuv420p needs an even width and height, got {width}x{height}")
-    tmp = path.with_name(f".{path.name}.partial")
-    with av.open(str(tmp), "w", format="mp4") as container:
+    with atomic_path(path) as tmp, av.open(str(tmp), "w", format="mp4") as container:
         stream = container.add_stream(CODEC, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, PIX_FMT
         stream.options = dict(ENCODER_OPTIONS)
@@ -60,7 +60,6 @@ def encode_video(path: str | Path, frames: np.ndarray, fps: int) -> Path:
             frame.pts = i
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
-    _fsync_replace(tmp, path)
     return path
 
 
@@ -73,9 +72,8 @@ def concat_videos(out: str | Path, inputs: Sequence[str | Path], frame_counts: S
     """
     av = _av()
     out = Path(out)
-    tmp = out.with_name(f".{out.name}.partial")
     starts, offset_frames = [], 0
-    with av.open(str(tmp), "w", format="mp4") as container:
+    with atomic_path(out) as tmp, av.open(str(tmp), "w", format="mp4") as container:
         out_stream = None
         for path, count in zip(inputs, frame_counts, strict=True):
             starts.append(offset_frames / fps)
@@ -96,7 +94,6 @@ def concat_videos(out: str | Path, inputs: Sequence[str | Path], frame_counts: S
                     packet.stream = out_stream
                     container.mux(packet)
             offset_frames += count
-    _fsync_replace(tmp, out)
     return starts
 
 
@@ -160,9 +157,3 @@ def count_frames(path: str | Path) -> int:
             return sum(1 for p in container.demux(container.streams.video[0]) if p.size)
     except (av.FFmpegError, OSError, IndexError) as exc:
         raise VideoError(f"cannot read video {path}: {exc}") from exc
-
-
-def _fsync_replace(tmp: Path, path: Path) -> None:
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

@@ -18,6 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from agents.atomic import write_atomic
+
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 TRAINING_STATE = "training_state.pt"
@@ -102,9 +104,7 @@ def load_weights(model: nn.Module, folder: str | Path, strict: bool = True) -> N
 
 
 def mark_last(checkpoints: Path, folder: Path) -> None:
-    tmp = checkpoints / (LAST + ".tmp")
-    tmp.write_text(folder.name, encoding="utf-8")
-    os.replace(tmp, checkpoints / LAST)
+    write_atomic(checkpoints / LAST, folder.name)
 
 
 def last_checkpoint(checkpoints: Path) -> Path | None:

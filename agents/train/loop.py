@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from agents.atomic import atomic_path
 from agents.configs import from_known_fields
 from agents.train.checkpoint import TRAINING_STATE, last_checkpoint, load_weights, mark_last, save_checkpoint
 
@@ -183,10 +184,8 @@ def _truncate_metrics(path: Path, step: int) -> None:
         return
     column = rows[0].index("step")
     kept = [rows[0]] + [r for r in rows[1:] if int(r[column]) <= step]
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(kept)
-    os.replace(tmp, path)
 
 
 def _holds_checkpoints(checkpoints: Path) -> bool:

@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from agents.atomic import write_atomic
 from gr_bench.collect.spec import COLLECT_SEED_OFFSET, TABLETOP, TIDY, CollectionSpec
-from gr_bench.collect.staging import stage_name, write_atomic, write_npz
+from gr_bench.collect.staging import stage_name, write_npz
 
 
 def episode_setup(spec: CollectionSpec, task: str, scene: str, index: int) -> dict[str, Any]:

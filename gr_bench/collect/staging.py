@@ -5,7 +5,6 @@ is recorded again)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agents.atomic import atomic_path, write_atomic
 from gr_bench.collect.spec import TABLETOP, CollectionSpec
 
 if TYPE_CHECKING:  # attempts runs rollouts, which stage through this module
@@ -27,22 +27,9 @@ def stage_name(task: str, scene: str, index: int) -> str:
     return f"{task}.{scene}.{index:05d}"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def read_staging(staging: Path, groups: dict[tuple[str, str], AttemptGroup], cameras: Sequence[str]) -> None:
