@@ -43,6 +43,7 @@ def _play(args: argparse.Namespace) -> int:
 
     import envs  # noqa: F401  (registers the environments)
     from envs.errors import unknown_name_error
+    from gr_bench.registry import resolve_name
     from gr_bench.video import side_by_side, write_video
 
     if args.env not in PLAY_ENVS:
@@ -50,8 +51,7 @@ def _play(args: argparse.Namespace) -> int:
     if args.size < MIN_PLAY_SIZE:
         raise ValueError(f"--size must be at least {MIN_PLAY_SIZE} pixels (a watchable video), got {args.size}")
     expert_path, cameras, default_task = PLAY_ENVS[args.env]
-    module, name = expert_path.split(":")
-    expert_class = getattr(importlib.import_module(module), name)
+    expert_class = resolve_name(expert_path)
     env = gym.make(
         args.env,
         scene=args.scene,

@@ -45,17 +45,15 @@ class Recorder:
     """Owns an environment and the expert; runs one attempt and stages it."""
 
     def __init__(self, spec: CollectionSpec, staging: Path):
-        import importlib
-
         import gymnasium as gym
 
         import envs  # noqa: F401  (registers the ids)
+        from gr_bench.registry import resolve_name
 
         self.spec, self.staging = spec, staging
         self.cameras = spec.profile.camera_keys
         self.env = gym.make(spec.env, resolution=spec.resolution()).unwrapped
-        module, _, name = spec.profile.expert.partition(":")
-        self.expert = getattr(importlib.import_module(module), name)(self.env)
+        self.expert = resolve_name(spec.profile.expert)(self.env)
         self.fps = int(self.env.metadata["render_fps"])
 
     def run(self, task: str, scene: str, index: int) -> dict[str, Any]:
