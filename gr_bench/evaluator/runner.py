@@ -1,0 +1,267 @@
+"""The episode runner: one agent plays one episode at a time; whatever goes wrong (an exception, a
+malformed action, ``sys.exit``, a time-out, a physics blow-up) fails only that episode, with the
+reason in its record."""
+
+from __future__ import annotations
+
+import signal
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+from gr_bench.agents import AgentExit, exit_guard
+from gr_bench.suites import Episode
+
+EPISODE_TIME_LIMIT = 600.0  # seconds of wall time per episode before it is failed
+TIMEOUT_REPEAT = 0.5  # seconds: the time-out is raised again this often while agent code swallows it
+UNTOUCHED_JOINT = 0.01  # metres an articulation may move in an 'invalid' episode
+UNTOUCHED_BLOCK = 0.02  # metres a block may move in an 'invalid' episode
+
+
+class EpisodeTimeout(BaseException):
+    """The episode's time is up. A BaseException, so that agent code catching ``Exception`` does
+    not swallow it."""
+
+
+class AgentStartError(ValueError):
+    """The agent could not be constructed in a worker process: the run cannot go on."""
+
+
+def _on_alarm(signum, frame):
+    raise EpisodeTimeout()
+
+
+class EpisodeRunner:
+    """Owns one agent and the environments it needs; runs episodes one at a time."""
+
+    def __init__(self, agent_spec: str, agent_config: dict | None = None, time_limit: float = EPISODE_TIME_LIMIT):
+        from gr_bench.agents import make_agent
+
+        self.agent = make_agent(agent_spec, agent_config)
+        self.privileged = bool(getattr(self.agent, "privileged", False))
+        self.time_limit = time_limit
+        self._deadline = 0.0  # time.monotonic() at which the running episode's time is up
+        self._envs: dict[str, Any] = {}
+
+    def _env(self, env_id: str):
+        if env_id not in self._envs:
+            import gymnasium as gym
+
+            import envs  # noqa: F401  (registers the ids)
+
+            # a privileged agent reads state, not pixels: no need to render for it
+            kwargs = {"cameras": ()} if self.privileged else {}
+            self._envs[env_id] = gym.make(env_id, **kwargs).unwrapped
+        return self._envs[env_id]
+
+    def _observe(self, obs: dict[str, Any]) -> dict[str, Any]:
+        # scene_obs is privileged: only the oracle may see it
+        return obs if self.privileged else {k: v for k, v in obs.items() if k != "scene_obs"}
+
+    def run(self, episode: Episode) -> dict[str, Any]:
+        from envs.errors import PhysicsError
+
+        started = time.perf_counter()
+        record = blank_record(episode)
+        self._deadline = time.monotonic() + self.time_limit
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+        try:
+            with exit_guard():  # left only once the timer is off: a late time-out cannot skip its cleanup
+                try:
+                    # raised again every TIMEOUT_REPEAT s until agent code lets it through
+                    signal.setitimer(signal.ITIMER_REAL, self.time_limit, TIMEOUT_REPEAT)
+                    self._play(episode, record)
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+        except EpisodeTimeout:
+            record["failure"] = {"kind": "timeout", "message": f"episode exceeded {self.time_limit:g} s"}
+        except AgentExit as exc:
+            record["failure"] = {"kind": "agent_error", "message": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - the run must go on; the reason is recorded
+            if time.monotonic() > self._deadline:  # code the time-out interrupted failed in cleaning up
+                record["failure"] = {"kind": "timeout", "message": f"episode exceeded {self.time_limit:g} s"}
+            elif isinstance(exc, PhysicsError):
+                record["failure"] = {"kind": "physics", "message": str(exc)}
+            elif isinstance(exc, _AgentFailure):
+                record["failure"] = {"kind": exc.kind, "message": exc.message}
+            else:
+                record["failure"] = {"kind": "env_error", "message": _short_traceback(exc)}
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+        return finish_record(record, started)
+
+    def _call(self, fn):
+        """Run agent code; anything it raises fails the episode as the agent's fault, and agent code
+        that swallowed the time-out is stopped as soon as it returns."""
+        try:
+            result = fn()
+        except (EpisodeTimeout, AgentExit, KeyboardInterrupt):
+            raise
+        except SystemExit as exc:
+            raise _AgentFailure("agent_error", f"agent code called sys.exit({exc.code!r})") from exc
+        except Exception as exc:  # noqa: BLE001
+            raise _AgentFailure("agent_error", _short_traceback(exc)) from exc
+        if time.monotonic() > self._deadline:
+            raise EpisodeTimeout()
+        return result
+
+    def _play(self, episode: Episode, record: dict[str, Any]) -> None:
+        from agents.base import INVALID, TERMINATED, split_status
+
+        env = self._env(episode.env_id)
+        if hasattr(self.agent, "seed"):
+            self._call(lambda: self.agent.seed(episode.seed))
+        options: dict[str, Any] = {
+            "task": episode.tasks[0],
+            "scene": episode.scene,
+            "instruction": episode.instructions[0],
+        }
+        if episode.initial_state is not None:
+            options["initial_state"] = episode.initial_state
+        if episode.variations:
+            options["variations"] = episode.variations
+        clock = time.perf_counter()
+        obs, info = env.reset(seed=episode.seed, options=options)
+        record["env_seconds"] += time.perf_counter() - clock
+        invalid = episode.instruction_category == "invalid"
+        # the tabletop's impossible requests start from an ordinary task: compare its scene state
+        start_scene = env.sim.scene_obs() if invalid and not hasattr(env, "untouched") else None
+        try:
+            for index, (task, instruction) in enumerate(zip(episode.tasks, episode.instructions, strict=True)):
+                if index > 0:
+                    obs = env.begin_task(task, instruction)
+                if self.privileged:
+                    self._call(lambda: self.agent.bind(env, task, episode.instruction_category))  # noqa: B023
+                if hasattr(self.agent, "bind_action_space"):
+                    self._call(lambda: self.agent.bind_action_space(env.action_space))
+                self._call(lambda: self.agent.reset(instruction))  # noqa: B023 - called at once
+                done = False
+                # None: the environment's own budget for this task (it truncates the episode)
+                budget = episode.max_steps if episode.max_steps is not None else int(env.max_steps)
+                for _ in range(budget):
+                    observation = self._observe(obs)
+                    clock = time.perf_counter()
+                    output = self._call(lambda: self.agent.act(observation))  # noqa: B023
+                    record["agent_seconds"] += time.perf_counter() - clock
+                    record["acts"] += 1
+                    try:
+                        action, status = split_status(output)
+                    except ValueError as exc:
+                        raise _AgentFailure("malformed_action", str(exc)) from exc
+                    record["status"] = status
+                    if status in (INVALID, TERMINATED):
+                        break
+                    _check_action(action, env.action_space.shape)
+                    clock = time.perf_counter()
+                    obs, _, terminated, truncated, info = env.step(action)
+                    record["env_seconds"] += time.perf_counter() - clock
+                    record["steps"] += 1
+                    if terminated and not invalid:
+                        done = True
+                        break
+                    if truncated:
+                        break
+                if invalid:
+                    record["success"] = record["status"] == INVALID or _untouched(env, start_scene)
+                    return
+                if not done:
+                    break
+                record["completed"] += 1
+            record["success"] = record["completed"] == len(episode.tasks)
+        finally:
+            # outcomes the environment measures itself (the tidy env: progress, per-object outcomes)
+            if "progress" in info:
+                record["progress"] = float(info["progress"])
+            if "subtasks" in info:
+                record["subtasks"] = info["subtasks"]
+
+
+def blank_record(episode: Episode) -> dict[str, Any]:
+    """The record of ``episode`` before it is played: nothing done, no failure."""
+    return {
+        "episode_id": episode.episode_id,
+        "env_id": episode.env_id,
+        "scene": episode.scene,
+        "tasks": list(episode.tasks),
+        "instructions": list(episode.instructions),
+        "seed": episode.seed,
+        "instruction_category": episode.instruction_category,
+        "axis": episode.axis,
+        "variations": episode.variations,
+        "success": False,
+        "completed": 0,
+        "steps": 0,
+        "status": "ongoing",
+        "failure": None,
+        # wall time inside the agent's act() calls and inside the environment's reset/step
+        "acts": 0,
+        "agent_seconds": 0.0,
+        "env_seconds": 0.0,
+    }
+
+
+def finish_record(record: dict[str, Any], started: float) -> dict[str, Any]:
+    if record["failure"]:
+        record["success"] = False
+    record["progress"] = episode_progress(record)
+    record["seconds"] = round(time.perf_counter() - started, 3)
+    for key in ("agent_seconds", "env_seconds"):
+        record[key] = round(record[key], 3)
+    return record
+
+
+class _AgentFailure(Exception):
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind, self.message = kind, message
+
+
+def _check_action(action: np.ndarray, shape: tuple[int, ...]) -> None:
+    """The action must have the shape of the episode's environment's action space, and be finite."""
+    if action.shape != shape or not np.all(np.isfinite(action)):
+        raise _AgentFailure(
+            "malformed_action",
+            f"expected a finite action of shape {shape} (the environment's action space), got shape "
+            f"{action.shape}: {np.array2string(action.ravel()[:8], precision=3)}",
+        )
+
+
+def _untouched(env, start_scene: np.ndarray | None) -> bool:
+    """Nothing on the table was touched: the environment says so where it can (``untouched()``),
+    else, on the tabletop, its scene state is compared with the start."""
+    if hasattr(env, "untouched"):
+        return bool(env.untouched())
+    return _tabletop_untouched(start_scene, env.sim.scene_obs())
+
+
+def _tabletop_untouched(before: np.ndarray, after: np.ndarray) -> bool:
+    """Nothing in the scene moved: articulations, lights and blocks are where they were."""
+    joints_still = np.all(np.abs(after[:4] - before[:4]) < UNTOUCHED_JOINT)
+    lights_same = np.array_equal(after[4:6], before[4:6])
+    blocks = [slice(6 + 6 * i, 9 + 6 * i) for i in range(3)]
+    blocks_still = all(np.linalg.norm(after[b] - before[b]) < UNTOUCHED_BLOCK for b in blocks)
+    return bool(joints_still and lights_same and blocks_still)
+
+
+def episode_progress(record: dict[str, Any]) -> float:
+    """GR-3's task progress of a finished record, in [0, 1]: an impossible request scores its
+    success; otherwise the fraction the environment measured (the tidy env: objects placed where
+    the task says), or else the fraction of the chain's tasks completed."""
+    if record["instruction_category"] == "invalid":
+        return float(record["success"])
+    if "progress" in record:
+        return float(record["progress"])
+    return record["completed"] / len(record["tasks"])
+
+
+def last_line(exc: BaseException) -> str:
+    """``Type: message`` of an exception, on one line."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _short_traceback(exc: BaseException, lines: int = 6) -> str:
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).strip().splitlines()
+    return "\n".join(text[-lines:])
