@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from agents.base import INVALID
-from gr_bench.registry import REGISTRY
+from gr_bench.registry import REGISTRY, resolve_name
 
 AGENTS = {name: entry.agent for name, entry in REGISTRY.items()}  # short name -> module:Class
 
@@ -139,8 +139,7 @@ class OracleAgent:
             from envs.errors import unknown_name_error
 
             raise unknown_name_error("environment with a scripted expert", env_id, EXPERTS)
-        module, _, name = EXPERTS[env_id].partition(":")
-        self._expert = getattr(importlib.import_module(module), name)(env)
+        self._expert = resolve_name(EXPERTS[env_id])(env)
         self._env = env
         self._invalid = instruction_category == "invalid"
 

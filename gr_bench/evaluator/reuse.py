@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agents.atomic import write_atomic
 from gr_bench.evaluator.run_directory import (
     SUITE_PATH,
     RunDirectoryError,
@@ -153,6 +154,6 @@ def import_reused(
     records = {i: r for i, r in records.items() if i not in done}
     provenance["records"] = len(records)
     # what will be imported is written down first, so that a crash in between can be finished
-    path.write_text(json.dumps({**provenance, "episode_ids": sorted(records)}, indent=1))
+    write_atomic(path, json.dumps({**provenance, "episode_ids": sorted(records)}, indent=1))
     append_records(out / "episodes.jsonl", list(records.values()), done)
     return provenance

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from agents.atomic import write_atomic
 from gr_bench.suites import Suite
 
 LOCK_PATH = ".lock"  # in a run directory: held (fcntl) by the process writing to it
@@ -145,7 +146,7 @@ def check_run(
                 f"{out} holds an unfinished run; pass --resume to finish it, or choose another --out"
             )
         return
-    meta_path.write_text(json.dumps(meta, indent=1))
+    write_atomic(meta_path, json.dumps(meta, indent=1))  # a kill mid-write leaves no half identity
 
 
 def append_records(log: Path, records: list[dict[str, Any]], done: dict[str, dict[str, Any]]) -> None:
