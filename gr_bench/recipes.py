@@ -11,7 +11,8 @@ the tabletop data the GR-1 recipe collected. ``recipe.json`` in the work folder 
 time each phase used (user + system of this process and its collection workers), summed over
 every invocation and written once a minute, the machine, and the versions.
 
-The numbers behind each choice (data size, steps, width) are in docs/reference_models.md.
+Data size, steps and width are provisional until the validation curve
+(scripts/reference/curve.py) of these runs says otherwise; the shipped model cards record what was chosen.
 """
 
 from __future__ import annotations

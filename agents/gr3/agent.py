@@ -50,7 +50,7 @@ class _RobotIO:
 class GR3Agent:
     """Args:
     checkpoint: a checkpoint folder, a training run (its newest checkpoint), or ``reference:NAME``
-        (default: the shipped reference, trained on both robots).
+        (default: ``reference:gr3-tiny``, the shipped reference).
     execute_steps: actions executed per chunk before planning again (default: the config's).
     flow_steps: Euler steps per chunk (default: the config's).
     seed: of the flow noise.
