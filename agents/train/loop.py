@@ -253,6 +253,60 @@ def train(
         raise ValueError(f"--max-minutes must be > 0, got {max_minutes}")
     out = Path(out)
     checkpoints = out / "checkpoints"
+    rank, world, device = _join_processes(config)
+    main_process = rank == 0
+    torch.manual_seed(config.seed)
+    model.to(device)
+    start, state = _starting_point(model, config, out, checkpoint_config, resume, init)
+    learner = _Learner.build(model, config, state, world, device)
+    sampler = StepBatches(len(dataset), config, start, rank, world, groups=getattr(dataset, "batch_groups", None))
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_sampler=sampler, num_workers=config.num_workers, persistent_workers=config.num_workers > 0
+    )
+    log = None
+    if main_process:
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        log = _MetricsLog(out)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=config.steps, initial=start, desc="train", unit="step", disable=not (progress and main_process))
+    model.train()
+    last = None
+    started = time.perf_counter()
+    for step, batch in enumerate(loader, start=start):
+        metrics, grad_norm = learner.step(batch, step)
+        done = step + 1
+        bar.update(1)
+        if log is not None:
+            log.add(metrics)
+            if done % config.log_every == 0 or done == config.steps:
+                row = log.write(
+                    done, learner.scheduler.get_last_lr()[0], float(grad_norm), time.perf_counter() - started
+                )
+                bar.set_postfix(loss=f"{row['loss']:.4f}")
+        out_of_time = _out_of_time(started, max_minutes, world)
+        if out_of_time and main_process:
+            bar.write(f"stopping at step {done}: the {max_minutes} minute budget is spent")
+        stopping = done == stop_after or out_of_time
+        if main_process and (done % config.checkpoint_every == 0 or done == config.steps or stopping):
+            last = learner.save(checkpoints, done, checkpoint_config)
+        if stopping:
+            break
+    bar.close()
+    if log is not None:
+        log.close()
+        (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2), encoding="utf-8")
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+    return last if last is not None else last_checkpoint(checkpoints)
+
+
+def _join_processes(config: TrainConfig) -> tuple[int, int, torch.device]:
+    """(rank, world size, device) of this process; under torchrun it joins the process group, on
+    the GPU of its local rank."""
     rank, local_rank, world = _distributed()
     device = _device(config.device)
     if world > 1:
@@ -263,144 +317,176 @@ def train(
             torch.cuda.set_device(device)
         if not dist.is_initialized():
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    main_process = rank == 0
-    torch.manual_seed(config.seed)
-    model.to(device)
+    return rank, world, device
 
-    start = 0
-    state = None
+
+def _starting_point(
+    model: nn.Module,
+    config: TrainConfig,
+    out: Path,
+    checkpoint_config: dict[str, Any],
+    resume: bool,
+    init: str | Path | None,
+) -> tuple[int, dict[str, Any] | None]:
+    """(first step, training state to restore): the run's last checkpoint when resuming, else step 0
+    from fresh or ``init`` weights; metrics rows past the starting step are dropped, to be redone."""
+    checkpoints = out / "checkpoints"
     if resume:
-        last = last_checkpoint(checkpoints)
-        if last is None:
-            raise ValueError(
-                f"--resume: {checkpoints} holds no complete checkpoint to resume from (a run killed before its "
-                "first checkpoint starts again without --resume)"
-            )
-        _check_same_run(last, checkpoint_config)
-        load_weights(model, last)
-        try:
-            state = torch.load(last / TRAINING_STATE, weights_only=False)
-        except Exception as exc:  # a file cut short: torch raises several kinds
-            raise ValueError(f"--resume: {last / TRAINING_STATE} is missing or damaged ({exc})") from exc
-        saved = TrainConfig.from_dict(state["train_config"])
-        if asdict(saved) | {"steps": config.steps} != asdict(config) | {"steps": config.steps}:
-            raise ValueError(f"--resume with different training options: the run used {asdict(saved)}")
-        start = state["step"]
-        _truncate_metrics(out / "metrics.csv", start)  # rows logged after the checkpoint are redone
-    elif _holds_checkpoints(checkpoints):
+        state = _resume(model, config, checkpoints, checkpoint_config)
+        _truncate_metrics(out / "metrics.csv", state["step"])
+        return state["step"], state
+    if _holds_checkpoints(checkpoints):
         raise ValueError(f"{out} already holds a training run; pass --resume to continue it or choose another --out")
-    elif init is not None:
+    if init is not None:
         from agents.train.checkpoint import read_agent_checkpoint
 
         folder, _ = read_agent_checkpoint(init, checkpoint_config["agent"])  # a run folder: its newest checkpoint
         load_weights(model, folder, strict=False)
-    if not resume:
-        _truncate_metrics(out / "metrics.csv", 0)  # a run killed before its first checkpoint starts over
+    _truncate_metrics(out / "metrics.csv", 0)  # a run killed before its first checkpoint starts over
+    return 0, None
 
-    params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.ndim >= 2]
-    no_decay = [p for p in params if p.ndim < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.lr,
-        betas=(0.9, 0.95),
-    )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, config))
-    if state is not None:
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"])
 
-    step_model: nn.Module = _LossModule(model)
-    if world > 1:
-        step_model = nn.parallel.DistributedDataParallel(
-            step_model, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True
+def _resume(
+    model: nn.Module, config: TrainConfig, checkpoints: Path, checkpoint_config: dict[str, Any]
+) -> dict[str, Any]:
+    """Load the last checkpoint's weights into ``model`` and return its training state, after
+    checking that it is the same run with the same options (only ``steps`` may grow)."""
+    last = last_checkpoint(checkpoints)
+    if last is None:
+        raise ValueError(
+            f"--resume: {checkpoints} holds no complete checkpoint to resume from (a run killed before its "
+            "first checkpoint starts again without --resume)"
         )
-    sampler = StepBatches(len(dataset), config, start, rank, world, groups=getattr(dataset, "batch_groups", None))
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_sampler=sampler, num_workers=config.num_workers, persistent_workers=config.num_workers > 0
-    )
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
-    )
+    _check_same_run(last, checkpoint_config)
+    load_weights(model, last)
+    try:
+        state = torch.load(last / TRAINING_STATE, weights_only=False)
+    except Exception as exc:  # a file cut short: torch raises several kinds
+        raise ValueError(f"--resume: {last / TRAINING_STATE} is missing or damaged ({exc})") from exc
+    saved = TrainConfig.from_dict(state["train_config"])
+    if asdict(saved) | {"steps": config.steps} != asdict(config) | {"steps": config.steps}:
+        raise ValueError(f"--resume with different training options: the run used {asdict(saved)}")
+    return state
 
-    writer = metrics_file = csv_writer = None
-    if main_process:
-        out.mkdir(parents=True, exist_ok=True)
-        checkpoints.mkdir(exist_ok=True)
-        from torch.utils.tensorboard import SummaryWriter
 
-        writer = SummaryWriter(str(out / "tensorboard"))
-        metrics_file = open(out / "metrics.csv", "a", newline="", encoding="utf-8")  # noqa: SIM115 - closed below
+@dataclass
+class _Learner:
+    """The model with its optimiser and schedule: one optimisation step, and the checkpoint that
+    lets a resumed run continue exactly (weights, optimiser, schedule, RNG state)."""
 
-    def save(step: int) -> Path:
+    model: nn.Module
+    step_model: nn.Module  # the loss, wrapped in DDP when there are several processes
+    params: list[nn.Parameter]
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    device: torch.device
+    autocast: Any  # bf16 on CUDA, off on CPU
+    config: TrainConfig
+
+    @classmethod
+    def build(
+        cls, model: nn.Module, config: TrainConfig, state: dict[str, Any] | None, world: int, device: torch.device
+    ) -> _Learner:
+        """AdamW (no weight decay on biases and norms) with warmup + cosine; ``state`` restores them
+        and the RNG of a resumed run."""
+        params = [p for p in model.parameters() if p.requires_grad]
+        decay = [p for p in params if p.ndim >= 2]
+        no_decay = [p for p in params if p.ndim < 2]
+        optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=config.lr,
+            betas=(0.9, 0.95),
+        )
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, config))
+        if state is not None:
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            torch.set_rng_state(state["rng"])
+        step_model: nn.Module = _LossModule(model)
+        if world > 1:
+            step_model = nn.parallel.DistributedDataParallel(
+                step_model, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True
+            )
+        autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16)
+            if device.type == "cuda"
+            else torch.autocast("cpu", enabled=False)
+        )
+        return cls(model, step_model, params, optimizer, scheduler, device, autocast, config)
+
+    def step(self, batch: Any, step: int) -> tuple[dict[str, float], torch.Tensor]:
+        """One optimisation step on ``batch``: its metrics and the gradient norm before clipping."""
+        with self.autocast:
+            loss, metrics = self.step_model(_to(batch, self.device))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.config.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"the loss became {loss.item()} at step {step}; lower --lr or check the data")
+        return metrics, grad_norm
+
+    def save(self, checkpoints: Path, step: int, checkpoint_config: dict[str, Any]) -> Path:
+        """Checkpoint ``step`` into ``checkpoints`` and mark it as the last one."""
         folder = checkpoints / f"step-{step:07d}"
         training_state = {
             "step": step,
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
             "rng": torch.get_rng_state(),
-            "train_config": asdict(config),
+            "train_config": asdict(self.config),
         }
-        save_checkpoint(folder, {**checkpoint_config, "train": asdict(config), "step": step}, model, training_state)
+        checkpoint = {**checkpoint_config, "train": asdict(self.config), "step": step}
+        save_checkpoint(folder, checkpoint, self.model, training_state)
         mark_last(checkpoints, folder)
         return folder
 
-    from tqdm.auto import tqdm
 
-    bar = tqdm(total=config.steps, initial=start, desc="train", unit="step", disable=not (progress and main_process))
-    model.train()
-    last = None
-    started, window = time.perf_counter(), []
-    for step, batch in enumerate(loader, start=start):
-        with autocast:
-            loss, metrics = step_model(_to(batch, device))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
-        optimizer.step()
-        scheduler.step()
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"the loss became {loss.item()} at step {step}; lower --lr or check the data")
-        window.append(metrics)
-        done = step + 1
-        bar.update(1)
-        if main_process and (done % config.log_every == 0 or done == config.steps):
-            row = {k: sum(m[k] for m in window) / len(window) for k in window[0]}
-            row |= {"step": done, "lr": scheduler.get_last_lr()[0], "grad_norm": float(grad_norm)}
-            row["seconds"] = round(time.perf_counter() - started, 2)
-            if csv_writer is None:
-                csv_writer = csv.DictWriter(metrics_file, fieldnames=list(row))
-                if metrics_file.tell() == 0:
-                    csv_writer.writeheader()
-            csv_writer.writerow(row)
-            metrics_file.flush()
-            for key, value in row.items():
-                if key != "step":
-                    writer.add_scalar(f"train/{key}", value, done)
-            bar.set_postfix(loss=f"{row['loss']:.4f}")
-            window = []
-        out_of_time = max_minutes is not None and time.perf_counter() - started > 60 * max_minutes
-        if world > 1 and max_minutes is not None:  # every process stops at the same step
-            import torch.distributed as dist
+class _MetricsLog:
+    """The main process's metric rows: means over the steps since the last row, appended to
+    metrics.csv (a resumed run continues it) and written to TensorBoard."""
 
-            flag = torch.tensor(float(out_of_time))
-            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-            out_of_time = bool(flag.item())
-        stopping = done == stop_after or out_of_time
-        if out_of_time and main_process:
-            bar.write(f"stopping at step {done}: the {max_minutes} minute budget is spent")
-        if main_process and (done % config.checkpoint_every == 0 or done == config.steps or stopping):
-            last = save(done)
-        if stopping:
-            break
-    bar.close()
-    if main_process:
-        writer.close()
-        metrics_file.close()
-        (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2), encoding="utf-8")
-    if world > 1:
+    def __init__(self, out: Path):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(out / "tensorboard"))
+        self.file = open(out / "metrics.csv", "a", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self.csv: csv.DictWriter | None = None
+        self.window: list[dict[str, float]] = []
+
+    def add(self, metrics: dict[str, float]) -> None:
+        self.window.append(metrics)
+
+    def write(self, step: int, lr: float, grad_norm: float, seconds: float) -> dict[str, float]:
+        """Write the row of ``step`` and start a new window; returns the row."""
+        row = {k: sum(m[k] for m in self.window) / len(self.window) for k in self.window[0]}
+        row |= {"step": step, "lr": lr, "grad_norm": grad_norm, "seconds": round(seconds, 2)}
+        if self.csv is None:
+            self.csv = csv.DictWriter(self.file, fieldnames=list(row))
+            if self.file.tell() == 0:
+                self.csv.writeheader()
+        self.csv.writerow(row)
+        self.file.flush()
+        for key, value in row.items():
+            if key != "step":
+                self.writer.add_scalar(f"train/{key}", value, step)
+        self.window = []
+        return row
+
+    def close(self) -> None:
+        self.writer.close()
+        self.file.close()
+
+
+def _out_of_time(started: float, max_minutes: float | None, world: int) -> bool:
+    """Whether the wall-clock budget is spent; with several processes, whether any one's is, so
+    that every process stops at the same step."""
+    out_of_time = max_minutes is not None and time.perf_counter() - started > 60 * max_minutes
+    if world > 1 and max_minutes is not None:
         import torch.distributed as dist
 
-        dist.barrier()
-    return last if last is not None else last_checkpoint(checkpoints)
+        flag = torch.tensor(float(out_of_time))
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        out_of_time = bool(flag.item())
+    return out_of_time
