@@ -135,24 +135,58 @@ def write_dataset(
             ``columns`` (the index columns are added).
         video_sizes: video key -> (height, width) of its frames.
     """
-    import pandas as pd
-    import pyarrow as pa
-
     root = Path(root)
     if not episodes:
         raise ValueError("no episodes to write")
-    video_sizes = video_sizes or {}
     task_index: dict[str, int] = {}
     for episode in episodes:
         task_index.setdefault(episode.task, len(task_index))
+    # each episode's row of meta/episodes: where its frames and videos went, then the rest
+    places: list[dict[str, Any]] = [{} for _ in episodes]
+    _write_frames(root, episodes, features, fps, task_index, data_file_mb, places)
+    video_keys = list(episodes[0].videos)
+    for key in video_keys:
+        _write_videos(root, episodes, key, fps, video_file_mb, places)
+    per_episode_stats = _write_episodes(root, episodes, features, fps, task_index, places)
+    _write_tasks(root, task_index)
+    stats = {key: aggregate_stats([s[key] for s in per_episode_stats]) for key in per_episode_stats[0]}
+    _write_json(root / STATS_PATH, {k: {n: v.tolist() for n, v in s.items()} for k, s in stats.items()})
+    info = {
+        "codebase_version": CODEBASE_VERSION,
+        "robot_type": robot_type,
+        "total_episodes": len(episodes),
+        "total_frames": sum(e.length for e in episodes),
+        "total_tasks": len(task_index),
+        "chunks_size": CHUNKS_SIZE,
+        "data_files_size_in_mb": data_file_mb,
+        "video_files_size_in_mb": video_file_mb,
+        "fps": fps,
+        "splits": {"train": f"0:{len(episodes)}"},
+        "data_path": DATA_PATH,
+        "video_path": VIDEO_PATH if video_keys else None,
+        "features": _all_features(features, video_keys, video_sizes or {}, fps),
+    }
+    _write_json(root / INFO_PATH, info)
+    return info
 
-    # frames: episodes fill data files in order, a file closed once it would pass the size limit
+
+def _write_frames(
+    root: Path,
+    episodes: Sequence[EpisodeData],
+    features: dict[str, dict[str, Any]],
+    fps: int,
+    task_index: dict[str, int],
+    limit_mb: float,
+    places: list[dict[str, Any]],
+) -> None:
+    """The frames, with their index columns: episodes fill data files in order, a file closed once
+    it would pass the size limit; each episode's file and dataset rows go into ``places``."""
+    import pyarrow as pa
+
     row_bytes = sum(np.dtype(spec["dtype"]).itemsize * int(np.prod(spec["shape"])) for spec in features.values())
     row_bytes += 8 * len(INDEX_FEATURES)
-    data_files = _fill_files([e.length * row_bytes for e in episodes], data_file_mb)
-    rows: list[dict[str, Any]] = [{} for _ in episodes]
     start = 0
-    for file_number, members in enumerate(data_files):
+    for file_number, members in enumerate(_fill_files([e.length * row_bytes for e in episodes], limit_mb)):
         chunk, file = divmod(file_number, CHUNKS_SIZE)
         columns: dict[str, list[pa.Array]] = {}
         for e in members:
@@ -172,7 +206,7 @@ def write_dataset(
                 columns.setdefault(key, []).append(_arrow_column(values))
             for key, values in index_columns.items():
                 columns.setdefault(key, []).append(pa.array(values))
-            rows[e].update(
+            places[e].update(
                 {
                     "data/chunk_index": chunk,
                     "data/file_index": file,
@@ -184,30 +218,46 @@ def write_dataset(
         table = pa.table({k: pa.concat_arrays(v) for k, v in columns.items()})
         _write_parquet(table, root / DATA_PATH.format(chunk_index=chunk, file_index=file))
 
-    # videos: per key, episodes' own files joined in order, no re-encoding
-    video_keys = list(episodes[0].videos)
-    for key in video_keys:
-        sizes = [Path(e.videos[key]).stat().st_size for e in episodes]
-        for file_number, members in enumerate(_fill_files(sizes, video_file_mb)):
-            chunk, file = divmod(file_number, CHUNKS_SIZE)
-            path = root / VIDEO_PATH.format(video_key=key, chunk_index=chunk, file_index=file)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            lengths = [episodes[e].length for e in members]
-            starts = concat_videos(path, [episodes[e].videos[key] for e in members], lengths, fps)
-            for e, begin, n in zip(members, starts, lengths, strict=True):
-                rows[e].update(
-                    {
-                        f"videos/{key}/chunk_index": chunk,
-                        f"videos/{key}/file_index": file,
-                        f"videos/{key}/from_timestamp": begin,
-                        f"videos/{key}/to_timestamp": begin + n / fps,
-                    }
-                )
 
-    # episodes, with each one's own stats
+def _write_videos(
+    root: Path, episodes: Sequence[EpisodeData], key: str, fps: int, limit_mb: float, places: list[dict[str, Any]]
+) -> None:
+    """Video ``key``: the episodes' own files joined in order, no re-encoding, into files of up to
+    the size limit; each episode's file and time span go into ``places``."""
+    sizes = [Path(e.videos[key]).stat().st_size for e in episodes]
+    for file_number, members in enumerate(_fill_files(sizes, limit_mb)):
+        chunk, file = divmod(file_number, CHUNKS_SIZE)
+        path = root / VIDEO_PATH.format(video_key=key, chunk_index=chunk, file_index=file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lengths = [episodes[e].length for e in members]
+        starts = concat_videos(path, [episodes[e].videos[key] for e in members], lengths, fps)
+        for e, begin, n in zip(members, starts, lengths, strict=True):
+            places[e].update(
+                {
+                    f"videos/{key}/chunk_index": chunk,
+                    f"videos/{key}/file_index": file,
+                    f"videos/{key}/from_timestamp": begin,
+                    f"videos/{key}/to_timestamp": begin + n / fps,
+                }
+            )
+
+
+def _write_episodes(
+    root: Path,
+    episodes: Sequence[EpisodeData],
+    features: dict[str, dict[str, Any]],
+    fps: int,
+    task_index: dict[str, int],
+    places: list[dict[str, Any]],
+) -> list[dict[str, dict[str, np.ndarray]]]:
+    """meta/episodes: one row per episode, with where it is, its own stats and its extra values;
+    returns the stats, which the dataset's are aggregated from."""
+    import pyarrow as pa
+
     numeric = {**{k: spec["dtype"] for k, spec in features.items()}, **INDEX_FEATURES}
     per_episode_stats: list[dict[str, dict[str, np.ndarray]]] = []
-    global_index = 0
+    rows: list[dict[str, Any]] = []
+    first = 0  # the episode's first row in the dataset
     for e, episode in enumerate(episodes):
         n = episode.length
         values = {
@@ -215,34 +265,43 @@ def write_dataset(
             "timestamp": np.arange(n) / fps,
             "frame_index": np.arange(n),
             "episode_index": np.full(n, e),
-            "index": np.arange(global_index, global_index + n),
+            "index": np.arange(first, first + n),
             "task_index": np.full(n, task_index[episode.task]),
         }
-        global_index += n
+        first += n
         stats = {key: array_stats(values[key]) for key in numeric}
         stats.update(episode.image_stats)
         per_episode_stats.append(stats)
-        rows[e] = {
-            "episode_index": e,
-            "tasks": [episode.task],
-            "length": n,
-            **rows[e],
-            "meta/episodes/chunk_index": 0,
-            "meta/episodes/file_index": 0,
-            **{f"stats/{key}/{name}": value.tolist() for key, s in stats.items() for name, value in s.items()},
-            **{k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in episode.extra.items()},
-        }
+        rows.append(
+            {
+                "episode_index": e,
+                "tasks": [episode.task],
+                "length": n,
+                **places[e],
+                "meta/episodes/chunk_index": 0,
+                "meta/episodes/file_index": 0,
+                **{f"stats/{key}/{name}": value.tolist() for key, s in stats.items() for name, value in s.items()},
+                **{k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in episode.extra.items()},
+            }
+        )
     _write_parquet(pa.Table.from_pylist(rows), root / EPISODES_PATH.format(chunk_index=0, file_index=0))
+    return per_episode_stats
+
+
+def _write_tasks(root: Path, task_index: dict[str, int]) -> None:
+    """meta/tasks.parquet: the task texts (the index, named "task") and their task_index."""
+    import pandas as pd
 
     tasks = pd.DataFrame({"task_index": list(task_index.values())}, index=pd.Index(list(task_index), name="task"))
     path = root / TASKS_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
     tasks.to_parquet(path)
 
-    stat_keys = per_episode_stats[0].keys()
-    stats = {key: aggregate_stats([s[key] for s in per_episode_stats]) for key in stat_keys}
-    _write_json(root / STATS_PATH, {k: {n: v.tolist() for n, v in s.items()} for k, s in stats.items()})
 
+def _all_features(
+    features: dict[str, dict[str, Any]], video_keys: list[str], video_sizes: dict[str, tuple[int, int]], fps: int
+) -> dict[str, dict[str, Any]]:
+    """info.json's features: the videos, the recorded per-frame features, then the index columns."""
     all_features: dict[str, dict[str, Any]] = {}
     for key in video_keys:
         height, width = video_sizes[key]
@@ -265,23 +324,7 @@ def write_dataset(
         all_features[key] = {"dtype": spec["dtype"], "shape": list(spec["shape"]), "names": spec.get("names")}
     for key, dtype in INDEX_FEATURES.items():
         all_features[key] = {"dtype": dtype, "shape": [1], "names": None}
-    info = {
-        "codebase_version": CODEBASE_VERSION,
-        "robot_type": robot_type,
-        "total_episodes": len(episodes),
-        "total_frames": global_index,
-        "total_tasks": len(task_index),
-        "chunks_size": CHUNKS_SIZE,
-        "data_files_size_in_mb": data_file_mb,
-        "video_files_size_in_mb": video_file_mb,
-        "fps": fps,
-        "splits": {"train": f"0:{len(episodes)}"},
-        "data_path": DATA_PATH,
-        "video_path": VIDEO_PATH if video_keys else None,
-        "features": all_features,
-    }
-    _write_json(root / INFO_PATH, info)
-    return info
+    return all_features
 
 
 def _fill_files(sizes: Sequence[int], limit_mb: float) -> list[list[int]]:
