@@ -7,14 +7,16 @@ relative actions, so its demonstrations live in the same action space as a learn
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from envs.tabletop.env import TabletopEnv
 from envs.tabletop.scenes import BLOCK_COLOURS, CABINET_Y
 from envs.tabletop.state import HOME_TCP, HOME_YAW, TABLE_X, TABLE_Y
-from envs.tabletop.tasks import PUSHER_ROOM, footprint_y, push_into_drawer_block
+from envs.tabletop.tasks import PUSHER_ROOM, Task, footprint_y, push_into_drawer_block
 from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS
 from envs.utils.rotations import mat_to_euler, rotvec_from_mat, topdown_mat
 
@@ -163,165 +165,223 @@ def _return_home(env: TabletopEnv) -> list[Waypoint]:
     ]
 
 
-def _plan(env: TabletopEnv):
-    sim, task = env.sim, env.task
-    name, category = task.name, task.category
+def _plan(env: TabletopEnv) -> list[Waypoint]:
+    """The task's waypoints from the scene as it is now: the planner of the task's name, else of its
+    category (``PLANNERS``)."""
+    task = env.task
+    planner = PLANNERS.get(task.name) or PLANNERS.get(task.category)
+    if planner is None:
+        raise ValueError(f"the scripted expert has no plan for task {task.name!r}")
+    return planner(env.sim, task)
+
+
+def _rotate_block(sim, task) -> list[Waypoint]:
+    pos, mat = sim.block_pose(task.block)
+    half = sim.scene.half_extents(task.block)
+    turn = ROTATE_ANGLE if task.name.endswith("left") else -ROTATE_ANGLE
+    g = _grasp_yaw(_block_yaw(mat), half, turn)
+    # turn it in the air, high enough that the sweeping palm clears the cabinet's door handle
+    return [
+        *_pick(pos, g, lift=ROTATE_LIFT),
+        Waypoint(pos + [0, 0, GRASP_OFFSET + ROTATE_LIFT], g + turn, False, tolerance=0.01),
+        *_release(pos + [0, 0, GRASP_OFFSET + 0.005], g + turn),
+    ]
+
+
+def _lift_block(sim, task) -> list[Waypoint]:
+    pos, mat = sim.block_pose(task.block)
+    half = sim.scene.half_extents(task.block)
+    yaw = _block_yaw(mat)
+    if task.name.endswith("slider"):
+        g = _grasp_yaw(yaw, half, palm_heading=0.0)
+        # reach into the cabinet from the front, below its roof
+        front = np.array([pos[0], sim.cabinet_front_y - CABINET_STANDOFF, pos[2] + 0.08])
+        inside = np.array([pos[0], pos[1], pos[2] + 0.08])
+        return [
+            Waypoint(front, g, True, tolerance=0.02),
+            Waypoint(inside, g, True, tolerance=0.01),
+            *_pick(pos, g, lift=0.07)[1:],
+        ]
+    return _pick(pos, _grasp_yaw(yaw, half), lift=0.1)
+
+
+def _push_block(sim, task) -> list[Waypoint]:
+    pos, mat = sim.block_pose(task.block)
+    half = sim.scene.half_extents(task.block)
+    yaw = _block_yaw(mat)
+    sign = 1 if task.name.endswith("right") else -1
+    extent = abs(half[0] * np.cos(yaw)) + abs(half[1] * np.sin(yaw))
+    start = np.array([pos[0] - sign * (extent + 0.03), pos[1], 0.018])
+    end = start + [sign * (PUSH_DISTANCE + 0.0), 0, 0]
+    # the palm along x keeps it clear of the cabinet behind; the leading finger pushes
+    return _stroke(start, end, approach=[0, 0, 0.08], retreat=[0, 0, 0.08])
+
+
+def _move_slider(sim, task) -> list[Waypoint]:
+    handle = sim.geom_pos("slider_handle")
+    sign = 1 if task.name.endswith("left") else -1  # +1: push the handle towards -x
+    side = handle + [sign * 0.035, -0.005, -0.005]
+    end = side - [sign * 0.2, 0, 0]
+    return _stroke(side, end, approach=[0, 0, 0.1], retreat=[0, -0.1, 0])
+
+
+def _open_drawer(sim, task) -> list[Waypoint]:
+    handle = sim.geom_pos("drawer_handle")
+    hook = handle + [0, 0.028, 0.005]
+    pulled = hook - [0, 0.16, 0]
+    return _stroke(hook, pulled, approach=[0, 0, 0.1], retreat=[0, 0, 0.12], start_tolerance=0.006)
+
+
+def _close_drawer(sim, task) -> list[Waypoint]:
+    handle = sim.geom_pos("drawer_handle")
+    start = handle + [0, -0.03, 0.0]
+    end = start + [0, sim.joint("drawer") + 0.01, 0]
+    return _stroke(start, end, approach=[0, 0, 0.1], retreat=[0, -0.05, 0.12])
+
+
+def _holding(sim) -> tuple[str, np.ndarray, Waypoint] | None:
+    """For a task that puts the held block somewhere: the block, its half extents and the first
+    waypoint, lifting it straight up; None with nothing in the hand (say, it was dropped earlier in
+    a chain): no plan."""
+    held = _held_block(sim)
+    if held is None:
+        return None
     tcp, tcp_mat = sim.arm.tcp_pose(sim.data)
-    tcp_yaw = _block_yaw(tcp_mat)
+    return held, sim.scene.half_extents(held), Waypoint(tcp + [0, 0, 0.05], _block_yaw(tcp_mat), False, tolerance=0.02)
 
-    if category in ("rotate_block", "lift_block", "push_block"):
-        pos, mat = sim.block_pose(task.block)
-        half = sim.scene.half_extents(task.block)
-        yaw = _block_yaw(mat)
-    if category == "rotate_block":
-        turn = ROTATE_ANGLE if name.endswith("left") else -ROTATE_ANGLE
-        g = _grasp_yaw(yaw, half, turn)
-        # turn it in the air, high enough that the sweeping palm clears the cabinet's door handle
-        return [
-            *_pick(pos, g, lift=ROTATE_LIFT),
-            Waypoint(pos + [0, 0, GRASP_OFFSET + ROTATE_LIFT], g + turn, False, tolerance=0.01),
-            *_release(pos + [0, 0, GRASP_OFFSET + 0.005], g + turn),
-        ]
-    if category == "lift_block":
-        if name.endswith("slider"):
-            g = _grasp_yaw(yaw, half, palm_heading=0.0)
-            # reach into the cabinet from the front, below its roof
-            front = np.array([pos[0], sim.cabinet_front_y - CABINET_STANDOFF, pos[2] + 0.08])
-            inside = np.array([pos[0], pos[1], pos[2] + 0.08])
-            return [
-                Waypoint(front, g, True, tolerance=0.02),
-                Waypoint(inside, g, True, tolerance=0.01),
-                *_pick(pos, g, lift=0.07)[1:],
-            ]
-        return _pick(pos, _grasp_yaw(yaw, half), lift=0.1)
-    if category == "push_block":
-        sign = 1 if name.endswith("right") else -1
-        extent = abs(half[0] * np.cos(yaw)) + abs(half[1] * np.sin(yaw))
-        start = np.array([pos[0] - sign * (extent + 0.03), pos[1], 0.018])
-        end = start + [sign * (PUSH_DISTANCE + 0.0), 0, 0]
-        # the palm along x keeps it clear of the cabinet behind; the leading finger pushes
-        return _stroke(start, end, approach=[0, 0, 0.08], retreat=[0, 0, 0.08])
-    if category == "move_slider":
-        handle = sim.geom_pos("slider_handle")
-        sign = 1 if name.endswith("left") else -1  # +1: push the handle towards -x
-        side = handle + [sign * 0.035, -0.005, -0.005]
-        end = side - [sign * 0.2, 0, 0]
-        return _stroke(side, end, approach=[0, 0, 0.1], retreat=[0, -0.1, 0])
-    if name == "open_drawer":
-        handle = sim.geom_pos("drawer_handle")
-        hook = handle + [0, 0.028, 0.005]
-        pulled = hook - [0, 0.16, 0]
-        return _stroke(hook, pulled, approach=[0, 0, 0.1], retreat=[0, 0, 0.12], start_tolerance=0.006)
-    if name == "close_drawer":
-        handle = sim.geom_pos("drawer_handle")
-        start = handle + [0, -0.03, 0.0]
-        end = start + [0, sim.joint("drawer") + 0.01, 0]
-        return _stroke(start, end, approach=[0, 0, 0.1], retreat=[0, -0.05, 0.12])
-    if category in ("place_block", "stack_block"):
-        held = _held_block(sim)
-        if held is None:
-            return []  # nothing in the hand (say, it was dropped earlier in a chain): no plan
-        half = sim.scene.half_extents(held)
-        lift = tcp + [0, 0, 0.05]
-        if name == "place_in_slider":
-            side = sim.open_compartment()
-            x = sim.compartment_x(side)
-            z = sim.slider_surface_z() + half[2] + GRASP_OFFSET + 0.01
-            front = np.array([x, sim.cabinet_front_y - CABINET_STANDOFF, z + 0.06])
-            inside = np.array([x, CABINET_Y - 0.03, z])
-            # the palm points into the compartment, which is barely wider than the palm is long
-            return [
-                Waypoint(lift, tcp_yaw, False, tolerance=0.02),
-                Waypoint(front, 0.0, False, tolerance=0.02),
-                Waypoint(inside + [0, 0, 0.06], 0.0, False, tolerance=0.01),
-                *_release(inside, 0.0)[:2],
-                Waypoint(front, 0.0, True),
-            ]
-        if name == "place_in_drawer":
-            floor = sim.geom_pos("drawer_floor")
-            target = np.array([floor[0], floor[1] - 0.07, sim.drawer_surface_z() + half[2] + GRASP_OFFSET + 0.01])
-            return [
-                Waypoint(lift, tcp_yaw, False, tolerance=0.02),
-                Waypoint(target + [0, 0, 0.12], HOME_YAW, False, tolerance=0.02),
-                *_release(target, HOME_YAW),
-            ]
-        # stack_block: onto the block on the desk whose top is free
-        snapshot = sim.snapshot()
 
-        # the first block on the desk, in colour order, with nothing on it (as chains.effect assumes)
-        def free_top(c: str) -> bool:
-            return not any(
-                f"block_{c}" in snapshot.touching[o] and snapshot.block_pos[o][2] > snapshot.block_pos[c][2] + 0.015
-                for o in BLOCK_COLOURS
-                if o not in (c, held)
-            )
+def _place_in_slider(sim, task) -> list[Waypoint]:
+    if (holding := _holding(sim)) is None:
+        return []
+    _, half, lift = holding
+    side = sim.open_compartment()
+    x = sim.compartment_x(side)
+    z = sim.slider_surface_z() + half[2] + GRASP_OFFSET + 0.01
+    front = np.array([x, sim.cabinet_front_y - CABINET_STANDOFF, z + 0.06])
+    inside = np.array([x, CABINET_Y - 0.03, z])
+    # the palm points into the compartment, which is barely wider than the palm is long
+    return [
+        lift,
+        Waypoint(front, 0.0, False, tolerance=0.02),
+        Waypoint(inside + [0, 0, 0.06], 0.0, False, tolerance=0.01),
+        *_release(inside, 0.0)[:2],
+        Waypoint(front, 0.0, True),
+    ]
 
-        base = next((c for c in BLOCK_COLOURS if c != held and snapshot.resting_on(c, "table") and free_top(c)), None)
-        if base is None:
-            return []
-        base_pos, base_mat = sim.block_pose(base)
-        base_half = sim.scene.half_extents(base)
-        target = base_pos + [0, 0, base_half[2] + half[2] + GRASP_OFFSET + 0.008]
-        yaw = _grasp_yaw(_block_yaw(base_mat), base_half)
-        return [
-            Waypoint(lift, tcp_yaw, False, tolerance=0.02),
-            Waypoint(target + [0, 0, 0.08], yaw, False, tolerance=0.01),
-            *_release(target, yaw),
-        ]
-    if name == "push_into_drawer":
-        snapshot = sim.snapshot()
-        colour = push_into_drawer_block(snapshot, sim.scene)
-        if colour is None:
-            return []
-        pos, _ = sim.block_pose(colour)
-        start = np.array([pos[0], pos[1] + footprint_y(snapshot, sim.scene, colour) + PUSHER_ROOM - 0.01, 0.018])
-        # just far enough that the block tips over the desk edge and drops into the middle of the drawer
-        end = np.array([pos[0], -0.16, 0.018])
-        return _stroke(start, end, approach=[0, 0, 0.08], retreat=[0, 0, 0.1], speed=PUSH_SPEED)
-    if name == "unstack_block":
-        snapshot = sim.snapshot()
-        top = next(
-            (
-                c
-                for c in BLOCK_COLOURS
-                if any(
-                    f"block_{b}" in snapshot.touching[c] and snapshot.block_pos[b][2] < snapshot.block_pos[c][2]
-                    for b in BLOCK_COLOURS
-                )
-            ),
-            None,
+
+def _place_in_drawer(sim, task) -> list[Waypoint]:
+    if (holding := _holding(sim)) is None:
+        return []
+    _, half, lift = holding
+    floor = sim.geom_pos("drawer_floor")
+    target = np.array([floor[0], floor[1] - 0.07, sim.drawer_surface_z() + half[2] + GRASP_OFFSET + 0.01])
+    return [lift, Waypoint(target + [0, 0, 0.12], HOME_YAW, False, tolerance=0.02), *_release(target, HOME_YAW)]
+
+
+def _stack_block(sim, task) -> list[Waypoint]:
+    """Onto the first block on the desk, in colour order, with nothing on it (as chains.effect assumes)."""
+    if (holding := _holding(sim)) is None:
+        return []
+    held, half, lift = holding
+    snapshot = sim.snapshot()
+
+    def free_top(c: str) -> bool:
+        return not any(
+            f"block_{c}" in snapshot.touching[o] and snapshot.block_pos[o][2] > snapshot.block_pos[c][2] + 0.015
+            for o in BLOCK_COLOURS
+            if o not in (c, held)
         )
-        if top is None:
-            return []
-        pos, mat = sim.block_pose(top)
-        half = sim.scene.half_extents(top)
-        g = _grasp_yaw(_block_yaw(mat), half)
-        spot = _free_spot(snapshot, sim.scene, top)
-        down = np.array([spot[0], spot[1], half[2] + GRASP_OFFSET + 0.006])
-        return [*_pick(pos, g, lift=0.06), Waypoint(down + [0, 0, 0.06], g, False, tolerance=0.015), *_release(down, g)]
-    if category == "lightbulb":
-        knob = sim.body_pos("switch")
-        sign = 1 if name == "turn_on_lightbulb" else -1  # +1: push the knob away from the robot
-        start = np.array([knob[0], knob[1] - sign * 0.03, 0.03])
-        travel = (0.08 - sim.joint("switch")) if sign > 0 else sim.joint("switch")
-        end = start + [0, sign * (travel + 0.005), 0]
-        # travel low and in front of the knob: the switch stands beside the cabinet, and a wrist
-        # passing high over the desk's back would hit the cabinet's side
-        front = np.array([knob[0], knob[1] - 0.06, 0.11])
-        return [
-            Waypoint(front, HOME_YAW, False, tolerance=0.02),
-            *_stroke(start, end, [0, 0, 0.08], [0, 0, 0.08], start_tolerance=0.006, end_tolerance=0.006),
-        ]
-    if category == "led":
-        button = sim.geom_pos("button")
-        top = button[2] + sim.model.geom("button").size[1]
-        press = np.array([button[0], button[1], top + 0.009 - 0.014])
-        return [
-            Waypoint(press + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02),
-            Waypoint(press, HOME_YAW, False, tolerance=0.004, wait=2),
-            Waypoint(press + [0, 0, 0.1], HOME_YAW, False),
-        ]
-    raise ValueError(f"the scripted expert has no plan for task {name!r}")
+
+    base = next((c for c in BLOCK_COLOURS if c != held and snapshot.resting_on(c, "table") and free_top(c)), None)
+    if base is None:
+        return []
+    base_pos, base_mat = sim.block_pose(base)
+    base_half = sim.scene.half_extents(base)
+    target = base_pos + [0, 0, base_half[2] + half[2] + GRASP_OFFSET + 0.008]
+    yaw = _grasp_yaw(_block_yaw(base_mat), base_half)
+    return [lift, Waypoint(target + [0, 0, 0.08], yaw, False, tolerance=0.01), *_release(target, yaw)]
+
+
+def _push_into_drawer(sim, task) -> list[Waypoint]:
+    snapshot = sim.snapshot()
+    colour = push_into_drawer_block(snapshot, sim.scene)
+    if colour is None:
+        return []
+    pos, _ = sim.block_pose(colour)
+    start = np.array([pos[0], pos[1] + footprint_y(snapshot, sim.scene, colour) + PUSHER_ROOM - 0.01, 0.018])
+    # just far enough that the block tips over the desk edge and drops into the middle of the drawer
+    end = np.array([pos[0], -0.16, 0.018])
+    return _stroke(start, end, approach=[0, 0, 0.08], retreat=[0, 0, 0.1], speed=PUSH_SPEED)
+
+
+def _unstack_block(sim, task) -> list[Waypoint]:
+    """Take the top block of a stack and set it down on a free spot of the desk."""
+    snapshot = sim.snapshot()
+    top = next(
+        (
+            c
+            for c in BLOCK_COLOURS
+            if any(
+                f"block_{b}" in snapshot.touching[c] and snapshot.block_pos[b][2] < snapshot.block_pos[c][2]
+                for b in BLOCK_COLOURS
+            )
+        ),
+        None,
+    )
+    if top is None:
+        return []
+    pos, mat = sim.block_pose(top)
+    half = sim.scene.half_extents(top)
+    g = _grasp_yaw(_block_yaw(mat), half)
+    spot = _free_spot(snapshot, sim.scene, top)
+    down = np.array([spot[0], spot[1], half[2] + GRASP_OFFSET + 0.006])
+    return [*_pick(pos, g, lift=0.06), Waypoint(down + [0, 0, 0.06], g, False, tolerance=0.015), *_release(down, g)]
+
+
+def _lightbulb(sim, task) -> list[Waypoint]:
+    knob = sim.body_pos("switch")
+    sign = 1 if task.name == "turn_on_lightbulb" else -1  # +1: push the knob away from the robot
+    start = np.array([knob[0], knob[1] - sign * 0.03, 0.03])
+    travel = (0.08 - sim.joint("switch")) if sign > 0 else sim.joint("switch")
+    end = start + [0, sign * (travel + 0.005), 0]
+    # travel low and in front of the knob: the switch stands beside the cabinet, and a wrist
+    # passing high over the desk's back would hit the cabinet's side
+    front = np.array([knob[0], knob[1] - 0.06, 0.11])
+    return [
+        Waypoint(front, HOME_YAW, False, tolerance=0.02),
+        *_stroke(start, end, [0, 0, 0.08], [0, 0, 0.08], start_tolerance=0.006, end_tolerance=0.006),
+    ]
+
+
+def _led(sim, task) -> list[Waypoint]:
+    """Press the button (either way: it toggles)."""
+    button = sim.geom_pos("button")
+    top = button[2] + sim.model.geom("button").size[1]
+    press = np.array([button[0], button[1], top + 0.009 - 0.014])
+    return [
+        Waypoint(press + [0, 0, 0.08], HOME_YAW, False, tolerance=0.02),
+        Waypoint(press, HOME_YAW, False, tolerance=0.004, wait=2),
+        Waypoint(press + [0, 0, 0.1], HOME_YAW, False),
+    ]
+
+
+# task name or task category -> planner (sim, task) -> waypoints; a name is looked up first, so a
+# category can have a default and named exceptions
+PLANNERS: dict[str, Callable[[Any, Task], list[Waypoint]]] = {
+    "rotate_block": _rotate_block,
+    "lift_block": _lift_block,
+    "push_block": _push_block,
+    "move_slider": _move_slider,
+    "open_drawer": _open_drawer,
+    "close_drawer": _close_drawer,
+    "place_in_slider": _place_in_slider,
+    "place_in_drawer": _place_in_drawer,
+    "stack_block": _stack_block,
+    "push_into_drawer": _push_into_drawer,
+    "unstack_block": _unstack_block,
+    "lightbulb": _lightbulb,
+    "led": _led,
+}
 
 
 def _free_spot(snapshot, scene, moving: str) -> np.ndarray:
