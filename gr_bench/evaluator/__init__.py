@@ -22,8 +22,6 @@ module runs a suite through them (``evaluate``) and re-exports their public name
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import threading
 import time
@@ -156,18 +154,14 @@ def _run_pending(
         from tqdm import tqdm
 
         bar = tqdm(total=len(suite.episodes), initial=len(done), desc=f"{suite.name} x {agent_spec}", unit="episode")
-    with open(log, "a", encoding="utf-8") as f:
-        stream = _results_stream(
-            pending, agent_spec, agent_config, workers, time_limit, lambda record: append_records(log, [record], done)
-        )
-        for record in stream:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-            done[record["episode_id"]] = record
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(success=f"{np.mean([bool(r.get('success')) for r in done.values()]):.0%}")
+    stream = _results_stream(
+        pending, agent_spec, agent_config, workers, time_limit, lambda record: append_records(log, [record], done)
+    )
+    for record in stream:
+        append_records(log, [record], done)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(success=f"{np.mean([bool(r.get('success')) for r in done.values()]):.0%}")
     if bar is not None:
         bar.close()
 

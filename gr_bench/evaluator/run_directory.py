@@ -150,6 +150,9 @@ def check_run(
 
 
 def append_records(log: Path, records: list[dict[str, Any]], done: dict[str, dict[str, Any]]) -> None:
+    """Append ``records`` to the run's log and count them as done once they are on disk (flushed
+    and fsynced): a killed run then loses or repeats nothing, and ``read_done`` repairs the one
+    damage a kill can leave, a last line cut short. Every writer of the log goes through here."""
     with open(log, "a", encoding="utf-8") as f:
         for record in records:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
