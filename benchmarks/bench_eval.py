@@ -19,11 +19,11 @@ WORKERS = 2
 
 
 def _unseen_subset():
-    from gr_bench.suites import TABLETOP, TIDY, Suite, get_suite
+    from gr_bench.suites import Suite, get_suite
 
     unseen = get_suite("unseen")
     episodes = ()
-    for env in (TABLETOP, TIDY):
+    for env in ("GRBench/Tabletop-v0", "GRBench/Tidy-v0"):
         count = len(unseen.select(env=env).episodes)
         episodes += unseen.select(env=env, episodes=count // UNSEEN_FRACTION).episodes
     return Suite(unseen.name, unseen.version, unseen.description, episodes)

@@ -1,21 +1,21 @@
-"""The one place where gr-bench environment ids are registered.
+"""The one place where gr-bench's own environment families are registered.
 
-A released id never changes behaviour: a change gets a new version beside the old one.
+Each family is declared by its descriptor (``envs/<family>/family.py``); registering it registers
+its Gymnasium id too. A released id never changes behaviour: a change gets a new version beside the
+old one. Families of other packages register themselves (``envs.family``: entry points or
+``GR_BENCH_FAMILIES``).
 """
 
 from __future__ import annotations
 
-import gymnasium as gym
+from envs.family import NAMESPACE, register_family
 
-NAMESPACE = "GRBench"
-# id -> (entry point, max episode steps; None where the environment truncates by itself, per task)
-ENVIRONMENTS = {
-    f"{NAMESPACE}/Tabletop-v0": ("envs.tabletop.env:TabletopEnv", 360),
-    f"{NAMESPACE}/Tidy-v0": ("envs.tidy.env:TidyEnv", None),
-}
+__all__ = ["NAMESPACE", "register_all"]
 
 
 def register_all() -> None:
-    for env_id, (entry_point, max_steps) in ENVIRONMENTS.items():
-        if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=entry_point, max_episode_steps=max_steps)
+    from envs.tabletop.family import TABLETOP
+    from envs.tidy.family import TIDY
+
+    for family in (TABLETOP, TIDY):
+        register_family(family)

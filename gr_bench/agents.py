@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from agents.base import INVALID
-from gr_bench.registry import REGISTRY, resolve_name
+from gr_bench.registry import REGISTRY
 
 AGENTS = {name: entry.agent for name, entry in REGISTRY.items()}  # short name -> module:Class
 
@@ -109,19 +109,12 @@ def with_default_checkpoint(spec: str, config: dict[str, Any] | None) -> tuple[d
     return {**config, "checkpoint": default}, default
 
 
-# environment id -> its scripted expert (privileged: plans from simulator state)
-EXPERTS = {
-    "GRBench/Tabletop-v0": "envs.tabletop.expert:ScriptedExpert",
-    "GRBench/Tidy-v0": "envs.tidy.expert:TidyExpert",
-}
-
-
 class OracleAgent:
     """The scripted expert behind the Agent protocol; it reads privileged simulator state.
 
     It is told the episode's task by the evaluator (``bind``), not by the instruction, so its
-    success on held-out phrasings measures the scenes, not language. The expert is the one of the
-    episode's environment (``EXPERTS``). On an ``invalid`` request it reports the ``invalid``
+    success on held-out phrasings measures the scenes, not language. The expert is the one the
+    episode's environment family declares. On an ``invalid`` request it reports the ``invalid``
     status at once, with a no-op action, because the evaluator tells it the request is invalid:
     that row shows the protocol works, not that the oracle understood anything.
     """
@@ -134,12 +127,9 @@ class OracleAgent:
         self._invalid = False
 
     def bind(self, env, task: str, instruction_category: str) -> None:
-        env_id = _env_id(env)
-        if env_id not in EXPERTS:
-            from envs.errors import unknown_name_error
+        from envs.family import family_of
 
-            raise unknown_name_error("environment with a scripted expert", env_id, EXPERTS)
-        self._expert = resolve_name(EXPERTS[env_id])(env)
+        self._expert = family_of(env).expert_class()(env)
         self._env = env
         self._invalid = instruction_category == "invalid"
 
@@ -156,26 +146,6 @@ class OracleAgent:
 
 
 def no_op_action(env) -> np.ndarray:
-    """An action that asks the robot to stay as it is, in ``env``'s action space: the tabletop's
-    zero relative motion with the gripper open; for ByteMini, base still, arms at their current
-    joint targets, grippers open."""
-    shape = env.action_space.shape
-    if shape == (7,):
-        return np.r_[np.zeros(6), 1.0]
-    if getattr(env, "action_mode", None) == "joint":
-        sim = env.sim
-        joints = [arm.joint_positions(sim.data) for arm in sim.robot.arms.values()]
-        return np.r_[np.zeros(3), *joints, 1.0, 1.0]
-    action = np.zeros(shape)
-    action[-2:] = 1.0
-    return action
-
-
-def _env_id(env) -> str | None:
-    """The registered id of an (unwrapped) environment, also when it was built without gym.make."""
-    if env.spec is not None:
-        return env.spec.id
-    from envs.registration import ENVIRONMENTS
-
-    entry_point = f"{type(env).__module__}:{type(env).__name__}"
-    return next((env_id for env_id, (entry, _) in ENVIRONMENTS.items() if entry == entry_point), None)
+    """An action that asks the robot to stay as it is, in ``env``'s action space (the
+    environment's own ``no_op_action()``, part of a family's contract)."""
+    return np.asarray(env.unwrapped.no_op_action() if hasattr(env, "unwrapped") else env.no_op_action())

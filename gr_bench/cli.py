@@ -15,22 +15,22 @@ from pathlib import Path
 # import torch and the simulator only inside the command they run, so building the parser stays cheap.
 SUBCOMMAND_MODULES: list[str] = ["gr_bench.train", "gr_bench.collect", "gr_bench.collect_vl", "gr_bench.perf"]
 
-PLAY_EXAMPLES = """examples:
-  gr-bench play --task open_drawer --scene A --out demo.mp4
-  gr-bench play --task stack_block --scene D --seed 3 --out stack.gif
-  gr-bench play --env GRBench/Tidy-v0 --out tidy.mp4                   # the ByteMini clears the table
-  gr-bench play --env GRBench/Tidy-v0 --task put_cup_in_tub_and_can_in_bin --scene B --out two.mp4
-"""
-# environment -> (its scripted expert, cameras shown side by side with their size as a fraction of
-# --size, default task)
-PLAY_ENVS = {
-    "GRBench/Tabletop-v0": ("envs.tabletop.expert:ScriptedExpert", {"static": 1.0, "gripper": 0.42}, "open_drawer"),
-    "GRBench/Tidy-v0": (
-        "envs.tidy.expert:TidyExpert",
-        {"head": 1.0, "left_wrist": 0.57, "right_wrist": 0.57},
-        "clear_table",
-    ),
-}
+
+def _families():
+    """The registered environment families (``envs.family``); importing them renders nothing."""
+    os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering by default, and no notice about it
+    import envs  # noqa: F401  (registers the built-in families)
+    from envs.family import families
+
+    return families()
+
+
+def _play_examples() -> str:
+    lines = ["examples:", "  gr-bench play --task open_drawer --scene A --out demo.mp4"]
+    lines.append("  gr-bench play --task stack_block --scene D --seed 3 --out stack.gif")
+    for family in _families():
+        lines.append(f"  gr-bench play --env {family.env_id} --out {family.id}.mp4   # {family.default_task}")
+    return "\n".join(lines) + "\n"
 
 
 MIN_PLAY_SIZE = 32  # pixels of the first camera: the smallest cameras are a fraction of it
@@ -42,26 +42,29 @@ def _play(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     import envs  # noqa: F401  (registers the environments)
-    from envs.errors import unknown_name_error
-    from gr_bench.registry import resolve_name
+    from envs.family import family_named
     from gr_bench.video import side_by_side, write_video
 
-    if args.env not in PLAY_ENVS:
-        raise unknown_name_error("environment", args.env, PLAY_ENVS)
+    family = family_named(args.env or _families()[0].env_id)
     if args.size < MIN_PLAY_SIZE:
         raise ValueError(f"--size must be at least {MIN_PLAY_SIZE} pixels (a watchable video), got {args.size}")
-    expert_path, cameras, default_task = PLAY_ENVS[args.env]
-    expert_class = resolve_name(expert_path)
+    cameras = [camera.name for camera in family.cameras]
+    scene = args.scene or family.training_scenes[0]
+    if scene not in family.scenes:
+        from envs.errors import unknown_name_error
+
+        raise unknown_name_error(f"scene of {family.env_id}", scene, family.scenes)
     env = gym.make(
-        args.env,
-        scene=args.scene,
-        resolution={camera: max(1, int(args.size * fraction)) for camera, fraction in cameras.items()},
+        family.env_id,
+        scene=scene,
+        resolution={c.name: max(1, int(args.size * c.play_fraction)) for c in family.cameras},
     )
-    expert = expert_class(env)
-    obs, info = env.reset(seed=args.seed, options={"task": args.task or default_task})
+    expert = family.expert_class()(env)
+    obs, info = env.reset(seed=args.seed, options={"task": args.task or family.default_task})
     expert.reset(obs["instruction"])
     print(f'task {info["task"]} in scene {info["scene"]}: "{info["instruction"]}"')
-    print(f"initial state: {info['initial_state']}")
+    if "initial_state" in info:
+        print(f"initial state: {info['initial_state']}")
     frames = [side_by_side([obs[f"rgb_{c}"] for c in cameras])]
     steps = 0
     total = env.spec.max_episode_steps or env.unwrapped.max_steps
@@ -84,11 +87,15 @@ def _play(args: argparse.Namespace) -> int:
 
 
 def _tasks(args: argparse.Namespace) -> int:
-    from envs.tabletop.language import instructions
-    from envs.tabletop.tasks import TASKS
+    from envs.family import family_named
 
-    for name, task in TASKS.items():
-        print(f'{name:28s} {task.category:18s} "{instructions(name)[0]}"')
+    chosen = [family_named(args.env)] if args.env else _families()
+    for index, family in enumerate(chosen):
+        if len(chosen) > 1:
+            kind = "tasks" if family.closed_tasks else "example requests (any composition is parsed)"
+            print(f"{chr(10) if index else ''}{family.env_id} ({family.id}): {family.description}; {kind}")
+        for name, category in family.tasks().items():
+            print(f'{name:28s} {category:18s} "{family.instructions(name, "train")[0]}"')
     return 0
 
 
@@ -98,7 +105,7 @@ EVAL_EXAMPLES = """examples:
   gr-bench eval --agent oracle --suite long-horizon --episodes 50
   gr-bench eval --agent my_pkg.policy:MyAgent --suite unseen --axis lighting
   gr-bench eval --agent oracle --suite seen --out runs/x --resume     # finish a killed run
-  gr-bench eval --agent oracle --suite seen --env GRBench/Tidy-v0      # only the table-tidying episodes
+  gr-bench eval --agent oracle --suite seen --track TRACK               # one family's episodes (see gr-bench ls suites)
   gr-bench eval --agent random --suite seen --reuse leaderboards/submissions/seen/v1/random-gr-bench-reference.json
                                        # import the records of identical episodes of an earlier run
 """
@@ -124,7 +131,9 @@ def _eval(args: argparse.Namespace) -> int:
             raise ValueError("--split hidden needs --secret-file (the maintainers' secret that seeds the split)")
         suite = suite.with_secret(_read_secret(args.secret_file))
     tasks = tuple(args.task.split(",")) if args.task else None
-    suite = suite.select(env=args.env, task=tasks, axis=args.axis, category=args.category, episodes=args.episodes)
+    suite = suite.select(
+        env=args.env, track=args.track, task=tasks, axis=args.axis, category=args.category, episodes=args.episodes
+    )
     if not suite.episodes:
         raise ValueError(f"no episode of suite {args.suite!r} matches --env/--task/--axis/--category")
     from gr_bench.agents import with_default_checkpoint
@@ -144,8 +153,10 @@ def _eval(args: argparse.Namespace) -> int:
         from agents.train.checkpoint import checkpoint_sha256, resolve_checkpoint
 
         folder = resolve_checkpoint(default)
-        print(f"agent {args.agent}: the shipped reference checkpoint {default} ({folder}, sha256 "
-              f"{checkpoint_sha256(folder)[:16]}); --checkpoint picks another")
+        print(
+            f"agent {args.agent}: the shipped reference checkpoint {default} ({folder}, sha256 "
+            f"{checkpoint_sha256(folder)[:16]}); --checkpoint picks another"
+        )
     config = config or None
     _check_agent_fits(suite, args.agent, config)
     out = Path(args.out or f"runs/{args.suite}-{args.agent.replace(':', '.')}")
@@ -206,18 +217,20 @@ def _read_secret(path: str) -> str:
 def _ls(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from gr_bench.suites import BUILDERS, VERSIONS, get_suite
+    from gr_bench.suites import get_suite, suite_names, versions
 
-    print(f"{'suite':18s} {'version':>7s} {'episodes':>8s}  {'per environment':28s} hash")
-    for name in BUILDERS:
-        for version in VERSIONS[name] if args.all else (None,):
+    print(f"{'suite':18s} {'version':>7s} {'episodes':>8s}  {'per track':28s} hash")
+    for name in suite_names():
+        for version in versions(name) if args.all else (None,):
             try:
                 suite = get_suite(name, version)
             except ImportError as exc:  # a part of the environment package this suite needs is missing
                 print(f"{name:18s} unavailable: {exc}")
                 break
+            from envs.family import family_named
+
             per_env = ", ".join(
-                f"{env.removeprefix('GRBench/')} {n}" for env, n in Counter(e.env_id for e in suite.episodes).items()
+                f"{family_named(env).id} {n}" for env, n in Counter(e.env_id for e in suite.episodes).items()
             )
             print(
                 f"{name:18s} {suite.version:>7d} {len(suite.episodes):>8d}  {per_env:28s} {suite.hash[:16]}  "
@@ -306,19 +319,19 @@ def build_parser() -> argparse.ArgumentParser:
     play = sub.add_parser(
         "play",
         help="watch the scripted expert do a task (writes a video)",
-        epilog=PLAY_EXAMPLES,
+        epilog=_play_examples(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    play.add_argument("--env", default="GRBench/Tabletop-v0", help=f"environment: {', '.join(PLAY_ENVS)}")
-    play.add_argument(
-        "--task", help="task name (tabletop: see `gr-bench tasks`, default open_drawer; tidy: default clear_table)"
-    )
-    play.add_argument("--scene", default="A", help="scene: A, B, C or D on the tabletop; A or B for tidy")
+    envs_help = ", ".join(f"{f.env_id} (scenes {''.join(f.scenes)})" for f in _families())
+    play.add_argument("--env", help=f"environment (default the first): {envs_help}")
+    play.add_argument("--task", help="task name (see `gr-bench tasks`; default: the environment's own)")
+    play.add_argument("--scene", help="scene (default: the environment's first training scene)")
     play.add_argument("--seed", type=int, default=0, help="seed of the initial state")
     play.add_argument("--size", type=int, default=200, help="first camera's resolution in pixels (static, head)")
     play.add_argument("--out", default="demo.mp4", help="video file, .mp4 or .gif")
     play.set_defaults(func=_play)
-    tasks = sub.add_parser("tasks", help="list the tabletop tasks with a sample instruction")
+    tasks = sub.add_parser("tasks", help="list every environment's tasks with a sample instruction")
+    tasks.add_argument("--env", help="only this environment's (an id or a family name)")
     tasks.set_defaults(func=_tasks)
     ev = sub.add_parser(
         "eval",
@@ -351,7 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--suite-version", type=int, help="an earlier released version of the suite (default: the current one)"
     )
     ev.add_argument("--episodes", type=int, help="a deterministic subsample of this many episodes")
-    ev.add_argument("--env", help="only episodes of this environment id, e.g. GRBench/Tidy-v0")
+    ev.add_argument("--env", help="only episodes of this environment id")
+    ev.add_argument("--track", help=f"only one family's track of the suite: {', '.join(f.id for f in _families())}")
     ev.add_argument("--task", help="only episodes with this task (or these, comma-separated)")
     ev.add_argument("--axis", help="only episodes testing this axis")
     ev.add_argument("--category", help="only episodes of this instruction category, e.g. invalid")

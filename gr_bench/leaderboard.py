@@ -31,16 +31,16 @@ class SubmissionError(ValueError):
 def build_manifest() -> dict[str, Any]:
     """The released suites as they are built now (name, version, hash, episode count): the current
     version of each, and every earlier one."""
-    from gr_bench.suites import BUILDERS, VERSIONS, get_suite
+    from gr_bench.suites import get_suite, suite_names, versions
 
     def entry(suite) -> dict[str, Any]:
         return {"version": suite.version, "hash": suite.hash, "episodes": len(suite.episodes)}
 
-    suites = {name: entry(get_suite(name)) for name in BUILDERS}
+    suites = {name: entry(get_suite(name)) for name in suite_names()}
     previous = {
-        name: {str(v): entry(get_suite(name, v)) for v in VERSIONS[name][:-1]}
-        for name in BUILDERS
-        if VERSIONS[name][1:]
+        name: {str(v): entry(get_suite(name, v)) for v in versions(name)[:-1]}
+        for name in suite_names()
+        if versions(name)[1:]
     }
     return {"suites": suites, "previous_versions": previous}
 
@@ -95,14 +95,16 @@ def _first_non_finite(value: Any, where: str) -> str | None:
 
 
 def _step_budget(episode) -> int:
-    """The most control steps ``episode`` can take: its budget per task, or the environment's
-    largest (the tidy env's budget grows with the objects a task moves)."""
+    """The most control steps ``episode`` can take: its budget per task, or, where the environment
+    sets each task's budget, the largest its family declares."""
     if episode.max_steps is not None:
         return episode.max_steps * len(episode.tasks)
-    from envs.tidy.env import INVALID_STEPS, STEPS_BASE, STEPS_PER_OBJECT
-    from envs.tidy.sim import MAX_OBJECTS
+    from envs.family import family_named
 
-    return max(INVALID_STEPS, STEPS_BASE + STEPS_PER_OBJECT * MAX_OBJECTS) * len(episode.tasks)
+    family = family_named(episode.env_id)
+    if family.max_task_steps is None:
+        raise SubmissionError(f"{episode.env_id} declares no step budget for episodes without one")
+    return family.max_task_steps() * len(episode.tasks)
 
 
 def _check_record(index: int, record: dict[str, Any], episode, schema_version: int) -> None:

@@ -7,7 +7,7 @@ checkpoint: collection seeds and training batches are pure functions of the reci
 
 Everything lands in a work folder (default ``runs/reference/NAME``); the demonstrations go to a
 data folder shared by the recipes (default ``runs/reference/data``), so the GR-3 recipe reuses
-the tabletop data the GR-1 recipe collected. ``recipe.json`` in the work folder records the CPU
+the arm's data the GR-1 recipe collected. ``recipe.json`` in the work folder records the CPU
 time each phase used (user + system of this process and its collection workers), summed over
 every invocation and written once a minute, the machine, and the versions.
 
@@ -23,66 +23,17 @@ import platform
 import resource
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from agents.atomic import write_atomic
+from agents.reference.recipes import RECIPES, Collection, Recipe  # data beside the references they make
 
 DEFAULT_ROOT = Path("runs/reference")
 
 
-@dataclass(frozen=True)
-class Collection:
-    """One ``gr-bench collect`` call."""
-
-    name: str  # folder under the data root
-    env: str
-    suite: str  # whose tasks and training scenes
-    episodes_per_task: int
-
-
-@dataclass(frozen=True)
-class Recipe:
-    name: str
-    agent: str
-    description: str
-    collections: tuple[Collection, ...]
-    config: str = "tiny"
-    overrides: dict[str, Any] = field(default_factory=dict)  # model config fields (--set)
-    steps: int = 2000
-    batch_size: int = 8
-    lr: float = 3e-4
-    warmup_steps: int = 500
-    checkpoint_every: int = 5000
-    seed: int = 0
-
-
-TABLETOP = Collection("tabletop", "GRBench/Tabletop-v0", "seen", 100)
-TIDY = Collection("tidy", "GRBench/Tidy-v0", "seen", 20)
-
-RECIPES: dict[str, Recipe] = {
-    r.name: r
-    for r in (
-        Recipe(
-            "gr1-tiny",
-            "gr1",
-            "GR-1 tiny on all 34 tabletop tasks: 100 expert demonstrations per task in scenes A-C",
-            (TABLETOP,),
-            steps=30000,
-            lr=5e-4,
-        ),
-        Recipe(
-            "gr3-tiny",
-            "gr3",
-            "one GR-3 tiny for both robots: the 34 tabletop tasks (Panda) and the tidy requests (ByteMini), "
-            "with task-status training",
-            (TABLETOP, TIDY),
-            overrides={"robot_weights": {"tabletop_arm": 0.6, "bytemini": 0.4}},
-            steps=100000,
-        ),
-    )
-}
+__all__ = ["RECIPES", "Collection", "Recipe", "get_recipe"]
 
 
 def get_recipe(name: str) -> Recipe:

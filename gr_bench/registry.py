@@ -41,7 +41,7 @@ REGISTRY: dict[str, AgentEntry] = {
     ),
     "gr1": AgentEntry(
         "agents.gr1.agent:GR1Agent",
-        "GR-1: GPT over language, state and image tokens, video prediction (the tabletop arm)",
+        "GR-1: GPT over language, state and image tokens, video prediction (one 7-D arm)",
         trainer="agents.gr1.training:build",
         tiny_config="tiny",
         perf_agent=f"{GR1_PERF}:tiny_agent",
@@ -67,8 +67,8 @@ def trainable() -> dict[str, str]:
 
 
 def resolve_name(path: str):
-    """The object a ``module:name`` string names (imported now)."""
-    import importlib
+    """The object a ``module:name`` string names (imported now): ``envs.utils.names.resolve_name``,
+    the one resolver, which the environment families use too."""
+    from envs.utils.names import resolve_name as resolve
 
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
+    return resolve(path)

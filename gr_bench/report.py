@@ -123,7 +123,7 @@ def _figure_png(results: dict[str, Any], compare: dict[str, Any] | None = None) 
         ("per_task", "success per task"),
         ("per_axis", "success per generalization axis"),
         ("per_category", "success per instruction category"),
-        ("per_object", "table tidying: subtasks done per object"),
+        ("per_object", "subtasks done per object"),
     ]
     for key, title in panels:
         rates = agg.get(key, {})
@@ -189,7 +189,7 @@ def markdown(results: dict[str, Any]) -> str:
         ("per_category", "instruction: "),
         ("per_scene", "scene: "),
         ("per_task", "task: "),
-        ("per_object", "tidy subtasks, object: "),
+        ("per_object", "subtasks, object: "),
     ):
         rows(section, prefix)
     if "per_env" in agg:
@@ -200,8 +200,9 @@ def markdown(results: dict[str, Any]) -> str:
             out.append(f"| {env_id} | **{stats['mean_progress']:.3f}** | {overall['rate']:.1%} | {overall['n']} |")
         out += [
             "",
-            "Progress is GR-3's average task progress: the fraction of the objects a tidy task names that were "
-            "placed where it says, the fraction of a chain's tasks completed, or success for one task.",
+            "Progress is GR-3's average task progress: what the environment measures where it does (e.g. the "
+            "fraction of the objects a request names that were placed where it says), the fraction of a "
+            "chain's tasks completed, or success for one task.",
         ]
     if "chains" in agg:
         out += ["", "| chains | n | average length | success after 1..5 tasks |", "|---|---|---|---|"]

@@ -18,7 +18,8 @@ from typing import Any
 
 from agents.atomic import write_atomic
 
-SCHEMA_VERSION = 2  # 2: records carry env_id and progress (tidy: subtasks); aggregates per_env, mean_progress
+# 2: records carry env_id and progress (and subtasks where the env reports them); aggregates per_env, mean_progress
+SCHEMA_VERSION = 2
 SCHEMA_VERSIONS = (1, 2)  # files of every version still validate and load
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "results.schema.json"
 Z_95 = 1.959963984540054  # two-sided 95% normal quantile
@@ -43,7 +44,7 @@ def aggregate(records: list[dict[str, Any]], schema_version: int = SCHEMA_VERSIO
     """Success overall, per task, per axis, per instruction category and per scene; for chains,
     success after 1..k tasks and the average number of tasks completed. From schema version 2 also
     mean progress, overall and per environment (with its own per-axis and per-category success),
-    and per object the outcome of the subtasks that name it (table tidying)."""
+    and per object the outcome of the subtasks that name it (where the environment reports subtasks)."""
     if schema_version not in SCHEMA_VERSIONS:
         raise ValueError(f"results schema version {schema_version!r} is not one of {SCHEMA_VERSIONS}")
     groups: dict[str, dict[str, list[bool]]] = {k: defaultdict(list) for k in ("task", "axis", "category", "scene")}

@@ -21,7 +21,7 @@ EXAMPLES = """examples:
   gr-bench eval --agent gr1 --checkpoint runs/gr1-drawer --suite seen --task open_drawer
   gr-bench collect-vl --scenes 1500 --out data/vl
   gr-bench train --agent gr3 --data data/drawer --vl-data data/vl --steps 40000 --out runs/gr3-cotrained
-  gr-bench train --agent gr3 --data data/tabletop --data data/tidy --steps 60000 --out runs/gr3-both-robots
+  gr-bench train --agent gr3 --data data/arm --data data/mobile --steps 60000 --out runs/gr3-two-robots
   gr-bench train --agent gr3 --stage fewshot --data data/novel --init runs/gr3-cotrained --steps 1000 --out runs/gr3-fs
 """
 
@@ -44,18 +44,16 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
 
 
 def invalid_requests(robot: str) -> tuple[str, ...]:
-    """The training bank of invalid requests of the environment a GR-3 robot adapter belongs to:
-    things never in its scenes, named differently from the requests its suites evaluate."""
-    if robot == "tabletop_arm":
-        from envs.tabletop.language_ood import invalid_training_instructions
+    """The training bank of invalid requests of the environment family a GR-3 robot adapter serves
+    (the family whose robot is the adapter's dataset ``robot_type``): things never in its scenes,
+    named differently from the requests its suites evaluate."""
+    import envs  # noqa: F401  (registers the built-in families)
+    from agents.gr3.adapters import ADAPTERS
+    from envs.family import family_for_robot
 
-        return invalid_training_instructions()
-    if robot == "bytemini":
-        from envs.tidy.language import instructions
-        from envs.tidy.tasks import tasks_in_category
-
-        return tuple(p for task in tasks_in_category("invalid") for p in instructions(task, "train"))
-    raise ValueError(f"no bank of invalid requests for robot {robot!r}")
+    if robot not in ADAPTERS:
+        raise ValueError(f"no bank of invalid requests for robot {robot!r}: GR-3 has adapters {sorted(ADAPTERS)}")
+    return tuple(family_for_robot(ADAPTERS[robot].robot_type).invalid_training_requests())
 
 
 def build_for_training(

@@ -203,7 +203,9 @@ def test_cli_eval_and_report(tmp_path, capsys):
 
 
 def _invalid_suite():
-    from gr_bench.suites import INVALID_MAX_STEPS, TABLETOP, Episode, Suite
+    from envs.tabletop.tracks import ENV_ID as TABLETOP
+    from envs.tabletop.tracks import INVALID_MAX_STEPS
+    from gr_bench.suites import Episode, Suite
 
     episode = Episode(
         episode_id="test/invalid/0",

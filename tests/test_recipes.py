@@ -16,7 +16,8 @@ def test_reference_recipes_are_declared():
     assert set(recipes.RECIPES) == {"gr1-tiny", "gr3-tiny"}
     gr3 = recipes.RECIPES["gr3-tiny"]
     assert gr3.agent == "gr3" and {c.env for c in gr3.collections} == {"GRBench/Tabletop-v0", "GRBench/Tidy-v0"}
-    assert recipes.RECIPES["gr1-tiny"].collections == (recipes.TABLETOP,)  # GR-3 reuses GR-1's tabletop data
+    # GR-3 reuses GR-1's tabletop data
+    assert recipes.RECIPES["gr1-tiny"].collections == recipes.RECIPES["gr3-tiny"].collections[:1]
 
 
 def test_a_recipe_collects_trains_and_resumes(tmp_path, monkeypatch, capsys):

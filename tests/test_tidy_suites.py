@@ -9,10 +9,12 @@ import json
 import numpy as np
 import pytest
 
+from envs.tabletop.tracks import ENV_ID as TABLETOP
+from envs.tidy.tracks import ENV_ID as TIDY
 from gr_bench.evaluator import EpisodeRunner, RunMismatchError, evaluate
 from gr_bench.leaderboard import SUBMISSIONS_DIR, validate_submission
 from gr_bench.results import aggregate, validate
-from gr_bench.suites import TABLETOP, TIDY, VERSIONS, Suite, get_suite
+from gr_bench.suites import Suite, clear_cache, get_suite, versions
 
 CHANGED = ("seen", "unseen", "ood-instruction", "long-horizon")
 
@@ -34,7 +36,7 @@ def _episode(suite: str, category: str):
 @pytest.mark.parametrize("name", CHANGED)
 def test_new_version_keeps_the_tabletop_episodes(name):
     old, new = get_suite(name, 1), get_suite(name)
-    assert (old.version, new.version) == (1, 2) == (VERSIONS[name][0], VERSIONS[name][-1])
+    assert (old.version, new.version) == (1, 2) == (versions(name)[0], versions(name)[-1])
     assert [e.to_json() for e in new.episodes if e.env_id == TABLETOP] == [e.to_json() for e in old.episodes]
     assert not _tidy(old) and _tidy(new)  # both keep their released hashes: tests/test_suite_versions.py
     ids = [e.episode_id for e in new.episodes]
@@ -61,7 +63,7 @@ def test_tidy_episodes_cover_categories_and_axes():
     assert {e.axis for e in unseen} == set(AXES) and all(set(e.variations) == {e.axis} for e in unseen)
     assert len(long) == 50 and {e.tasks for e in long} == {("clear_table",)} and {e.scene for e in long} == {"A", "B"}
     # the suite is a pure function of its name and version
-    get_suite.cache_clear()
+    clear_cache()
     assert [e.to_json() for e in _tidy(get_suite("unseen"))] == [e.to_json() for e in unseen]
 
 
@@ -176,7 +178,7 @@ def test_cli_lists_versions_and_reports_old_results(tmp_path, capsys):
 
     assert main(["ls", "suites", "--all"]) == 0
     out = capsys.readouterr().out
-    assert get_suite("seen", 1).hash[:16] in out and "Tidy-v0 16" in out
+    assert get_suite("seen", 1).hash[:16] in out and "tidy 16" in out
     args = [
         "eval",
         "--agent",

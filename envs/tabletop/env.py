@@ -35,13 +35,15 @@ from envs.utils.conventions import (
     real_action,
 )
 from envs.utils.rendering import CameraRenderers, camera_resolutions
-from envs.utils.rotations import euler_to_mat, topdown_mat
+from envs.utils.rotations import euler_to_mat, mat_to_euler, topdown_mat
 
 WORKSPACE_LOW = np.array([-0.5, -0.45, -0.2])  # metres: absolute targets are clipped to this box
 WORKSPACE_HIGH = np.array([0.5, 0.35, 0.6])
 CAMERAS = ("static", "gripper")
 DEFAULT_RESOLUTION = {"static": 200, "gripper": 84}  # pixels, as CALVIN
 MAX_SAMPLING_TRIES = 200
+UNTOUCHED_JOINT = 0.01  # metres an articulation may move on an impossible request
+UNTOUCHED_BLOCK = 0.02  # metres a block may move on an impossible request
 
 
 class TabletopEnv(gym.Env):
@@ -215,6 +217,7 @@ class TabletopEnv(gym.Env):
             self.np_random.choice(instructions(self.task.name, self.instruction_split))
         )
         self._start = self.sim.snapshot()
+        self._start_scene = self.sim.scene_obs()
         return self._observation(), self._info(success=False)
 
     def _build_initial_state(self, fixed: SymbolicState | None) -> SymbolicState:
@@ -275,7 +278,28 @@ class TabletopEnv(gym.Env):
         instruction = checked_instruction(instruction)
         self.instruction = instruction or str(self.np_random.choice(instructions(task, self.instruction_split)))
         self._start = self.sim.snapshot()
+        self._start_scene = self.sim.scene_obs()
         return self._observation()
+
+    def no_op_action(self) -> np.ndarray:
+        """The action that keeps the arm where it is, gripper open: zero motion (relative mode) or
+        the current TCP pose (absolute mode)."""
+        if self.action_mode == "relative" or self.sim is None:
+            return np.r_[np.zeros(6), 1.0]
+        pos, mat = self.sim.arm.tcp_pose(self.sim.data)
+        return np.r_[pos, mat_to_euler(mat), 1.0]
+
+    def untouched(self) -> bool:
+        """Whether nothing in the scene moved since the task began: articulations within 1 cm,
+        lights as they were, blocks within 2 cm (how an impossible request is judged)."""
+        if self.sim is None:
+            raise RuntimeError("call reset() before untouched()")
+        before, after = self._start_scene, self.sim.scene_obs()
+        joints_still = np.all(np.abs(after[:4] - before[:4]) < UNTOUCHED_JOINT)
+        lights_same = np.array_equal(after[4:6], before[4:6])
+        blocks = [slice(6 + 6 * i, 9 + 6 * i) for i in range(3)]
+        blocks_still = all(np.linalg.norm(after[b] - before[b]) < UNTOUCHED_BLOCK for b in blocks)
+        return bool(joints_still and lights_same and blocks_still)
 
     def render(self):
         if self.sim is None:
@@ -325,6 +349,7 @@ class TabletopEnv(gym.Env):
                 instruction=self.instruction,
                 symbolic_state=self.symbolic_state,
                 start=self._start,
+                start_scene=self._start_scene,
                 variations=self.variations,
                 lights=(self.sim.led, self.sim.lightbulb, self.sim._button_was_pressed, self.sim.last_gripper_action),
             )
@@ -346,6 +371,7 @@ class TabletopEnv(gym.Env):
             self.instruction = state["instruction"]
             self.symbolic_state = state["symbolic_state"]
             self._start = state["start"]
+            self._start_scene = state["start_scene"]
             self.sim.led, self.sim.lightbulb, self.sim._button_was_pressed, self.sim.last_gripper_action = state[
                 "lights"
             ]

@@ -323,6 +323,16 @@ class TidyEnv(gym.Env):
             targets.append(arm.solve_ik(sim.data, target_pos, target_mat))
         return np.concatenate(targets)
 
+    def no_op_action(self) -> np.ndarray:
+        """The action that keeps the robot as it is: base still, grippers open, and the arms at
+        their current joint targets (joint mode) or not moving (end-effector mode)."""
+        if self.action_mode == "joint" and self.sim is not None:
+            joints = [arm.joint_positions(self.sim.data) for arm in self.sim.robot.arms.values()]
+            return np.r_[np.zeros(3), *joints, 1.0, 1.0]
+        action = np.zeros(self.action_space.shape)
+        action[-2:] = 1.0
+        return action
+
     def untouched(self) -> bool:
         """Whether no object on the table has moved more than 2 cm or is held since the task began:
         what an impossible request asks of the robot, whatever the task (for evaluators)."""

@@ -1,8 +1,8 @@
 """``gr-bench collect``: demonstrations of the scripted expert, written as a LeRobot v3.0 dataset.
 
-For every task of a suite in one environment (the tabletop by default, or the table-tidying room),
-``episodes_per_task`` successful expert rollouts in the suite's training scenes (the tabletop's
-held-out scene D only when asked for by name), each with a training phrasing and, per variation
+For every task of a suite in one environment family (the first registered by default),
+``episodes_per_task`` successful expert rollouts in the family's training scenes of the suite
+(held-out scenes only when asked for by name), each with a training phrasing and, per variation
 axis with probability ``variation_prob``, a value from that axis's training range. Episode
 ``i`` of a task in a scene is seeded from the key ("collect", task, scene, i), shifted above every
 suite seed so that no demonstration starts from an evaluation episode's initial state. A failed
@@ -32,12 +32,9 @@ from gr_bench.collect.cli import DESCRIPTION, EXAMPLES, add_parser
 from gr_bench.collect.rollout import Recorder, episode_setup
 from gr_bench.collect.spec import (
     COLLECT_SEED_OFFSET,
-    ENV_PROFILES,
-    TABLETOP,
-    TIDY,
     VARIATION_PROB,
     CollectionSpec,
-    EnvProfile,
+    default_env,
     make_spec,
 )
 from gr_bench.collect.staging import ASSEMBLY, COLLECTION_PATH, STAGING, check_out, read_staging, stage_name
@@ -47,16 +44,13 @@ __all__ = [
     "COLLECT_SEED_OFFSET",
     "COLLECTION_PATH",
     "DESCRIPTION",
-    "ENV_PROFILES",
     "EXAMPLES",
     "MIN_FAILURES_ALLOWED",
     "STAGING",
-    "TABLETOP",
-    "TIDY",
     "VARIATION_PROB",
     "AttemptGroup",
     "CollectionSpec",
-    "EnvProfile",
+    "default_env",
     "Recorder",
     "add_parser",
     "collect",
@@ -98,6 +92,6 @@ def collect(
         return json.loads((out / COLLECTION_PATH).read_text(encoding="utf-8"))
     staging = out / STAGING
     groups = {key: AttemptGroup(quota) for key, quota in spec.quotas().items()}
-    read_staging(staging, groups, spec.profile.camera_keys)
+    read_staging(staging, groups, spec.family.camera_keys)
     run_attempts(spec, staging, groups, workers, progress)
     return assemble(out, spec, groups)

@@ -21,10 +21,10 @@ def _features(spec: CollectionSpec) -> tuple[dict[str, dict[str, Any]], int]:
 
     import envs  # noqa: F401  (registers the ids)
 
-    profile = spec.profile
+    family = spec.family
     env = gym.make(spec.env, cameras=()).unwrapped  # only for its spaces and conventions
     spaces = env.observation_space
-    robot, scene = profile.robot_obs_names, profile.scene_obs_names
+    robot, scene = family.robot_obs_names, family.scene_obs_names
     assert spaces["robot_obs"].shape == (len(robot),), f"{spec.env} robot_obs changed: update its robot_obs_names"
     assert spaces["scene_obs"].shape == (len(scene),), f"{spec.env} scene_obs changed: update its scene_obs_names"
     layout = list(env.action_spec["layout"])
@@ -44,7 +44,7 @@ def assemble(out: Path, spec: CollectionSpec, groups: dict[tuple[str, str], Atte
 
     staging, assembly = out / STAGING, out / ASSEMBLY
     features, fps = _features(spec)
-    cameras = spec.profile.camera_keys
+    cameras = spec.family.camera_keys
     episodes = []
     for (task, scene), group in groups.items():  # in the order of spec.tasks, then spec.scenes
         for index in sorted(group.ok):
@@ -78,7 +78,7 @@ def assemble(out: Path, spec: CollectionSpec, groups: dict[tuple[str, str], Atte
         raise ValueError(f"no episode succeeded; see the failures in {staging}")
     shutil.rmtree(assembly, ignore_errors=True)
     sizes = {f"{IMAGE_PREFIX}rgb_{camera}": (pixels,) * 2 for camera, pixels in spec.resolution().items()}
-    info = write_dataset(assembly, episodes, features, fps, video_sizes=sizes, robot_type=spec.profile.robot_type)
+    info = write_dataset(assembly, episodes, features, fps, video_sizes=sizes, robot_type=spec.family.robot)
     failed = [r for g in groups.values() for _, r in sorted(g.failed.items())]
     short = {f"{t}/{s}": f"{len(g.ok)} of {g.quota}" for (t, s), g in groups.items() if len(g.ok) < g.quota}
     collection = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from gr_bench.collect.spec import ENV_PROFILES, TABLETOP, VARIATION_PROB
+from gr_bench.collect.spec import VARIATION_PROB
 
 DESCRIPTION = (
     "Roll out the scripted expert on the suite's tasks in its training scenes, with training phrasings "
@@ -14,7 +14,7 @@ DESCRIPTION = (
 )
 EXAMPLES = """examples:
   gr-bench collect --suite seen --episodes-per-task 50 --out data/seen --workers 2
-  gr-bench collect --suite seen --env GRBench/Tidy-v0 --episodes-per-task 10 --out data/tidy
+  gr-bench collect --suite seen --env FAMILY --episodes-per-task 10 --out data/other  # another family's tasks
   gr-bench collect --suite seen --episodes-per-task 2 --tasks open_drawer,close_drawer --out /tmp/d
   gr-bench collect --suite long-horizon --episodes-per-task 20 --scenes A,B,C,D --out data/abcd
   (rerun a killed collection with the same command: it resumes from the staged episodes)
@@ -65,15 +65,15 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--scenes", help="comma-separated scenes (default: the suite's training scenes)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (the dataset does not depend on it)")
     parser.add_argument(
-        "--env", default=TABLETOP, help=f"whose episodes of the suite: {', '.join(ENV_PROFILES)} (default {TABLETOP})"
+        "--env", help="whose episodes of the suite: an environment id or family name (default: the first family)"
     )
     parser.add_argument(
-        "--size", type=int, help="static (tabletop, default 200) or head (tidy, default 224) camera resolution, pixels"
+        "--size", type=int, help="the main camera's resolution, pixels (default: the family's, e.g. 200 static)"
     )
     parser.add_argument(
         "--gripper-size",
         type=int,
-        help="gripper (tabletop, default 84) or wrist (tidy, default 128) camera resolution, pixels",
+        help="the gripper or wrist cameras' resolution, pixels (default: the family's, e.g. 84 gripper)",
     )
     parser.add_argument(
         "--variation-prob", type=float, default=VARIATION_PROB, help="chance each visual axis is varied per episode"

@@ -13,31 +13,25 @@ from typing import Any
 import numpy as np
 
 from agents.atomic import write_atomic
-from gr_bench.collect.spec import COLLECT_SEED_OFFSET, TABLETOP, TIDY, CollectionSpec
+from gr_bench.collect.spec import COLLECT_SEED_OFFSET, CollectionSpec
 from gr_bench.collect.staging import stage_name, write_npz
 
 
 def episode_setup(spec: CollectionSpec, task: str, scene: str, index: int) -> dict[str, Any]:
     """Seed, instruction and variations of attempt ``index`` of ``task`` in ``scene``."""
-    from gr_bench.suites import _rng
+    from envs.episodes import keyed_rng
 
-    if spec.env == TIDY:
-        from envs.tidy.language import instructions
-        from envs.tidy.variations import AXES, sample_variation
-    else:
-        from envs.tabletop.language import instructions
-        from envs.tabletop.variations import AXES, sample_variation
-
-    rng = _rng("collect", task, scene, index)
+    family = spec.family
+    rng = keyed_rng("collect", task, scene, index)
     seed = COLLECT_SEED_OFFSET + int(rng.integers(2**31 - 1))
-    phrasings = instructions(task, "train")
+    phrasings = family.instructions(task, "train")
     instruction = phrasings[int(rng.integers(len(phrasings)))]
     variations = {}
-    for axis in AXES:
-        if axis == "layout":  # the scene is chosen above; layout's unseen value is the held-out scene
+    for name, axis in family.axes().items():
+        if name in family.scene_axes:  # the scene is chosen above; such an axis's unseen value is a held-out scene
             continue
         if rng.random() < spec.variation_prob:
-            variations[axis] = sample_variation(axis, "train", rng)
+            variations[name] = axis.sample("train", rng)
     return {"seed": seed, "instruction": instruction, "variations": variations}
 
 
@@ -48,12 +42,11 @@ class Recorder:
         import gymnasium as gym
 
         import envs  # noqa: F401  (registers the ids)
-        from gr_bench.registry import resolve_name
 
         self.spec, self.staging = spec, staging
-        self.cameras = spec.profile.camera_keys
+        self.cameras = spec.family.camera_keys
         self.env = gym.make(spec.env, resolution=spec.resolution()).unwrapped
-        self.expert = resolve_name(spec.profile.expert)(self.env)
+        self.expert = spec.family.expert_class()(self.env)
         self.fps = int(self.env.metadata["render_fps"])
 
     def run(self, task: str, scene: str, index: int) -> dict[str, Any]:
@@ -99,8 +92,8 @@ class Recorder:
         expert.reset(setup["instruction"])
         observed = (*self.cameras, "robot_obs", "scene_obs")
         recorded: dict[str, list[np.ndarray]] = {k: [] for k in (*observed, "action")}
-        # the tabletop runs CALVIN's budget; the tidy env truncates by itself, per task
-        for _ in range(max_steps if self.spec.env == TABLETOP else info["max_steps"]):
+        # CALVIN's budget, unless the environment sets each task's own (and truncates by itself)
+        for _ in range(info.get("max_steps", max_steps)):
             # what is recorded is exactly what the environment is given
             action = np.asarray(expert.act(obs), dtype=np.float32)
             for key in observed:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agents.atomic import atomic_path, write_atomic
-from gr_bench.collect.spec import TABLETOP, CollectionSpec
+from gr_bench.collect.spec import CollectionSpec, default_env
 
 if TYPE_CHECKING:  # attempts runs rollouts, which stage through this module
     from gr_bench.collect.attempts import AttemptGroup
@@ -98,7 +98,7 @@ def check_out(out: Path, spec: CollectionSpec) -> bool:
     if (out / "meta" / "info.json").exists():
         try:
             existing = json.loads((out / COLLECTION_PATH).read_text(encoding="utf-8"))["arguments"]
-            existing.setdefault("env", TABLETOP)  # written before collect knew other environments
+            existing.setdefault("env", default_env())  # written before collect knew other environments
         except (OSError, json.JSONDecodeError, KeyError):
             raise ValueError(
                 f"{out} holds a dataset that gr-bench collect did not write; choose another --out"
@@ -111,7 +111,7 @@ def check_out(out: Path, spec: CollectionSpec) -> bool:
     run_path = staging / "run.json"
     if run_path.exists():
         existing = json.loads(run_path.read_text(encoding="utf-8"))
-        existing.setdefault("env", TABLETOP)
+        existing.setdefault("env", default_env())
         if existing != wanted:
             raise ValueError(
                 f"{out} holds an interrupted collection with other arguments ({_difference(existing, wanted)}); "

@@ -48,8 +48,6 @@ from gr_bench.evaluator.run_directory import (
 from gr_bench.evaluator.runner import (
     EPISODE_TIME_LIMIT,
     TIMEOUT_REPEAT,
-    UNTOUCHED_BLOCK,
-    UNTOUCHED_JOINT,
     AgentStartError,
     EpisodeRunner,
     EpisodeTimeout,
@@ -69,8 +67,6 @@ __all__ = [
     "REUSED_PATH",
     "SUITE_PATH",
     "TIMEOUT_REPEAT",
-    "UNTOUCHED_BLOCK",
-    "UNTOUCHED_JOINT",
     "AgentStartError",
     "EpisodeRunner",
     "EpisodeTimeout",

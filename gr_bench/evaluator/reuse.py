@@ -67,9 +67,9 @@ def load_earlier_run(source: Path) -> tuple[dict[str, Any], list[dict[str, Any]]
 
 def earlier_episodes(name: str, suite_hash: str) -> tuple[int, list[Episode]]:
     """The released version of suite ``name`` whose hash is ``suite_hash``, and its episodes."""
-    from gr_bench.suites import VERSIONS, get_suite
+    from gr_bench.suites import get_suite, versions
 
-    for version in VERSIONS.get(name, ()):
+    for version in versions(name):
         suite = get_suite(name, version)
         if suite.hash == suite_hash:
             return version, list(suite.episodes)

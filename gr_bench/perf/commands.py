@@ -13,7 +13,7 @@ DEFAULT_OUT = "runs/perf"
 
 PERF_EXAMPLES = """examples:
   gr-bench perf run                                      # every figure, this tree (under a minute)
-  gr-bench perf run -k tabletop_step --peer robosuite    # and robosuite's Lift beside ours (own venv)
+  gr-bench perf run -k step --peer robosuite             # and robosuite's Lift beside ours (own venv)
   gr-bench perf check --tolerance 0.25                   # what CI runs (about two minutes)
   gr-bench perf check --reference origin/main -k act     # against another revision, some figures
   gr-bench perf baseline                                 # name HEAD as the reference in benchmarks/baseline.json

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from gr_bench.perf.interleave import Process, take_turns
-from gr_bench.perf.peer import CALVIN_STEPS_PER_S
 
 BASELINE_FORMAT = "gr-bench-perf-baseline/2"
 RUN_TIMEOUT = 1800  # seconds for all benchmark processes together
@@ -266,9 +265,8 @@ def format_check(figures: list[Figure], tolerance: float, reference: str) -> str
 
 
 def format_run(report: dict[str, Any], peers: dict[str, dict[str, Any]] | None = None) -> str:
-    """The candidate's figures as rates per CPU second, ratios between the env figures, and a peer beside ours."""
-    from envs.tabletop.sim import N_SUBSTEPS
-
+    """The candidate's figures as rates per CPU second, the lines its benchmarks derive from them
+    (``benchmarks/derived.py``), and a peer beside ours."""
     ours = per_unit(report)
     lines = [f"{'figure':34s} {'per CPU second':>31s} {'each':>10s}"]
     for name, f in ours.items():
@@ -277,21 +275,7 @@ def format_run(report: dict[str, Any], peers: dict[str, dict[str, Any]] | None =
     def seconds(name: str) -> float | None:
         return ours[name]["seconds"] if name in ours else None
 
-    physics, cameras = seconds("test_tabletop_step[no_cameras]"), seconds("test_tabletop_step[two_cameras]")
-    raw = seconds("test_tabletop_mj_step")
-    if physics and raw:
-        overhead = physics / (N_SUBSTEPS * raw)
-        lines.append(f"tabletop: an env step's physics costs {overhead:.2f}x its {N_SUBSTEPS} raw mj_steps")
-    if physics and cameras:
-        lines.append(f"tabletop: an env step with both cameras costs {cameras / physics:.2f}x one without")
-        low, high = CALVIN_STEPS_PER_S
-        lines.append(
-            f"tabletop with both cameras: {1 / cameras:.0f} env steps per CPU second, {1 / cameras / high:.0f}-"
-            f"{1 / cameras / low:.0f}x CALVIN's {low}-{high} steps/s (the target is 10x)"
-        )
-    tidy_physics, tidy_cameras = seconds("test_tidy_step[no_cameras]"), seconds("test_tidy_step[three_cameras]")
-    if tidy_physics and tidy_cameras:
-        lines.append(f"tidy: an env step with three cameras costs {tidy_cameras / tidy_physics:.2f}x one without")
+    lines += _derived(seconds)
     for b in report["benchmarks"]:
         if "episodes_per_wall_minute" in b["extra_info"]:
             per_minute = sorted(b["extra_info"]["episodes_per_wall_minute"])
@@ -303,6 +287,19 @@ def format_run(report: dict[str, Any], peers: dict[str, dict[str, Any]] | None =
                 rate = f"{1 / f['seconds']:.4g} {f['unit']} per CPU second"
                 lines.append(f"{peer} {name}: {rate}; ours ({f['pair']}) is {ratio:.1f}x faster")
     return "\n".join(lines)
+
+
+def _derived(seconds) -> list[str]:
+    """``benchmarks/derived.py: derived_lines`` of the candidate tree, where it has one."""
+    import importlib.util
+
+    path = candidate_root() / "benchmarks" / "derived.py"
+    if not path.exists():
+        return []
+    spec = importlib.util.spec_from_file_location("gr_bench_benchmarks_derived", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.derived_lines(seconds)
 
 
 def _time(seconds: float | None) -> str:

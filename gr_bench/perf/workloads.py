@@ -11,17 +11,20 @@ SEED = 0
 
 
 def camera_observation() -> dict[str, Any]:
-    """An observation as a learned agent gets it (cameras, robot_obs, instruction; no scene_obs)."""
+    """An observation of the first environment family as a learned agent gets it (its cameras at
+    their default sizes, robot_obs, instruction; no scene_obs)."""
     import numpy as np
 
-    from envs.tabletop.env import DEFAULT_RESOLUTION
+    import envs  # noqa: F401  (registers the built-in families)
+    from envs.family import families
 
+    family = families()[0]
     rng = np.random.default_rng(SEED)
     obs: dict[str, Any] = {
-        f"rgb_{camera}": rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
-        for camera, size in DEFAULT_RESOLUTION.items()
+        f"rgb_{camera.name}": rng.integers(0, 256, (camera.default_size, camera.default_size, 3), dtype=np.uint8)
+        for camera in family.cameras
     }
-    obs["robot_obs"] = rng.standard_normal(15).astype(np.float32)
+    obs["robot_obs"] = rng.standard_normal(len(family.robot_obs_names)).astype(np.float32)
     obs["instruction"] = "open the drawer"
     return obs
 

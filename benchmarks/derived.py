@@ -1,0 +1,31 @@
+"""Lines ``gr-bench perf run`` derives from the figures, beside their rates: what an env step's
+physics costs against its raw ``mj_step`` substeps, what cameras cost on top of the physics, and
+the tabletop's speed against CALVIN's. They live with the figures they read (names below)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def derived_lines(seconds: Callable[[str], float | None]) -> list[str]:
+    """``seconds(figure name)``: CPU seconds per unit of that figure, or None where it did not run."""
+    from envs.tabletop.sim import N_SUBSTEPS
+    from gr_bench.perf.peer import CALVIN_STEPS_PER_S
+
+    lines = []
+    physics, cameras = seconds("test_tabletop_step[no_cameras]"), seconds("test_tabletop_step[two_cameras]")
+    raw = seconds("test_tabletop_mj_step")
+    if physics and raw:
+        overhead = physics / (N_SUBSTEPS * raw)
+        lines.append(f"tabletop: an env step's physics costs {overhead:.2f}x its {N_SUBSTEPS} raw mj_steps")
+    if physics and cameras:
+        lines.append(f"tabletop: an env step with both cameras costs {cameras / physics:.2f}x one without")
+        low, high = CALVIN_STEPS_PER_S
+        lines.append(
+            f"tabletop with both cameras: {1 / cameras:.0f} env steps per CPU second, {1 / cameras / high:.0f}-"
+            f"{1 / cameras / low:.0f}x CALVIN's {low}-{high} steps/s (the target is 10x)"
+        )
+    tidy_physics, tidy_cameras = seconds("test_tidy_step[no_cameras]"), seconds("test_tidy_step[three_cameras]")
+    if tidy_physics and tidy_cameras:
+        lines.append(f"tidy: an env step with three cameras costs {tidy_cameras / tidy_physics:.2f}x one without")
+    return lines

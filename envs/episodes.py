@@ -1,0 +1,57 @@
+"""What an evaluation episode is, and the seeding every suite track draws from.
+
+Both live in ``envs/`` because each environment family generates its own suite tracks
+(``envs/<family>/tracks.py``); ``gr_bench.suites`` composes the tracks into versioned suites.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+MAX_STEPS_PER_TASK = 360  # control steps, as CALVIN
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One evaluation episode: everything needed to reproduce it, and what it tests."""
+
+    episode_id: str
+    env_id: str
+    scene: str
+    tasks: tuple[str, ...]  # one task, or a long-horizon chain
+    instructions: tuple[str, ...]  # one per task
+    seed: int  # seeds the initial state (and a seeded agent)
+    # the family's instruction category: train, eval, an out-of-distribution kind, invalid, or the
+    # category of a request (the family's own names)
+    instruction_category: str
+    axis: str  # generalization axis tested: none (seen), an unseen-scene axis, instruction, long_horizon_*
+    variations: dict[str, Any] = field(default_factory=dict)  # axis -> value, applied at reset
+    initial_state: dict[str, Any] | None = None  # symbolic state; None: sampled from the seed
+    max_steps: int | None = MAX_STEPS_PER_TASK  # per task; None: the environment's own budget (it truncates)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Episode:
+        return cls(**{**data, "tasks": tuple(data["tasks"]), "instructions": tuple(data["instructions"])})
+
+
+def keyed_rng(*key: Any) -> np.random.Generator:
+    """A generator seeded from a readable key, stable across Python versions and machines."""
+    digest = hashlib.sha256(repr(key).encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def keyed_seed(*key: Any) -> int:
+    """An episode seed (below 2**31 - 1) from a readable key."""
+    return int(keyed_rng(*key).integers(2**31 - 1))
+
+
+def pick(options: tuple[str, ...], *key: Any) -> str:
+    """One of ``options``, chosen by ``key``."""
+    return options[int(keyed_rng(*key).integers(len(options)))]
