@@ -113,6 +113,8 @@ def register_family(family: Family) -> Family:
     another family under a taken id or env id is an error."""
     import gymnasium as gym
 
+    if family.id == "all":  # the name of every family's episodes together: a suite's `all` track and board
+        raise ValueError("a family's id cannot be 'all': that names the whole suite's track")
     for other in _FAMILIES.values():
         if other == family:
             return family

@@ -1,12 +1,16 @@
 """Leaderboard submissions: a submission is a results file, and it is data, never code.
 
 Validation checks the file against the results schema and the released suite manifest
-(``leaderboards/manifest.json``: name, version, hash and size of every released suite, the current
-version under ``suites`` and older ones under ``previous_versions``: a run of an older version
-stays valid for that version), checks
-that every episode of the suite is there exactly once and nothing else, and recomputes every
-aggregate from the per-episode records, so a number edited by hand is caught. Each problem is
-reported with the field it concerns.
+(``leaderboards/manifest.json``: name, version, hash and size of every released suite and of each
+of its tracks, the current version under ``suites`` and older ones under ``previous_versions``: a
+run of an older version stays valid for that version), checks that every episode of the suite, or
+of the one track the file says it ran (``suite.track``), is there exactly once and nothing else,
+and recomputes every aggregate from the per-episode records, so a number edited by hand is caught.
+Each problem is reported with the field it concerns.
+
+Boards are per (suite, track): the ``all`` board (``boards/<suite>.md``) ranks runs of the whole
+suite; a track board (``boards/<suite>-<track>.md``) ranks that track's runs and, marked as such,
+every whole-suite run with its numbers recomputed from its records of the track's episodes.
 """
 
 from __future__ import annotations
@@ -29,12 +33,15 @@ class SubmissionError(ValueError):
 
 
 def build_manifest() -> dict[str, Any]:
-    """The released suites as they are built now (name, version, hash, episode count): the current
-    version of each, and every earlier one."""
+    """The released suites as they are built now (name, version, hash, episode count, and the hash
+    and episode count of each track): the current version of each, and every earlier one."""
     from gr_bench.suites import get_suite, suite_names, versions
 
     def entry(suite) -> dict[str, Any]:
-        return {"version": suite.version, "hash": suite.hash, "episodes": len(suite.episodes)}
+        tracks = {
+            track: {"hash": suite.track_hash(track), "episodes": size} for track, size in suite.track_sizes().items()
+        }
+        return {"version": suite.version, "hash": suite.hash, "episodes": len(suite.episodes), "tracks": tracks}
 
     suites = {name: entry(get_suite(name)) for name in suite_names()}
     previous = {
@@ -152,7 +159,7 @@ def validate_submission(
     import jsonschema
 
     from gr_bench.results import aggregate, validate
-    from gr_bench.suites import get_suite
+    from gr_bench.suites import ALL_TRACKS, get_suite
 
     non_finite = _first_non_finite(results, "results")
     if non_finite:
@@ -174,29 +181,47 @@ def validate_submission(
             f"suite.version: {name} v{suite_info['version']} was never released (versions {sorted(versions)})"
         )
     suite = get_suite(name, suite_info["version"])
+    track = suite_info.get("track", ALL_TRACKS)  # files from before tracks ran the whole suite
+    what = f"{name} v{suite.version}"
+    if track != ALL_TRACKS:
+        tracks = released.get("tracks", {})
+        if track not in tracks:
+            raise SubmissionError(
+                f"suite.track: {track!r} is no released track of {what} (tracks: {', '.join([ALL_TRACKS, *tracks])})"
+            )
+        released = {"version": released["version"], **tracks[track]}
+        suite = suite.select(track=track)
+        what = f"track {track} of {what}"
     if secret is not None:
         suite = suite.with_secret(secret)
         released = {"version": released["version"], "hash": suite.hash, "episodes": len(suite.episodes)}
-    for key in ("version", "hash", "episodes"):
-        if suite_info[key] != released[key]:
-            raise SubmissionError(
-                f"suite.{key}: {suite_info[key]!r} does not match the released {name} suite ({released[key]!r}); "
-                "submit a run of the full released suite"
-            )
-    if suite.hash != released["hash"]:
-        raise SubmissionError(f"this checkout builds {name} with hash {suite.hash}, not the released one: update it")
 
     ids = [r["episode_id"] for r in results["episodes"]]
     duplicated = sorted({i for i in ids if ids.count(i) > 1}) if len(ids) != len(set(ids)) else []
     if duplicated:
         raise SubmissionError(f"episodes: {len(duplicated)} episode(s) appear more than once, e.g. {duplicated[0]!r}")
     expected = {e.episode_id: e for e in suite.episodes}
-    missing = sorted(set(expected) - set(ids))
+    missing = [i for i in expected if i not in set(ids)]
     if missing:
-        raise SubmissionError(f"episodes: {len(missing)} episode(s) of the suite are missing, e.g. {missing[0]!r}")
+        raise SubmissionError(
+            f"episodes: {len(missing)} of the {len(expected)} episodes of {what} are missing, e.g. {missing[0]!r}; "
+            f"a submission runs the whole suite or one whole track (gr-bench eval --suite {name} [--track ID], "
+            f"tracks {', '.join(get_suite(name, suite.version).tracks)}) with no --episodes/--task/--axis/--category"
+        )
     extra = sorted(set(ids) - set(expected))
     if extra:
-        raise SubmissionError(f"episodes: {len(extra)} episode(s) are not in the suite, e.g. {extra[0]!r}")
+        part = "the suite" if track == ALL_TRACKS else f"the suite's {track} track"
+        raise SubmissionError(
+            f"episodes: {len(extra)} episode(s) are not in {part} ({name} v{suite.version}), e.g. {extra[0]!r}"
+        )
+    for key in ("version", "hash", "episodes"):
+        if suite_info[key] != released[key]:
+            raise SubmissionError(
+                f"suite.{key}: {suite_info[key]!r} does not match the released {what} ({released[key]!r}); "
+                "submit a run of the whole released suite or of one whole track"
+            )
+    if suite.hash != released["hash"]:
+        raise SubmissionError(f"this checkout builds {what} with hash {suite.hash}, not the released one: update it")
     for index, record in enumerate(results["episodes"]):
         _check_record(index, record, expected[record["episode_id"]], results["schema_version"])
 
@@ -244,7 +269,8 @@ def _slug(text: str) -> str:
 def add_submission(
     results: dict[str, Any], name: str, url: str = "", directory: Path = SUBMISSIONS_DIR, replace: bool = False
 ) -> Path:
-    """Validate ``results`` and file it under ``directory/<suite>/v<version>/<name>.json``."""
+    """Validate ``results`` and file it under ``directory/<suite>/v<version>/<name>.json``, or, a run of
+    one track, under ``directory/<suite>/v<version>/<track>/<name>.json``."""
     _check_name_and_url(name, url)
     validate_submission(results)
     path = _submission_path(directory, results["suite"], name)
@@ -298,15 +324,16 @@ def verify_submission(
 
 
 def _submission_path(directory: Path, suite: dict[str, Any], name: str) -> Path:
-    return Path(directory) / suite["name"] / f"v{suite['version']}" / f"{_slug(name)}.json"
+    folder = Path(directory) / suite["name"] / f"v{suite['version']}"
+    track = suite.get("track", "all")
+    return (folder if track == "all" else folder / track) / f"{_slug(name)}.json"
 
 
-def board_rows(suite: str, directory: Path = SUBMISSIONS_DIR, version: int | None = None) -> list[dict[str, Any]]:
-    """One row per valid submission of ``suite`` at ``version`` (default: the current one), best first."""
-    if version is None:
-        version = load_manifest()["suites"][suite]["version"]
-    rows = []
-    for path in sorted((Path(directory) / suite / f"v{version}").glob("*.json")):
+def _filed_submissions(folder: Path) -> list[tuple[Path, dict[str, Any], dict[str, Any]]]:
+    """(path, submission, results) of every filed submission directly in ``folder``, each validated;
+    a bad one is named with its path."""
+    filed = []
+    for path in sorted(Path(folder).glob("*.json")):
         record = read_submission(path)
         try:
             _check_name_and_url(record["submission"]["name"], record["submission"]["url"])
@@ -319,69 +346,144 @@ def board_rows(suite: str, directory: Path = SUBMISSIONS_DIR, version: int | Non
             validate_submission(results)
         except SubmissionError as exc:
             raise SubmissionError(f"{path}: {exc}") from exc
-        agg = results["aggregates"]
-        row: dict[str, Any] = {
-            "name": record["submission"]["name"],
-            "url": record["submission"]["url"],
-            "agent": results["agent"]["name"],
-            "success": agg["overall"]["rate"],
-            "ci95_low": agg["overall"]["ci95"][0],
-            "ci95_high": agg["overall"]["ci95"][1],
-            "episodes": agg["overall"]["n"],
-        }
-        if "chains" in agg:
-            row["avg_len"] = agg["chains"]["avg_len"]
-            for axis, chains in agg.get("chains_per_axis", {}).items():
-                row[f"avg_len {axis.removeprefix('long_horizon_')}"] = chains["avg_len"]
-        per_env = agg.get("per_env", {})
-        if len(per_env) > 1:  # suites of several environments: each one's success and mean progress
-            for env_id, stats in per_env.items():
-                short = env_id.removeprefix("GRBench/")
-                row[f"{short}: success"] = stats["overall"]["rate"]
-                row[f"{short}: progress"] = stats["mean_progress"]
-        for section, prefix in (("per_axis", "axis"), ("per_category", "instruction")):
-            if len(agg[section]) > 1:
-                row.update({f"{prefix}: {key}": rate["rate"] for key, rate in agg[section].items()})
-        hidden = record["submission"].get("hidden_success")
-        row["verified"] = f"yes ({hidden:.3f} hidden)" if record["submission"]["verified_hidden_split"] else ""
-        row["git"] = (results["git_revision"] or "")[:10]
-        rows.append(row)
+        filed.append((path, record["submission"], results))
+    return filed
+
+
+def board_rows(
+    suite: str, directory: Path = SUBMISSIONS_DIR, version: int | None = None, track: str = "all"
+) -> list[dict[str, Any]]:
+    """One row per valid submission of ``suite`` at ``version`` (default: the current one), best first.
+
+    ``track`` "all": the runs of the whole suite. A track id: that track's runs (``submitted``
+    "this track") and every run of the whole suite with the numbers of its records of the track's
+    episodes (``submitted`` "whole suite")."""
+    if version is None:
+        version = load_manifest()["suites"][suite]["version"]
+    folder = Path(directory) / suite / f"v{version}"
+    rows = []
+    if track == "all":
+        for _, submission, results in _filed_submissions(folder):
+            rows.append(_board_row(submission, results, results["aggregates"]))
+    else:
+        from gr_bench.results import aggregate
+        from gr_bench.suites import get_suite
+
+        for _, submission, results in _filed_submissions(folder / track):
+            rows.append(_board_row(submission, results, results["aggregates"], "this track"))
+        ids = {e.episode_id for e in get_suite(suite, version).select(track=track).episodes}
+        for _, submission, results in _filed_submissions(folder):
+            records = [r for r in results["episodes"] if r["episode_id"] in ids]
+            agg = aggregate(records, results["schema_version"])
+            rows.append(_board_row(submission, results, agg, "whole suite"))
     key = HEADLINE.get(suite, "success")
+    if not all(key in row for row in rows):  # a track without chains ranks by success
+        key = "success"
     return sorted(rows, key=lambda r: (-r[key], r["name"]))
 
 
+def _board_row(
+    submission: dict[str, Any], results: dict[str, Any], agg: dict[str, Any], submitted: str | None = None
+) -> dict[str, Any]:
+    """A board's row: the submission and the numbers of ``agg`` (its aggregates, or those of its
+    records of one track); ``submitted`` (track boards) says whether it ran the track or the suite."""
+    row: dict[str, Any] = {"name": submission["name"], "url": submission["url"], "agent": results["agent"]["name"]}
+    if submitted is not None:
+        row["submitted"] = submitted
+    row |= {
+        "success": agg["overall"]["rate"],
+        "ci95_low": agg["overall"]["ci95"][0],
+        "ci95_high": agg["overall"]["ci95"][1],
+        "episodes": agg["overall"]["n"],
+    }
+    if "chains" in agg:
+        row["avg_len"] = agg["chains"]["avg_len"]
+        for axis, chains in agg.get("chains_per_axis", {}).items():
+            row[f"avg_len {axis.removeprefix('long_horizon_')}"] = chains["avg_len"]
+    per_env = agg.get("per_env", {})
+    if len(per_env) > 1:  # suites of several environments: each one's success and mean progress
+        for env_id, stats in per_env.items():
+            short = env_id.removeprefix("GRBench/")
+            row[f"{short}: success"] = stats["overall"]["rate"]
+            row[f"{short}: progress"] = stats["mean_progress"]
+    for section, prefix in (("per_axis", "axis"), ("per_category", "instruction")):
+        if len(agg[section]) > 1:
+            row.update({f"{prefix}: {key}": rate["rate"] for key, rate in agg[section].items()})
+    hidden = submission.get("hidden_success")
+    row["verified"] = f"yes ({hidden:.3f} hidden)" if submission["verified_hidden_split"] else ""
+    row["git"] = (results["git_revision"] or "")[:10]
+    return row
+
+
+def board_stem(suite: str, version: int, track: str = "all", current: bool = True) -> str:
+    """A board's file name without extension: ``seen``, ``seen-TRACK``, ``seen-v1``, ``seen-v1-TRACK``."""
+    stem = suite if current else f"{suite}-v{version}"
+    return stem if track == "all" else f"{stem}-{track}"
+
+
 def build_boards(directory: Path = SUBMISSIONS_DIR, out: Path = BUILT_DIR) -> list[Path]:
-    """Regenerate every board as Markdown, CSV (pandas) and one static HTML page."""
+    """Regenerate every board as Markdown, CSV (pandas) and one static HTML page that links them all.
+
+    Per released (suite, version): the ``all`` board, and a board per track where the version has
+    several tracks or the track has runs of its own. The CI suite and older versions get a board
+    only when it has rows."""
     import html
 
     import pandas as pd
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    written, sections, older = [], [], []
+    written, sections, older, links = [], [], [], []
     manifest = load_manifest()
     for suite, info in manifest["suites"].items():
         for version, released in sorted(released_versions(manifest, suite).items(), reverse=True):
             current = version == info["version"]
-            rows = board_rows(suite, directory, version)
-            if (suite == "smoke" or not current) and not rows:
-                continue  # the CI suite and older versions get a board only when they have rows
-            frame = pd.DataFrame(rows)
-            title = f"{suite} v{version} (suite hash {released['hash'][:12]})"
-            stem = suite if current else f"{suite}-v{version}"
-            csv_path, md_path = out / f"{stem}.csv", out / f"{stem}.md"
-            _csv_safe(frame).to_csv(csv_path, index=False, float_format="%.4f")
-            md_path.write_text(f"# {title}\n\n" + _markdown_table(frame) + "\n", encoding="utf-8")
-            written += [csv_path, md_path]
-            (sections if current else older).append(f"<h2>{html.escape(title)}</h2>" + _html_table(frame, stem))
+            tracks = released.get("tracks", {})
+            boards = [("all", released)] + [
+                (track, entry)
+                for track, entry in tracks.items()
+                if len(tracks) > 1 or (Path(directory) / suite / f"v{version}" / track).is_dir()
+            ]
+            for track, entry in boards:
+                rows = board_rows(suite, directory, version, track)
+                if track != "all" and len(tracks) == 1 and not any(r["submitted"] == "this track" for r in rows):
+                    continue  # one track, no run of its own: the all board says it all
+                if (suite == "smoke" or not current) and not rows:
+                    continue  # the CI suite and older versions get a board only when they have rows
+                frame = pd.DataFrame(rows)
+                if track == "all":
+                    title = f"{suite} v{version} (suite hash {entry['hash'][:12]})"
+                else:
+                    title = f"{suite} v{version}, track {track} (track hash {entry['hash'][:12]})"
+                stem = board_stem(suite, version, track, current)
+                csv_path, md_path = out / f"{stem}.csv", out / f"{stem}.md"
+                _csv_safe(frame).to_csv(csv_path, index=False, float_format="%.4f")
+                markdown = f"# {title}\n\n"
+                if track != "all":
+                    markdown += (
+                        f"Runs of the {track} track, and runs of the whole suite (submitted: whole suite) "
+                        "with the numbers of their episodes of this track.\n\n"
+                    )
+                md_path.write_text(markdown + _markdown_table(frame) + "\n", encoding="utf-8")
+                written += [csv_path, md_path]
+                anchor = html.escape(f"board-{stem}", quote=True)
+                (sections if current else older).append(
+                    f"<h2 id='{anchor}'>{html.escape(title)}</h2>" + _html_table(frame, stem)
+                )
+                links.append(
+                    f"<li><a href='#{anchor}'>{html.escape(title)}</a> "
+                    f"(<a href='{html.escape(md_path.name, quote=True)}'>Markdown</a>, "
+                    f"<a href='{html.escape(csv_path.name, quote=True)}'>CSV</a>)</li>"
+                )
     if older:
         sections.append(
             "<details><summary>Earlier suite versions (their runs stay valid for their version)</summary>"
             + "\n".join(older)
             + "</details>"
         )
+    nav = "<nav><ul>" + "\n".join(links) + "</ul></nav>"
     page = out / "index.html"
-    page.write_text(_HTML_PAGE.replace("{{BODY}}", "\n".join(sections)), encoding="utf-8")
+    page.write_text(_HTML_PAGE.replace("{{BODY}}", nav + "\n" + "\n".join(sections)), encoding="utf-8")
     return [*written, page]
 
 

@@ -21,6 +21,9 @@ from agents.atomic import write_atomic
 # 2: records carry env_id and progress (and subtasks where the env reports them); aggregates per_env, mean_progress
 SCHEMA_VERSION = 2
 SCHEMA_VERSIONS = (1, 2)  # files of every version still validate and load
+# suite.track (optional in every version): "all" for a run drawn from the whole suite, else the family
+# id of the one track it was drawn from; suite.hash is then that track's hash (gr_bench.suites.Suite.hash).
+# A file without it is a run of the whole suite.
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "results.schema.json"
 Z_95 = 1.959963984540054  # two-sided 95% normal quantile
 
@@ -158,7 +161,13 @@ def build_results(
     records = sorted(records, key=lambda r: order[r["episode_id"]])
     results = {
         "schema_version": SCHEMA_VERSION,
-        "suite": {"name": suite.name, "version": suite.version, "hash": suite.hash, "episodes": len(suite.episodes)},
+        "suite": {
+            "name": suite.name,
+            "version": suite.version,
+            "track": suite.track,
+            "hash": suite.hash,
+            "episodes": len(suite.episodes),
+        },
         "agent": agent,
         "versions": environment_versions(),
         "git_revision": git_revision(),

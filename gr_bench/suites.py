@@ -22,7 +22,10 @@ import numpy as np
 
 from envs.episodes import MAX_STEPS_PER_TASK, Episode, keyed_rng, keyed_seed
 
-__all__ = ["MAX_STEPS_PER_TASK", "Episode", "Suite", "get_suite", "suite_names", "versions"]
+__all__ = ["ALL_TRACKS", "MAX_STEPS_PER_TASK", "Episode", "Suite", "get_suite", "suite_names", "versions"]
+
+
+ALL_TRACKS = "all"  # the track of a suite that is not one family's part: every family's episodes
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,30 @@ class Suite:
     version: int
     description: str
     episodes: tuple[Episode, ...]
+    # the one family's track these episodes were selected from (a family id), else "all"
+    track: str = ALL_TRACKS
 
     @property
     def hash(self) -> str:
-        """sha256 of the canonical JSON of the name, version and episodes."""
-        payload = {"name": self.name, "version": self.version, "episodes": [e.to_json() for e in self.episodes]}
+        """sha256 of the canonical JSON of the name, version and episodes, and of the track where
+        the suite is one family's track (so a whole suite's hash is what it always was)."""
+        payload: dict[str, Any] = {
+            "name": self.name,
+            "version": self.version,
+            "episodes": [e.to_json() for e in self.episodes],
+        }
+        if self.track != ALL_TRACKS:
+            payload["track"] = self.track
         return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    def track_hash(self, track: str) -> str:
+        """The hash of one track of this suite: sha256 of the canonical JSON of the suite's name and
+        version, the track id and the track's episodes (``ALL_TRACKS``: the suite's own hash)."""
+        return self.select(track=track).hash
+
+    def track_sizes(self) -> dict[str, int]:
+        """Track id -> its number of episodes, in order."""
+        return {track: len(self.select(track=track).episodes) for track in self.tracks}
 
     def with_secret(self, secret: str) -> Suite:
         """The hidden split: the same episodes with seeds drawn from a maintainer's secret, so a
@@ -44,7 +65,7 @@ class Suite:
         if not secret.strip():
             raise ValueError("the secret for the hidden split is empty")
         episodes = tuple(replace(e, seed=_seed("hidden", secret, e.episode_id)) for e in self.episodes)
-        return Suite(self.name, self.version, f"{self.description} (hidden split)", episodes)
+        return Suite(self.name, self.version, f"{self.description} (hidden split)", episodes, self.track)
 
     def select(
         self,
@@ -58,9 +79,13 @@ class Suite:
     ) -> Suite:
         """A filtered view (a deterministic evenly spaced subsample when ``episodes`` is given).
 
-        ``task`` keeps episodes that include the task, or any of several tasks; ``category`` keeps
-        episodes of one instruction category (train, eval, ..., invalid)."""
+        ``track`` keeps one family's episodes, and the view knows its track (its hash then covers
+        the track id, ``track_hash``); ``ALL_TRACKS`` keeps every family's. ``task`` keeps episodes
+        that include the task, or any of several tasks; ``category`` keeps episodes of one
+        instruction category (train, eval, ..., invalid)."""
         wanted = (task,) if isinstance(task, str) else task
+        if track == ALL_TRACKS:
+            track = None
         if track is not None:
             self._check_names("track", [track], set(self.tracks))
             from envs.family import family_named
@@ -87,7 +112,7 @@ class Suite:
         ]
         if episodes is not None and episodes < len(chosen):
             chosen = [chosen[i] for i in np.linspace(0, len(chosen) - 1, episodes).round().astype(int)]
-        return Suite(self.name, self.version, self.description, tuple(chosen))
+        return Suite(self.name, self.version, self.description, tuple(chosen), track or self.track)
 
     @property
     def tracks(self) -> tuple[str, ...]:

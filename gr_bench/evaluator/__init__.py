@@ -120,6 +120,7 @@ def evaluate(
                 {
                     "name": suite.name,
                     "version": suite.version,
+                    "track": suite.track,
                     "hash": suite.hash,
                     "episodes": [e.to_json() for e in suite.episodes],
                 },

@@ -66,13 +66,17 @@ def load_earlier_run(source: Path) -> tuple[dict[str, Any], list[dict[str, Any]]
 
 
 def earlier_episodes(name: str, suite_hash: str) -> tuple[int, list[Episode]]:
-    """The released version of suite ``name`` whose hash is ``suite_hash``, and its episodes."""
+    """The released version of suite ``name`` whose hash, or one of whose tracks' hash, is
+    ``suite_hash``, and the episodes it names."""
     from gr_bench.suites import get_suite, versions
 
     for version in versions(name):
         suite = get_suite(name, version)
         if suite.hash == suite_hash:
             return version, list(suite.episodes)
+        for track in suite.tracks:
+            if suite.track_hash(track) == suite_hash:
+                return version, list(suite.select(track=track).episodes)
     raise ValueError(
         f"--reuse: this checkout builds no version of suite {name!r} with hash {suite_hash[:16]}...; reuse needs "
         "a run of a released suite version, or a run directory written by this version of gr-bench"
