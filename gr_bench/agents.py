@@ -73,9 +73,12 @@ def exit_guard() -> Iterator[None]:
 
 def make_agent(spec: str, config: dict[str, Any] | None = None):
     """The agent ``spec`` built from ``config``; ``blind: true`` in it wraps the agent in a blind
-    control (agents.blind: every camera image a constant grey)."""
+    control (agents.blind: every camera image a constant grey); ``latency_steps`` is the
+    evaluator's (``latency_steps()``) and is not passed on."""
     cls = resolve(spec)
     config = dict(config or {})
+    latency_steps(config)  # the evaluator's option, checked here; the agent never sees it
+    config.pop(LATENCY_KEY, None)
     blind = config.pop("blind", False)
     if not isinstance(blind, bool):
         raise ValueError(f"blind must be true or false, got {blind!r}")
@@ -97,6 +100,18 @@ def make_agent(spec: str, config: dict[str, Any] | None = None):
 
         agent = BlindAgent(agent)
     return agent
+
+
+LATENCY_KEY = "latency_steps"  # in an agent config: the evaluator delays the agent's actions (runner.py)
+
+
+def latency_steps(config: dict[str, Any] | None) -> int:
+    """The control steps between an observation and the application of the action answering it
+    (``latency_steps`` in the agent's config, recorded with it; 0 when absent)."""
+    value = (config or {}).get(LATENCY_KEY, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
+        raise ValueError(f"latency_steps must be a whole number of control steps in [0, 1000], got {value!r}")
+    return value
 
 
 def with_default_checkpoint(spec: str, config: dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:

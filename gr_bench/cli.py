@@ -105,6 +105,7 @@ EVAL_EXAMPLES = """examples:
   gr-bench eval --agent oracle --suite long-horizon --episodes 50
   gr-bench eval --agent my_pkg.policy:MyAgent --suite unseen --axis lighting
   gr-bench eval --agent oracle --suite seen --out runs/x --resume     # finish a killed run
+  gr-bench eval --agent gr3 --suite seen --episodes 40 --latency-steps 0,2,4,8   # success against latency
   gr-bench eval --agent oracle --suite seen --track TRACK               # one family's episodes (see gr-bench ls suites)
   gr-bench eval --agent random --suite seen --reuse leaderboards/submissions/seen/v1/random-gr-bench-reference.json
                                        # import the records of identical episodes of an earlier run
@@ -157,23 +158,50 @@ def _eval(args: argparse.Namespace) -> int:
             f"agent {args.agent}: the shipped reference checkpoint {default} ({folder}, sha256 "
             f"{checkpoint_sha256(folder)[:16]}); --checkpoint picks another"
         )
-    config = config or None
-    _check_agent_fits(suite, args.agent, config)
+    latencies = _latencies(args.latency_steps)
+    _check_agent_fits(suite, args.agent, config or None)
     out = Path(args.out or f"runs/{args.suite}-{args.agent.replace(':', '.')}")
-    results = evaluate(
-        suite,
-        args.agent,
-        out,
-        agent_config=config,
-        workers=args.workers,
-        resume=args.resume,
-        reuse=args.reuse,
-        time_limit=args.time_limit,
-    )
-    md, page = write_reports(results, out)
-    print(table(results))
-    print(f"results: {out / 'results.json'}  report: {md}, {page}")
+    runs = []
+    for latency in latencies:
+        # a run without latency has the config (and so the identity) it always had
+        run_config = (config | {"latency_steps": latency} if latency else config) or None
+        run_out = out / f"latency-{latency}" if len(latencies) > 1 else out
+        if len(latencies) > 1:
+            print(f"latency {latency} control steps -> {run_out}")
+        results = evaluate(
+            suite,
+            args.agent,
+            run_out,
+            agent_config=run_config,
+            workers=args.workers,
+            resume=args.resume,
+            reuse=args.reuse,
+            time_limit=args.time_limit,
+        )
+        md, page = write_reports(results, run_out)
+        print(table(results))
+        print(f"results: {run_out / 'results.json'}  report: {md}, {page}")
+        runs.append((latency, results))
+    if len(runs) > 1:
+        from gr_bench.report import write_latency_curve
+
+        print(f"success against latency: {', '.join(str(p) for p in write_latency_curve(runs, out))}")
     return 0
+
+
+def _latencies(text: str | None) -> list[int]:
+    """``--latency-steps``: one whole number of control steps, or several, comma-separated."""
+    if text is None:
+        return [0]
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(
+            f"--latency-steps takes whole numbers of control steps, e.g. 4 or 0,2,4,8; got {text!r}"
+        ) from None
+    if any(v < 0 or v > 1000 for v in values) or len(set(values)) != len(values):
+        raise ValueError(f"--latency-steps must be distinct numbers of control steps in [0, 1000], got {text!r}")
+    return values
 
 
 def _check_agent_fits(suite, spec: str, config: dict | None) -> None:
@@ -385,6 +413,13 @@ def build_parser() -> argparse.ArgumentParser:
         "records of episodes identical to this suite's (same episode JSON, seed included) are imported, not re-run",
     )
     ev.add_argument("--time-limit", type=float, default=600.0, help="seconds per episode before it is failed")
+    ev.add_argument(
+        "--latency-steps",
+        metavar="K[,K...]",
+        help="latency-aware evaluation: each action is applied K control steps after the observation it answers "
+        "(the robot keeps executing earlier actions, or stays still at first; a chunking agent's earlier chunk "
+        "runs on meanwhile); several values run the suite once each into OUT/latency-K and plot success against K",
+    )
     ev.add_argument(
         "--split",
         choices=["public", "hidden"],

@@ -21,6 +21,8 @@ def table(results: dict[str, Any], compare: dict[str, Any] | None = None) -> str
     other = compare["aggregates"] if compare else None
     name = results["agent"]["name"]
     lines = [f"suite {results['suite']['name']} v{results['suite']['version']} ({results['suite']['hash'][:12]})"]
+    if (results["agent"].get("config") or {}).get("latency_steps"):
+        lines[0] += f", actions applied {results['agent']['config']['latency_steps']} control steps late"
     header = f"{'':28s} {name:>30s}" + (f" {compare['agent']['name']:>30s}" if compare else "")
     lines.append(header)
 
@@ -171,6 +173,12 @@ def markdown(results: dict[str, Any]) -> str:
         "| group | success | 95% CI | n |",
         "|---|---|---|---|",
     ]
+    latency = (agent.get("config") or {}).get("latency_steps")
+    if latency:
+        out[4:4] = [
+            f"Latency-aware: each action was applied {latency} control steps after the observation it answers.",
+            "",
+        ]
 
     def rows(section: str, prefix: str) -> None:
         for key, rate in agg.get(section, {}).items():
@@ -239,3 +247,76 @@ def write_reports(results: dict[str, Any], out: Path, compare: dict[str, Any] | 
     md.write_text(markdown(results), encoding="utf-8")
     page.write_text(html_page(results, compare), encoding="utf-8")
     return md, page
+
+
+def write_latency_curve(runs: list[tuple[int, dict[str, Any]]], out: Path) -> list[Path]:
+    """Success against latency (``gr-bench eval --latency-steps 0,2,4,8``): a table
+    (``latency.md``, ``latency.csv``) and a picture (``latency.png``) of the runs' overall and
+    per-environment success, with 95% Wilson intervals."""
+    import csv
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = []
+    for latency, results in sorted(runs, key=lambda run: run[0]):
+        groups = {"all": results["aggregates"]["overall"]}
+        groups |= {env: stats["overall"] for env, stats in results["aggregates"].get("per_env", {}).items()}
+        for where, stats in groups.items():
+            low, high = stats["ci95"]
+            rows.append(
+                {
+                    "latency_steps": latency,
+                    "episodes": where,
+                    "n": stats["n"],
+                    "successes": stats["successes"],
+                    "rate": round(stats["rate"], 4),
+                    "ci_low": round(low, 4),
+                    "ci_high": round(high, 4),
+                }
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "latency.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    agent = runs[0][1]["agent"]["name"]
+    suite = runs[0][1]["suite"]
+    lines = [
+        f"# {agent} on {suite['name']} v{suite['version']}: success against latency",
+        "",
+        "Each action is applied K control steps after the observation it answers; meanwhile the robot executes "
+        "the actions sent before (and stays still at first).",
+        "",
+        "| K (control steps) | episodes | success | 95% interval | n |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['latency_steps']} | {r['episodes']} | {r['rate']:.1%} | "
+        f"[{r['ci_low']:.0%}, {r['ci_high']:.0%}] | {r['n']} |"
+        for r in rows
+    ]
+    (out / "latency.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for where in dict.fromkeys(r["episodes"] for r in rows):
+        sel = [r for r in rows if r["episodes"] == where]
+        ax.errorbar(
+            [r["latency_steps"] for r in sel],
+            [r["rate"] for r in sel],
+            yerr=[[r["rate"] - r["ci_low"] for r in sel], [r["ci_high"] - r["rate"] for r in sel]],
+            marker="o",
+            capsize=3,
+            label=f"{where} (n={sel[0]['n']})",
+        )
+    ax.set_xlabel("latency (control steps between observation and action)")
+    ax.set_ylabel("success (95% Wilson interval)")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"{agent} on {suite['name']} v{suite['version']}", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=120)
+    plt.close(fig)
+    return [out / "latency.md", out / "latency.csv", out / "latency.png"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import time
 import traceback
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -35,9 +36,12 @@ class EpisodeRunner:
     """Owns one agent and the environments it needs; runs episodes one at a time."""
 
     def __init__(self, agent_spec: str, agent_config: dict | None = None, time_limit: float = EPISODE_TIME_LIMIT):
-        from gr_bench.agents import make_agent
+        from gr_bench.agents import latency_steps, make_agent
 
         self.agent = make_agent(agent_spec, agent_config)
+        # latency-aware evaluation: an action reaches the robot this many control steps after the
+        # observation it answers; the robot keeps executing what it was sent before
+        self.latency = latency_steps(agent_config)
         self.privileged = bool(getattr(self.agent, "privileged", False))
         self.time_limit = time_limit
         self._deadline = 0.0  # time.monotonic() at which the running episode's time is up
@@ -124,6 +128,7 @@ class EpisodeRunner:
         obs, info = env.reset(seed=episode.seed, options=options)
         record["env_seconds"] += time.perf_counter() - clock
         invalid = episode.instruction_category == "invalid"
+        in_flight: deque[np.ndarray] = deque()  # actions computed but not yet applied (latency)
         try:
             for index, (task, instruction) in enumerate(zip(episode.tasks, episode.instructions, strict=True)):
                 if index > 0:
@@ -150,6 +155,11 @@ class EpisodeRunner:
                     if status in (INVALID, TERMINATED):
                         break
                     _check_action(action, env.action_space.shape)
+                    if self.latency:
+                        in_flight.append(action)
+                        # the action answering the observation of `latency` steps ago; before the
+                        # first one arrives, the robot stays as it is
+                        action = in_flight.popleft() if len(in_flight) > self.latency else env.no_op_action()
                     clock = time.perf_counter()
                     obs, _, terminated, truncated, info = env.step(action)
                     record["env_seconds"] += time.perf_counter() - clock
