@@ -264,6 +264,8 @@ def _ls(args: argparse.Namespace) -> int:
                 f"{name:18s} {suite.version:>7d} {len(suite.episodes):>8d}  {per_env:28s} {suite.hash[:16]}  "
                 f"{suite.description}"
             )
+            for track, size in suite.track_sizes().items():  # what `--track` runs, and its hash on the boards
+                print(f"{'':18s} {'':>7s} {size:>8d}  {'track ' + track:28s} {suite.track_hash(track)[:16]}")
     return 0
 
 

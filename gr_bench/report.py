@@ -15,12 +15,18 @@ def _pct(rate: dict[str, Any]) -> str:
     return f"{rate['rate']:6.1%} [{lo:.0%}, {hi:.0%}]  n={rate['n']}"
 
 
+def _suite_title(suite: dict[str, Any]) -> str:
+    """``seen v2``, or ``seen v2, track T`` for a run of one family's track."""
+    track = suite.get("track", "all")  # files from before tracks ran the whole suite
+    return f"{suite['name']} v{suite['version']}" + ("" if track == "all" else f", track {track}")
+
+
 def table(results: dict[str, Any], compare: dict[str, Any] | None = None) -> str:
     """Plain-text summary: overall, per axis, per category, chains, failures (and a second agent)."""
     agg = results["aggregates"]
     other = compare["aggregates"] if compare else None
     name = results["agent"]["name"]
-    lines = [f"suite {results['suite']['name']} v{results['suite']['version']} ({results['suite']['hash'][:12]})"]
+    lines = [f"suite {_suite_title(results['suite'])} ({results['suite']['hash'][:12]})"]
     if (results["agent"].get("config") or {}).get("latency_steps"):
         lines[0] += f", actions applied {results['agent']['config']['latency_steps']} control steps late"
     header = f"{'':28s} {name:>30s}" + (f" {compare['agent']['name']:>30s}" if compare else "")
@@ -166,9 +172,10 @@ def markdown(results: dict[str, Any]) -> str:
     agg = results["aggregates"]
     suite, agent = results["suite"], results["agent"]
     out = [
-        f"# gr-bench report: {agent['name']} on {suite['name']} v{suite['version']}",
+        f"# gr-bench report: {agent['name']} on {_suite_title(suite)}",
         "",
-        f"Suite hash `{suite['hash']}`, {suite['episodes']} episodes, git `{results['git_revision']}`.",
+        f"{'Suite' if suite.get('track', 'all') == 'all' else 'Track'} hash `{suite['hash']}`, "
+        f"{suite['episodes']} episodes, git `{results['git_revision']}`.",
         "",
         "| group | success | 95% CI | n |",
         "|---|---|---|---|",

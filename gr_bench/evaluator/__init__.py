@@ -150,7 +150,8 @@ def _run_pending(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(suite.episodes), initial=len(done), desc=f"{suite.name} x {agent_spec}", unit="episode")
+        name = suite.name if suite.track == "all" else f"{suite.name}/{suite.track}"
+        bar = tqdm(total=len(suite.episodes), initial=len(done), desc=f"{name} x {agent_spec}", unit="episode")
     stream = _results_stream(
         pending, agent_spec, agent_config, workers, time_limit, lambda record: append_records(log, [record], done)
     )
