@@ -444,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate and file submissions, build the boards, or rewrite the released-suite manifest",
         epilog="examples:\n  gr-bench leaderboard validate runs/seen-oracle/results.json\n"
         "  gr-bench leaderboard add runs/seen-oracle/results.json --name 'scripted expert' --url https://...\n"
+        "  gr-bench leaderboard add runs/seen-TRACK/results.json --name NAME   # a run of one track (eval --track)\n"
         "  gr-bench leaderboard build         # regenerate leaderboards/boards from the submissions\n"
         "  gr-bench leaderboard manifest      # after releasing a new suite version",
         formatter_class=argparse.RawDescriptionHelpFormatter,
