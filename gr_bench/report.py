@@ -21,12 +21,32 @@ def _suite_title(suite: dict[str, Any]) -> str:
     return f"{suite['name']} v{suite['version']}" + ("" if track == "all" else f", track {track}")
 
 
+def _hash_line(suite: dict[str, Any]) -> str:
+    """What was run, by hash: the suite or track, or a subset of one (N of its M episodes)."""
+    kind = "Suite" if suite.get("track", "all") == "all" else "Track"
+    if "subset_of" not in suite:
+        return f"{kind} hash `{suite['hash']}`, {suite['episodes']} episodes"
+    subset = suite["subset_of"]
+    return (
+        f"A subset: {suite['episodes']} of the {subset['episodes']} episodes of the {kind.lower()} with hash "
+        f"`{subset['hash']}` (subset hash `{suite['hash']}`); not comparable with a whole run's numbers"
+    )
+
+
 def table(results: dict[str, Any], compare: dict[str, Any] | None = None) -> str:
     """Plain-text summary: overall, per axis, per category, chains, failures (and a second agent)."""
     agg = results["aggregates"]
     other = compare["aggregates"] if compare else None
     name = results["agent"]["name"]
-    lines = [f"suite {_suite_title(results['suite'])} ({results['suite']['hash'][:12]})"]
+    suite = results["suite"]
+    if "subset_of" in suite:  # a filtered or subsampled run: not the released suite's number
+        subset = suite["subset_of"]
+        lines = [
+            f"suite {_suite_title(suite)}: {suite['episodes']} of its {subset['episodes']} episodes "
+            f"({subset['hash'][:12]}; this subset {suite['hash'][:12]})"
+        ]
+    else:
+        lines = [f"suite {_suite_title(suite)} ({suite['hash'][:12]})"]
     if (results["agent"].get("config") or {}).get("latency_steps"):
         lines[0] += f", actions applied {results['agent']['config']['latency_steps']} control steps late"
     header = f"{'':28s} {name:>30s}" + (f" {compare['agent']['name']:>30s}" if compare else "")
@@ -174,8 +194,7 @@ def markdown(results: dict[str, Any]) -> str:
     out = [
         f"# gr-bench report: {agent['name']} on {_suite_title(suite)}",
         "",
-        f"{'Suite' if suite.get('track', 'all') == 'all' else 'Track'} hash `{suite['hash']}`, "
-        f"{suite['episodes']} episodes, git `{results['git_revision']}`.",
+        _hash_line(suite) + f", git `{results['git_revision']}`.",
         "",
         "| group | success | 95% CI | n |",
         "|---|---|---|---|",

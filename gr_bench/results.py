@@ -177,6 +177,8 @@ def build_results(
         "episodes": records,
         "aggregates": aggregate(records),
     }
+    if suite.subset_of is not None:  # a filtered or subsampled run says what it was drawn from
+        results["suite"]["subset_of"] = dict(suite.subset_of)
     if reused:
         results["reused"] = reused
     timed = timing(records)

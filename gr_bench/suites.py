@@ -36,6 +36,9 @@ class Suite:
     episodes: tuple[Episode, ...]
     # the one family's track these episodes were selected from (a family id), else "all"
     track: str = ALL_TRACKS
+    # a filtered or subsampled view: the suite or track it was drawn from, {"track", "hash",
+    # "episodes"}; None where the episodes are a whole released suite or track
+    subset_of: dict[str, Any] | None = None
 
     @property
     def hash(self) -> str:
@@ -65,7 +68,9 @@ class Suite:
         if not secret.strip():
             raise ValueError("the secret for the hidden split is empty")
         episodes = tuple(replace(e, seed=_seed("hidden", secret, e.episode_id)) for e in self.episodes)
-        return Suite(self.name, self.version, f"{self.description} (hidden split)", episodes, self.track)
+        return Suite(
+            self.name, self.version, f"{self.description} (hidden split)", episodes, self.track, self.subset_of
+        )
 
     def select(
         self,
@@ -112,7 +117,27 @@ class Suite:
         ]
         if episodes is not None and episodes < len(chosen):
             chosen = [chosen[i] for i in np.linspace(0, len(chosen) - 1, episodes).round().astype(int)]
-        return Suite(self.name, self.version, self.description, tuple(chosen), track or self.track)
+        view = Suite(self.name, self.version, self.description, tuple(chosen), track or self.track, self.subset_of)
+        if view.subset_of is None:
+            # what was released: this suite, or the one track asked for
+            whole = self
+            if track is not None:
+                whole = replace(view, episodes=tuple(e for e in self.episodes if e.env_id == env))
+            if len(chosen) < len(whole.episodes):
+                subset_of = {"track": whole.track, "hash": whole.hash, "episodes": len(whole.episodes)}
+                view = replace(view, subset_of=subset_of)
+        return view
+
+    def describe(self) -> str:
+        """``seen v2`` (with its track), or for a subset ``20 of the 220 episodes of seen v2``,
+        with the hash of what was drawn from (the released one) and of the subset."""
+        name = f"{self.name} v{self.version}" + (f", track {self.track}" if self.track != ALL_TRACKS else "")
+        if self.subset_of is None:
+            return f"{name} ({self.hash[:12]})"
+        return (
+            f"{len(self.episodes)} of the {self.subset_of['episodes']} episodes of {name} "
+            f"({self.subset_of['hash'][:12]}; subset {self.hash[:12]})"
+        )
 
     @property
     def tracks(self) -> tuple[str, ...]:
