@@ -19,10 +19,17 @@ from agents.base import INVALID
 from gr_bench.registry import REGISTRY
 
 AGENTS = {name: entry.agent for name, entry in REGISTRY.items()}  # short name -> module:Class
+REMOTE_SCHEMES = ("ws://", "wss://")  # --agent ws://HOST:PORT: a `gr-bench serve` policy server (gr_bench.serve)
 
 
 def resolve(spec: str) -> type:
-    """The agent class for a short name or a ``module:Class`` path."""
+    """The agent class for a short name, a ``module:Class`` path or a policy server's ``ws://HOST:PORT``."""
+    if spec.startswith(REMOTE_SCHEMES):
+        try:
+            from gr_bench.serve.client import RemoteAgent
+        except ImportError as exc:
+            raise ValueError(f"--agent {spec}: the policy client needs pip install -e '.[serve]' ({exc})") from exc
+        return RemoteAgent
     path = AGENTS.get(spec, spec)
     if ":" not in path:
         from envs.errors import unknown_name_error
@@ -43,6 +50,11 @@ def resolve(spec: str) -> type:
 
 
 REAL_EXIT = os._exit  # the process's own os._exit, while exit_guard() replaces it
+
+
+class RunStopped(KeyboardInterrupt):
+    """Agent code says the run cannot go on (its policy server is gone): raised past the episode
+    runner like an interrupt, so the episode is not recorded and ``--resume`` runs it later."""
 
 
 class AgentExit(BaseException):
@@ -82,6 +94,8 @@ def make_agent(spec: str, config: dict[str, Any] | None = None):
     blind = config.pop("blind", False)
     if not isinstance(blind, bool):
         raise ValueError(f"blind must be true or false, got {blind!r}")
+    if spec.startswith(REMOTE_SCHEMES):
+        config["url"] = spec
     try:
         with exit_guard():
             agent = cls(**config)

@@ -13,7 +13,13 @@ from pathlib import Path
 
 # Larger subcommands live in their own modules, each with ``add_parser(subparsers)``; those modules
 # import torch and the simulator only inside the command they run, so building the parser stays cheap.
-SUBCOMMAND_MODULES: list[str] = ["gr_bench.train", "gr_bench.collect", "gr_bench.collect_vl", "gr_bench.perf"]
+SUBCOMMAND_MODULES: list[str] = [
+    "gr_bench.train",
+    "gr_bench.collect",
+    "gr_bench.collect_vl",
+    "gr_bench.perf",
+    "gr_bench.serve",
+]
 
 
 def _families():
@@ -130,7 +136,9 @@ def _eval(args: argparse.Namespace) -> int:
     if args.split == "hidden":
         if not args.secret_file:
             raise ValueError("--split hidden needs --secret-file (the maintainers' secret that seeds the split)")
-        suite = suite.with_secret(_read_secret(args.secret_file))
+        suite = suite.with_secret(_read_secret(args.secret_file), _read_phrasings(args.phrasings_file))
+    elif args.phrasings_file:
+        raise ValueError("--phrasings-file is for --split hidden (the bank is kept with the secret)")
     tasks = tuple(args.task.split(",")) if args.task else None
     suite = suite.select(
         env=args.env, track=args.track, task=tasks, axis=args.axis, category=args.category, episodes=args.episodes
@@ -160,7 +168,7 @@ def _eval(args: argparse.Namespace) -> int:
         )
     latencies = _latencies(args.latency_steps)
     _check_agent_fits(suite, args.agent, config or None)
-    out = Path(args.out or f"runs/{args.suite}-{args.agent.replace(':', '.')}")
+    out = Path(args.out or f"runs/{args.suite}-{args.agent.replace('://', '-').replace(':', '.').replace('/', '.')}")
     runs = []
     for latency in latencies:
         # a run without latency has the config (and so the identity) it always had
@@ -240,6 +248,19 @@ def _read_secret(path: str) -> str:
             return f.read().strip()
     except OSError as exc:
         raise ValueError(f"cannot read the secret file {path!r}: {exc}") from exc
+
+
+def _read_phrasings(path: str | None) -> dict | None:
+    """The hidden split's phrasing bank (JSON, kept with the secret), or None."""
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except OSError as exc:
+        raise ValueError(f"cannot read the phrasing bank {path!r}: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the phrasing bank {path!r} is not JSON: {exc}") from exc
 
 
 def _ls(args: argparse.Namespace) -> int:
@@ -326,13 +347,15 @@ def _leaderboard(args: argparse.Namespace) -> int:
         return 0
     results = read_submission(args.results)
     secret = _read_secret(args.secret_file) if args.secret_file else None
+    phrasings = _read_phrasings(args.phrasings_file)
     if args.action == "verify":
-        from gr_bench.leaderboard import verify_submission
+        from gr_bench.leaderboard import public_vs_hidden, verify_submission
 
-        path = verify_submission(results, args.name or "", secret or "", args.submissions)
+        path = verify_submission(results, args.name or "", secret or "", args.submissions, phrasings=phrasings)
+        print(public_vs_hidden(path, results))
         print(f"verified {path} on the hidden split; run `gr-bench leaderboard build` to regenerate the boards")
         return 0
-    validate_submission(results, secret=secret)
+    validate_submission(results, secret=secret, phrasings=phrasings)
     agg = results["aggregates"]["overall"]
     print(
         f"valid: {results['agent']['name']} on {results['suite']['name']} v{results['suite']['version']}, "
@@ -426,9 +449,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--split",
         choices=["public", "hidden"],
         default="public",
-        help="hidden: the suite's episodes with seeds drawn from --secret-file (for maintainers)",
+        help="hidden: the suite's episodes with seeds and unseen variation values drawn from --secret-file, and "
+        "phrasings from --phrasings-file when given (for maintainers)",
     )
     ev.add_argument("--secret-file", help="file holding the hidden split's secret")
+    ev.add_argument(
+        "--phrasings-file",
+        help="hidden split: a JSON phrasing bank kept with the secret (task -> phrasings, or task -> category -> "
+        "phrasings); covered instructions are drawn from it",
+    )
     ev.set_defaults(func=_eval)
     ls = sub.add_parser("ls", help="list suites with their size and content hash")
     ls.add_argument("what", choices=["suites"])
@@ -455,6 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--url", help="add: a link to the paper or code")
     board.add_argument("--replace", action="store_true", help="add: replace a submission of the same name")
     board.add_argument("--secret-file", help="validate/verify: the hidden split's secret")
+    board.add_argument("--phrasings-file", help="validate/verify: the hidden split's phrasing bank, if it had one")
     from gr_bench.leaderboard import BUILT_DIR, SUBMISSIONS_DIR
 
     board.add_argument(
@@ -474,6 +504,8 @@ AGENT_EXTRAS = ("torch", "torchvision", "transformers", "safetensors", "av")  # 
 
 
 def main(argv: list[str] | None = None) -> int:
+    from gr_bench.agents import RunStopped
+
     # `gr-bench tasks | head` should stop quietly when the pager closes the pipe
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
@@ -488,6 +520,8 @@ def main(argv: list[str] | None = None) -> int:
         if error.name not in AGENT_EXTRAS:
             raise
         return _fail(f"{error}: this command needs the agents' extras: pip install -e '.[agents]'")
+    except RunStopped as error:  # e.g. the policy server is gone: what was recorded stays, --resume goes on
+        return _fail(str(error))
 
 
 def _fail(message: str) -> int:

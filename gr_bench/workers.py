@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from gr_bench.agents import REAL_EXIT
+from gr_bench.agents import REAL_EXIT, RunStopped
 from gr_bench.evaluator import AgentStartError, EpisodeRunner, blank_record, finish_record, last_line
 from gr_bench.suites import Episode
 
@@ -40,7 +40,12 @@ def _worker_main(conn, agent_spec: str, agent_config: dict | None, time_limit: f
             episode = conn.recv()
         except EOFError:  # the parent is gone
             return
-        conn.send(("record", runner.run(Episode.from_json(episode))))
+        try:
+            record = runner.run(Episode.from_json(episode))
+        except RunStopped as exc:  # the agent says the run cannot go on: its episode stays unrecorded
+            conn.send(("stopped", str(exc)))
+            return
+        conn.send(("record", record))
 
 
 def _exit_with_parent() -> None:
@@ -145,6 +150,8 @@ def pool_stream(
                     yield payload
                 elif kind == "start_error":
                     raise AgentStartError(f"{payload} (in a worker process)")
+                elif kind == "stopped":
+                    raise RunStopped(payload)
                 elif not w.ready:  # died while building the agent: a new worker would die the same way
                     raise AgentStartError(
                         f"agent {agent_spec!r}: its worker process died while building it ({_exit_reason(payload)})"
