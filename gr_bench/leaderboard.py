@@ -150,11 +150,15 @@ def _check_record(index: int, record: dict[str, Any], episode, schema_version: i
 
 
 def validate_submission(
-    results: dict[str, Any], manifest: dict[str, Any] | None = None, secret: str | None = None
+    results: dict[str, Any],
+    manifest: dict[str, Any] | None = None,
+    secret: str | None = None,
+    phrasings: dict[str, Any] | None = None,
 ) -> None:
     """Raise ``SubmissionError`` naming the first problem found, or return if the file is sound.
 
-    With ``secret``, the file must be a run of the hidden split that the secret seeds.
+    With ``secret`` (and the ``phrasings`` bank it was run with, if any), the file must be a run of
+    the hidden split that they draw.
     """
     import jsonschema
 
@@ -193,7 +197,7 @@ def validate_submission(
         suite = suite.select(track=track)
         what = f"track {track} of {what}"
     if secret is not None:
-        suite = suite.with_secret(secret)
+        suite = suite.with_secret(secret, phrasings)
         released = {"version": released["version"], "hash": suite.hash, "episodes": len(suite.episodes)}
 
     ids = [r["episode_id"] for r in results["episodes"]]
@@ -305,12 +309,16 @@ def _filed_name(path: Path) -> str | None:
 
 
 def verify_submission(
-    hidden_results: dict[str, Any], name: str, secret: str, directory: Path = SUBMISSIONS_DIR
+    hidden_results: dict[str, Any],
+    name: str,
+    secret: str,
+    directory: Path = SUBMISSIONS_DIR,
+    phrasings: dict[str, Any] | None = None,
 ) -> Path:
     """Mark the filed submission ``name`` verified by a maintainers' re-run on the hidden split."""
     if not secret:
         raise SubmissionError("--secret-file: verifying needs the hidden split's secret")
-    validate_submission(hidden_results, secret=secret)
+    validate_submission(hidden_results, secret=secret, phrasings=phrasings)
     path = _submission_path(directory, hidden_results["suite"], name)
     if not path.exists() or _filed_name(path) != name:
         raise SubmissionError(f"no submission {name!r} for suite {hidden_results['suite']['name']!r} ({path})")
@@ -321,6 +329,32 @@ def verify_submission(
     record["submission"]["hidden_success"] = hidden_results["aggregates"]["overall"]["rate"]
     write_atomic(path, json.dumps(record, ensure_ascii=False) + "\n")
     return path
+
+
+def public_vs_hidden(path: Path, hidden_results: dict[str, Any]) -> str:
+    """The filed (public) run beside its hidden-split re-run: overall, per axis and per instruction
+    category, with 95% intervals; a large drop says the public episodes were tuned on."""
+    public = json.loads(Path(path).read_text(encoding="utf-8"))["results"]["aggregates"]
+    hidden = hidden_results["aggregates"]
+
+    def cell(stats: dict[str, Any] | None) -> str:
+        if not stats:
+            return "-"
+        low, high = stats["ci95"]
+        return f"{stats['rate']:.1%} [{low:.0%}, {high:.0%}] n={stats['n']}"
+
+    lines = [
+        f"{'':30s} {'public':>26s} {'hidden':>26s}",
+        f"{'overall':30s} {cell(public['overall']):>26s} {cell(hidden['overall']):>26s}",
+    ]
+    for section, label in (("per_axis", "axis"), ("per_category", "instruction")):
+        keys = list(dict.fromkeys([*public.get(section, {}), *hidden.get(section, {})]))
+        if len(keys) < 2:
+            continue
+        for key in keys:
+            mine, theirs = public.get(section, {}).get(key), hidden.get(section, {}).get(key)
+            lines.append(f"{label + ': ' + key:30s} {cell(mine):>26s} {cell(theirs):>26s}")
+    return "\n".join(lines)
 
 
 def _submission_path(directory: Path, suite: dict[str, Any], name: str) -> Path:

@@ -62,14 +62,40 @@ class Suite:
         """Track id -> its number of episodes, in order."""
         return {track: len(self.select(track=track).episodes) for track in self.tracks}
 
-    def with_secret(self, secret: str) -> Suite:
-        """The hidden split: the same episodes with seeds drawn from a maintainer's secret, so a
-        top submission can be re-run on initial states nobody tuned on."""
+    def with_secret(self, secret: str, phrasings: dict[str, Any] | None = None) -> Suite:
+        """The hidden split: the same episodes with seeds drawn from a maintainers' secret, so a
+        top submission can be re-run on initial states nobody tuned on. Each unseen-scene variation
+        is drawn again from the secret within its axis's pinned unseen range, and with
+        ``phrasings`` (a bank kept with the secret, never in the repository: task -> phrasings, or
+        task -> category -> phrasings) each instruction it covers is drawn from it instead."""
         if not secret.strip():
             raise ValueError("the secret for the hidden split is empty")
-        episodes = tuple(replace(e, seed=_seed("hidden", secret, e.episode_id)) for e in self.episodes)
+        check_phrasings(phrasings)
+        pinned = (
+            {env_id: dict(axes) for env_id, axes in unseen_axes(self.version).items()} if self.name == "unseen" else {}
+        )
+        episodes = []
+        for e in self.episodes:
+            changes: dict[str, Any] = {"seed": _seed("hidden", secret, e.episode_id)}
+            ranges = pinned.get(e.env_id, {})
+            if e.variations and any(axis in ranges for axis in e.variations):
+                from envs.family import family_named
+
+                axes = family_named(e.env_id).axes()
+                changes["variations"] = {
+                    axis: axes[axis].sampler(ranges[axis], keyed_rng("hidden", secret, e.episode_id, axis))
+                    if axis in ranges
+                    else value
+                    for axis, value in e.variations.items()
+                }
+            if phrasings:
+                changes["instructions"] = tuple(
+                    _hidden_phrase(phrasings, task, e.instruction_category, secret, e.episode_id, i) or phrase
+                    for i, (task, phrase) in enumerate(zip(e.tasks, e.instructions, strict=True))
+                )
+            episodes.append(replace(e, **changes))
         return Suite(
-            self.name, self.version, f"{self.description} (hidden split)", episodes, self.track, self.subset_of
+            self.name, self.version, f"{self.description} (hidden split)", tuple(episodes), self.track, self.subset_of
         )
 
     def select(
@@ -159,6 +185,34 @@ class Suite:
                     f"suite {self.name!r} has no episode with {kind} {name!r}.{hint} "
                     f"Its {kind} values: {', '.join(sorted(known))}."
                 )
+
+
+def check_phrasings(phrasings: Any) -> None:
+    """A hidden phrasing bank is a JSON object: task -> non-empty list of phrasings (for the train
+    and eval categories), or task -> {category: non-empty list of phrasings}."""
+    if phrasings is None:
+        return
+    if not isinstance(phrasings, dict):
+        raise ValueError("the phrasing bank must be a JSON object of task -> phrasings")
+    for task, entry in phrasings.items():
+        banks = entry if isinstance(entry, dict) else {"train/eval": entry}
+        for category, bank in banks.items():
+            if not isinstance(bank, list) or not bank or not all(isinstance(p, str) and p.strip() for p in bank):
+                raise ValueError(
+                    f"the phrasing bank's entry {task!r} ({category}) must be a non-empty list of phrasings"
+                )
+
+
+def _hidden_phrase(phrasings: dict[str, Any], task: str, category: str, secret: str, episode_id: str, index: int):
+    """The bank's phrasing for the ``index``-th task of an episode, drawn from the secret; None where
+    the bank does not cover the task in that category (the public phrasing stays)."""
+    entry = phrasings.get(task)
+    if entry is None:
+        return None
+    bank = entry.get(category) if isinstance(entry, dict) else entry if category in ("train", "eval") else None
+    if not bank:
+        return None
+    return bank[int(keyed_rng("hidden phrasing", secret, episode_id, index).integers(len(bank)))]
 
 
 _rng = keyed_rng  # the names other modules and scripts have used

@@ -170,3 +170,52 @@ def test_cli_hidden_split_needs_a_secret(tmp_path):
     assert main([*args, "--out", str(out)]) == 0
     assert main(["leaderboard", "validate", str(out / "results.json"), "--secret-file", str(secret)]) == 0
     assert main(["leaderboard", "validate", str(out / "results.json")]) == 2
+
+
+def test_the_hidden_split_redraws_variations_and_phrasings():
+    """Issue 16: the secret re-draws each unseen variation within its axis's pinned unseen range,
+    and a phrasing bank kept with it replaces the instructions it covers."""
+    from gr_bench.suites import unseen_axes
+
+    public = get_suite("unseen")
+    hidden = public.with_secret("s3cret")
+    assert hidden.episodes == public.with_secret("s3cret").episodes  # a pure function of the secret
+    pins = unseen_axes(public.version)
+    moved = 0
+    for before, after in zip(public.episodes, hidden.episodes, strict=True):
+        assert set(after.variations) == set(before.variations) and after.instructions == before.instructions
+        moved += after.variations != before.variations
+        for axis, value in after.variations.items():  # within the pinned unseen range
+            ranges = dict(pins[after.env_id])[axis]
+            if "count" in ranges and isinstance(value, dict) and "count" in value:
+                assert ranges["count"][0] <= value["count"] <= ranges["count"][1]
+    assert moved > 0.9 * sum(bool(e.variations) for e in public.episodes)
+    bank = {"open_drawer": ["ease the drawer open"], "close_drawer": {"eval": ["shut it"], "paraphrase": ["x"]}}
+    phrased = get_suite("seen").with_secret("s3cret", bank)
+    drawer = [e for e in phrased.episodes if e.tasks == ("open_drawer",)]
+    assert drawer and {e.instructions for e in drawer} == {("ease the drawer open",)}
+    closed = [e for e in phrased.episodes if e.tasks == ("close_drawer",)]  # train category: not in its bank
+    assert all(e.instructions[0] != "shut it" for e in closed)
+    with pytest.raises(ValueError, match="non-empty list of phrasings"):
+        get_suite("seen").with_secret("s3cret", {"open_drawer": []})
+
+
+def test_verify_prints_public_against_hidden(tmp_path, smoke_results, capsys):
+    from gr_bench.cli import main
+    from gr_bench.leaderboard import add_submission
+
+    submissions = tmp_path / "submissions"
+    add_submission(smoke_results, "scripted expert", directory=submissions)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s3cret\n")
+    bank = tmp_path / "bank.json"
+    bank.write_text('{"open_drawer": ["ease the drawer open"]}')
+    out = tmp_path / "hidden"
+    common = ["--secret-file", str(secret), "--phrasings-file", str(bank)]
+    assert main(["eval", "--agent", "oracle", "--suite", "smoke", "--split", "hidden", *common, "--out", str(out)]) == 0
+    capsys.readouterr()
+    args = ["leaderboard", "verify", str(out / "results.json"), "--name", "scripted expert"]
+    assert main([*args, "--submissions", str(submissions), *common]) == 0
+    text = capsys.readouterr().out
+    assert "public" in text and "hidden" in text and "overall" in text and "verified" in text
+    assert main([*args, "--submissions", str(submissions), "--secret-file", str(secret)]) == 2  # bank left out
