@@ -111,6 +111,8 @@ EVAL_EXAMPLES = """examples:
   gr-bench eval --agent oracle --suite long-horizon --episodes 50
   gr-bench eval --agent my_pkg.policy:MyAgent --suite unseen --axis lighting
   gr-bench eval --agent oracle --suite seen --out runs/x --resume     # finish a killed run
+  gr-bench eval --agent oracle --suite seen --backend ray --address HOST:6379 --workers 32   # on a Ray cluster
+  gr-bench eval --agent ws://127.0.0.1:8000 --suite seen              # an agent served by gr-bench serve
   gr-bench eval --agent gr3 --suite seen --episodes 40 --latency-steps 0,2,4,8   # success against latency
   gr-bench eval --agent oracle --suite seen --track TRACK               # one family's episodes (see gr-bench ls suites)
   gr-bench eval --agent random --suite seen --reuse leaderboards/submissions/seen/v1/random-gr-bench-reference.json
@@ -185,6 +187,8 @@ def _eval(args: argparse.Namespace) -> int:
             resume=args.resume,
             reuse=args.reuse,
             time_limit=args.time_limit,
+            backend=args.backend,
+            address=args.address,
         )
         md, page = write_reports(results, run_out)
         print(table(results))
@@ -429,6 +433,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes (results do not depend on it). With 1, agent code runs in this process; with 2 or "
         "more, a worker that crashes fails only its episode (worker_died) and one that ignores --time-limit is killed",
     )
+    ev.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this machine's processes; ray: --workers Ray actors, on a local Ray instance or on the cluster "
+        "at --address (pip install -e '.[ray]'); the same records either way, and --resume works across them",
+    )
+    ev.add_argument("--address", help="--backend ray: an existing cluster, e.g. HOST:6379 or ray://HOST:10001")
     ev.add_argument("--out", help="run directory (default runs/SUITE-AGENT)")
     ev.add_argument("--resume", action="store_true", help="finish the run in --out, skipping finished episodes")
     ev.add_argument(

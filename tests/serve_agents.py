@@ -49,3 +49,24 @@ class TabletopOnlyAgent(EchoAgent):
         if space.shape != (7,):
             raise ValueError(f"TabletopOnlyAgent drives a 7-D arm, not {space.shape}")
         super().bind_action_space(space)
+
+
+class DiesOnceAgent(EchoAgent):
+    """Its process is killed (SIGKILL) at its first act() of a run, once per ``marker`` file: the
+    Ray backend must run that episode again. ``times``: how many runs die (counted in the file)."""
+
+    def __init__(self, marker: str, times: int = 1):
+        super().__init__()
+        self.marker, self.times = marker, times
+
+    def act(self, observation):
+        import os
+        import signal
+        from pathlib import Path
+
+        path = Path(self.marker)
+        deaths = len(path.read_text()) if path.exists() else 0
+        if deaths < self.times:
+            path.write_text("x" * (deaths + 1))
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().act(observation)

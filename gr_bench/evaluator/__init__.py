@@ -58,6 +58,7 @@ from gr_bench.evaluator.runner import (
 )
 from gr_bench.suites import Episode, Suite
 
+BACKENDS = ("local", "ray")
 KILL_GRACE = 10.0  # seconds past the time limit before a worker process that ignores it is killed
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "REUSED_PATH",
     "SUITE_PATH",
     "TIMEOUT_REPEAT",
+    "BACKENDS",
     "AgentStartError",
     "EpisodeRunner",
     "EpisodeTimeout",
@@ -92,8 +94,13 @@ def evaluate(
     reuse: str | Path | None = None,
     time_limit: float = EPISODE_TIME_LIMIT,
     progress: bool = True,
+    backend: str = "local",
+    address: str | None = None,
 ) -> dict[str, Any]:
     """Run ``suite`` for the agent; write episodes.jsonl and results.json under ``out``.
+
+    ``backend``: ``local`` (this process, or worker processes) or ``ray`` (Ray actors, on a local
+    Ray instance or on the cluster at ``address``; ``gr_bench.ray_backend``); same records either way.
 
     ``reuse``: an earlier run (its directory, results file or leaderboard submission) of the same
     agent and config; its records of episodes identical to this suite's are imported instead of
@@ -103,6 +110,14 @@ def evaluate(
 
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
+    if address and backend != "ray":
+        raise ValueError("--address names a Ray cluster: it needs --backend ray")
+    if backend == "ray":
+        from gr_bench.ray_backend import _ray
+
+        _ray()  # Ray missing fails before anything is written
     if not time_limit > 0:
         raise ValueError(f"the time limit must be a positive number of seconds, got {time_limit}")
     resolve(agent_spec)  # a bad agent name fails before anything is written
@@ -130,7 +145,8 @@ def evaluate(
         reused = import_reused(out, suite, agent_spec, agent_config, checkpoint_sha256, reuse, done)
         pending = [e for e in suite.episodes if e.episode_id not in done]
         if pending:
-            _run_pending(suite, pending, agent_spec, agent_config, log, done, workers, time_limit, progress)
+            backend_of = (backend, address)
+            _run_pending(suite, pending, agent_spec, agent_config, log, done, workers, time_limit, progress, backend_of)
         return _write_results(out, suite, agent_spec, agent_config, checkpoint_sha256, done, workers, reused)
 
 
@@ -144,6 +160,7 @@ def _run_pending(
     workers: int,
     time_limit: float,
     progress: bool,
+    backend: tuple[str, str | None] = ("local", None),
 ) -> None:
     """Run ``pending`` and append each record to ``log`` (fsynced) as it arrives."""
     bar = None
@@ -153,7 +170,13 @@ def _run_pending(
         name = suite.name if suite.track == "all" else f"{suite.name}/{suite.track}"
         bar = tqdm(total=len(suite.episodes), initial=len(done), desc=f"{name} x {agent_spec}", unit="episode")
     stream = _results_stream(
-        pending, agent_spec, agent_config, workers, time_limit, lambda record: append_records(log, [record], done)
+        pending,
+        agent_spec,
+        agent_config,
+        workers,
+        time_limit,
+        lambda record: append_records(log, [record], done),
+        backend,
     )
     for record in stream:
         append_records(log, [record], done)
@@ -202,8 +225,15 @@ def _results_stream(
     workers: int,
     time_limit: float,
     on_stuck: Callable[[dict[str, Any]], None],
+    backend: tuple[str, str | None] = ("local", None),
 ) -> Iterator[dict[str, Any]]:
-    """Records of ``pending``: in this process with one worker, else from worker processes."""
+    """Records of ``pending``: in this process with one worker, else from worker processes; or
+    from Ray actors."""
+    if backend[0] == "ray":
+        from gr_bench.ray_backend import ray_stream
+
+        yield from ray_stream(pending, agent_spec, agent_config, workers, time_limit, KILL_GRACE, backend[1])
+        return
     if workers > 1:
         from gr_bench.workers import pool_stream
 
