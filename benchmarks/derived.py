@@ -1,6 +1,7 @@
 """Lines ``gr-bench perf run`` derives from the figures, beside their rates: what an env step's
 physics costs against its raw ``mj_step`` substeps, what cameras cost on top of the physics, and
-the tabletop's speed against CALVIN's. They live with the figures they read (names below)."""
+the tabletop's speed against CALVIN's, and what the policy server's batching saves. They live with
+the figures they read (names below)."""
 
 from __future__ import annotations
 
@@ -28,4 +29,10 @@ def derived_lines(seconds: Callable[[str], float | None]) -> list[str]:
     tidy_physics, tidy_cameras = seconds("test_tidy_step[no_cameras]"), seconds("test_tidy_step[three_cameras]")
     if tidy_physics and tidy_cameras:
         lines.append(f"tidy: an env step with three cameras costs {tidy_cameras / tidy_physics:.2f}x one without")
+    batched, unbatched = seconds("test_serve_batching[batched]"), seconds("test_serve_batching[unbatched]")
+    if batched and unbatched:
+        lines.append(
+            f"policy server: 8 clients' requests batched into one model call cost {unbatched / batched:.2f}x less "
+            "CPU per request than one call each"
+        )
     return lines

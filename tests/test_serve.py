@@ -386,3 +386,36 @@ def test_openpi_client_gets_actions(server):
 
         with pytest.raises(websockets.InvalidStatus):
             policy_module.WebsocketClientPolicy(host=f"ws://127.0.0.1:{guarded.port}", api_key="nope")
+
+
+def test_gr3_sessions_share_the_model_and_act_as_a_fresh_agent():
+    """GR-3's fork(): what each server connection gets, the weights shared, the state its own."""
+    pytest.importorskip("torch")
+    import gymnasium as gym
+
+    import envs  # noqa: F401
+    from envs.family import families
+    from gr_bench.agents import make_agent
+
+    served = make_agent("gr3")
+    family = families()[0]
+    env = gym.make(family.env_id, cameras=())
+    space = env.action_space
+    env.close()
+    rng = np.random.default_rng(0)
+    observation = {
+        k: rng.integers(0, 255, (c.default_size,) * 2 + (3,), np.uint8)
+        for k, c in zip(family.camera_keys, family.cameras, strict=True)
+    }
+    observation |= {"robot_obs": rng.standard_normal(len(family.robot_obs_names)), "instruction": "open the drawer"}
+    served.bind_action_space(space)
+    served.reset("something else")
+    served.act(observation)  # the server's own agent has state: a fork starts clean all the same
+    actions = []
+    for agent in (served.fork(), make_agent("gr3")):
+        agent.seed(5)
+        agent.bind_action_space(space)
+        agent.reset("open the drawer")
+        actions.append(np.stack([agent.act(observation)[0] for _ in range(3)]))
+    assert served.fork().model is served.model
+    assert np.array_equal(actions[0], actions[1])

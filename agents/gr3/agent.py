@@ -17,6 +17,7 @@ per episode), so an episode's actions do not depend on what ran before it.
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +93,7 @@ class GR3Agent:
             for robot, adapter in self.model.adapters.items()
         }
         self.robot: str | None = self.config.robots[0] if len(self.config.robots) == 1 else None
+        self._first_seed = seed
         self.generator = torch.Generator(device=self.device)
         self.seed(seed)
         self._queue: deque[np.ndarray] = deque()
@@ -102,6 +104,19 @@ class GR3Agent:
 
     def seed(self, seed: int) -> None:
         self.generator.manual_seed(seed)
+
+    def fork(self) -> GR3Agent:
+        """A new agent sharing this one's model (weights, normalisers) with an episode state and a
+        noise generator of its own, as the constructor leaves them: what a policy server gives each
+        connection (``gr-bench serve``) instead of loading the checkpoint again."""
+        other = copy.copy(self)
+        other.robot = self.config.robots[0] if len(self.config.robots) == 1 else None
+        other.generator = torch.Generator(device=self.device)
+        other.seed(self._first_seed)
+        other._queue = deque()
+        other._instruction, other._terminating, other._last_action = None, False, None
+        other._streak = (ONGOING, 0)
+        return other
 
     def bind_action_space(self, space) -> None:
         """The episode's robot, told by its action space (the evaluator calls this before each task);
