@@ -14,6 +14,11 @@ Optional hooks the evaluator calls when an agent has them (agents without them w
   episode's environment (7-D relative end-effector action on the tabletop, 19-D joint action for
   ByteMini), for agents that serve several robots. An agent without it must return actions of
   the environment's shape by itself; a wrong shape fails the episode as ``malformed_action``.
+
+For ``gr-bench serve`` (``gr_bench.serve``), two more, both optional: ``fork()``, a new agent
+sharing this one's model with an episode state of its own (one per connection; without it the
+server builds the agent again), and ``act_batch(agents, observations) -> outputs``, several
+connections' observations in one model call (without it each ``act`` is called in turn).
 """
 
 from __future__ import annotations
