@@ -39,6 +39,14 @@ REGISTRY: dict[str, AgentEntry] = {
         "gr_bench.agents:OracleAgent",
         "the environment's scripted expert, reading simulator state (privileged)",
     ),
+    "noop": AgentEntry(
+        "agents.controls:NoOpAgent",
+        "blind control: the robot stays as it is every step (the environment's no-op action)",
+    ),
+    "replay": AgentEntry(
+        "agents.controls:ReplayAgent",
+        "blind control: the task's mean demonstration actions replayed open-loop (--set data=PATH, collected data)",
+    ),
     "gr1": AgentEntry(
         "agents.gr1.agent:GR1Agent",
         "GR-1: GPT over language, state and image tokens, video prediction (one 7-D arm)",
