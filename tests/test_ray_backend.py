@@ -173,3 +173,16 @@ def test_a_two_node_cluster_on_loopback(tmp_path):
     ray_records = _records(tmp_path / "ray")
     assert sorted(r.get("retries", 0) for r in ray_records) == [0, 0, 0, 1]
     assert [{k: v for k, v in r.items() if k != "retries"} for r in ray_records] == _records(tmp_path / "local")
+
+
+@pytest.mark.slow
+def test_an_actor_ignoring_its_time_limit_is_killed(tmp_path, ray_instance):
+    """Agent code that swallows the time-out: its actor is killed KILL_GRACE s past the limit, the
+    episode recorded as a time-out, and the next episode runs on a new actor."""
+    suite = get_suite("smoke").select(episodes=2)
+    evaluate(
+        suite, "eval_agents:TimeoutSwallowingAgent", tmp_path / "run", time_limit=1.0, backend="ray", progress=False
+    )
+    records = _records(tmp_path / "run")
+    assert [r["failure"]["kind"] for r in records] == ["timeout", "timeout"]
+    assert all("Ray actor was killed" in r["failure"]["message"] for r in records)

@@ -276,7 +276,10 @@ def test_evaluating_through_the_server_equals_in_process(tmp_path, spec):
     assert _records(tmp_path / "remote") == _records(tmp_path / "local")
 
 
-def test_a_server_dying_mid_run_fails_one_episode_and_the_run_resumes(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_server_dying_mid_run_fails_its_episodes_and_the_run_resumes(tmp_path, workers):
+    """The episodes in flight fail as agent_error; the next one finds no server and stops the run
+    (in this process or in a worker), unrecorded; --resume with the server back finishes it."""
     from gr_bench.agents import RunStopped
     from gr_bench.evaluator import evaluate
     from gr_bench.suites import get_suite
@@ -294,18 +297,20 @@ def test_a_server_dying_mid_run_fails_one_episode_and_the_run_resumes(tmp_path):
     serve_agents.ON_ACT.append(die_at_tenth_act)
     try:
         with pytest.raises(RunStopped, match="cannot reach the policy server.*--resume"):
-            evaluate(suite, server.url, tmp_path / "run", agent_config=config, progress=False)
+            evaluate(suite, server.url, tmp_path / "run", agent_config=config, workers=workers, progress=False)
     finally:
         serve_agents.ON_ACT.clear()
         server.stop()
     first = _records(tmp_path / "run")
-    assert len(first) == 1 and first[0]["failure"]["kind"] == "agent_error"
-    assert "closed the connection" in first[0]["failure"]["message"]
+    assert 1 <= len(first) <= workers and all(r["failure"]["kind"] == "agent_error" for r in first)
+    assert all("closed the connection" in r["failure"]["message"] for r in first)
     with PolicyServer("serve_agents:EchoAgent", port=port) as again:
-        results = evaluate(suite, again.url, tmp_path / "run", agent_config=config, resume=True, progress=False)
+        results = evaluate(
+            suite, again.url, tmp_path / "run", agent_config=config, workers=workers, resume=True, progress=False
+        )
     records = _records(tmp_path / "run")
     assert sorted(r["episode_id"] for r in records) == sorted(e.episode_id for e in suite.episodes)
-    assert [r["failure"] is None for r in records].count(True) == 2 and len(results["episodes"]) == 3
+    assert [r["failure"] is None for r in records].count(True) == 3 - len(first) and len(results["episodes"]) == 3
 
 
 # --- the command line ---
@@ -419,3 +424,73 @@ def test_gr3_sessions_share_the_model_and_act_as_a_fresh_agent():
         actions.append(np.stack([agent.act(observation)[0] for _ in range(3)]))
     assert served.fork().model is served.model
     assert np.array_equal(actions[0], actions[1])
+
+
+def test_gr_bench_serve_and_eval_end_to_end(tmp_path):
+    """The README's example: `gr-bench serve` in its own process, `gr-bench eval --agent ws://`."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from gr_bench.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "token").write_text("t0ken\n")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gr_bench.cli",
+            "serve",
+            "--agent",
+            "random",
+            "--port",
+            str(port),
+            "--token-file",
+            str(tmp_path / "token"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "MUJOCO_GL": "egl", "OMP_NUM_THREADS": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    assert response.read() == b"OK\n"
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None and time.monotonic() < deadline, server.stdout.read()
+                time.sleep(0.5)
+        os.environ["GR_BENCH_TOKEN"] = "t0ken"
+        try:
+            out = tmp_path / "run"
+            assert (
+                main(
+                    [
+                        "eval",
+                        "--agent",
+                        f"ws://127.0.0.1:{port}",
+                        "--suite",
+                        "smoke",
+                        "--episodes",
+                        "1",
+                        "--out",
+                        str(out),
+                    ]
+                )
+                == 0
+            )
+        finally:
+            del os.environ["GR_BENCH_TOKEN"]
+        results = json.loads((out / "results.json").read_text())
+        assert results["agent"]["name"] == f"ws://127.0.0.1:{port}" and len(results["episodes"]) == 1
+    finally:
+        server.terminate()
+        server.wait(30)
