@@ -180,9 +180,7 @@ def test_an_actor_ignoring_its_time_limit_is_killed(tmp_path, ray_instance):
     """Agent code that swallows the time-out: its actor is killed KILL_GRACE s past the limit, the
     episode recorded as a time-out, and the next episode runs on a new actor."""
     suite = get_suite("smoke").select(episodes=2)
-    evaluate(
-        suite, "eval_agents:TimeoutSwallowingAgent", tmp_path / "run", time_limit=1.0, backend="ray", progress=False
-    )
+    evaluate(suite, "eval_agents:NeverReturningAgent", tmp_path / "run", time_limit=1.0, backend="ray", progress=False)
     records = _records(tmp_path / "run")
     assert [r["failure"]["kind"] for r in records] == ["timeout", "timeout"]
     assert all("Ray actor was killed" in r["failure"]["message"] for r in records)
