@@ -270,6 +270,7 @@ def _read_phrasings(path: str | None) -> dict | None:
 def _ls(args: argparse.Namespace) -> int:
     from collections import Counter
 
+    from gr_bench.blind_flags import listing_line
     from gr_bench.suites import get_suite, suite_names, versions
 
     print(f"{'suite':18s} {'version':>7s} {'episodes':>8s}  {'per track':28s} hash")
@@ -291,6 +292,9 @@ def _ls(args: argparse.Namespace) -> int:
             )
             for track, size in suite.track_sizes().items():  # what `--track` runs, and its hash on the boards
                 print(f"{'':18s} {'':>7s} {size:>8d}  {'track ' + track:28s} {suite.track_hash(track)[:16]}")
+            flagged = listing_line(t for e in suite.episodes for t in e.tasks)  # leaderboards/blind_flags.json
+            if flagged:
+                print(f"{'':18s} {'':>7s} {'':>8s}  {flagged}")
     return 0
 
 

@@ -1,0 +1,51 @@
+"""Tasks a blind control solves: the committed flags of ``scripts/blind_controls.py``.
+
+``leaderboards/blind_flags.json`` records, for the suite the controls ran on (name, version,
+hash), every task that a control which never looks (``noop``, ``replay``: agents/controls.py)
+solved in more than ``threshold`` of its episodes, with the counts. ``gr-bench ls suites`` shows
+the flagged tasks of each suite; docs/blind_controls.md has the full table and the counter-measure.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+FLAGS_PATH = Path(__file__).resolve().parents[1] / "leaderboards" / "blind_flags.json"
+THRESHOLD = 0.10  # a task is flagged where a blind control succeeds in more than this fraction
+
+
+def load_flags(path: str | Path | None = None) -> dict[str, Any] | None:
+    """The flags file, or None where there is none (or it cannot be read: the listing goes on)."""
+    try:
+        data = json.loads(Path(path or FLAGS_PATH).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("tasks"), dict) else None
+
+
+def describe(task: str, entry: dict[str, Any]) -> str:
+    """``task (noop 2/6, replay 5/6)``: the controls that flagged it, with their counts."""
+    counts = [f"{c} {entry[c]['successes']}/{entry[c]['n']}" for c in entry.get("flagged_by", ()) if c in entry]
+    return f"{task} ({', '.join(counts)})" if counts else task
+
+
+def flagged_in(tasks, flags: dict[str, Any] | None = None) -> list[str]:
+    """Descriptions of the flagged tasks among ``tasks`` (in the flags file's order)."""
+    flags = flags if flags is not None else load_flags()
+    if not flags:
+        return []
+    present = set(tasks)
+    return [describe(task, entry) for task, entry in flags["tasks"].items() if task in present]
+
+
+def listing_line(tasks, flags: dict[str, Any] | None = None) -> str | None:
+    """One line for a suite listing: its blind-flagged tasks and where they were measured; None
+    where it has none."""
+    flags = flags if flags is not None else load_flags()
+    found = flagged_in(tasks, flags)
+    if not found:
+        return None
+    where = f"{flags.get('suite')} v{flags.get('version')}"
+    return f"blind-solvable tasks ({len(found)}, measured on {where}; docs/blind_controls.md): " + ", ".join(found)
