@@ -15,6 +15,7 @@ also skips rendering for them.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,9 +124,12 @@ class ReplayAgent:
         return _no_op(self._env)
 
 
-def load_mean_sequences(root: str | Path) -> tuple[dict[str, np.ndarray], dict[str, list[int]], dict[str, str]]:
+def load_mean_sequences(
+    root: str | Path, keep: Callable[[int], bool] | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, list[int]], dict[str, str]]:
     """From a ``gr-bench collect`` dataset: task -> its mean action sequence (median length, float64),
-    task -> its demonstrations' lengths, and normalised instruction -> task."""
+    task -> its demonstrations' lengths, and normalised instruction -> task. ``keep(episode_index)``
+    selects the demonstrations (all by default; e.g. one half, to check a screen on the other)."""
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"the replay dataset {root} is not a folder (--set data=PATH: a dataset of gr-bench collect)")
@@ -141,6 +145,8 @@ def load_mean_sequences(root: str | Path) -> tuple[dict[str, np.ndarray], dict[s
     demos: dict[str, list[np.ndarray]] = {}
     votes: dict[str, dict[str, int]] = {}
     for episode in episodes:
+        if keep is not None and not keep(int(episode["episode_index"])):
+            continue
         rows = slice(int(episode["dataset_from_index"]), int(episode["dataset_to_index"]))
         if not np.all(frames["episode_index"][rows] == episode["episode_index"]):
             raise ValueError(f"{root}: episode {episode['episode_index']} is not where meta/episodes says")

@@ -33,6 +33,7 @@ from gr_bench.blind_flags import FLAGS_PATH, THRESHOLD  # noqa: E402
 DEFAULT_DATA = {"tabletop": "runs/reference/data/tabletop", "tidy": "runs/reference/data/tidy"}
 CONTROLS = ("noop", "replay")
 BEGIN, END = "<!-- table -->", "<!-- /table -->"
+SCREEN_BEGIN, SCREEN_END = "<!-- screen -->", "<!-- /screen -->"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, default=THRESHOLD)
     parser.add_argument("--docs", default="docs/blind_controls", help="writes DOCS.csv and the table of DOCS.md")
     parser.add_argument("--flags", default=str(FLAGS_PATH), help="the flags file gr-bench ls suites reads")
+    parser.add_argument(
+        "--screen",
+        action="store_true",
+        help="the counter-measure's before/after table for the flagged tasks (envs/blind_screen.py): "
+        "screens with the mean of the even-numbered demonstrations, checks with the odd-numbered ones; "
+        "writes DOCS_screen.csv and the screen table of DOCS.md",
+    )
+    parser.add_argument("--attempts", type=int, default=16, help="candidate seeds per screened episode")
     args = parser.parse_args(argv)
+    if args.screen:
+        return screen(args, argv)
 
     from gr_bench.evaluator import evaluate
     from gr_bench.suites import get_suite
@@ -192,6 +203,115 @@ def write_outputs(rows: list[dict], meta: dict, docs: Path, flags: Path) -> None
     }
     flags.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(flags, json.dumps(payload, indent=1, sort_keys=False) + "\n")
+
+
+def _screen_task(job: tuple) -> tuple[str, list, list, dict]:
+    """One flagged task: its episodes screened, and every check on them before and after."""
+    import gymnasium as gym
+
+    import envs  # noqa: F401
+    from envs.blind_screen import expert_solves, open_loop_solves, screen_episodes
+
+    task, episodes, sequences, attempts = job
+    env_cache: dict = {}
+
+    def make_env(env_id):
+        return gym.make(env_id, cameras=()).unwrapped
+
+    screened, log = screen_episodes(episodes, [task], {task: sequences["even"]}, make_env, attempts=attempts)
+    checks = {}
+    for when, eps in (("before", episodes), ("after", screened)):
+        for e in eps:
+            env = env_cache.get(e.env_id) or env_cache.setdefault(e.env_id, make_env(e.env_id))
+            row = checks.setdefault(when, {"noop": 0, "replay_even": 0, "replay_odd": 0, "replay_all": 0, "oracle": 0})
+            row["noop"] += open_loop_solves(env, e)
+            for half in ("even", "odd", "all"):
+                row[f"replay_{half}"] += open_loop_solves(env, e, sequences[half])
+            row["oracle"] += expert_solves(env, e)
+    return task, screened, log, checks
+
+
+def screen(args, argv) -> int:
+    """Before/after table of the counter-measure on the flagged tasks of the flags file."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from agents.controls import load_mean_sequences
+    from gr_bench.blind_flags import load_flags
+    from gr_bench.results import wilson
+    from gr_bench.suites import get_suite
+
+    flags = load_flags(args.flags)
+    if not flags or not flags["tasks"]:
+        print(f"no flagged tasks in {args.flags}: run the controls first", file=sys.stderr)
+        return 2
+    suite = get_suite(flags["suite"], flags["version"])
+    data = dict(flags.get("data", {}))
+    if args.data is not None:
+        data = dict(item.split("=", 1) for item in args.data)
+    halves = {}
+    for path in data.values():
+        for half, keep in (("even", lambda i: i % 2 == 0), ("odd", lambda i: i % 2 == 1), ("all", None)):
+            halves.setdefault(half, {}).update(load_mean_sequences(path, keep)[0])
+    jobs = []
+    for task in flags["tasks"]:
+        episodes = [e for e in suite.episodes if e.tasks == (task,)]
+        if episodes and task in halves["even"]:
+            jobs.append((task, episodes, {h: halves[h][task] for h in halves}, args.attempts))
+    with ProcessPoolExecutor(max(1, args.workers)) as pool:
+        results = list(pool.map(_screen_task, jobs))
+
+    columns = ("noop", "replay_even", "replay_odd", "replay_all", "oracle")
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    checked = [f"{c}_{w}" for c in columns for w in ("before", "after")]
+    writer.writerow(["task", "n", *checked, "seeds_tried", "unscreened"])
+    lines = [
+        SCREEN_BEGIN,
+        f"Flagged tasks of `{suite.name}` v{suite.version}, each episode screened "
+        f"(`envs/blind_screen.py: screen_episodes`, up to {args.attempts} seeds) against the no-op and the mean "
+        "of the even-numbered demonstrations; checked, before and after, with the no-op, that mean (`replay even`), "
+        "the mean of the odd-numbered demonstrations (`replay odd`, a blind motion the screen never saw), "
+        "the mean of all, and the scripted expert (`oracle`). Successes of n; "
+        "95% Wilson interval of the pooled rows at the bottom. "
+        f"Command: `python scripts/blind_controls.py --screen {' '.join(argv or [])}`.",
+        "",
+        "| task | n | noop | replay even | replay odd | replay all | oracle | seeds tried |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    totals = {w: dict.fromkeys(columns, 0) for w in ("before", "after")}
+    total_n = 0
+    for task, screened, log, checks in results:
+        n = len(screened)
+        total_n += n
+        tried = sum(1 + len(entry["rejected"]) for entry in log)
+        unscreened = sum(not entry["passed"] for entry in log)
+        for w in totals:
+            for c in columns:
+                totals[w][c] += checks[w][c]
+        cells = " | ".join(f"{checks['before'][c]} -> {checks['after'][c]}" for c in columns)
+        note = f" ({unscreened} unscreened)" if unscreened else ""
+        lines.append(f"| {task} | {n} | {cells} | {tried}{note} |")
+        writer.writerow([task, n, *(checks[w][c] for c in columns for w in ("before", "after")), tried, unscreened])
+
+    def pooled(k):
+        low, high = wilson(k, total_n)
+        return f"{k}/{total_n} [{100 * low:.0f}, {100 * high:.0f}]"
+
+    cells = " | ".join(f"{pooled(totals['before'][c])} -> {pooled(totals['after'][c])}" for c in columns)
+    lines += [f"| **all** | {total_n} | {cells} | |", "", SCREEN_END]
+    from agents.atomic import write_atomic
+
+    docs = Path(args.docs)
+    write_atomic(docs.with_name(docs.name + "_screen.csv"), text.getvalue())
+    md = docs.with_suffix(".md")
+    page = md.read_text(encoding="utf-8")
+    if SCREEN_BEGIN not in page:
+        page = page.rstrip("\n") + f"\n\n{SCREEN_BEGIN}\n{SCREEN_END}\n"
+    before, _, rest = page.partition(SCREEN_BEGIN)
+    _, _, after = rest.partition(SCREEN_END)
+    write_atomic(md, before + "\n".join(lines) + after)
+    print("\n".join(lines[3:-1]))
+    return 0
 
 
 if __name__ == "__main__":

@@ -155,3 +155,75 @@ def test_flags_reach_the_suite_listing(tmp_path, capsys):
         assert main(["ls", "suites"]) == 0
         out = capsys.readouterr().out
         assert "blind-solvable tasks" in out and next(iter(committed["tasks"])) in out
+
+
+class _SeedEnv:
+    """A stand-in environment: the replay sequence solves it on seeds divisible by 3, the no-op on
+    seeds divisible by 5; each episode ends after 4 steps."""
+
+    max_steps = 4
+
+    def reset(self, seed=None, options=None):
+        self.seed, self.t = seed, 0
+        return {}, {}
+
+    def no_op_action(self):
+        return np.zeros(1)
+
+    def step(self, action):
+        self.t += 1
+        solved = (action[0] == 1 and self.seed % 3 == 0) or (self.seed % 5 == 0)
+        return {}, 0.0, bool(solved), self.t >= self.max_steps, {"success": bool(solved)}
+
+    def close(self):
+        pass
+
+
+def test_screen_moves_only_flagged_episodes_to_blind_failures():
+    from dataclasses import replace
+
+    from envs.blind_screen import screen_episodes
+    from envs.episodes import Episode
+
+    base = Episode("e", "Fake-v0", "A", ("push",), ("push it",), 0, "train", "none", max_steps=None)
+    episodes = [replace(base, episode_id=f"e{i}", seed=seed) for i, seed in enumerate((3, 5, 7))]
+    other = replace(base, episode_id="o", tasks=("lift",), seed=3)
+    made = []
+
+    def make_env(env_id):
+        made.append(env_id)
+        return _SeedEnv()
+
+    screened, log = screen_episodes(
+        [*episodes, other], ["push"], {"push": np.ones((2, 1))}, make_env, require_expert=False
+    )
+    assert made == ["Fake-v0"] and screened[-1] is other  # unflagged: untouched, not simulated
+    assert screened[2] is episodes[2] and log[2] == {"episode_id": "e2", "rejected": [], "passed": True, "seed": 7}
+    for episode, entry in zip(screened[:2], log[:2], strict=True):
+        assert entry["passed"] and episode.seed % 3 and episode.seed % 5 and episode.seed == entry["seed"]
+        assert entry["rejected"][0]["seed"] in (3, 5)
+    assert log[0]["rejected"][0]["by"] == ["replay"] and log[1]["rejected"][0]["by"] == ["noop", "replay"]
+    again, _ = screen_episodes([*episodes, other], ["push"], {"push": np.ones((2, 1))}, make_env, require_expert=False)
+    assert again == screened  # keyed: the same seeds every time
+
+
+def test_screen_rejects_an_initial_state_the_no_op_solves():
+    """seen v2's place_in_drawer: the no-op solved 2 of 6 episodes (docs/blind_controls.md); the
+    screen gives such an episode a state that the no-op does not solve and the expert does."""
+    import gymnasium as gym
+
+    import envs  # noqa: F401
+    from envs.blind_screen import expert_solves, open_loop_solves, screen_episodes
+    from gr_bench.suites import get_suite
+
+    def make_env(env_id):
+        return gym.make(env_id, cameras=()).unwrapped
+
+    env = make_env("GRBench/Tabletop-v0")
+    candidates = [e for e in get_suite("seen", 2).episodes if e.tasks == ("place_in_drawer",)]
+    solved = next(e for e in candidates if open_loop_solves(env, e))  # the no-op solves it
+    [screened], [entry] = screen_episodes([solved], ["place_in_drawer"], {}, make_env)
+    assert entry["passed"] and entry["rejected"][0] == {"seed": solved.seed, "by": ["noop"]}
+    assert screened.seed != solved.seed and screened.scene == solved.scene
+    assert not open_loop_solves(env, screened) and expert_solves(env, screened)
+    env.close()
