@@ -73,12 +73,19 @@ def expert_solves(env, episode: Episode) -> bool:
     return False
 
 
-def blind_solves(env, episode: Episode, sequences: Mapping[str, np.ndarray]) -> list[str]:
-    """The blind controls that solve ``episode``: ``noop``, and ``replay`` where ``sequences`` has
-    the task's open-loop sequence."""
+def _motions(value) -> list[np.ndarray]:
+    """A task's open-loop sequences: one array (steps, action), or several."""
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        return [value]
+    return [np.asarray(v) for v in value]
+
+
+def blind_solves(env, episode: Episode, sequences: Mapping[str, Any]) -> list[str]:
+    """The blind controls that solve ``episode``: ``noop``, and ``replay`` where one of the task's
+    open-loop sequences in ``sequences`` (an array, or a list of arrays) does."""
     solved = ["noop"] if open_loop_solves(env, episode) else []
     task = episode.tasks[0]
-    if task in sequences and open_loop_solves(env, episode, np.asarray(sequences[task])):
+    if any(open_loop_solves(env, episode, motion) for motion in _motions(sequences.get(task, []))):
         solved.append("replay")
     return solved
 
@@ -86,7 +93,7 @@ def blind_solves(env, episode: Episode, sequences: Mapping[str, np.ndarray]) -> 
 def screen_episodes(
     episodes: Iterable[Episode],
     flagged: Iterable[str],
-    sequences: Mapping[str, np.ndarray],
+    sequences: Mapping[str, Any],
     make_env: Callable[[str], Any],
     *,
     attempts: int = ATTEMPTS,
@@ -96,7 +103,8 @@ def screen_episodes(
     control solves (and, with ``require_expert``, that the scripted expert solves).
 
     ``sequences``: task -> the open-loop action sequence of the replay control (the mean
-    demonstration); ``make_env(env_id)``: a camera-less environment. Returns the episodes (others
+    demonstration), or several (e.g. the means of disjoint folds of the demonstrations: a state
+    that no mean motion solves); ``make_env(env_id)``: a camera-less environment. Returns the episodes (others
     unchanged, order kept) and one log entry per screened episode: its id, the seed chosen, the
     candidates tried and what rejected each (``noop``, ``replay``, ``expert``). Where no candidate
     passes in ``attempts``, the episode keeps its own seed and the log says ``passed: False``."""

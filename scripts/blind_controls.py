@@ -34,6 +34,9 @@ DEFAULT_DATA = {"tabletop": "runs/reference/data/tabletop", "tidy": "runs/refere
 CONTROLS = ("noop", "replay")
 BEGIN, END = "<!-- table -->", "<!-- /table -->"
 SCREEN_BEGIN, SCREEN_END = "<!-- screen -->", "<!-- /screen -->"
+FOLDS = ("f0", "f1", "f2", "all")  # demonstrations by episode index mod 3, and all of them
+SCREEN_FOLDS = ("f0", "f1")  # the screen's blind motions; f2 checks it on a motion it never saw
+SCREEN_COLUMNS = ("noop", "replay_f0", "replay_f1", "replay_f2", "replay_all", "oracle")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         "--screen",
         action="store_true",
         help="the counter-measure's before/after table for the flagged tasks (envs/blind_screen.py): "
-        "screens with the mean of the even-numbered demonstrations, checks with the odd-numbered ones; "
+        "screens with the mean motions of two folds of the demonstrations, checks with the third; "
         "writes DOCS_screen.csv and the screen table of DOCS.md",
     )
     parser.add_argument("--attempts", type=int, default=16, help="candidate seeds per screened episode")
@@ -218,15 +221,16 @@ def _screen_task(job: tuple) -> tuple[str, list, list, dict]:
     def make_env(env_id):
         return gym.make(env_id, cameras=()).unwrapped
 
-    screened, log = screen_episodes(episodes, [task], {task: sequences["even"]}, make_env, attempts=attempts)
+    screen_with = [sequences[fold] for fold in SCREEN_FOLDS]
+    screened, log = screen_episodes(episodes, [task], {task: screen_with}, make_env, attempts=attempts)
     checks = {}
     for when, eps in (("before", episodes), ("after", screened)):
         for e in eps:
             env = env_cache.get(e.env_id) or env_cache.setdefault(e.env_id, make_env(e.env_id))
-            row = checks.setdefault(when, {"noop": 0, "replay_even": 0, "replay_odd": 0, "replay_all": 0, "oracle": 0})
+            row = checks.setdefault(when, dict.fromkeys(SCREEN_COLUMNS, 0))
             row["noop"] += open_loop_solves(env, e)
-            for half in ("even", "odd", "all"):
-                row[f"replay_{half}"] += open_loop_solves(env, e, sequences[half])
+            for fold in FOLDS:
+                row[f"replay_{fold}"] += open_loop_solves(env, e, sequences[fold])
             row["oracle"] += expert_solves(env, e)
     return task, screened, log, checks
 
@@ -250,17 +254,18 @@ def screen(args, argv) -> int:
         data = dict(item.split("=", 1) for item in args.data)
     halves = {}
     for path in data.values():
-        for half, keep in (("even", lambda i: i % 2 == 0), ("odd", lambda i: i % 2 == 1), ("all", None)):
-            halves.setdefault(half, {}).update(load_mean_sequences(path, keep)[0])
+        for fold in FOLDS:
+            keep = None if fold == "all" else (lambda i, r=int(fold[-1]): i % 3 == r)
+            halves.setdefault(fold, {}).update(load_mean_sequences(path, keep)[0])
     jobs = []
     for task in flags["tasks"]:
         episodes = [e for e in suite.episodes if e.tasks == (task,)]
-        if episodes and task in halves["even"]:
+        if episodes and task in halves["all"]:
             jobs.append((task, episodes, {h: halves[h][task] for h in halves}, args.attempts))
     with ProcessPoolExecutor(max(1, args.workers)) as pool:
         results = list(pool.map(_screen_task, jobs))
 
-    columns = ("noop", "replay_even", "replay_odd", "replay_all", "oracle")
+    columns = SCREEN_COLUMNS
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     checked = [f"{c}_{w}" for c in columns for w in ("before", "after")]
@@ -269,14 +274,14 @@ def screen(args, argv) -> int:
         SCREEN_BEGIN,
         f"Flagged tasks of `{suite.name}` v{suite.version}, each episode screened "
         f"(`envs/blind_screen.py: screen_episodes`, up to {args.attempts} seeds) against the no-op and the mean "
-        "of the even-numbered demonstrations; checked, before and after, with the no-op, that mean (`replay even`), "
-        "the mean of the odd-numbered demonstrations (`replay odd`, a blind motion the screen never saw), "
-        "the mean of all, and the scripted expert (`oracle`). Successes of n; "
-        "95% Wilson interval of the pooled rows at the bottom. "
+        "motions of two folds of the demonstrations (episode index mod 3 = 0, 1); checked, before -> after, with "
+        "the no-op, each fold's mean (`replay f2`: a blind motion the screen never saw), the mean of all "
+        "demonstrations, and the scripted expert (`oracle`). Successes of n; the pooled row gives 95% Wilson "
+        "intervals. "
         f"Command: `python scripts/blind_controls.py --screen {' '.join(argv or [])}`.",
         "",
-        "| task | n | noop | replay even | replay odd | replay all | oracle | seeds tried |",
-        "|---|---|---|---|---|---|---|---|",
+        "| task | n | noop | replay f0 | replay f1 | replay f2 (held out) | replay all | oracle | seeds tried |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     totals = {w: dict.fromkeys(columns, 0) for w in ("before", "after")}
     total_n = 0

@@ -205,6 +205,8 @@ def test_screen_moves_only_flagged_episodes_to_blind_failures():
     assert log[0]["rejected"][0]["by"] == ["replay"] and log[1]["rejected"][0]["by"] == ["noop", "replay"]
     again, _ = screen_episodes([*episodes, other], ["push"], {"push": np.ones((2, 1))}, make_env, require_expert=False)
     assert again == screened  # keyed: the same seeds every time
+    several = {"push": [np.zeros((2, 1)), np.ones((2, 1))]}  # any of several motions rejects a state
+    assert screen_episodes([*episodes, other], ["push"], several, make_env, require_expert=False)[0] == screened
 
 
 def test_screen_rejects_an_initial_state_the_no_op_solves():
