@@ -135,3 +135,16 @@ def screen_episodes(
     for env in envs.values():
         env.close()
     return out, log
+
+
+def unscreened_tasks(episodes: Iterable[Episode], log: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The tasks with an episode the screen could not move to a blind-failing state (``passed``
+    False in its log): there the blind success is set by the scene, not the initial state, and the
+    counter-measure is to report the task beside the headline rather than in it
+    (docs/blind_controls.md)."""
+    failed = {entry["episode_id"] for entry in log if not entry["passed"]}
+    tasks: list[str] = []
+    for episode in episodes:
+        if episode.episode_id in failed and episode.tasks[0] not in tasks:
+            tasks.append(episode.tasks[0])
+    return tasks

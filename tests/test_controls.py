@@ -182,7 +182,7 @@ class _SeedEnv:
 def test_screen_moves_only_flagged_episodes_to_blind_failures():
     from dataclasses import replace
 
-    from envs.blind_screen import screen_episodes
+    from envs.blind_screen import screen_episodes, unscreened_tasks
     from envs.episodes import Episode
 
     base = Episode("e", "Fake-v0", "A", ("push",), ("push it",), 0, "train", "none", max_steps=None)
@@ -207,6 +207,17 @@ def test_screen_moves_only_flagged_episodes_to_blind_failures():
     assert again == screened  # keyed: the same seeds every time
     several = {"push": [np.zeros((2, 1)), np.ones((2, 1))]}  # any of several motions rejects a state
     assert screen_episodes([*episodes, other], ["push"], several, make_env, require_expert=False)[0] == screened
+    always = replace(base, episode_id="a", seed=15)
+    stuck, stuck_log = screen_episodes([always], ["push"], {}, lambda env_id: _AlwaysEnv(), attempts=3)
+    assert stuck == [always] and not stuck_log[0]["passed"] and len(stuck_log[0]["rejected"]) == 3
+    assert unscreened_tasks([always, other], stuck_log) == ["push"] and unscreened_tasks(screened, log) == []
+
+
+class _AlwaysEnv(_SeedEnv):
+    """Solved by anything, whatever the seed (a fixture that a memorised motion always reaches)."""
+
+    def step(self, action):
+        return {}, 0.0, True, False, {"success": True}
 
 
 def test_screen_rejects_an_initial_state_the_no_op_solves():
