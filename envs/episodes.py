@@ -13,6 +13,10 @@ from typing import Any
 import numpy as np
 
 MAX_STEPS_PER_TASK = 360  # control steps, as CALVIN
+# scoring rules of an episode: 2, an impossible request succeeds when the agent reports `invalid`
+# or touches nothing; 3, only when it reports `invalid` (idling earns nothing), and after each
+# task's success the agent is asked once whether it is done (status calibration)
+RULES = (2, 3)
 
 
 @dataclass(frozen=True)
@@ -32,9 +36,15 @@ class Episode:
     variations: dict[str, Any] = field(default_factory=dict)  # axis -> value, applied at reset
     initial_state: dict[str, Any] | None = None  # symbolic state; None: sampled from the seed
     max_steps: int | None = MAX_STEPS_PER_TASK  # per task; None: the environment's own budget (it truncates)
+    # how the episode is scored (``RULES``); written only where it is not 2, so that the episodes
+    # of suites released before there were other rules keep their JSON and hashes
+    rules: int = 2
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["rules"] == 2:
+            del data["rules"]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Episode:

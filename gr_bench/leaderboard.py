@@ -128,6 +128,8 @@ def _check_record(index: int, record: dict[str, Any], episode, schema_version: i
     }
     if schema_version >= 2 or "env_id" in record:
         expected["env_id"] = episode.env_id
+    if episode.rules != 2 or "rules" in record:
+        expected["rules"] = episode.rules
     for key, want in expected.items():
         if record.get(key) != want:
             raise SubmissionError(f"episodes[{index}].{key}: {record.get(key)!r}, but the suite says {want!r}")

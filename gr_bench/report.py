@@ -83,11 +83,35 @@ def table(results: dict[str, Any], compare: dict[str, Any] | None = None) -> str
         for label, chains in groups:
             after = " ".join(f"{k + 1}:{v:.0%}" for k, v in enumerate(chains["success_after"]))
             lines.append(f"-- chains {label} (n={chains['n']}): {after}  avg_len {chains['avg_len']:.2f}")
+    for line in status_lines(agg):
+        lines.append(f"-- {line}")
     if agg["failures"]:
         lines.append("-- failed episodes by reason: " + ", ".join(f"{k} {v}" for k, v in agg["failures"].items()))
     if results.get("timing"):
         lines.append(f"-- {timing_line(results['timing'])}")
     return "\n".join(lines)
+
+
+def status_lines(agg: dict[str, Any]) -> list[str]:
+    """The agent's statuses scored (results schema 3): refusals of impossible requests, and how
+    often its "I am done" was true; "n/a" for an agent that reported none."""
+    lines = []
+    refusal = agg.get("refusal")
+    if refusal is not None:
+        if refusal.get("status") == "n/a":
+            lines.append("refusals: n/a (the agent reported no status)")
+        else:
+            lines.append(
+                f"refusals ({refusal['refusals']}): recall {_pct(refusal['recall'])}, precision "
+                f"{_pct(refusal['precision'])}, false refusals {_pct(refusal['false_refusal'])}"
+            )
+    claims = agg.get("done_claims")
+    if claims is not None and claims.get("status") != "n/a":
+        lines.append(
+            f"'done' claims ({claims['claims']}): recall {_pct(claims['recall'])}, "
+            f"precision {_pct(claims['precision'])}"
+        )
+    return lines
 
 
 def timing_line(timing: dict[str, Any]) -> str:
@@ -238,6 +262,9 @@ def markdown(results: dict[str, Any]) -> str:
             "fraction of the objects a request names that were placed where it says), the fraction of a "
             "chain's tasks completed, or success for one task.",
         ]
+    statuses = status_lines(agg)
+    if statuses:
+        out += ["", *(f"- {line}" for line in statuses)]
     if "chains" in agg:
         out += ["", "| chains | n | average length | success after 1..5 tasks |", "|---|---|---|---|"]
         for label, chains in [("all", agg["chains"]), *agg.get("chains_per_axis", {}).items()]:

@@ -19,8 +19,9 @@ from typing import Any
 from agents.atomic import write_atomic
 
 # 2: records carry env_id and progress (and subtasks where the env reports them); aggregates per_env, mean_progress
-SCHEMA_VERSION = 2
-SCHEMA_VERSIONS = (1, 2)  # files of every version still validate and load
+# 3: aggregates refusal (precision, recall, false refusals) and done_claims (status calibration)
+SCHEMA_VERSION = 3
+SCHEMA_VERSIONS = (1, 2, 3)  # files of every version still validate and load
 # suite.track (optional in every version): "all" for a run drawn from the whole suite, else the family
 # id of the one track it was drawn from; suite.hash is then that track's hash (gr_bench.suites.Suite.hash).
 # A file without it is a run of the whole suite.
@@ -87,7 +88,47 @@ def aggregate(records: list[dict[str, Any]], schema_version: int = SCHEMA_VERSIO
                 if subtask["object"] is not None:
                     objects[subtask["object"]].append(bool(subtask["done"]))
         result["per_object"] = {name: _rate(sum(v), len(v)) for name, v in sorted(objects.items())}
+    if schema_version >= 3:
+        result["refusal"] = refusal_scores(records)
+        result["done_claims"] = done_claim_scores(records)
     return result
+
+
+def refusal_scores(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """How well the agent's ``invalid`` status separates impossible requests from the rest: recall
+    (impossible requests it refused), precision (its refusals that were impossible requests) and
+    the false-refusal rate (valid requests it refused). An agent that never reported a status
+    gets ``{"status": "n/a"}``: touching nothing is not a refusal."""
+    if not any(r.get("status", "ongoing") != "ongoing" for r in records):
+        return {"status": "n/a"}
+    invalid = [r for r in records if r["instruction_category"] == "invalid"]
+    valid = [r for r in records if r["instruction_category"] != "invalid"]
+    refused = [r for r in records if r.get("status") == "invalid"]
+    right = sum(r.get("status") == "invalid" for r in invalid)
+    return {
+        "refusals": len(refused),
+        "recall": _rate(right, len(invalid)),
+        "precision": _rate(right, len(refused)),
+        "false_refusal": _rate(sum(r.get("status") == "invalid" for r in valid), len(valid)),
+    }
+
+
+def done_claim_scores(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Status calibration of the agent's own "I am done" (``terminated``), from episodes scored
+    with rules 3: recall, the successful tasks after which it said so; precision, its claims that
+    were true (a claim before success ends the task as a failure). ``{"status": "n/a"}`` where no
+    episode asked, or the agent never claimed."""
+    asked = [r for r in records if r.get("rules", 2) >= 3]
+    true_claims = sum(sum(r.get("done_claims", [])) for r in asked)
+    successes = sum(len(r.get("done_claims", [])) for r in asked)
+    premature = sum(r.get("status") == "terminated" for r in asked)
+    if not asked or true_claims + premature == 0:
+        return {"status": "n/a"}
+    return {
+        "claims": true_claims + premature,
+        "recall": _rate(true_claims, successes),
+        "precision": _rate(true_claims, true_claims + premature),
+    }
 
 
 def _mean(values) -> float:

@@ -153,7 +153,7 @@ def test_schema_1_results_still_validate_and_load():
             validate_submission(results)
             assert "per_env" not in aggregate(results["episodes"], 1)
     with pytest.raises(ValueError, match="schema version"):
-        aggregate([], 3)
+        aggregate([], 4)
 
 
 def test_per_env_aggregates():

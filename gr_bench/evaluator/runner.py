@@ -166,11 +166,15 @@ class EpisodeRunner:
                     record["steps"] += 1
                     if terminated and not invalid:
                         done = True
+                        if episode.rules >= 3:  # does the agent know it is done? (not applied)
+                            record.setdefault("done_claims", []).append(self._claims_done(obs))
                         break
                     if truncated:
                         break
                 if invalid:
-                    record["success"] = record["status"] == INVALID or bool(env.untouched())
+                    refused = record["status"] == INVALID
+                    # rules 3: only a refusal counts; rules 2: touching nothing did too
+                    record["success"] = refused if episode.rules >= 3 else refused or bool(env.untouched())
                     return
                 if not done:
                     break
@@ -183,10 +187,22 @@ class EpisodeRunner:
             if "subtasks" in info:
                 record["subtasks"] = info["subtasks"]
 
+    def _claims_done(self, obs: dict[str, Any]) -> bool:
+        """Whether the agent, shown the observation in which its task succeeded, reports
+        ``terminated``; its action is not applied, and an error here fails nothing."""
+        from agents.base import TERMINATED, split_status
+
+        try:
+            _, status = split_status(self._call(lambda: self.agent.act(self._observe(obs))))
+        except Exception:  # noqa: BLE001 - a probe: the episode's outcome is already decided
+            return False
+        return status == TERMINATED
+
 
 def blank_record(episode: Episode) -> dict[str, Any]:
-    """The record of ``episode`` before it is played: nothing done, no failure."""
-    return {
+    """The record of ``episode`` before it is played: nothing done, no failure (and its scoring
+    rules where they are not 2: ``envs.episodes.RULES``)."""
+    record = {
         "episode_id": episode.episode_id,
         "env_id": episode.env_id,
         "scene": episode.scene,
@@ -206,6 +222,9 @@ def blank_record(episode: Episode) -> dict[str, Any]:
         "agent_seconds": 0.0,
         "env_seconds": 0.0,
     }
+    if episode.rules != 2:
+        record["rules"] = episode.rules
+    return record
 
 
 def finish_record(record: dict[str, Any], started: float) -> dict[str, Any]:
