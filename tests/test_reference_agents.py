@@ -92,3 +92,31 @@ def test_an_agent_for_another_robot_is_refused_before_the_run(tmp_path, capsys):
     assert main(["eval", "--agent", spec, "--suite", "seen", "--env", "GRBench/Tidy-v0", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "serves the 7-D tabletop arm, not shape (19,)" in err and len(err.splitlines()) == 1 and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "env_ids"),
+    [("gr1", ["GRBench/Tabletop-v0"]), ("gr3", ["GRBench/Tabletop-v0", "GRBench/Tidy-v0"])],
+)
+def test_the_shipped_references_load_and_act_on_their_robots(name, env_ids):
+    """Both references ship with the package; each acts on every robot it serves, and its model card
+    names the weights that are there."""
+    pytest.importorskip("torch")
+    import gymnasium as gym
+
+    from agents.base import split_status
+    from agents.train.checkpoint import checkpoint_sha256, resolve_checkpoint
+    from envs.family import family_named
+
+    config, default = with_default_checkpoint(name, {})
+    folder = resolve_checkpoint(default)
+    assert checkpoint_sha256(folder) in (folder / "MODEL_CARD.md").read_text(encoding="utf-8")
+    agent = make_agent(name, config)
+    for env_id in env_ids:
+        env = gym.make(env_id).unwrapped
+        obs, _ = env.reset(seed=0, options={"task": family_named(env_id).default_task})
+        agent.bind_action_space(env.action_space)
+        agent.reset(obs["instruction"])
+        action, _ = split_status(agent.act({k: v for k, v in obs.items() if k != "scene_obs"}))
+        env.close()
+        assert action.shape == env.action_space.shape and np.all(np.isfinite(action))

@@ -49,9 +49,10 @@ def card(args, recipe_json: dict, saved: dict, sha: str, size_mb: float) -> str:
     recipe = recipe_json["recipe"]
     cpu = recipe_json["cpu_seconds"]
     machine = recipe_json["machine"]
-    lines = [
-        f"# {recipe['name']}: {recipe['description']}",
-        "",
+    lines = [f"# {recipe['name']}: {recipe['description']}", ""]
+    if args.note:
+        lines += [f"> {args.note}", ""]
+    lines += [
         f"- **Agent** `{recipe['agent']}`, config `{recipe['config']}` with {recipe['overrides'] or 'no overrides'}; "
         f"checkpoint sha256 `{sha}` ({size_mb:.1f} MB of weights).",
         "- **Data**: "
@@ -63,7 +64,7 @@ def card(args, recipe_json: dict, saved: dict, sha: str, size_mb: float) -> str:
         + ". Collection seeds lie above every suite seed: no evaluated initial state was trained on.",
         f"- **Training**: {saved['step']} steps of batch {recipe['batch_size']}, lr {recipe['lr']} "
         f"(warmup {recipe['warmup_steps']}, cosine decay), seed {recipe['seed']}.",
-        f"- **CPU time**: {sum(cpu.values()) / 3600:.2f} h in all ("
+        f"- **CPU time** (the run's ledger when this was shipped): {sum(cpu.values()) / 3600:.2f} h in all ("
         + ", ".join(f"{k} {v / 3600:.2f} h" for k, v in cpu.items())
         + f"), on {machine['cpu']} ({machine['cores']} cores, {machine['device']}), torch {machine['torch']}.",
         f"- **Reproduce**: `gr-bench train --recipe {recipe['name']} --workers 2` "
@@ -71,7 +72,29 @@ def card(args, recipe_json: dict, saved: dict, sha: str, size_mb: float) -> str:
         "",
     ]
     if args.curve:
-        lines += ["## Validation curve", "", f"![learning curve]({Path(args.curve).name})", ""]
+        lines += [
+            "## Validation curve",
+            "",
+            "Success of the run's checkpoints on the public validation slice (`scripts/reference/curve.py`: "
+            "`seen` episodes re-seeded with a public secret, so neither the released suite's nor any "
+            "demonstration's initial states).",
+            "",
+            f"![learning curve]({Path(args.curve).name})",
+            "",
+        ]
+        table = Path(args.curve).with_suffix(".csv")
+        if table.is_file():
+            import csv
+
+            with open(table, encoding="utf-8") as f:
+                rows = list(csv.DictReader(f))
+            lines += ["| step | environment | success | 95% interval |", "|---|---|---|---|"]
+            lines += [
+                f"| {r['step']}{' (blind)' if r['blind'] == 'True' else ''} | {r['env']} | "
+                f"{r['successes']}/{r['n']} | [{100 * float(r['ci_low']):.0f}%, {100 * float(r['ci_high']):.0f}%] |"
+                for r in rows
+            ]
+            lines.append("")
     if results:
         lines += [
             "## Results",
@@ -126,7 +149,8 @@ def main() -> None:
     parser.add_argument("--results", action="append", metavar="SUITE=RUN")
     parser.add_argument("--blind", action="append", metavar="SUITE=RUN")
     parser.add_argument("--random", action="append", metavar="SUITE=RUN")
-    parser.add_argument("--curve", help="a learning-curve picture to ship beside the card")
+    parser.add_argument("--curve", help="a learning-curve picture to ship beside the card (its .csv is tabled)")
+    parser.add_argument("--note", help="a status line at the top of the card (e.g. why this step is provisional)")
     args = parser.parse_args()
     from agents.train.checkpoint import CONFIG, WEIGHTS, checkpoint_sha256, last_checkpoint
 
