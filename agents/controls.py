@@ -14,6 +14,7 @@ also skips rendering for them.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -67,8 +68,10 @@ class ReplayAgent:
     table (every instruction of every episode; an instruction recorded for several tasks goes to
     the one with most episodes). An instruction the dataset never had: with
     ``unknown_instruction="nearest"`` (the default) the known instruction sharing the most words
-    with it (Jaccard similarity of lower-case word sets; ties to the earliest in the dataset) names
-    the task, as a reader of the request would; with ``"error"`` the episode fails with one line.
+    with it (Jaccard similarity of lower-case word sets, each word weighted by its inverse frequency
+    among the dataset's instructions, so object names count more than a phrasing's template words;
+    ties to the earliest in the dataset) names the task, as a reader of the request would; with
+    ``"error"`` the episode fails with one line.
 
     Privileged only to receive the environment for its no-op action (``bind``); it ignores the task
     the evaluator binds and every observation.
@@ -110,8 +113,21 @@ class ReplayAgent:
                 "--set unknown_instruction=nearest reads it as the closest one"
             )
         words = _words(text)
-        best = max(self.instructions, key=lambda known: _jaccard(words, _words(known)))  # max keeps the first
+        weight = self._idf()
+        best = max(self.instructions, key=lambda known: _jaccard(words, _words(known), weight))  # max keeps the first
         return self.instructions[best], best
+
+    def _idf(self) -> dict[str, float]:
+        """Each word's inverse document frequency over the dataset's instructions (rare words, such as
+        object names, weigh more than the words of a phrasing template)."""
+        if not hasattr(self, "_idf_cache"):
+            counts: dict[str, int] = {}
+            for known in self.instructions:
+                for word in _words(known):
+                    counts[word] = counts.get(word, 0) + 1
+            n = len(self.instructions)
+            self._idf_cache = {word: math.log((1 + n) / (1 + c)) + 1.0 for word, c in counts.items()}
+        return self._idf_cache
 
     def act(self, observation: dict[str, Any]) -> np.ndarray:
         if self._sequence is None:
@@ -182,5 +198,8 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a | b else 0.0
+def _jaccard(a: frozenset[str], b: frozenset[str], weight: dict[str, float]) -> float:
+    """Weighted Jaccard similarity of two word sets (a word the dataset never had weighs the most)."""
+    top = max(weight.values(), default=1.0)
+    union = sum(weight.get(w, top) for w in a | b)
+    return sum(weight.get(w, top) for w in a & b) / union if union else 0.0

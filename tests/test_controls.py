@@ -240,3 +240,15 @@ def test_screen_rejects_an_initial_state_the_no_op_solves():
     assert screened.seed != solved.seed and screened.scene == solved.scene
     assert not open_loop_solves(env, screened) and expert_solves(env, screened)
     env.close()
+
+
+def test_nearest_instruction_weighs_object_names_over_template_words():
+    agent = ReplayAgent.__new__(ReplayAgent)  # only the instruction table matters here
+    agent.unknown_instruction, agent.data = "nearest", "table"
+    agent.instructions = {
+        "drop the bowl and the plate into the dish tub": "bowl_and_plate",  # unweighted, a tie won by order
+        "put the cup and the bowl into the dish tub": "cup_and_bowl",
+        "put the apple in the bin": "apple",
+        "put the spoon in the tub": "spoon",
+    }
+    assert agent.task_of("drop the cup and the bowl into the dish tub")[0] == "cup_and_bowl"
