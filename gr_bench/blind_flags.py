@@ -25,10 +25,15 @@ def load_flags(path: str | Path | None = None) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and isinstance(data.get("tasks"), dict) else None
 
 
+def _counts(entry: dict[str, Any]) -> str:
+    """``noop 2/6, replay 5/6``: the controls that flagged a task, with their counts."""
+    return ", ".join(f"{c} {entry[c]['successes']}/{entry[c]['n']}" for c in entry.get("flagged_by", ()) if c in entry)
+
+
 def describe(task: str, entry: dict[str, Any]) -> str:
-    """``task (noop 2/6, replay 5/6)``: the controls that flagged it, with their counts."""
-    counts = [f"{c} {entry[c]['successes']}/{entry[c]['n']}" for c in entry.get("flagged_by", ()) if c in entry]
-    return f"{task} ({', '.join(counts)})" if counts else task
+    """``task (noop 2/6, replay 5/6)``."""
+    counts = _counts(entry)
+    return f"{task} ({counts})" if counts else task
 
 
 def flagged_in(tasks, flags: dict[str, Any] | None = None) -> list[str]:
@@ -49,3 +54,26 @@ def listing_line(tasks, flags: dict[str, Any] | None = None) -> str | None:
         return None
     where = f"{flags.get('suite')} v{flags.get('version')}"
     return f"blind-solvable tasks ({len(found)}, measured on {where}; docs/blind_controls.md): " + ", ".join(found)
+
+
+def report_lines(per_task: dict[str, Any], flags: dict[str, Any] | None = None) -> list[str]:
+    """Lines for a report: each flagged task the run has, the agent's success beside the blind
+    controls' (where the agent is not far above them, its success there need not come from seeing)."""
+    flags = flags if flags is not None else load_flags()
+    if not flags:
+        return []
+    lines = []
+    for task, entry in flags["tasks"].items():
+        rate = per_task.get(task)
+        if rate is None:
+            continue
+        blind = ", ".join(
+            f"{c} {entry[c]['successes']}/{entry[c]['n']}" for c in entry.get("flagged_by", ()) if c in entry
+        )
+        lines.append(f"{task}: this agent {rate['successes']}/{rate['n']}, blind {blind}")
+    if lines:
+        where = f"{flags.get('suite')} v{flags.get('version')}"
+        lines.insert(
+            0, f"Blind-solvable tasks (a control that never looks solved them on {where}; docs/blind_controls.md):"
+        )
+    return lines

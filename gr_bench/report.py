@@ -9,6 +9,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+from gr_bench.blind_flags import report_lines
+
 
 def _pct(rate: dict[str, Any]) -> str:
     lo, hi = rate["ci95"]
@@ -262,6 +264,9 @@ def markdown(results: dict[str, Any]) -> str:
             "fraction of the objects a request names that were placed where it says), the fraction of a "
             "chain's tasks completed, or success for one task.",
         ]
+    blind = report_lines(agg.get("per_task", {}))  # leaderboards/blind_flags.json
+    if blind:
+        out += ["", blind[0], "", *(f"- {line}" for line in blind[1:])]
     statuses = status_lines(agg)
     if statuses:
         out += ["", *(f"- {line}" for line in statuses)]

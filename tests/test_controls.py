@@ -252,3 +252,17 @@ def test_nearest_instruction_weighs_object_names_over_template_words():
         "put the spoon in the tub": "spoon",
     }
     assert agent.task_of("drop the cup and the bowl into the dish tub")[0] == "cup_and_bowl"
+
+
+def test_flags_reach_the_report():
+    from gr_bench.blind_flags import report_lines
+
+    flags = {
+        "suite": "seen",
+        "version": 2,
+        "tasks": {"close_drawer": {"flagged_by": ["replay"], "replay": {"successes": 4, "n": 6}}},
+    }
+    per_task = {"close_drawer": {"successes": 6, "n": 6}, "open_drawer": {"successes": 1, "n": 6}}
+    lines = report_lines(per_task, flags)
+    assert lines[1] == "close_drawer: this agent 6/6, blind replay 4/6" and "seen v2" in lines[0]
+    assert report_lines({"open_drawer": per_task["open_drawer"]}, flags) == []
