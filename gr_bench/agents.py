@@ -128,6 +128,28 @@ def latency_steps(config: dict[str, Any] | None) -> int:
     return value
 
 
+def config_from_options(
+    spec: str, agent_config: str | None, settings: list[str] | None, checkpoint: str | None
+) -> tuple[dict[str, Any], str | None]:
+    """The agent's config from the command line's ``--agent-config`` (a JSON object), ``--set
+    KEY=VALUE`` items and ``--checkpoint``, with the shipped reference filled in where the agent
+    has one and none was named (returned too, as ``with_default_checkpoint`` does)."""
+    import json
+
+    from gr_bench.train import parse_overrides
+
+    try:
+        config = json.loads(agent_config) if agent_config else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--agent-config is not JSON ({exc}): {agent_config!r}") from exc
+    if not isinstance(config, dict):
+        raise ValueError(f"--agent-config must be a JSON object of keyword arguments, got {agent_config!r}")
+    config |= parse_overrides(settings)
+    if checkpoint:
+        config["checkpoint"] = checkpoint
+    return with_default_checkpoint(spec, config)
+
+
 def with_default_checkpoint(spec: str, config: dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
     """``config`` with the agent's shipped reference checkpoint filled in when it names none, so the
     run records which model it ran; also returns that default (None when none was filled in)."""

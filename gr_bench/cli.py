@@ -147,19 +147,9 @@ def _eval(args: argparse.Namespace) -> int:
     )
     if not suite.episodes:
         raise ValueError(f"no episode of suite {args.suite!r} matches --env/--task/--axis/--category")
-    from gr_bench.agents import with_default_checkpoint
-    from gr_bench.train import parse_overrides
+    from gr_bench.agents import config_from_options
 
-    try:
-        config = json.loads(args.agent_config) if args.agent_config else {}
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--agent-config is not JSON ({exc}): {args.agent_config!r}") from exc
-    if not isinstance(config, dict):
-        raise ValueError(f"--agent-config must be a JSON object of keyword arguments, got {args.agent_config!r}")
-    config |= parse_overrides(args.set)
-    if args.checkpoint:
-        config["checkpoint"] = args.checkpoint
-    config, default = with_default_checkpoint(args.agent, config)
+    config, default = config_from_options(args.agent, args.agent_config, args.set, args.checkpoint)
     if default:
         from agents.train.checkpoint import checkpoint_sha256, resolve_checkpoint
 

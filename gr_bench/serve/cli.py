@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -26,8 +25,7 @@ def _serve(args: argparse.Namespace) -> int:
         from gr_bench.serve.server import PolicyServer
     except ImportError as exc:
         raise ValueError(f"gr-bench serve needs its extras: pip install -e '.[serve]' ({exc})") from exc
-    from gr_bench.agents import REMOTE_SCHEMES, with_default_checkpoint
-    from gr_bench.train import parse_overrides
+    from gr_bench.agents import REMOTE_SCHEMES, config_from_options
 
     if args.agent.startswith(REMOTE_SCHEMES):
         raise ValueError("gr-bench serve serves an agent by name or module:Class, not another server")
@@ -39,16 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise ValueError(f"--batch-wait-ms must be 0 or more, got {args.batch_wait_ms}")
     if not 1 <= args.max_message_mib <= 4096:
         raise ValueError(f"--max-message-mib must be in 1..4096, got {args.max_message_mib}")
-    try:
-        config = json.loads(args.agent_config) if args.agent_config else {}
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--agent-config is not JSON ({exc}): {args.agent_config!r}") from exc
-    if not isinstance(config, dict):
-        raise ValueError(f"--agent-config must be a JSON object of keyword arguments, got {args.agent_config!r}")
-    config |= parse_overrides(args.set)
-    if args.checkpoint:
-        config["checkpoint"] = args.checkpoint
-    config, _ = with_default_checkpoint(args.agent, config)
+    config, _ = config_from_options(args.agent, args.agent_config, args.set, args.checkpoint)
     token = None
     if args.token_file:
         try:
