@@ -22,7 +22,7 @@ import importlib
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from envs.utils.names import Lazy, resolve_name
@@ -85,7 +85,6 @@ class Family:
     max_task_steps: Callable[[], int] | None = None
     # optional: (sim, rng) -> visual question-answer pairs from privileged state, for co-training data
     scene_questions: Callable[..., Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def camera_keys(self) -> tuple[str, ...]:
