@@ -96,12 +96,12 @@ def table(results: dict[str, Any], compare: dict[str, Any] | None = None) -> str
 
 def status_lines(agg: dict[str, Any]) -> list[str]:
     """The agent's statuses scored (results schema 3): refusals of impossible requests, and how
-    often its "I am done" was true; "n/a" for an agent that reported none."""
+    often its "I am done" was true; "n/a" for a run in which the agent never reported one."""
     lines = []
     refusal = agg.get("refusal")
     if refusal is not None:
         if refusal.get("status") == "n/a":
-            lines.append("refusals: n/a (the agent reported no status)")
+            lines.append("refusals: n/a (no `invalid` or `terminated` status in this run)")
         else:
             lines.append(
                 f"refusals ({refusal['refusals']}): recall {_pct(refusal['recall'])}, precision "
