@@ -3,7 +3,8 @@ perf workloads, as ``module:name`` strings imported only when used.
 
 ``gr-bench eval --agent NAME`` (and its ``--help``), ``gr-bench train --agent NAME``, the perf
 figures (``benchmarks/bench_agents.py``) and the tests iterate this table. Adding an agent is its
-package plus one entry here.
+package plus one entry here. ``TRAIN_ONLY`` lists models that ``gr-bench train`` trains but that are
+no agent (nothing to evaluate).
 """
 
 from __future__ import annotations
@@ -69,9 +70,29 @@ REGISTRY: dict[str, AgentEntry] = {
 }
 
 
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model that ``gr-bench train`` trains but that does not act, so ``gr-bench eval`` has no such agent
+    (a part of an agent trained on its own first, like GR-2's image tokenizer)."""
+
+    trainer: str  # module:function, as AgentEntry.trainer
+    description: str
+    tiny_config: str
+
+
+TRAIN_ONLY: dict[str, ModelEntry] = {
+    "vqgan": ModelEntry(
+        "agents.gr2.training:build",
+        "GR-2's VQGAN image tokenizer, trained first on single frames (--videos, --data); not an agent",
+        tiny_config="tiny",
+    ),
+}
+
+
 def trainable() -> dict[str, str]:
-    """Agent name -> its trainer, for the agents that train."""
-    return {name: e.trainer for name, e in REGISTRY.items() if e.trainer}
+    """Name -> its trainer, for the agents that train and the train-only models."""
+    agents = {name: e.trainer for name, e in REGISTRY.items() if e.trainer}
+    return {**agents, **{name: e.trainer for name, e in TRAIN_ONLY.items()}}
 
 
 def resolve_name(path: str):

@@ -7,7 +7,7 @@ import inspect
 import pytest
 
 from gr_bench.agents import AGENTS, resolve
-from gr_bench.registry import REGISTRY, resolve_name, trainable
+from gr_bench.registry import REGISTRY, TRAIN_ONLY, resolve_name, trainable
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))
@@ -27,6 +27,17 @@ def test_every_entry_resolves(name):
             assert callable(resolve_name(workload))
 
 
+@pytest.mark.parametrize("name", list(TRAIN_ONLY))
+def test_every_train_only_entry_resolves(name):
+    pytest.importorskip("torch")
+    entry = TRAIN_ONLY[name]
+    build = resolve_name(entry.trainer)
+    assert {"config", "overrides", "stage", "data", "videos", "tasks"} <= set(inspect.signature(build).parameters)
+    assert entry.description and entry.tiny_config
+    with pytest.raises(ValueError, match=f"unknown agent '{name}'"):  # nothing to evaluate
+        resolve(name)
+
+
 def test_eval_train_and_perf_iterate_the_registry(capsys):
     import importlib.util
     from pathlib import Path
@@ -34,7 +45,16 @@ def test_eval_train_and_perf_iterate_the_registry(capsys):
     from gr_bench.cli import build_parser
     from gr_bench.train import TRAINABLE
 
-    assert TRAINABLE == trainable() == {"gr1": "agents.gr1.training:build", "gr3": "agents.gr3.training:build"}
+    assert (
+        TRAINABLE
+        == trainable()
+        == {
+            "gr1": "agents.gr1.training:build",
+            "gr3": "agents.gr3.training:build",
+            "vqgan": "agents.gr2.training:build",  # train-only: no agent to evaluate
+        }
+    )
+    assert not set(TRAIN_ONLY) & set(REGISTRY) and not set(TRAIN_ONLY) & set(AGENTS)
     help_text = build_parser()._subparsers._group_actions[0].choices["eval"].format_help()
     assert all(name in help_text for name in REGISTRY)
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_agents.py"
