@@ -33,6 +33,10 @@ def resolve(spec: str) -> type:
     path = AGENTS.get(spec, spec)
     if ":" not in path:
         from envs.errors import unknown_name_error
+        from gr_bench.registry import TRAIN_ONLY
+
+        if spec in TRAIN_ONLY:
+            raise ValueError(f"{spec!r} is trained (gr-bench train --agent {spec}) but is no agent: it cannot act")
 
         error = unknown_name_error("agent", spec, AGENTS)
         raise ValueError(f"{error} An outside agent is given as module:Class, e.g. my_pkg.policy:MyAgent.")
