@@ -114,6 +114,15 @@ class FrameDecoder(nn.Module):
         return self.head(self.norm(x[:, context.shape[1] :]))
 
 
+def to_unit_images(images: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 (..., 3, h, w) -> float (..., 3, size, size) in [0, 1] (bilinear, antialiased resize)."""
+    lead = images.shape[:-3]
+    x = images.reshape(-1, *images.shape[-3:]).float() / 255.0
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return x.reshape(*lead, 3, size, size)
+
+
 def patchify(images: torch.Tensor, patch: int) -> torch.Tensor:
     """(N, 3, S, S) -> (N, (S/patch)^2, patch*patch*3), patches in raster order."""
     n, c, s, _ = images.shape

@@ -21,7 +21,7 @@ from torch import nn
 
 from agents.gr1.config import CAMERAS, GR1Config
 from agents.gr1.encoders import TextEncoder, VisionEncoder
-from agents.gr1.layers import Block, FrameDecoder, PerceiverResampler, patchify, trunk_mask
+from agents.gr1.layers import Block, FrameDecoder, PerceiverResampler, patchify, to_unit_images, trunk_mask
 from agents.weights import init_weights
 
 
@@ -73,12 +73,7 @@ class GR1(nn.Module):
     # --- inputs ----------------------------------------------------------------------------
     def prepare_images(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 (..., 3, h, w) -> float (..., 3, S, S) in [0, 1] at the model's image size."""
-        lead = images.shape[:-3]
-        x = images.reshape(-1, *images.shape[-3:]).float() / 255.0
-        size = self.config.image_size
-        if x.shape[-2:] != (size, size):
-            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        return x.reshape(*lead, 3, size, size)
+        return to_unit_images(images, self.config.image_size)
 
     def encode_observation(self, images: dict[str, torch.Tensor], state: torch.Tensor) -> torch.Tensor:
         """One step's observation tokens without language.

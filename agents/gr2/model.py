@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from agents.gr1.layers import Block
+from agents.gr1.layers import Block, to_unit_images
 from agents.gr2.config import CAMERAS, GR2Config
 from agents.gr2.tokenizer import VQGAN
 from agents.weights import init_weights
@@ -112,12 +112,7 @@ class GR2(nn.Module):
     # --- inputs ----------------------------------------------------------------------------
     def prepare_images(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 (..., 3, h, w) -> float (..., 3, S, S) in [0, 1] at the model's image size."""
-        lead = images.shape[:-3]
-        x = images.reshape(-1, *images.shape[-3:]).float() / 255.0
-        size = self.config.image_size
-        if x.shape[-2:] != (size, size):
-            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        return x.reshape(*lead, 3, size, size)
+        return to_unit_images(images, self.config.image_size)
 
     def frame_codes(self, batch: dict[str, Any]) -> torch.Tensor:
         """(B, T, cameras * g * g) code ids of every camera's frames, from the frozen tokenizer."""
