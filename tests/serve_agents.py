@@ -52,8 +52,9 @@ class TabletopOnlyAgent(EchoAgent):
 
 
 class DiesOnceAgent(EchoAgent):
-    """Its process is killed (SIGKILL) at its first act() of a run, once per ``marker`` file: the
-    Ray backend must run that episode again. ``times``: how many runs die (counted in the file)."""
+    """Its process is killed (SIGKILL) at its first act() of a run while fewer than ``times`` runs
+    have died: the Ray backend must run that episode again. Deaths are claimed atomically, one file
+    per death in the ``marker`` folder, so two workers starting together cannot both die for one."""
 
     def __init__(self, marker: str, times: int = 1):
         super().__init__()
@@ -64,9 +65,12 @@ class DiesOnceAgent(EchoAgent):
         import signal
         from pathlib import Path
 
-        path = Path(self.marker)
-        deaths = len(path.read_text()) if path.exists() else 0
-        if deaths < self.times:
-            path.write_text("x" * (deaths + 1))
+        folder = Path(self.marker)
+        folder.mkdir(parents=True, exist_ok=True)
+        for n in range(self.times):
+            try:
+                os.close(os.open(folder / str(n), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                continue
             os.kill(os.getpid(), signal.SIGKILL)
         return super().act(observation)
