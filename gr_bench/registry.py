@@ -27,7 +27,7 @@ class AgentEntry:
     train_calls: int = 1  # train steps per timed round
 
 
-GR1_PERF, GR3_PERF = "gr_bench.perf.gr1", "gr_bench.perf.gr3"
+GR1_PERF, GR2_PERF, GR3_PERF = "gr_bench.perf.gr1", "gr_bench.perf.gr2", "gr_bench.perf.gr3"
 
 REGISTRY: dict[str, AgentEntry] = {
     "random": AgentEntry(
@@ -57,6 +57,15 @@ REGISTRY: dict[str, AgentEntry] = {
         perf_train_step=f"{GR1_PERF}:tiny_train_step",
         act_calls=20,
     ),
+    "gr2": AgentEntry(
+        "agents.gr2.agent:GR2Agent",
+        "GR-2: GPT over language, state and VQGAN frame tokens, next-frame tokens, cVAE action chunks (one 7-D arm)",
+        trainer="agents.gr2.training:build",
+        tiny_config="tiny",
+        perf_agent=f"{GR2_PERF}:tiny_agent",
+        perf_train_step=f"{GR2_PERF}:tiny_train_step",
+        act_calls=20,
+    ),
     "gr3": AgentEntry(
         "agents.gr3.agent:GR3Agent",
         "GR-3: a vision-language backbone and a flow-matching action transformer, task status (both robots)",
@@ -82,7 +91,7 @@ class ModelEntry:
 
 TRAIN_ONLY: dict[str, ModelEntry] = {
     "vqgan": ModelEntry(
-        "agents.gr2.training:build",
+        "agents.gr2.training:build_tokenizer",
         "GR-2's VQGAN image tokenizer, trained first on single frames (--videos, --data); not an agent",
         tiny_config="tiny",
     ),

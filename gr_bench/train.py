@@ -1,4 +1,4 @@
-"""``gr-bench train``: train a reference agent (GR-1, GR-3) on collected data, video or vision-language data."""
+"""``gr-bench train``: train a reference agent (GR-1, GR-2, GR-3) on collected data, video or vision-language data."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ EXAMPLES = """examples:
   gr-bench train --agent gr1 --stage pretrain --videos data/drawer --steps 2000 --out runs/gr1-video
   gr-bench train --agent gr1 --stage finetune --data data/drawer --init runs/gr1-video --out runs/gr1-ft
   gr-bench train --agent gr1 --config paper --set history=10 --device cuda ...
+  gr-bench train --agent vqgan --videos data/drawer --steps 3000 --out runs/vqgan      # GR-2's tokenizer first
+  gr-bench train --agent gr2 --stage pretrain --videos data/drawer --tokenizer runs/vqgan --out runs/gr2-video
+  gr-bench train --agent gr2 --stage finetune --data data/drawer --init runs/gr2-video --out runs/gr2-ft
   torchrun --nproc_per_node 2 -m gr_bench.cli train --agent gr1 --data data/drawer --out runs/ddp
   gr-bench eval --agent gr1 --checkpoint runs/gr1-drawer --suite seen --task open_drawer
   gr-bench collect-vl --scenes 1500 --out data/vl
@@ -68,12 +71,15 @@ def build_for_training(
     vl_data: str | None = None,
     init: str | None = None,
     robot_data: str | None = None,
+    tokenizer: str | None = None,
 ):
     """(model, dataset, checkpoint_config) of a trainable agent's stage, from ``gr-bench train``'s options.
 
     Which options an agent's trainer takes is read off its signature: an option it has no parameter
     for is refused with one line; a trainer with an ``invalid_pool`` parameter gets every robot's
-    training bank of impossible requests."""
+    training bank of impossible requests. ``--init`` reaches a trainer that has an ``init`` parameter (GR-3's
+    fewshot stage, which requires it; GR-2, whose model is the checkpoint's) and is refused at ``--stage
+    fewshot`` by one that has none; the training loop loads its weights either way."""
     import inspect
 
     from gr_bench.registry import resolve_name
@@ -86,11 +92,18 @@ def build_for_training(
     accepted = inspect.signature(build).parameters
     # options only some agents have are passed only when given
     extra: dict[str, Any] = {"vl_data": vl_data} if vl_data else {}
-    if stage == "fewshot":
+    if stage == "fewshot" or (init and "init" in accepted):
         extra["init"] = init
     if robot_data:
         extra["robot_data"] = robot_data
-    flags = {"vl_data": "--vl-data", "init": "--stage fewshot", "robot_data": "--robot-data"}
+    if tokenizer:
+        extra["tokenizer"] = tokenizer
+    flags = {
+        "vl_data": "--vl-data",
+        "init": "--stage fewshot",
+        "robot_data": "--robot-data",
+        "tokenizer": "--tokenizer",
+    }
     refused = [flags[name] for name in extra if name not in accepted]
     if refused:
         raise ValueError(f"{agent}'s training takes no {', '.join(refused)} (gr-bench train --help says whose)")
@@ -149,6 +162,7 @@ def _train(args: argparse.Namespace) -> int:
         vl_data=args.vl_data,
         init=args.init,
         robot_data=args.robot_data,
+        tokenizer=args.tokenizer,
     )
     out = args.out or f"runs/train-{args.agent}-{args.stage}"
     last = train(
@@ -183,12 +197,14 @@ def add_parser(sub) -> None:
         "--stage",
         default="finetune",
         choices=["pretrain", "finetune", "fewshot"],
-        help="pretrain (GR-1: video), finetune (demonstrations), fewshot (GR-3: 'human' data, no wrist view or state)",
+        help="pretrain (GR-1, GR-2: video), finetune (demonstrations), fewshot (GR-3: 'human' data, no wrist view "
+        "or state)",
     )
     p.add_argument(
         "--data",
         action="append",
-        help="finetune: a dataset made by gr-bench collect (GR-3: repeat it with one dataset per robot)",
+        help="finetune: a dataset made by gr-bench collect (GR-3: repeat it with one dataset per robot); GR-2 "
+        "pretrain, vqgan: its frames and instructions too (repeatable)",
     )
     p.add_argument("--videos", action="append", help="pretrain: a folder of videos or a dataset (repeatable)")
     p.add_argument("--tasks", help="finetune: only episodes of these tasks (comma-separated)")
@@ -198,7 +214,16 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--vl-data", help="GR-3: co-train on this vision-language data (gr-bench collect-vl); omit for no co-training"
     )
-    p.add_argument("--init", help="initialise from this checkpoint or run (e.g. after pre-training)")
+    p.add_argument(
+        "--init",
+        help="initialise from this checkpoint or run (e.g. after pre-training; GR-2: the model, its config and "
+        "tokenizer are the checkpoint's)",
+    )
+    p.add_argument(
+        "--tokenizer",
+        help="GR-2: the frozen VQGAN image tokenizer, a checkpoint or run of gr-bench train --agent vqgan "
+        "(not needed with --init, whose checkpoint carries it)",
+    )
     p.add_argument("--out", help="run folder (default runs/train-AGENT-STAGE)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--steps", type=int, default=2000)

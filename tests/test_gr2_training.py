@@ -1,4 +1,5 @@
-"""``gr-bench train --agent vqgan``: GR-2's tokenizer trained on collected frames through the one loop, resumed."""
+"""GR-2 through ``gr-bench train``: the tokenizer (``--agent vqgan``), video pre-training, fine-tuning from the
+pre-training checkpoint, resume, DDP, and the agent acting from what was trained."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def _rows(run):
 
 
 def test_train_the_tokenizer_on_collected_frames_and_resume(tmp_path):
-    from agents.gr2.training import Frames, build
+    from agents.gr2.training import Frames, build_tokenizer
 
     data = tmp_path / "data"
     assert main(["collect", "--suite", "smoke", "--episodes-per-task", "1", "--tasks", "open_drawer",
@@ -49,10 +50,217 @@ def test_train_the_tokenizer_on_collected_frames_and_resume(tmp_path):
     from agents.gr2.tokenizer import VQGAN
     from agents.train.checkpoint import load_weights
 
-    tokenizer, _, _ = build(overrides={"image_size": 32}, videos=[str(data)])
+    tokenizer, _, _ = build_tokenizer(overrides={"image_size": 32}, videos=[str(data)])
     assert isinstance(tokenizer, VQGAN)
     load_weights(tokenizer, run / "checkpoints" / "step-0000006")
     with pytest.raises(ValueError, match="--videos"):
-        build()
+        build_tokenizer()
     with pytest.raises(ValueError, match="--tasks"):
-        build(videos=[str(data)], tasks=["open_drawer"])
+        build_tokenizer(videos=[str(data)], tasks=["open_drawer"])
+
+
+# --- GR-2's stages ----------------------------------------------------------------------------------
+SMALL = {"layers": 1, "hidden": 64, "heads": 2, "history": 2, "chunk": 3, "cvae_hidden": 32, "latent_dim": 8}
+TRAIN = ["--batch-size", "2", "--warmup-steps", "1", "--log-every", "1", "--device", "cpu"]
+
+
+def _sets(fields: dict) -> list[str]:
+    return [arg for key, value in fields.items() for arg in ("--set", f"{key}={json.dumps(value)}")]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A collected dataset, a 2-step tokenizer, 3 steps of pre-training on its video (seed 1), 3 of
+    fine-tuning from it (seed 0)."""
+    root = tmp_path_factory.mktemp("gr2")
+    paths = {name: root / name for name in ("data", "vqgan", "pretrain", "finetune")}
+    data = str(paths["data"])
+    assert main(["collect", "--suite", "smoke", "--episodes-per-task", "1", "--tasks", "open_drawer", "--out", data,
+                 "--workers", "1", "--size", "48", "--gripper-size", "32"]) == 0  # fmt: skip
+    assert main(["train", "--agent", "vqgan", "--videos", data, "--set", "image_size=32", "--steps", "2", *TRAIN,
+                 "--out", str(paths["vqgan"])]) == 0  # fmt: skip
+    assert main(["train", "--agent", "gr2", "--stage", "pretrain", "--videos", data, "--tokenizer", str(paths["vqgan"]),
+                 "--steps", "3", *TRAIN, *_sets(SMALL), "--seed", "1",
+                 "--out", str(paths["pretrain"])]) == 0  # fmt: skip
+    assert main(["train", "--agent", "gr2", "--stage", "finetune", "--data", data, "--init", str(paths["pretrain"]),
+                 "--steps", "3", *TRAIN, "--out", str(paths["finetune"])]) == 0  # fmt: skip
+    return paths
+
+
+def _overrides() -> dict:
+    from gr_bench.train import parse_overrides
+
+    return parse_overrides([f"{k}={json.dumps(v)}" for k, v in SMALL.items()])
+
+
+def _last(run):
+    from agents.train.checkpoint import resolve_checkpoint
+
+    return resolve_checkpoint(run)
+
+
+def _weights(run) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(_last(run) / "model.safetensors"))
+
+
+def test_pretrain_on_video_then_finetune_from_it(runs):
+    import torch
+
+    from agents.gr2.training import build
+    from agents.train.checkpoint import checkpoint_sha256
+
+    pre = json.loads((_last(runs["pretrain"]) / "config.json").read_text())
+    tokenizer = {"checkpoint": str(runs["vqgan"]), "sha256": checkpoint_sha256(runs["vqgan"]), "step": 2}
+    assert pre["agent"] == "gr2" and pre["stage"] == "pretrain" and pre["step"] == 3 and pre["normalizer"] is None
+    assert pre["model"]["image_size"] == 32 and not pre["model"]["action_loss"]  # the tokenizer's size, video only
+    assert pre["source"]["tokenizer"] == tokenizer and pre["source"]["videos"] == [str(runs["data"])]
+    rows = _rows(runs["pretrain"])
+    assert [int(r["step"]) for r in rows] == [1, 2, 3] and "arm_loss" not in rows[0]
+    assert all(0 <= float(r["token_acc_rgb_static"]) <= 1 and math.isfinite(float(r["loss"])) for r in rows)
+
+    ft = json.loads((_last(runs["finetune"]) / "config.json").read_text())
+    assert ft["stage"] == "finetune" and ft["model"]["action_loss"] and ft["normalizer"]
+    assert ft["model"] == {**pre["model"], "action_loss": True}  # the model is --init's, with the actions on
+    assert ft["source"]["tokenizer"] == tokenizer and ft["source"]["init"] == str(runs["pretrain"])
+    assert {"arm_loss", "gripper_loss", "kl", "video_loss_rgb_static"} <= set(_rows(runs["finetune"])[0])
+
+    # the tokenizer travels inside every GR-2 checkpoint: the fine-tuned one holds the VQGAN's weights,
+    # which only --init's checkpoint can have brought (no --tokenizer was given)
+    vqgan, finetuned, pretrained = _weights(runs["vqgan"]), _weights(runs["finetune"]), _weights(runs["pretrain"])
+    assert set(vqgan) and all(torch.equal(finetuned[f"tokenizer.{k}"], v) for k, v in vqgan.items())
+    # the trunk started from the pre-trained one (seed 1), not from a fresh initialisation (seed 0)
+    torch.manual_seed(0)
+    fresh, _, _ = build(overrides=_overrides(), stage="finetune", data=str(runs["data"]), tokenizer=str(runs["vqgan"]))
+    key = "blocks.0.attn.qkv.weight"
+    moved = (finetuned[key] - pretrained[key]).abs().max()
+    assert moved < 0.01 < (finetuned[key] - fresh.state_dict()[key]).abs().max()
+
+
+def test_video_batches_never_touch_the_action_head(runs):
+    """Pre-training batches carry no actions and the loss has no action term: the cVAE head gets no
+    gradient, so AdamW (weight decay included) leaves it exactly as it was initialised."""
+    import torch
+
+    from agents.gr2.training import build
+
+    torch.manual_seed(1)  # as `gr-bench train --seed 1` seeded the pre-training run's initial weights
+    model, dataset, _ = build(
+        overrides=_overrides(),
+        stage="pretrain",
+        videos=[str(runs["data"])],
+        tokenizer=str(runs["vqgan"]),
+    )
+    assert not model.config.action_loss and "actions" not in dataset[0]
+    pretrained = _weights(runs["pretrain"])
+    head = {k: v for k, v in model.state_dict().items() if k.startswith("action_head.")}
+    assert head and all(torch.equal(pretrained[k], v) for k, v in head.items())  # 3 steps later, untouched
+    assert not torch.equal(pretrained["frame_head.weight"], model.frame_head.weight.detach())  # the rest trained
+
+    batch = torch.utils.data.default_collate([dataset[0], dataset[1]])
+    batch["actions"] = torch.ones(2, model.config.history, model.config.chunk, 7)  # even if a batch had actions
+    loss, metrics = model.loss(batch)
+    loss.backward()
+    assert not {"arm_loss", "gripper_loss", "kl"} & set(metrics)
+    assert all(p.grad is None for p in model.action_head.parameters())
+    assert model.frame_head.weight.grad is not None
+
+
+def test_resume_and_the_options_gr2_refuses(runs, tmp_path, capsys):
+    args = ["train", "--agent", "gr2", "--stage", "finetune", "--data", str(runs["data"]), "--init",
+            str(runs["pretrain"]), *TRAIN]  # fmt: skip
+    run = tmp_path / "ft"
+    assert main([*args, "--steps", "4", "--checkpoint-every", "2", "--out", str(run)]) == 0
+    import shutil
+
+    shutil.rmtree(run / "checkpoints" / "step-0000004")  # as if killed after step 2's checkpoint
+    (run / "checkpoints" / "last").write_text("step-0000002")
+    assert main([*args, "--steps", "4", "--checkpoint-every", "2", "--out", str(run), "--resume"]) == 0
+    assert [int(r["step"]) for r in _rows(run)] == [1, 2, 3, 4]
+    assert (run / "checkpoints" / "step-0000004" / "model.safetensors").is_file()
+
+    capsys.readouterr()
+    refused = {
+        "GR-2 trains on a frozen VQGAN tokenizer": ["--stage", "pretrain", "--videos", str(runs["data"])],
+        "is a checkpoint of 'gr2', not vqgan": [
+            "--stage",
+            "pretrain",
+            "--videos",
+            str(runs["data"]),
+            "--tokenizer",
+            str(runs["pretrain"]),
+        ],  # fmt: skip
+        "contradicts the tokenizer": [
+            "--stage",
+            "pretrain",
+            "--videos",
+            str(runs["data"]),
+            "--tokenizer",
+            str(runs["vqgan"]),
+            "--set",
+            "image_size=64",
+        ],  # fmt: skip
+        "is a checkpoint of 'vqgan', not gr2": ["--data", str(runs["data"]), "--init", str(runs["vqgan"])],
+        "plain video is for --stage pretrain": [
+            "--data",
+            str(runs["data"]),
+            "--videos",
+            str(runs["data"]),
+            "--init",
+            str(runs["pretrain"]),
+        ],  # fmt: skip
+        "the tokenizer of --init": [
+            "--data",
+            str(runs["data"]),
+            "--init",
+            str(runs["pretrain"]),
+            "--set",
+            "codebook_size=64",
+        ],  # fmt: skip
+        "gr1's training takes no --tokenizer": ["--tokenizer", str(runs["vqgan"])],
+    }
+    for message, extra in refused.items():
+        agent = "gr1" if "gr1" in message else "gr2"
+        assert main(["train", "--agent", agent, *extra, "--out", str(tmp_path / "x")]) == 2, message
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_agent_acts_from_the_finetuned_checkpoint(runs, tmp_path, capsys):
+    import gymnasium as gym
+    import numpy as np
+
+    from agents.gr2.agent import GR2Agent
+    from envs.family import family_named
+
+    env = gym.make("GRBench/Tabletop-v0").unwrapped
+    obs, _ = env.reset(seed=0, options={"task": "open_drawer"})
+    obs = {k: v for k, v in obs.items() if k != "scene_obs"}
+    chunk = 3
+    plans = []
+    for execute_steps in (None, 1):
+        agent = GR2Agent(str(runs["finetune"]), execute_steps=execute_steps)
+        agent.bind_action_space(env.action_space)
+        agent.reset(obs["instruction"])
+        actions = np.stack([agent.act(obs) for _ in range(chunk + 1)])
+        assert actions.shape == (chunk + 1, 7) and np.isfinite(actions).all()
+        assert set(np.unique(actions[:, 6])) <= {-1.0, 1.0}  # the gripper from its logit's sign
+        plans.append(actions)
+    assert np.array_equal(plans[0][0], plans[1][0])  # the same first plan: the prior's mean, no sampling
+    assert len(agent._history) == 2  # the history window (history=2) keeps the newest observations
+    with pytest.raises(ValueError, match="tabletop arm"):
+        agent.bind_action_space(gym.make(family_named("GRBench/Tidy-v0").env_id).unwrapped.action_space)
+    with pytest.raises(ValueError, match="fine-tune it on demonstrations"):
+        GR2Agent(str(runs["pretrain"]))
+
+    # through the CLI: another agent's checkpoint, or none, is one line and no run folder
+    capsys.readouterr()
+    out = tmp_path / "eval"
+    for checkpoint, message in ((runs["vqgan"], "is a checkpoint of 'vqgan', not gr2"), (None, "ships no reference")):
+        extra = ["--checkpoint", str(checkpoint)] if checkpoint else []
+        assert main(["eval", "--agent", "gr2", *extra, "--suite", "smoke", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()

@@ -50,8 +50,9 @@ def test_eval_train_and_perf_iterate_the_registry(capsys):
         == trainable()
         == {
             "gr1": "agents.gr1.training:build",
+            "gr2": "agents.gr2.training:build",
             "gr3": "agents.gr3.training:build",
-            "vqgan": "agents.gr2.training:build",  # train-only: no agent to evaluate
+            "vqgan": "agents.gr2.training:build_tokenizer",  # train-only: no agent to evaluate
         }
     )
     assert not set(TRAIN_ONLY) & set(REGISTRY) and not set(TRAIN_ONLY) & set(AGENTS)
@@ -61,4 +62,4 @@ def test_eval_train_and_perf_iterate_the_registry(capsys):
     spec = importlib.util.spec_from_file_location("bench_agents", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    assert set(bench.AGENTS) == {"random", "gr1_tiny", "gr3_tiny"}  # the figure names the gate compares
+    assert set(bench.AGENTS) == {"random", "gr1_tiny", "gr2_tiny", "gr3_tiny"}  # the figure names the gate compares

@@ -27,6 +27,9 @@ from agents.configs import from_known_fields, preset_or_file
 from agents.pretrained import MINILM
 
 CAMERAS = ("rgb_static", "rgb_gripper")
+# the fields that shape the VQGAN: a GR-2 model takes them from its tokenizer's checkpoint
+TOKENIZER_FIELDS = ("image_size", "tok_channels", "tok_channel_mult", "tok_res_blocks", "codebook_size",
+                    "codebook_dim", "commitment", "ema_codebook", "ema_decay")  # fmt: skip
 
 
 @dataclass(frozen=True)

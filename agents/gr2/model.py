@@ -10,6 +10,10 @@ The attention is causal. The output at the position before each frame code predi
 and the codes of step t before them. [ACT] of step t sees step t's frames and state; its output
 conditions the cVAE, whose encoder reads the true chunk at training time and whose learned prior
 p(z | ACT) gives the latent at inference (its mean, or a sample).
+
+The frozen tokenizer's weights are held as persistent buffers, not parameters: nothing optimises them,
+and every GR-2 checkpoint carries the tokenizer its trunk was trained with (``trained_state_dict`` keeps
+buffers), so a checkpoint acts on its own and its sha256 covers the tokenizer too.
 """
 
 from __future__ import annotations
@@ -32,6 +36,15 @@ def _mlp(din: int, hidden: int, layers: int, dout: int) -> nn.Sequential:
         modules += [nn.Linear(din, hidden), nn.GELU()]
         din = hidden
     return nn.Sequential(*modules, nn.Linear(din, dout))
+
+
+def _hold_as_buffers(module: nn.Module) -> None:
+    """Turn every parameter of ``module`` into a persistent buffer of the same name (frozen, saved)."""
+    for sub in module.modules():
+        for name, param in list(sub._parameters.items()):
+            if param is not None:
+                del sub._parameters[name]
+                sub.register_buffer(name, param.detach())
 
 
 class CVAEHead(nn.Module):
@@ -84,7 +97,7 @@ class GR2(nn.Module):
         self.text = text_encoder
         self.tokenizer = VQGAN(config)
         if config.freeze_tokenizer:
-            self.tokenizer.requires_grad_(False)
+            _hold_as_buffers(self.tokenizer)
         self.embed_lang = nn.Linear(self.text.dim, hidden)
         self.embed_state = nn.Sequential(nn.Linear(config.state_dim, hidden), nn.GELU(), nn.Linear(hidden, hidden))
         self.embed_code = nn.Embedding(config.codebook_size, hidden)
@@ -153,6 +166,17 @@ class GR2(nn.Module):
         before = x[:, :-1].reshape(b, t, self.tokens_per_step, h)  # position i predicts token i + 1
         steps = x[:, 1:].reshape(b, t, self.tokens_per_step, h)
         return before[:, :, : self.frame_tokens], steps[:, :, -1]
+
+    @torch.no_grad()
+    def action_chunk(
+        self, codes: torch.Tensor, state: torch.Tensor, lang: torch.Tensor, history_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The chunk of the window's last step from the cVAE prior's mean: arm (B, chunk, arm_dim)
+        normalised and gripper logits (B, chunk). Inputs as ``trunk``'s."""
+        x = self.trunk(codes, state, lang, history_mask)
+        _, act = self.split(x, codes.shape[1])
+        out = self.action_head(act[:, -1])
+        return out["arm"], out["gripper"]
 
     # --- training ---------------------------------------------------------------------------
     def forward(self, batch: dict[str, Any], with_actions: bool = True) -> dict[str, torch.Tensor]:

@@ -1,10 +1,23 @@
-"""What ``gr-bench train --agent vqgan`` builds: GR-2's VQGAN image tokenizer and a dataset of single frames.
+"""What ``gr-bench train`` builds for GR-2: its VQGAN tokenizer (``--agent vqgan``), then the policy's
+two stages (``--agent gr2``).
 
-GR-2 trains its tokenizer first, on its own, and freezes it for policy training. The frames are every
-camera image of collected LeRobot datasets (``--data``) and of video corpora (``--videos``: folders of
-video files or collected datasets), each resized to the config's square ``image_size``. The model is the
-tokenizer itself (``VQGAN.loss`` reports L1, VQ loss, PSNR and code usage), so its checkpoint's weights
-are the ``tokenizer.`` part of a GR-2 model.
+- ``--agent vqgan`` (``build_tokenizer``): the image tokenizer alone, trained first on single frames and
+  frozen for policy training. The frames are every camera image of collected LeRobot datasets
+  (``--data``) and of video corpora (``--videos``: folders of video files or collected datasets), each
+  resized to the config's square ``image_size``. The model is the tokenizer itself (``VQGAN.loss``
+  reports L1, VQ loss, PSNR and code usage), so its checkpoint's weights are the ``tokenizer.`` part of
+  a GR-2 model.
+- ``--agent gr2 --stage pretrain`` (``build``): video-language pre-training, next-frame-token
+  cross-entropy only (``action_loss`` off), on captioned frames without actions: video folders
+  (``VideoCorpus``; captions from sidecar files) and the frames and instructions of collected datasets
+  (``--videos``, ``--data``, both repeatable).
+- ``--agent gr2 --stage finetune`` (``build``): demonstrations (one ``--data`` dataset), both losses.
+
+The frozen tokenizer comes from ``--tokenizer`` (a checkpoint or run of ``--agent vqgan``): its
+checkpoint sets the model's tokenizer fields (``TOKENIZER_FIELDS``; a ``--set`` that contradicts them
+is refused) and its weights. With ``--init`` (a GR-2 checkpoint, e.g. the pre-training run), the model
+is the checkpoint's (its config, ``--set`` on top; ``--config`` is not read) and so is the tokenizer,
+which travels inside every GR-2 checkpoint; the training loop loads the weights.
 """
 
 from __future__ import annotations
@@ -16,9 +29,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from agents.gr2.config import CAMERAS, get_config
+from agents.gr2.config import CAMERAS, TOKENIZER_FIELDS, GR2Config, get_config
 
-STAGES = ("pretrain", "finetune")  # one stage: both train the tokenizer on frames
+STAGES = ("pretrain", "finetune")
+TOKENIZER_STAGES = STAGES  # --agent vqgan: one stage, under either name, trains the tokenizer on frames
 
 
 class Frames(Dataset):
@@ -55,7 +69,7 @@ class Frames(Dataset):
         return f"Frames({len(self)} frames from {len(self.videos)} videos)"
 
 
-def build(
+def build_tokenizer(
     config: str = "tiny",
     overrides: dict[str, Any] | None = None,
     stage: str = "pretrain",
@@ -63,11 +77,11 @@ def build(
     videos: list[str] | None = None,
     tasks: list[str] | None = None,
 ):
-    """Returns (tokenizer, frames, checkpoint_config)."""
+    """``--agent vqgan``: returns (tokenizer, frames, checkpoint_config)."""
     from agents.gr2.tokenizer import VQGAN
 
-    if stage not in STAGES:
-        raise ValueError(f"unknown stage {stage!r} for the VQGAN tokenizer: use one of {STAGES}")
+    if stage not in TOKENIZER_STAGES:
+        raise ValueError(f"unknown stage {stage!r} for the VQGAN tokenizer: use one of {TOKENIZER_STAGES}")
     if tasks:
         raise ValueError("the VQGAN tokenizer trains on every frame: --tasks is not taken")
     data = [data] if isinstance(data, str) else list(data or [])
@@ -85,3 +99,129 @@ def build(
         "source": {"data": data, "videos": [str(v) for v in videos or []]},
     }
     return VQGAN(model_config), dataset, checkpoint_config
+
+
+def _listed(value: str | Sequence[str] | None) -> list[str]:
+    return [str(value)] if isinstance(value, str) else [str(v) for v in value or []]
+
+
+def _tokenizer_source(tokenizer: str) -> tuple[Any, GR2Config, dict[str, Any]]:
+    """(checkpoint folder, its config, provenance) of a ``--agent vqgan`` checkpoint or run."""
+    from agents.train.checkpoint import checkpoint_sha256, read_agent_checkpoint
+
+    folder, saved = read_agent_checkpoint(tokenizer, "vqgan")
+    provenance = {"checkpoint": str(tokenizer), "sha256": checkpoint_sha256(folder), "step": saved.get("step")}
+    return folder, GR2Config.from_dict(saved["model"]), provenance
+
+
+def _model_config(
+    config: str, overrides: dict[str, Any], stage: str, tokenizer: str | None, init: str | None
+) -> tuple[GR2Config, Any, dict[str, Any]]:
+    """(model config, tokenizer folder to load or None when ``init`` brings it, tokenizer provenance)."""
+    overrides = dict(overrides)
+    if stage == "pretrain":
+        overrides["action_loss"] = False  # video pre-training: next-frame tokens only
+    if init:
+        from agents.train.checkpoint import read_agent_checkpoint
+
+        _, saved = read_agent_checkpoint(init, "gr2")
+        provenance = (saved.get("source") or {}).get("tokenizer") or {}
+        if tokenizer:
+            _, _, given = _tokenizer_source(tokenizer)
+            if given["sha256"] != provenance.get("sha256"):
+                raise ValueError(
+                    f"--init {init} was trained with the tokenizer {provenance.get('checkpoint')!r}, not --tokenizer "
+                    f"{tokenizer}; the tokenizer comes with the GR-2 checkpoint: leave out --tokenizer"
+                )
+        changed = sorted(set(overrides) & set(TOKENIZER_FIELDS))
+        if changed:
+            raise ValueError(f"--set {', '.join(changed)}: the tokenizer of --init {init} is fixed; train another")
+        if stage == "finetune":
+            overrides.setdefault("action_loss", True)  # a pre-training checkpoint has it off
+        return GR2Config.from_dict(saved["model"]).with_overrides(overrides), None, provenance
+    if not tokenizer:
+        more = " or --init a GR-2 checkpoint (the pre-training run)" if stage == "finetune" else ""
+        raise ValueError(
+            f"GR-2 trains on a frozen VQGAN tokenizer: give --tokenizer CHECKPOINT (made by gr-bench train "
+            f"--agent vqgan){more}"
+        )
+    folder, tokenizer_config, provenance = _tokenizer_source(tokenizer)
+    wanted = get_config(config, overrides)
+    fixed = {name: getattr(tokenizer_config, name) for name in TOKENIZER_FIELDS}
+    differing = [name for name in TOKENIZER_FIELDS if name in overrides and getattr(wanted, name) != fixed[name]]
+    if differing:
+        asked = ", ".join(f"{name}={getattr(wanted, name)!r}" for name in differing)
+        has = ", ".join(f"{name}={fixed[name]!r}" for name in differing)
+        raise ValueError(f"--set {asked} contradicts the tokenizer {tokenizer} ({has}): its checkpoint shapes it")
+    return get_config(config, {**overrides, **fixed}), folder, provenance
+
+
+def build(
+    config: str = "tiny",
+    overrides: dict[str, Any] | None = None,
+    stage: str = "finetune",
+    data: str | Sequence[str] | None = None,
+    videos: list[str] | None = None,
+    tasks: list[str] | None = None,
+    tokenizer: str | None = None,
+    init: str | None = None,
+):
+    """``--agent gr2``: returns (model, dataset, checkpoint_config) of a stage.
+
+    ``tokenizer``: a ``--agent vqgan`` checkpoint or run (frozen); ``init``: a GR-2 checkpoint or run
+    whose config and tokenizer the model takes (its weights are loaded by the training loop)."""
+    from agents.gr2.model import GR2
+    from agents.train.checkpoint import load_weights
+
+    if stage not in STAGES:
+        raise ValueError(f"GR-2 has no {stage!r} stage: use one of {STAGES}")
+    data, videos = _listed(data), _listed(videos)
+    model_config, tokenizer_folder, tokenizer_provenance = _model_config(
+        config, overrides or {}, stage, tokenizer, init
+    )
+    size = (model_config.image_size, model_config.image_size)
+    image_size = {cam: size for cam in CAMERAS}
+    normalizer = None
+    if stage == "pretrain":
+        if tasks:
+            raise ValueError("--stage pretrain trains on every frame of its sources: --tasks is for finetune")
+        sources = [*data, *videos]
+        if not sources:
+            raise ValueError(
+                "--stage pretrain needs --videos DIR (video files, or a collected dataset) and/or --data DATASET"
+            )
+        from agents.data import VideoCorpus
+
+        dataset = VideoCorpus(sources, history=model_config.history, future=0, image_size=image_size)
+        source: dict[str, Any] = {"data": data, "videos": videos}
+    else:
+        if videos:
+            raise ValueError("GR-2 fine-tunes on demonstrations (--data); plain video is for --stage pretrain")
+        if len(data) != 1:
+            raise ValueError(
+                "--stage finetune needs one --data DATASET (made by gr-bench collect)"
+                + (f", got {len(data)}" if data else "")
+            )
+        from agents.data import EpisodeWindows
+
+        dataset = EpisodeWindows(
+            data[0],
+            history=model_config.history,
+            future=0,
+            chunk=model_config.chunk,
+            image_size=image_size,
+            tasks=tasks,
+        )
+        normalizer = dataset.normalizer.to_dict()
+        source = {"data": data[0], "tasks": tasks}
+    model = GR2(model_config)
+    if tokenizer_folder is not None:
+        load_weights(model.tokenizer, tokenizer_folder)
+    checkpoint_config = {
+        "agent": "gr2",
+        "stage": stage,
+        "model": model_config.to_dict(),
+        "normalizer": normalizer,
+        "source": {**source, "tokenizer": tokenizer_provenance, "init": init and str(init)},
+    }
+    return model, dataset, checkpoint_config

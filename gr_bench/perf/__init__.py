@@ -4,7 +4,7 @@
   ratios candidate / reference, the verdict
 - ``interleave``: the benchmark processes take turns round by round
 - ``peer``: robosuite's Lift measured beside ours, in its own venv
-- ``workloads``, ``gr1``, ``gr3``: what the agent figures run
+- ``workloads``, ``gr1``, ``gr2``, ``gr3``: what the agent figures run
 - ``score``: results files against a minimum success rate per suite
 - ``commands``: ``gr-bench perf run|check|baseline`` and ``gr-bench check``
 """

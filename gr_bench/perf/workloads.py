@@ -1,6 +1,6 @@
 """Inputs and steps the agent figures share (``benchmarks/bench_agents.py``): a camera
-observation, the random agent, one AdamW step. GR-1's and GR-3's tiny workloads are in
-``gr1.py`` and ``gr3.py`` beside this module."""
+observation, the random agent, one AdamW step. GR-1's, GR-2's and GR-3's tiny workloads are in
+``gr1.py``, ``gr2.py`` and ``gr3.py`` beside this module."""
 
 from __future__ import annotations
 

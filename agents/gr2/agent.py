@@ -1,0 +1,123 @@
+"""GR-2 behind the Agent protocol: load a checkpoint, keep the last ``history`` observations as frame
+codes and states, act with action chunks from the cVAE's prior.
+
+Each observation is tokenized once, when it arrives, by the checkpoint's frozen VQGAN (both cameras,
+resized to the model's square image size) and its state normalised; the history is reset per task and
+left-padded exactly as training windows are at an episode start, so step t of an episode sees the
+timestep embeddings it was trained with. To plan, the trunk runs over the history and the [ACT] output
+of the newest step conditions the cVAE, whose latent is its prior's mean (no sampling: the agent is
+deterministic given its observations).
+
+Execution: the chunk's first ``execute_steps`` actions are executed in order, one per ``act()``, before
+planning again (default: the whole chunk, as GR-1's agent does; ``--set execute_steps=1`` plans at every
+step). Observations that arrive while a chunk runs still join the history. Action: the tabletop arm's
+7-D relative action, the arm un-normalised with the statistics of the fine-tuning data, the gripper +1
+(open) where its logit is positive, else -1.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.data.normalize import Normalizer
+from agents.gr2.config import CAMERAS, GR2Config
+from agents.gr2.model import GR2
+from agents.train.checkpoint import load_weights, read_agent_checkpoint
+
+STATE_KEY = "observation.state"
+ACTION_KEY = "action"
+ACTION_DIM = 7  # CALVIN's relative TCP motion and gripper
+
+
+def load_model(checkpoint: str | Path) -> tuple[GR2, dict[str, Any]]:
+    """The GR-2 model of a checkpoint (or a run's newest), with its tokenizer, in eval mode."""
+    folder, saved = read_agent_checkpoint(checkpoint, "gr2")
+    model = GR2(GR2Config.from_dict(saved["model"]))
+    load_weights(model, folder)
+    return model.eval(), saved
+
+
+class GR2Agent:
+    # No GR-2 reference ships yet (issue 18); once one does, "reference:gr2-tiny" goes here, as for GR-1/GR-3.
+    DEFAULT_CHECKPOINT = None
+
+    def __init__(
+        self,
+        checkpoint: str | None = None,
+        device: str = "cpu",
+        threads: int | None = 1,
+        execute_steps: int | None = None,
+    ):
+        if not checkpoint:
+            raise ValueError(
+                "GR-2 ships no reference checkpoint yet: train one (docs/training.md, 'GR-2': gr-bench train "
+                "--agent vqgan, then --agent gr2 --stage pretrain and finetune) and pass --checkpoint RUN"
+            )
+        if threads:
+            torch.set_num_threads(threads)
+        self.device = torch.device(device)
+        self.model, saved = load_model(checkpoint)
+        self.model.to(self.device)
+        if not saved.get("normalizer"):
+            raise ValueError(
+                f"checkpoint {checkpoint} was trained without actions (video pre-training); fine-tune it on "
+                "demonstrations before evaluating: gr-bench train --agent gr2 --stage finetune --init ..."
+            )
+        self.normalizer = Normalizer.from_dict(saved["normalizer"])
+        self.config: GR2Config = self.model.config
+        chunk = self.config.chunk
+        self.execute_steps = chunk if execute_steps is None else int(execute_steps)
+        if not 1 <= self.execute_steps <= chunk:
+            raise ValueError(f"execute_steps must be in [1, {chunk}] (the checkpoint's chunk), got {execute_steps}")
+        self._history: deque[tuple[torch.Tensor, torch.Tensor]] = deque(maxlen=self.config.history)
+        self._queue: deque[np.ndarray] = deque()
+        self._lang: torch.Tensor | None = None
+
+    def bind_action_space(self, space) -> None:
+        """GR-2 serves the tabletop arm: CALVIN's 7-D relative action; another robot is refused."""
+        if tuple(space.shape) != (ACTION_DIM,):
+            raise ValueError(
+                f"GR-2 was trained for the tabletop arm's {ACTION_DIM}-D action, but the episode's action space has "
+                f"shape {tuple(space.shape)}; evaluate it on GRBench/Tabletop-v0 episodes (--env GRBench/Tabletop-v0)"
+            )
+
+    def reset(self, instruction: str) -> None:
+        self._history.clear()
+        self._queue.clear()
+        with torch.inference_mode():
+            self._lang = self.model.text([instruction]).to(self.device)  # (1, text dim), frozen
+
+    def _tokenize(self, observation: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """One observation -> its frame codes (cameras * g * g,) and normalised state (state_dim,)."""
+        codes = []
+        for cam in CAMERAS:
+            frame = torch.from_numpy(np.ascontiguousarray(observation[cam])).to(self.device)  # (h, w, 3) uint8
+            images = self.model.prepare_images(frame.permute(2, 0, 1)[None])  # (1, 3, S, S)
+            codes.append(self.model.tokenizer.encode(images).flatten())
+        state = self.normalizer.normalize(STATE_KEY, np.asarray(observation["robot_obs"], dtype=np.float32))
+        return torch.cat(codes), torch.from_numpy(state).to(self.device)
+
+    @torch.inference_mode()
+    def act(self, observation: dict[str, Any]) -> np.ndarray:
+        if self._lang is None:
+            raise RuntimeError("call reset(instruction) before act()")
+        self._history.append(self._tokenize(observation))
+        if self._queue:
+            return self._queue.popleft()
+        t, n = self.config.history, len(self._history)
+        codes = torch.zeros(1, t, self.model.frame_tokens, dtype=torch.long, device=self.device)  # left padding
+        state = torch.zeros(1, t, self.config.state_dim, device=self.device)
+        mask = torch.zeros(1, t, dtype=torch.bool, device=self.device)
+        codes[0, t - n :] = torch.stack([c for c, _ in self._history])
+        state[0, t - n :] = torch.stack([s for _, s in self._history])
+        mask[0, t - n :] = True
+        arm, gripper = self.model.action_chunk(codes, state, self._lang, mask)  # (1, chunk, 6), (1, chunk)
+        actions = torch.cat([arm[0], torch.where(gripper[0] > 0, 1.0, -1.0)[:, None]], dim=-1)  # (chunk, 7)
+        actions = self.normalizer.unnormalize(ACTION_KEY, actions.float().cpu().numpy())
+        self._queue.extend(np.asarray(a, dtype=np.float64) for a in actions[: self.execute_steps])
+        return self._queue.popleft()
