@@ -264,3 +264,31 @@ def test_the_agent_acts_from_the_finetuned_checkpoint(runs, tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
+
+
+def test_finetune_data_parallel_on_cpu_with_gloo(runs, tmp_path):
+    """Two processes under torchrun (gloo) fine-tune through the CLI; the frozen tokenizer, held as buffers,
+    is the same on both ranks and in the checkpoint."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    with socket.socket() as probe:  # a free port, so concurrent runs of the suite do not collide
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
+           "-m", "gr_bench.cli", "train", "--agent", "gr2", "--data", str(runs["data"]),
+           "--init", str(runs["pretrain"]), "--steps", "2", *TRAIN, "--out", str(out)]  # fmt: skip
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=root, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    weights = _weights(out)
+    vqgan = _weights(runs["vqgan"])
+    assert all(torch.equal(weights[f"tokenizer.{k}"], v) for k, v in vqgan.items())
+    assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
