@@ -266,6 +266,45 @@ def test_the_agent_acts_from_the_finetuned_checkpoint(runs, tmp_path, capsys):
     assert not out.exists()
 
 
+def test_act_plans_on_a_left_padded_window_as_training_does(runs):
+    """With ``execute_steps=1`` the agent plans at every step: its action at step n is the first of the
+    chunk the model gives for a training window left-padded to ``history`` (the prior's mean)."""
+    import numpy as np
+    import torch
+
+    from agents.gr2.agent import GR2Agent
+
+    agent = GR2Agent(str(runs["finetune"]), execute_steps=1)
+    model, norm, t = agent.model, agent.normalizer, agent.config.history
+    rng = np.random.default_rng(1)
+    sizes = {"rgb_static": 40, "rgb_gripper": 24}
+    frames = [
+        {cam: rng.integers(0, 256, (n, n, 3), dtype=np.uint8) for cam, n in sizes.items()}
+        | {"robot_obs": rng.normal(size=15).astype(np.float32)}
+        for _ in range(t + 2)
+    ]
+    agent.reset("open the drawer")
+    for n, obs in enumerate(frames, start=1):
+        got = agent.act(obs)
+        window = frames[max(0, n - t) : n]
+        pad = t - len(window)
+        batch = {cam: torch.zeros(1, t, 3, size, size, dtype=torch.uint8) for cam, size in sizes.items()}
+        batch |= {"state": torch.zeros(1, t, 15), "history_mask": torch.zeros(1, t, dtype=torch.bool)}
+        for i, o in enumerate(window):
+            for cam in sizes:
+                batch[cam][0, pad + i] = torch.from_numpy(o[cam]).permute(2, 0, 1)
+            batch["state"][0, pad + i] = torch.from_numpy(norm.normalize("observation.state", o["robot_obs"]))
+            batch["history_mask"][0, pad + i] = True
+        batch["instruction"] = ["open the drawer"]
+        with torch.no_grad():
+            pred = model(batch, with_actions=False)
+        arm = norm.unnormalize("action", torch.cat([pred["arm"][0, -1, 0], torch.zeros(1)]).numpy())[:6]
+        np.testing.assert_allclose(got[:6], arm, rtol=1e-4, atol=1e-5)
+        assert got[6] == (1.0 if pred["gripper"][0, -1, 0] > 0 else -1.0)
+    agent.reset("close the drawer")
+    assert len(agent._history) == 0  # the history is per task
+
+
 def test_finetune_data_parallel_on_cpu_with_gloo(runs, tmp_path):
     """Two processes under torchrun (gloo) fine-tune through the CLI; the frozen tokenizer, held as buffers,
     is the same on both ranks and in the checkpoint."""
