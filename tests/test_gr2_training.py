@@ -227,6 +227,20 @@ def test_resume_and_the_options_gr2_refuses(runs, tmp_path, capsys):
         assert message in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "x").exists()
 
+    # --tokenizer beside --init must be the tokenizer that --init was trained with
+    from agents.gr2.training import build
+    from agents.train.checkpoint import resolve_checkpoint
+
+    data, pre = str(runs["data"]), str(runs["pretrain"])
+    model, _, _ = build(stage="finetune", data=data, init=pre, tokenizer=str(runs["vqgan"]))
+    assert model.config.action_loss and model.config.image_size == 32
+    other = tmp_path / "other-vqgan"
+    shutil.copytree(resolve_checkpoint(runs["vqgan"]), other)
+    saved = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**saved, "step": 99}))  # another checkpoint: another sha256
+    with pytest.raises(ValueError, match="leave out --tokenizer"):
+        build(stage="finetune", data=data, init=pre, tokenizer=str(other))
+
 
 def test_the_agent_acts_from_the_finetuned_checkpoint(runs, tmp_path, capsys):
     import gymnasium as gym

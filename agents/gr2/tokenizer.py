@@ -135,8 +135,10 @@ class VQGAN(nn.Module):
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """(N, 3, S, S) in [0, 1] -> (N, g, g) code ids."""
-        return self._quantise(images)[1]
+        """(N, 3, S, S) in [0, 1] -> (N, g, g) code ids, in float32 even under autocast (bf16 training on
+        CUDA), so that training and inference see the same codes of the same frame."""
+        with torch.autocast(images.device.type, enabled=False):
+            return self._quantise(images.float())[1]
 
     @torch.no_grad()
     def decode(self, ids: torch.Tensor) -> torch.Tensor:
