@@ -7,7 +7,7 @@ Both live in ``envs/`` because each environment family generates its own suite t
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -39,16 +39,27 @@ class Episode:
     # how the episode is scored (``RULES``); written only where it is not 2, so that the episodes
     # of suites released before there were other rules keep their JSON and hashes
     rules: int = 2
+    # False: scored and reported beside the headline, not in it (a task a blind control solves
+    # whatever the initial state: docs/blind_controls.md); written only where False
+    headline: bool = True
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         if data["rules"] == 2:
             del data["rules"]
+        if data["headline"]:
+            del data["headline"]
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Episode:
         return cls(**{**data, "tasks": tuple(data["tasks"]), "instructions": tuple(data["instructions"])})
+
+
+def rules_3(episodes: list[Episode]) -> list[Episode]:
+    """``episodes`` scored by rules 3 (``RULES``): what a track of a version from 3 on does to the
+    episodes of its earlier version."""
+    return [replace(e, rules=3) for e in episodes]
 
 
 def keyed_rng(*key: Any) -> np.random.Generator:

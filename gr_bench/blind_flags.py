@@ -45,11 +45,19 @@ def flagged_in(tasks, flags: dict[str, Any] | None = None) -> list[str]:
     return [describe(task, entry) for task, entry in flags["tasks"].items() if task in present]
 
 
-def listing_line(tasks, flags: dict[str, Any] | None = None) -> str | None:
-    """One line for a suite listing: its blind-flagged tasks and where they were measured; None
-    where it has none."""
+def listing_line(episodes, flags: dict[str, Any] | None = None) -> str | None:
+    """One line for a suite listing: its blind-flagged tasks and where they were measured; for a
+    suite that screened their starts (suites v3), the tasks it scores beside the headline. None
+    where there is nothing to say."""
+    episodes = list(episodes)
     flags = flags if flags is not None else load_flags()
-    found = flagged_in(tasks, flags)
+    beside = sorted({e.tasks[0] for e in episodes if not e.headline})
+    if beside:
+        return (
+            f"beside the headline (blind-solvable whatever the start): {', '.join(beside)}; the other tasks "
+            "flagged blind-solvable start where no blind control solves them (docs/blind_controls.md)"
+        )
+    found = flagged_in((t for e in episodes for t in e.tasks), flags)
     if not found:
         return None
     where = f"{flags.get('suite')} v{flags.get('version')}"

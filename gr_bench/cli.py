@@ -282,7 +282,7 @@ def _ls(args: argparse.Namespace) -> int:
             )
             for track, size in suite.track_sizes().items():  # what `--track` runs, and its hash on the boards
                 print(f"{'':18s} {'':>7s} {size:>8d}  {'track ' + track:28s} {suite.track_hash(track)[:16]}")
-            flagged = listing_line(t for e in suite.episodes for t in e.tasks)  # leaderboards/blind_flags.json
+            flagged = listing_line(suite.episodes)  # leaderboards/blind_flags.json
             if flagged:
                 print(f"{'':18s} {'':>7s} {'':>8s}  {flagged}")
     return 0

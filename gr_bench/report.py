@@ -12,6 +12,31 @@ from typing import Any
 from gr_bench.blind_flags import report_lines
 
 
+def chain_groups(agg: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The chain statistics to show, in order: each protocol (CALVIN's ABC->D first, marked as the
+    headline), then all chains pooled; a run of one protocol shows it alone."""
+    per_axis = agg.get("chains_per_axis", {})
+    if len(per_axis) <= 1:
+        return [(next(iter(per_axis), "all").removeprefix("long_horizon_"), agg["chains"])]
+    order = sorted(per_axis, key=lambda axis: (axis != "long_horizon_ABC-D", axis))
+    groups = [
+        (axis.removeprefix("long_horizon_") + (" (headline)" if axis == "long_horizon_ABC-D" else ""), per_axis[axis])
+        for axis in order
+    ]
+    return [*groups, ("pooled", agg["chains"])]
+
+
+def beside_headline_line(beside: dict[str, Any]) -> str:
+    """The episodes scored beside the headline (tasks a blind control solves whatever the initial
+    state), in one line."""
+    tasks = ", ".join(f"{t} {r['successes']}/{r['n']}" for t, r in beside["per_task"].items())
+    overall = beside["overall"]
+    return (
+        f"beside the headline (blind-solvable whatever the start, docs/blind_controls.md): "
+        f"{overall['successes']}/{overall['n']} ({tasks})"
+    )
+
+
 def _pct(rate: dict[str, Any]) -> str:
     lo, hi = rate["ci95"]
     return f"{rate['rate']:6.1%} [{lo:.0%}, {hi:.0%}]  n={rate['n']}"
@@ -80,11 +105,11 @@ def table(results: dict[str, Any], compare: dict[str, Any] | None = None) -> str
             for key in keys:
                 row(f"  {key}", section, key)
     if "chains" in agg:
-        per_axis = agg.get("chains_per_axis", {})
-        groups = [("all", agg["chains"])] + (list(per_axis.items()) if len(per_axis) > 1 else [])
-        for label, chains in groups:
+        for label, chains in chain_groups(agg):
             after = " ".join(f"{k + 1}:{v:.0%}" for k, v in enumerate(chains["success_after"]))
             lines.append(f"-- chains {label} (n={chains['n']}): {after}  avg_len {chains['avg_len']:.2f}")
+    if "beside_headline" in agg:
+        lines.append(f"-- {beside_headline_line(agg['beside_headline'])}")
     for line in status_lines(agg):
         lines.append(f"-- {line}")
     if agg["failures"]:
@@ -193,8 +218,7 @@ def _figure_png(results: dict[str, Any], compare: dict[str, Any] | None = None) 
         plt.close(fig)
     if "chains" in agg:
         fig, ax = plt.subplots(figsize=(5, 3))
-        curves = agg.get("chains_per_axis") or {"all": agg["chains"]}
-        for label, chains in curves.items():
+        for label, chains in chain_groups(agg):
             after = chains["success_after"]
             ax.plot(range(1, len(after) + 1), after, marker="o", label=f"{label} (avg len {chains['avg_len']:.2f})")
         ax.set_ylim(0, 1)
@@ -267,12 +291,14 @@ def markdown(results: dict[str, Any]) -> str:
     blind = report_lines(agg.get("per_task", {}))  # leaderboards/blind_flags.json
     if blind:
         out += ["", blind[0], "", *(f"- {line}" for line in blind[1:])]
+    if "beside_headline" in agg:
+        out += ["", beside_headline_line(agg["beside_headline"])]
     statuses = status_lines(agg)
     if statuses:
         out += ["", *(f"- {line}" for line in statuses)]
     if "chains" in agg:
         out += ["", "| chains | n | average length | success after 1..5 tasks |", "|---|---|---|---|"]
-        for label, chains in [("all", agg["chains"]), *agg.get("chains_per_axis", {}).items()]:
+        for label, chains in chain_groups(agg):
             after = ", ".join(f"{v:.1%}" for v in chains["success_after"])
             out.append(f"| {label} | {chains['n']} | **{chains['avg_len']:.2f}** | {after} |")
     if agg["failures"]:

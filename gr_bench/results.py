@@ -48,18 +48,22 @@ def aggregate(records: list[dict[str, Any]], schema_version: int = SCHEMA_VERSIO
     """Success overall, per task, per axis, per instruction category and per scene; for chains,
     success after 1..k tasks and the average number of tasks completed. From schema version 2 also
     mean progress, overall and per environment (with its own per-axis and per-category success),
-    and per object the outcome of the subtasks that name it (where the environment reports subtasks)."""
+    and per object the outcome of the subtasks that name it (where the environment reports subtasks).
+    Episodes marked ``headline: false`` count in their task's row and in ``beside_headline`` only."""
     if schema_version not in SCHEMA_VERSIONS:
         raise ValueError(f"results schema version {schema_version!r} is not one of {SCHEMA_VERSIONS}")
     groups: dict[str, dict[str, list[bool]]] = {k: defaultdict(list) for k in ("task", "axis", "category", "scene")}
     overall = []
     chains = [r for r in records if len(r["tasks"]) > 1]
+    # episodes marked beside the headline (``headline: false``) count in their task's row only
+    beside = [r for r in records if not r.get("headline", True)]
     for r in records:
         ok = bool(r["success"])
-        overall.append(ok)
-        groups["axis"][r["axis"]].append(ok)
-        groups["category"][r["instruction_category"]].append(ok)
-        groups["scene"][r["scene"]].append(ok)
+        if r.get("headline", True):
+            overall.append(ok)
+            groups["axis"][r["axis"]].append(ok)
+            groups["category"][r["instruction_category"]].append(ok)
+            groups["scene"][r["scene"]].append(ok)
         # a chain contributes each subtask it reached to that task's row
         for i, task in enumerate(r["tasks"]):
             if i > r["completed"]:
@@ -75,11 +79,20 @@ def aggregate(records: list[dict[str, Any]], schema_version: int = SCHEMA_VERSIO
         for r in chains:
             by_axis[r["axis"]].append(r)
         result["chains_per_axis"] = {axis: _chain_stats(rows) for axis, rows in sorted(by_axis.items())}
+    if beside:
+        tasks: dict[str, list[bool]] = defaultdict(list)
+        for r in beside:
+            tasks[r["tasks"][0]].append(bool(r["success"]))
+        result["beside_headline"] = {
+            "overall": _rate(sum(bool(r["success"]) for r in beside), len(beside)),
+            "per_task": {name: _rate(sum(v), len(v)) for name, v in sorted(tasks.items())},
+        }
+    headline = [r for r in records if r.get("headline", True)]
     result["failures"] = dict(sorted(_count(r["failure"]["kind"] for r in records if r.get("failure")).items()))
     if schema_version >= 2:
-        result["mean_progress"] = _mean(r["progress"] for r in records)
+        result["mean_progress"] = _mean(r["progress"] for r in headline)
         by_env: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for r in records:
+        for r in headline:
             by_env[r["env_id"]].append(r)
         result["per_env"] = {env: _env_stats(rows) for env, rows in sorted(by_env.items())}
         objects: dict[str, list[bool]] = defaultdict(list)

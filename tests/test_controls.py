@@ -144,9 +144,17 @@ def test_flags_reach_the_suite_listing(tmp_path, capsys):
         "version": 2,
         "tasks": {"close_drawer": {"flagged_by": ["replay"], "replay": {"successes": 4, "n": 6}}},
     }
-    line = listing_line(["open_drawer", "close_drawer"], flags)
+    from envs.episodes import Episode
+
+    def episode(task, headline=True):
+        return Episode(task, "GRBench/Tabletop-v0", "A", (task,), ("x",), 0, "train", "none", headline=headline)
+
+    line = listing_line([episode("open_drawer"), episode("close_drawer")], flags)
     assert line and "close_drawer (replay 4/6)" in line and "seen v2" in line
-    assert listing_line(["open_drawer"], flags) is None
+    assert listing_line([episode("open_drawer")], flags) is None
+    # a suite that screened the flagged starts (v3) names what it scores beside the headline
+    line = listing_line([episode("open_drawer"), episode("close_drawer", headline=False)], flags)
+    assert line.startswith("beside the headline (blind-solvable whatever the start): close_drawer;")
     assert load_flags(tmp_path / "missing.json") is None
     committed = load_flags()
     if committed and committed["tasks"]:  # the committed table's flags are in the listing

@@ -40,10 +40,11 @@ def _tampered(results, edit):
         (lambda r: r["aggregates"].update(mean_progress=float("nan")), "aggregates.mean_progress"),
         (lambda r: r["episodes"][0].update(progress=0.9), "episodes[0].progress"),
         (lambda r: r["episodes"][0].update(success=True), "episodes[0]: success says True, completed 0"),
+        (lambda r: r["episodes"][0].update(headline=False), "episodes[0].headline"),
     ],
     ids=[
         *("axis", "category", "env", "instruction", "variations", "env-missing", "huge-steps", "steps", "inf"),
-        *("nan", "progress", "success"),
+        *("nan", "progress", "success", "headline"),
     ],
 )
 def test_every_episode_field_and_number_is_checked(smoke_results, edit, message):

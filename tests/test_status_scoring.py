@@ -19,14 +19,15 @@ def _with_rules(suite: Suite, rules: int) -> Suite:
 
 
 def test_rules_2_episodes_keep_their_json_and_hashes():
-    seen = get_suite("seen")
+    seen = get_suite("seen", 2)
     assert all("rules" not in e.to_json() for e in seen.episodes)
+    assert all(e.to_json()["rules"] == 3 for e in get_suite("seen", 3).episodes)  # v3: rules 3 throughout
     assert _with_rules(seen, 3).episodes[0].to_json()["rules"] == 3
     assert _with_rules(seen, 3).hash != seen.hash == _with_rules(seen, 2).hash
 
 
 def test_idling_earns_nothing_under_rules_3(tmp_path):
-    invalid = get_suite("ood-instruction").select(track="tabletop", category="invalid", episodes=4)
+    invalid = get_suite("ood-instruction", 2).select(track="tabletop", category="invalid", episodes=4)
     old = evaluate(invalid, "random", tmp_path / "v2", progress=False)
     new = evaluate(_with_rules(invalid, 3), "random", tmp_path / "v3", progress=False)
     assert old["aggregates"]["overall"]["successes"] > 0  # rules 2: touching nothing was a refusal

@@ -27,7 +27,7 @@ def test_a_subset_says_what_it_was_drawn_from():
     assert seen.select(episodes=len(seen.episodes)).subset_of is None  # everything: not a subset
     part = seen.select(episodes=5)
     assert part.subset_of == {"track": "all", "hash": seen.hash, "episodes": len(seen.episodes)}
-    assert part.describe().startswith(f"5 of the {len(seen.episodes)} episodes of seen v2")
+    assert part.describe().startswith(f"5 of the {len(seen.episodes)} episodes of seen v{seen.version}")
     tidy = seen.select(track="tidy")
     few = seen.select(track="tidy", category="one_object")
     assert few.subset_of == {"track": "tidy", "hash": tidy.hash, "episodes": len(tidy.episodes)}

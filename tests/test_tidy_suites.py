@@ -29,14 +29,14 @@ def _strip(records):
     return without_timing(records)
 
 
-def _episode(suite: str, category: str):
-    return next(e for e in _tidy(get_suite(suite)) if e.instruction_category == category)
+def _episode(suite: str, category: str, version: int | None = None):
+    return next(e for e in _tidy(get_suite(suite, version)) if e.instruction_category == category)
 
 
 @pytest.mark.parametrize("name", CHANGED)
 def test_new_version_keeps_the_tabletop_episodes(name):
-    old, new = get_suite(name, 1), get_suite(name)
-    assert (old.version, new.version) == (1, 2) == (versions(name)[0], versions(name)[-1])
+    old, new = get_suite(name, 1), get_suite(name, 2)
+    assert versions(name)[:2] == (1, 2)
     assert [e.to_json() for e in new.episodes if e.env_id == TABLETOP] == [e.to_json() for e in old.episodes]
     assert not _tidy(old) and _tidy(new)  # both keep their released hashes: tests/test_suite_versions.py
     ids = [e.episode_id for e in new.episodes]
@@ -109,12 +109,14 @@ def test_bad_action_shape_for_tidy_is_a_malformed_action():
 
 
 def test_invalid_tidy_requests_are_scored_by_the_env():
-    episode = _episode("ood-instruction", "invalid")
+    episode = _episode("ood-instruction", "invalid", version=2)
     oracle = EpisodeRunner("oracle").run(episode)
     assert oracle["success"] and oracle["status"] == "invalid" and oracle["steps"] == 0
     still = EpisodeRunner("eval_agents:HoldStillAgent").run(episode)
-    # nothing touched for the whole budget: success without a status
+    # rules 2 (v2): nothing touched for the whole budget is a success without a status
     assert still["success"] and still["status"] == "ongoing" and still["steps"] == 200 and still["progress"] == 1.0
+    # rules 3 (v3): only a refusal counts
+    assert not EpisodeRunner("eval_agents:HoldStillAgent").run(_episode("ood-instruction", "invalid"))["success"]
 
 
 def test_reuse_imports_identical_records(tmp_path):
@@ -136,7 +138,7 @@ def test_reuse_imports_identical_records(tmp_path):
 
 def test_reuse_of_a_released_v1_run_matches_a_fresh_run(tmp_path):
     submission = SUBMISSIONS_DIR / "seen" / "v1" / "oracle-gr-bench-reference.json"
-    suite = get_suite("seen").select(env=TABLETOP, episodes=4)
+    suite = get_suite("seen", 2).select(env=TABLETOP, episodes=4)
     reused = evaluate(suite, "oracle", tmp_path / "a", reuse=submission, progress=False)
     assert reused["reused"]["records"] == 4 and reused["reused"]["suite"]["version"] == 1
     # the tabletop episodes are byte-identical, and so is what the agent does in them today
@@ -194,7 +196,7 @@ def test_cli_lists_versions_and_reports_old_results(tmp_path, capsys):
     ]
     assert main(args) == 2 and "no episode" in capsys.readouterr().err
     assert main(["eval", "--agent", "oracle", "--suite", "seen", "--suite-version", "9"]) == 2
-    assert "versions [1, 2]" in capsys.readouterr().err
+    assert "versions [1, 2, 3]" in capsys.readouterr().err
     old = json.loads((SUBMISSIONS_DIR / "ood-instruction" / "v1" / "oracle-gr-bench-reference.json").read_text())
     (tmp_path / "results.json").write_text(json.dumps(old["results"]))
     assert main(["report", str(tmp_path / "results.json")]) == 0

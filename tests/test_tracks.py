@@ -84,7 +84,7 @@ def _track_results(track: str, drop: int = 0, episodes: int | None = None) -> di
 def test_a_whole_track_validates_and_lands_on_its_board_only(tmp_path):
     results = _track_results("tidy")
     assert results["suite"]["track"] == "tidy" and results["suite"]["episodes"] == 16
-    assert results["suite"]["hash"] == MANIFEST["suites"]["seen"]["tracks"]["tidy"]["hash"]
+    assert results["suite"]["hash"] == released_versions(MANIFEST, "seen")[2]["tracks"]["tidy"]["hash"]
     validate_submission(results)
 
     submissions = tmp_path / "submissions"
@@ -93,22 +93,23 @@ def test_a_whole_track_validates_and_lands_on_its_board_only(tmp_path):
     whole = _reference()
     add_submission(whole["results"], "generalist", directory=submissions)  # a run of the whole suite
 
-    assert [r["name"] for r in board_rows("seen", submissions)] == ["generalist"]
-    tidy = {r["name"]: r for r in board_rows("seen", submissions, track="tidy")}
+    # seen v2 is no longer the current version: its boards are named for it
+    assert [r["name"] for r in board_rows("seen", submissions, version=2)] == ["generalist"]
+    tidy = {r["name"]: r for r in board_rows("seen", submissions, version=2, track="tidy")}
     assert set(tidy) == {"tidy specialist", "generalist"}
     assert tidy["tidy specialist"]["submitted"] == "this track" and tidy["generalist"]["submitted"] == "whole suite"
     # the whole-suite run shows its numbers on the track's episodes: here the same records as the track run
     for key in ("success", "ci95_low", "ci95_high", "episodes"):
         assert tidy["generalist"][key] == tidy["tidy specialist"][key]
     assert tidy["generalist"]["episodes"] == 16
-    tabletop = board_rows("seen", submissions, track="tabletop")
+    tabletop = board_rows("seen", submissions, version=2, track="tabletop")
     assert [(r["name"], r["submitted"], r["episodes"]) for r in tabletop] == [("generalist", "whole suite", 204)]
 
     boards = tmp_path / "boards"
     build_boards(submissions, boards)
-    assert "tidy specialist" in (boards / "seen-tidy.md").read_text()
-    assert "tidy specialist" in (boards / "seen-tidy.csv").read_text()
-    for other in ("seen.md", "seen.csv", "seen-tabletop.md", "seen-tabletop.csv"):
+    assert "tidy specialist" in (boards / "seen-v2-tidy.md").read_text()
+    assert "tidy specialist" in (boards / "seen-v2-tidy.csv").read_text()
+    for other in ("seen-v2.md", "seen-v2.csv", "seen-v2-tabletop.md", "seen-v2-tabletop.csv"):
         assert "tidy specialist" not in (boards / other).read_text() and "generalist" in (boards / other).read_text()
     page = (boards / "index.html").read_text()
     for stem in ("seen", "seen-tidy", "seen-tabletop", "unseen-tidy", "long-horizon-tabletop"):

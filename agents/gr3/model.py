@@ -44,9 +44,7 @@ class GR3(nn.Module):
         needed when ``swap_prob`` > 0.
     """
 
-    def __init__(
-        self, config: GR3Config, invalid_pool: Mapping[str, Sequence[str]] | Sequence[str] | None = None
-    ):
+    def __init__(self, config: GR3Config, invalid_pool: Mapping[str, Sequence[str]] | Sequence[str] | None = None):
         super().__init__()
         self.config = config
         self.adapters = {robot: ADAPTERS[robot] for robot in config.robots}

@@ -3,16 +3,24 @@ is possible when its turn comes, with no task group repeated in a chain.
 
 Each task's effect on the symbolic state is written here; the evaluator runs the chain in one
 episode and checks every subtask with the same oracles as single tasks.
+
+`long-horizon` v1/v2 leave the pushes out (``CHAIN_TASKS``): whether one can succeed depends on
+where the blocks lie, which the symbolic state does not know. From v3 every task may appear
+(``ALL_CHAIN_TASKS``), and a chain is kept only when it is feasible on the realised start
+(``envs.tabletop.feasibility``): ``draw_feasible_chain`` tries candidate chains in a fixed order,
+and the candidate it settles on is pinned in ``chains_v3.json``, so that building the suite needs
+no simulation.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from envs.episodes import keyed_rng, keyed_seed
 from envs.tabletop.scenes import BLOCK_COLOURS
-from envs.tabletop.state import SymbolicState, sample_symbolic_state
+from envs.tabletop.state import InitialStateError, SymbolicState, sample_symbolic_state
 from envs.tabletop.tasks import TASKS
 
 CHAIN_LENGTH = 5
@@ -22,6 +30,9 @@ GEOMETRY_DEPENDENT = frozenset(
     name for name, task in TASKS.items() if task.category in ("push_block", "push_into_drawer")
 )
 CHAIN_TASKS = tuple(sorted(set(TASKS) - GEOMETRY_DEPENDENT))
+ALL_CHAIN_TASKS = tuple(sorted(TASKS))
+MAX_CANDIDATES = 64  # candidate chains tried per pinned chain
+V3_KEY = "long-horizon-v3"
 
 
 def effect(task_name: str, state: SymbolicState) -> SymbolicState:
@@ -52,13 +63,15 @@ def effect(task_name: str, state: SymbolicState) -> SymbolicState:
     return state  # rotations leave the symbolic state as it was
 
 
-def sample_chain(rng: np.random.Generator, length: int = CHAIN_LENGTH) -> tuple[SymbolicState, tuple[str, ...]]:
-    """An initial symbolic state and a chain of ``length`` tasks, each possible in turn."""
+def sample_chain(
+    rng: np.random.Generator, length: int = CHAIN_LENGTH, tasks: tuple[str, ...] = CHAIN_TASKS
+) -> tuple[SymbolicState, tuple[str, ...]]:
+    """An initial symbolic state and a chain of ``length`` of ``tasks``, each possible in turn."""
     while True:
         start = sample_symbolic_state(rng)
         state, chain, groups = start, [], set()
         for _ in range(length):
-            options = [t for t in CHAIN_TASKS if TASKS[t].category not in groups and TASKS[t].precondition(state)]
+            options = [t for t in tasks if TASKS[t].category not in groups and TASKS[t].precondition(state)]
             if not options:
                 break
             name = str(rng.choice(options))
@@ -67,3 +80,44 @@ def sample_chain(rng: np.random.Generator, length: int = CHAIN_LENGTH) -> tuple[
             state = effect(name, state)
         if len(chain) == length:
             return start, tuple(chain)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Candidate ``k`` for chain ``index`` of a v3 protocol: its start, tasks, scene and seed."""
+
+    start: SymbolicState
+    tasks: tuple[str, ...]
+    scene: str
+    seed: int
+
+
+def candidate(protocol: str, index: int, k: int, scenes: tuple[str, ...]) -> Candidate:
+    """The ``k``-th candidate chain for chain ``index`` of ``protocol`` (scenes to draw from)."""
+    rng = keyed_rng(V3_KEY, protocol, index, k)
+    start, chain = sample_chain(rng, tasks=ALL_CHAIN_TASKS)
+    scene = scenes[int(rng.integers(len(scenes)))]
+    return Candidate(start, chain, scene, keyed_seed(V3_KEY, protocol, index, k))
+
+
+def realise(env, chain: Candidate):
+    """``env`` reset to the chain's realised start, as the evaluator resets it."""
+    return env.reset(
+        seed=chain.seed,
+        options={"task": chain.tasks[0], "scene": chain.scene, "initial_state": chain.start.as_dict()},
+    )
+
+
+def draw_feasible_chain(env, protocol: str, index: int, scenes: tuple[str, ...]) -> int:
+    """The first candidate number whose chain is feasible on its realised start."""
+    from envs.tabletop.feasibility import chain_infeasibility
+
+    for k in range(MAX_CANDIDATES):
+        chain = candidate(protocol, index, k, scenes)
+        try:
+            realise(env, chain)
+        except InitialStateError:  # the first task has no realisable start from this state
+            continue
+        if chain_infeasibility(env, chain.start, chain.tasks) is None:
+            return k
+    raise RuntimeError(f"no feasible chain for {protocol} #{index} in {MAX_CANDIDATES} candidates")

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from envs.tabletop.env import TabletopEnv
+from envs.tabletop.feasibility import DOOR_STRIP_Y
 from envs.tabletop.scenes import BLOCK_COLOURS, CABINET_Y
 from envs.tabletop.state import HOME_TCP, HOME_YAW, TABLE_X, TABLE_Y
 from envs.tabletop.tasks import PUSHER_ROOM, Task, footprint_y, push_into_drawer_block
@@ -63,13 +64,19 @@ class ScriptedExpert:
         env = self.env
         if env.sim is None:
             raise RuntimeError("reset the environment before the expert")
-        self.plan = _return_home(env) + list(_plan(env))
+        # the task's own waypoints are planned once the hand is home: in a chain, what the last
+        # task moved (a block riding in a drawer just pulled open) has settled by then
+        self.plan = _return_home(env)
+        self._planned = False
         self._index = 0
         self._steps_here = 0
         self._held = 0
 
     def act(self, observation=None) -> np.ndarray:
         sim = self.env.sim
+        if self._index >= len(self.plan) and not self._planned:
+            self.plan += _plan(self.env)
+            self._planned = True
         if self._index >= len(self.plan):
             return np.r_[np.zeros(6), 1.0 if self.plan and self.plan[-1].gripper_open else -1.0]
         wp = self.plan[self._index]
@@ -391,7 +398,7 @@ def _free_spot(snapshot, scene, moving: str) -> np.ndarray:
     start = snapshot.block_pos[moving][:2]
     best, best_score = None, -np.inf
     for x in np.linspace(*TABLE_X, 15):
-        for y in np.linspace(*TABLE_Y, 4):
+        for y in np.linspace(TABLE_Y[0], DOOR_STRIP_Y - 0.015, 4):  # never under the sliding door
             spot = np.array([x, y])
             clearance = min(np.linalg.norm(spot - o) for o in others)
             score = min(clearance, 0.16) - 0.1 * np.linalg.norm(spot - start)

@@ -8,9 +8,12 @@ in ``variations.py``: a new axis or range reaches the suite only as a new track 
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from envs.episodes import MAX_STEPS_PER_TASK, Episode, keyed_rng, keyed_seed
+from envs.episodes import MAX_STEPS_PER_TASK, Episode, keyed_rng, keyed_seed, rules_3
 from envs.family import Track
 
 ENV_ID = "GRBench/Tabletop-v0"
@@ -149,6 +152,75 @@ def long_horizon(chains: int = 1000) -> list[Episode]:
     return episodes
 
 
+# long-horizon's protocols: CALVIN's ABC->D (the held-out scene D) and ABCD->D (scenes A-D)
+LONG_HORIZON_PROTOCOLS = (("ABC-D", (HELD_OUT_SCENE,)), ("ABCD-D", ("A", "B", "C", "D")))
+CHAIN_PINS = Path(__file__).with_name("chains_v3.json")  # scripts/pin_chains.py writes it
+
+
+def chain_pins() -> dict[str, list[int]]:
+    """Protocol -> the candidate number pinned for each of its v3 chains."""
+    return json.loads(CHAIN_PINS.read_text())["pins"]
+
+
+def long_horizon_v3() -> list[Episode]:
+    """CALVIN's chains in full: every task may appear, pushes included, each chain the first
+    candidate feasible on its realised start (``envs.tabletop.chains``, pinned in
+    ``chains_v3.json``); scored by rules 3."""
+    from envs.tabletop.chains import candidate
+    from envs.tabletop.language import instructions
+
+    pins = chain_pins()
+    episodes = []
+    for protocol, scenes in LONG_HORIZON_PROTOCOLS:
+        for i, k in enumerate(pins[protocol]):
+            chain = candidate(protocol, i, k, scenes)
+            rng = keyed_rng("long-horizon-v3", protocol, i, k, "phrasings")
+            phrases = tuple(str(rng.choice(instructions(t, "eval"))) for t in chain.tasks)
+            episodes.append(
+                Episode(
+                    episode_id=f"long-horizon/{protocol}/{i}",
+                    env_id=ENV_ID,
+                    scene=chain.scene,
+                    tasks=chain.tasks,
+                    instructions=phrases,
+                    seed=chain.seed,
+                    instruction_category="eval",
+                    axis=f"long_horizon_{protocol}",
+                    initial_state=chain.start.as_dict(),
+                    rules=3,
+                )
+            )
+    return episodes
+
+
+# v3 of seen, unseen and ood-instruction: rules 3, and screened starts for blind-solvable tasks
+SCREENED_SUITES = ("seen", "unseen", "ood-instruction")
+SCREENED_SEEDS = Path(__file__).with_name("screened_seeds_v3.json")  # scripts/pin_screened_seeds.py
+
+
+def unscreened_v3_episodes(suite: str) -> list[Episode]:
+    """``suite``'s v3 tabletop episodes before their starts are screened: v1's, under rules 3."""
+    build = {"seen": seen, "unseen": lambda: unseen(UNSEEN_V1), "ood-instruction": ood_instruction}[suite]
+    return rules_3(build())
+
+
+def screened_v3(suite: str) -> list[Episode]:
+    """``suite``'s v3 tabletop episodes: every episode of a task flagged blind-solvable on `seen` v2
+    (leaderboards/blind_flags.json) starts where no blind control solves it and the scripted
+    expert does (its seed pinned in ``screened_seeds_v3.json``); the tasks where some start could
+    not be screened (their blind success is set by the scene) are scored beside the headline."""
+    pins = json.loads(SCREENED_SEEDS.read_text())
+    beside = set(pins["beside_headline"])
+    return [
+        replace(
+            e,
+            seed=pins["seeds"].get(e.episode_id, e.seed),
+            headline=not (e.tasks[0] in beside and e.instruction_category != "invalid"),
+        )
+        for e in unscreened_v3_episodes(suite)
+    ]
+
+
 # the unseen ranges `unseen` v1 was released with (the colour ranges are shared with the tidy room's)
 UNSEEN_TABLE = {
     "rgb": {"hue": [0.2, 0.95], "saturation": [0.45, 0.75], "value": [0.45, 0.8]},
@@ -210,6 +282,32 @@ TRACKS = (
     ),
     Track("ood-instruction", 1, "training scenes, every instruction category incl. invalid", ood_instruction),
     Track("long-horizon", 1, "1000 five-task chains per protocol (ABC->D and ABCD->D)", long_horizon),
+    Track(
+        "seen",
+        3,
+        "every task in training scenes A-C with training phrasings; blind-solvable starts screened",
+        lambda: screened_v3("seen"),
+    ),
+    Track(
+        "unseen",
+        3,
+        "every task under every unseen-scene axis, training phrasings; blind-solvable starts screened",
+        lambda: screened_v3("unseen"),
+        axes=UNSEEN_V1,
+    ),
+    Track(
+        "ood-instruction",
+        3,
+        "training scenes, every instruction category; refusals scored by status; blind-solvable starts screened",
+        lambda: screened_v3("ood-instruction"),
+    ),
+    Track(
+        "long-horizon",
+        3,
+        "1000 five-task chains per protocol (ABC->D headline, ABCD->D beside it), pushes included, each "
+        "feasible on its realised start",
+        long_horizon_v3,
+    ),
 )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.episodes import Episode, keyed_rng, keyed_seed, pick
+from envs.episodes import Episode, keyed_rng, keyed_seed, pick, rules_3
 from envs.family import Track
 from envs.tabletop.tracks import UNSEEN_BACKGROUND, UNSEEN_LIGHTING, UNSEEN_TABLE
 
@@ -123,6 +123,27 @@ TRACKS = (
         ood_instruction,
     ),
     Track("long-horizon", 2, f"tidy: {LONG_HORIZON_EPISODES} full clean-ups in scenes A and B", long_horizon),
+    # v3: the same episodes scored by rules 3 (an impossible request succeeds only when refused)
+    Track("seen", 3, "tidy: every seen request category in scenes A and B", lambda: rules_3(seen())),
+    Track(
+        "unseen",
+        3,
+        "tidy: every axis, clean-up and a request, scenes A and B",
+        lambda: rules_3(unseen(UNSEEN_V2)),
+        axes=UNSEEN_V2,
+    ),
+    Track(
+        "ood-instruction",
+        3,
+        "tidy: every request category (tray, absent objects) with evaluation phrasings; refusals scored by status",
+        lambda: rules_3(ood_instruction()),
+    ),
+    Track(
+        "long-horizon",
+        3,
+        f"tidy: {LONG_HORIZON_EPISODES} full clean-ups in scenes A and B",
+        lambda: rules_3(long_horizon()),
+    ),
 )
 
 

@@ -224,6 +224,8 @@ def blank_record(episode: Episode) -> dict[str, Any]:
     }
     if episode.rules != 2:
         record["rules"] = episode.rules
+    if not episode.headline:
+        record["headline"] = False
     return record
 
 
