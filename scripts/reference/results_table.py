@@ -1,0 +1,105 @@
+"""The README's results tables, from finished runs: per suite, per unseen-scene axis (with each
+agent's drop from `seen`) and per instruction category, every agent side by side with 95% Wilson
+intervals. Tabletop numbers come from each run's tabletop part (GR-1 drives the tabletop arm
+only); the tidying room has its own row. Missing runs show as "not run".
+
+    python scripts/reference/results_table.py \\
+        --agent oracle=runs/v3/oracle-{suite} --agent random=runs/v3/random-{suite} \\
+        --agent gr1=runs/reference/gr1-tiny/eval/{suite} --agent gr3=runs/reference/gr3-tiny/eval/{suite} \\
+        [--readme README.md]   # rewrites the part between <!-- results --> and <!-- /results -->
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+SUITES = ("seen", "unseen", "ood-instruction", "long-horizon")
+TABLETOP, TIDY = "GRBench/Tabletop-v0", "GRBench/Tidy-v0"
+BEGIN, END = "<!-- results -->", "<!-- /results -->"
+
+
+def load(pattern: str, suite: str) -> dict | None:
+    path = Path(pattern.format(suite=suite)) / "results.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def cell(rate: dict | None) -> str:
+    if not rate or not rate.get("n"):
+        return "not run"
+    lo, hi = rate["ci95"]
+    return f"{rate['rate']:.1%} [{lo:.0%}, {hi:.0%}]"
+
+
+def env_part(results: dict | None, env: str) -> dict | None:
+    return None if results is None else results["aggregates"].get("per_env", {}).get(env)
+
+
+def tables(agents: dict[str, str]) -> str:
+    runs = {name: {suite: load(pattern, suite) for suite in SUITES} for name, pattern in agents.items()}
+    names = list(agents)
+    head = "| | " + " | ".join(f"`{n}`" for n in names) + " |\n|---|" + "---|" * len(names)
+    out = ["**Per suite** (success, 95% Wilson interval; `long-horizon`: tasks done per chain, of 5)", "", head]
+    for suite in SUITES[:3]:
+        for env, label in ((TABLETOP, "tabletop"), (TIDY, "tidy")):
+            row = [cell((env_part(runs[n][suite], env) or {}).get("overall")) for n in names]
+            if env == TIDY and all(c == "not run" for c in row):
+                continue
+            out.append(f"| `{suite}` {label} | " + " | ".join(row) + " |")
+    for axis in ("ABC-D", "ABCD-D"):
+        row = []
+        for n in names:
+            chains = (runs[n]["long-horizon"] or {}).get("aggregates", {}).get("chains_per_axis", {})
+            stats = chains.get(f"long_horizon_{axis}")
+            row.append(f"{stats['avg_len']:.2f} (n={stats['n']})" if stats else "not run")
+        headline = " (headline)" if axis == "ABC-D" else ""
+        out.append(f"| `long-horizon` {axis}{headline} | " + " | ".join(row) + " |")
+
+    seen = {n: (env_part(runs[n]["seen"], TABLETOP) or {}).get("overall") for n in names}
+    axes = sorted({a for n in names for a in (env_part(runs[n]["unseen"], TABLETOP) or {}).get("per_axis", {})})
+    if axes:
+        out += ["", "**Unseen-scene axes** (tabletop; in brackets: the drop from the agent's `seen` tabletop rate)", ""]
+        out.append(head)
+        for axis in axes:
+            row = []
+            for n in names:
+                rate = (env_part(runs[n]["unseen"], TABLETOP) or {}).get("per_axis", {}).get(axis)
+                text = cell(rate)
+                if rate and seen[n]:
+                    text += f" ({(rate['rate'] - seen[n]['rate']) * 100:+.0f} pts)"
+                row.append(text)
+            out.append(f"| {axis} | " + " | ".join(row) + " |")
+    categories = sorted(
+        {c for n in names for c in (env_part(runs[n]["ood-instruction"], TABLETOP) or {}).get("per_category", {})}
+    )
+    if categories:
+        out += ["", "**Instruction categories** (`ood-instruction`, tabletop)", "", head]
+        for category in categories:
+            row = [
+                cell((env_part(runs[n]["ood-instruction"], TABLETOP) or {}).get("per_category", {}).get(category))
+                for n in names
+            ]
+            out.append(f"| {category} | " + " | ".join(row) + " |")
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agent", action="append", required=True, metavar="NAME=PATTERN", help="{suite} in PATTERN")
+    parser.add_argument("--readme", type=Path, help="rewrite the results part of this file")
+    args = parser.parse_args()
+    agents = dict(item.split("=", 1) for item in args.agent)
+    text = tables(agents)
+    if args.readme:
+        page = args.readme.read_text()
+        if BEGIN not in page or END not in page:
+            raise SystemExit(f"{args.readme} has no {BEGIN} ... {END} part")
+        before, rest = page.split(BEGIN, 1)
+        _, after = rest.split(END, 1)
+        args.readme.write_text(f"{before}{BEGIN}\n{text}{END}{after}")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
