@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -120,3 +122,24 @@ def test_the_shipped_references_load_and_act_on_their_robots(name, env_ids):
         action, _ = split_status(agent.act({k: v for k, v in obs.items() if k != "scene_obs"}))
         env.close()
         assert action.shape == env.action_space.shape and np.all(np.isfinite(action))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["gr1", "gr3"])
+def test_a_reference_scores_on_seen_as_its_model_card_says(tmp_path, name):
+    """20 evenly spaced tabletop episodes of `seen`: the card's full-suite tabletop rate must lie
+    inside their 95% Wilson interval."""
+    import re
+
+    from gr_bench.evaluator import evaluate
+    from gr_bench.results import wilson
+    from gr_bench.suites import get_suite
+
+    card = (Path(__file__).resolve().parents[1] / "agents" / "reference" / f"{name}-tiny" / "MODEL_CARD.md").read_text()
+    found = re.search(r"seen tabletop rate = ([0-9.]+)", card)
+    assert found, f"{name}-tiny's card has no seen results yet (scripts/reference/ship.py --results seen=RUN)"
+    suite = get_suite("seen").select(track="tabletop", episodes=20)
+    results = evaluate(suite, name, tmp_path / "run", workers=2, progress=False)
+    successes = results["aggregates"]["overall"]["successes"]
+    low, high = wilson(successes, 20)
+    assert low <= float(found.group(1)) <= high, f"{successes}/20 on seen, card says {found.group(1)}"

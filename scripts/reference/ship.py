@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+TABLETOP = "GRBench/Tabletop-v0"
 
 
 def load_results(path: str) -> dict:
@@ -121,6 +122,15 @@ def card(args, recipe_json: dict, saved: dict, sha: str, size_mb: float) -> str:
                     lines += [title, "", "| value | success |", "|---|---|"]
                     lines += [f"| {k} | {rate(v)} |" for k, v in rows.items()]
                     lines.append("")
+        seen_tabletop = results.get("seen", {}).get("aggregates", {}).get("per_env", {}).get(TABLETOP)
+        if seen_tabletop:  # read by the slow test of tests/test_reference_agents.py
+            lines += [
+                f"Slow-test anchor: seen tabletop rate = {seen_tabletop['overall']['rate']:.4f} "
+                f"({seen_tabletop['overall']['successes']}/{seen_tabletop['overall']['n']}); "
+                "`pytest -m slow tests/test_reference_agents.py` runs 20 evenly spaced tabletop episodes of `seen` "
+                "and expects this rate inside their 95% interval.",
+                "",
+            ]
         if "seen" in results:
             per_task = results["seen"]["aggregates"]["per_task"]
             blind_task = blind.get("seen", {}).get("aggregates", {}).get("per_task", {})
