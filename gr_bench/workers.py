@@ -22,6 +22,8 @@ from gr_bench.agents import REAL_EXIT, RunStopped
 from gr_bench.evaluator import AgentStartError, EpisodeRunner, blank_record, finish_record, last_line
 from gr_bench.suites import Episode
 
+GRACE_SECONDS = 5.0  # an idle worker let go at the end of a run exits within this, or is killed
+
 
 def _worker_main(conn, agent_spec: str, agent_config: dict | None, time_limit: float) -> None:
     """A worker process: build the agent, say whether that worked, then run the episodes it is sent."""
@@ -92,7 +94,12 @@ class _Worker:
         self.process.join()
         return "died", self.process.exitcode
 
-    def stop(self) -> None:
+    def stop(self, graceful: bool = False) -> None:
+        """Kill the worker; ``graceful``, an idle one is first let go (its pipe closed, it returns and
+        cleans up after itself: no leaked semaphores reported at exit), and killed only if it lingers."""
+        if graceful and self.episode is None and self.process.is_alive():
+            self.conn.close()
+            self.process.join(timeout=GRACE_SECONDS)
         if self.process.is_alive():
             self.process.kill()
         self.process.join()
@@ -165,9 +172,9 @@ def pool_stream(
                         yield _lost_record(w, "worker_died", message)
                     w.stop()
                     pool[i] = _Worker(context, args)
-    finally:  # the work is done, or the run failed: the workers hold nothing worth waiting for
+    finally:  # the work is done, or the run failed: idle workers exit, busy ones are killed
         for w in pool:
-            w.stop()
+            w.stop(graceful=True)
 
 
 def _lost_record(worker: _Worker, kind: str, message: str) -> dict[str, Any]:

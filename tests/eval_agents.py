@@ -54,6 +54,22 @@ class PeekingAgent:
         return np.zeros(7)
 
 
+class SemaphoreAgent:
+    """Holds a multiprocessing semaphore for its life, as torch's CPU runtime does: a worker killed
+    at the end of a run, rather than let go, leaves it to the resource tracker's leak warning."""
+
+    def __init__(self):
+        import multiprocessing
+
+        self.lock = multiprocessing.get_context("spawn").Semaphore()
+
+    def reset(self, instruction):
+        pass
+
+    def act(self, observation):
+        return np.r_[np.zeros(6), 1.0]
+
+
 class StillAgent:
     """Holds the arm still with the gripper open: the right answer to an impossible request."""
 

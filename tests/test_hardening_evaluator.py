@@ -126,6 +126,17 @@ def test_cli_agent_that_cannot_be_built_is_one_line(tmp_path):
     assert "cannot load my weights" in _one_line_error(proc)
 
 
+def test_workers_are_let_go_at_the_end_of_a_run(tmp_path):
+    """Idle workers exit by themselves when the run is done: nothing leaks (no resource-tracker
+    warning about semaphores the killed workers held)."""
+    proc = _cli(
+        *("eval", "--agent", "eval_agents:SemaphoreAgent", "--suite", "smoke", "--episodes", "2"),
+        *("--workers", "2", "--out", str(tmp_path / "run")),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "leaked semaphore" not in proc.stderr
+
+
 # --- run identity and the lock --------------------------------------------------------------------
 def _fake_checkpoint(folder: Path, weights: bytes) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
