@@ -25,6 +25,7 @@ POS_TOLERANCE = 0.008  # metres
 ROT_TOLERANCE = 0.06  # radians
 GRIPPER_WAIT = 8  # control steps for the fingers to close or open
 WAYPOINT_TIMEOUT = 45  # control steps before giving up on reaching a waypoint
+REPLANS = 2  # fresh plans after the first, when a plan ran out with the task not done
 APPROACH_HEIGHT = 0.1  # metres above a grasp point
 ROTATE_ANGLE = np.deg2rad(80)  # radians the block is turned for a rotate task
 ROTATE_LIFT = 0.05  # metres the block is raised while it is turned
@@ -53,7 +54,9 @@ class ScriptedExpert:
     """Privileged scripted policy: ``reset()`` after the env's reset, then ``act()`` each step.
 
     When the scene does not allow the task (a chain left no stack to unstack, say), the plan only
-    returns home and the expert then holds still: the task fails, the expert does not crash.
+    returns home and the expert then holds still: the task fails, the expert does not crash. When a
+    plan runs out and the task is not done (a pushed block that turned on its corner and slid
+    aside), it goes home and plans again from the scene as it is now, up to ``REPLANS`` times.
     """
 
     def __init__(self, env):
@@ -67,15 +70,24 @@ class ScriptedExpert:
         # the task's own waypoints are planned once the hand is home: in a chain, what the last
         # task moved (a block riding in a drawer just pulled open) has settled by then
         self.plan = _return_home(env)
+        self._home_steps = len(self.plan)  # where the task's own waypoints begin
         self._planned = False
+        self._replans = 0
         self._index = 0
         self._steps_here = 0
         self._held = 0
 
     def act(self, observation=None) -> np.ndarray:
         sim = self.env.sim
+        env = self.env
+        exhausted = self._index >= len(self.plan) and self._planned and len(self.plan) > self._home_steps
+        if exhausted and self._replans < REPLANS and not env.task.check(env._start, sim.snapshot()):
+            self._replans += 1
+            self.plan += _return_home(env)
+            self._planned = False
         if self._index >= len(self.plan) and not self._planned:
-            self.plan += _plan(self.env)
+            self._home_steps = len(self.plan)
+            self.plan += _plan(env)
             self._planned = True
         if self._index >= len(self.plan):
             return np.r_[np.zeros(6), 1.0 if self.plan and self.plan[-1].gripper_open else -1.0]
