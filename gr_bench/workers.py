@@ -94,9 +94,14 @@ class _Worker:
         self.process.join()
         return "died", self.process.exitcode
 
+    def let_go(self) -> None:
+        """Tell an idle worker the run is over: its pipe closes, it returns and cleans up after itself
+        (no leaked semaphores reported at exit; a torch agent's worker takes about 3 s)."""
+        if self.episode is None:
+            self.conn.close()
+
     def stop(self, graceful: bool = False) -> None:
-        """Kill the worker; ``graceful``, an idle one is first let go (its pipe closed, it returns and
-        cleans up after itself: no leaked semaphores reported at exit), and killed only if it lingers."""
+        """Kill the worker; ``graceful``, one that was let go is first given ``GRACE_SECONDS`` to exit."""
         if graceful and self.episode is None and self.process.is_alive():
             self.conn.close()
             self.process.join(timeout=GRACE_SECONDS)
@@ -172,7 +177,9 @@ def pool_stream(
                         yield _lost_record(w, "worker_died", message)
                     w.stop()
                     pool[i] = _Worker(context, args)
-    finally:  # the work is done, or the run failed: idle workers exit, busy ones are killed
+    finally:  # the work is done, or the run failed: idle workers exit (all at once), busy ones are killed
+        for w in pool:
+            w.let_go()
         for w in pool:
             w.stop(graceful=True)
 
