@@ -16,9 +16,7 @@ import gymnasium as gym
 from tqdm import tqdm
 
 import envs  # noqa: F401  (registers the ids)
-from envs.tabletop.chains import MAX_CANDIDATES, candidate, realise
-from envs.tabletop.feasibility import chain_infeasibility
-from envs.tabletop.state import InitialStateError
+from envs.tabletop.chains import MAX_CANDIDATES, candidate, infeasibility
 from envs.tabletop.tracks import CHAIN_PINS, LONG_HORIZON_PROTOCOLS
 
 
@@ -34,12 +32,7 @@ def main() -> None:
         pins[protocol] = []
         for index in tqdm(range(args.chains), desc=f"pin {protocol}", unit="chain"):
             for k in range(MAX_CANDIDATES):
-                chain = candidate(protocol, index, k, scenes)
-                try:
-                    realise(env, chain)
-                    why = chain_infeasibility(env, chain.start, chain.tasks)
-                except InitialStateError:
-                    why = "the env finds no start for the first task"
+                why = infeasibility(env, candidate(protocol, index, k, scenes))
                 if why is None:
                     pins[protocol].append(k)
                     break

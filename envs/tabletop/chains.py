@@ -7,7 +7,7 @@ episode and checks every subtask with the same oracles as single tasks.
 `long-horizon` v1/v2 leave the pushes out (``CHAIN_TASKS``): whether one can succeed depends on
 where the blocks lie, which the symbolic state does not know. From v3 every task may appear
 (``ALL_CHAIN_TASKS``), and a chain is kept only when it is feasible on the realised start
-(``envs.tabletop.feasibility``): ``draw_feasible_chain`` tries candidate chains in a fixed order,
+(``envs.tabletop.feasibility``): candidates (``candidate``) are tried in a fixed order (``infeasibility``),
 and the candidate it settles on is pinned in ``chains_v3.json``, so that building the suite needs
 no simulation.
 """
@@ -108,16 +108,12 @@ def realise(env, chain: Candidate):
     )
 
 
-def draw_feasible_chain(env, protocol: str, index: int, scenes: tuple[str, ...]) -> int:
-    """The first candidate number whose chain is feasible on its realised start."""
+def infeasibility(env, chain: Candidate) -> str | None:
+    """Why ``chain`` cannot be done from its realised start (``env`` is reset to it), or None."""
     from envs.tabletop.feasibility import chain_infeasibility
 
-    for k in range(MAX_CANDIDATES):
-        chain = candidate(protocol, index, k, scenes)
-        try:
-            realise(env, chain)
-        except InitialStateError:  # the first task has no realisable start from this state
-            continue
-        if chain_infeasibility(env, chain.start, chain.tasks) is None:
-            return k
-    raise RuntimeError(f"no feasible chain for {protocol} #{index} in {MAX_CANDIDATES} candidates")
+    try:
+        realise(env, chain)
+    except InitialStateError:  # the first task has no realisable start from this symbolic state
+        return "the env finds no start for the first task"
+    return chain_infeasibility(env, chain.start, chain.tasks)
