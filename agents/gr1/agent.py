@@ -35,6 +35,15 @@ def load_model(checkpoint: str | Path) -> tuple[GR1, dict[str, Any]]:
     return model.eval(), saved
 
 
+def require_tabletop_arm(space, agent: str) -> None:
+    """Refuse an episode whose action space is not the tabletop arm's (GR-1 and GR-2 drive it alone)."""
+    if tuple(space.shape) != (ACTION_DIM,):
+        raise ValueError(
+            f"{agent} was trained for the tabletop arm's {ACTION_DIM}-D action, but the episode's action space has "
+            f"shape {tuple(space.shape)}; evaluate it on GRBench/Tabletop-v0 episodes (--env GRBench/Tabletop-v0)"
+        )
+
+
 class GR1Agent:
     DEFAULT_CHECKPOINT = "reference:gr1-tiny"  # shipped with gr-bench (agents/reference/)
 
@@ -57,11 +66,7 @@ class GR1Agent:
 
     def bind_action_space(self, space) -> None:
         """GR-1 serves the tabletop arm: CALVIN's 7-D relative action; another robot is refused."""
-        if tuple(space.shape) != (ACTION_DIM,):
-            raise ValueError(
-                f"GR-1 was trained for the tabletop arm's {ACTION_DIM}-D action, but the episode's action space has "
-                f"shape {tuple(space.shape)}; evaluate it on GRBench/Tabletop-v0 episodes (--env GRBench/Tabletop-v0)"
-            )
+        require_tabletop_arm(space, "GR-1")
 
     def reset(self, instruction: str) -> None:
         self._history.clear()

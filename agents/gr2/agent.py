@@ -25,13 +25,13 @@ import numpy as np
 import torch
 
 from agents.data.normalize import Normalizer
+from agents.gr1.agent import require_tabletop_arm
 from agents.gr2.config import CAMERAS, GR2Config
 from agents.gr2.model import GR2
 from agents.train.checkpoint import load_weights, read_agent_checkpoint
 
 STATE_KEY = "observation.state"
 ACTION_KEY = "action"
-ACTION_DIM = 7  # CALVIN's relative TCP motion and gripper
 
 
 def load_model(checkpoint: str | Path) -> tuple[GR2, dict[str, Any]]:
@@ -80,11 +80,7 @@ class GR2Agent:
 
     def bind_action_space(self, space) -> None:
         """GR-2 serves the tabletop arm: CALVIN's 7-D relative action; another robot is refused."""
-        if tuple(space.shape) != (ACTION_DIM,):
-            raise ValueError(
-                f"GR-2 was trained for the tabletop arm's {ACTION_DIM}-D action, but the episode's action space has "
-                f"shape {tuple(space.shape)}; evaluate it on GRBench/Tabletop-v0 episodes (--env GRBench/Tabletop-v0)"
-            )
+        require_tabletop_arm(space, "GR-2")
 
     def reset(self, instruction: str) -> None:
         self._history.clear()
