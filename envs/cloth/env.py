@@ -1,0 +1,361 @@
+"""Deformable cloth on a table with the Franka Panda: flatten and fold, by language request."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+from gymnasium import spaces
+
+from envs.cloth.garments import SHAPES, Garment
+from envs.cloth.language import SPLITS, instructions
+from envs.cloth.sim import CONTROL_DT, MAX_VERTICES, VERTEX_RADIUS, ClothSim
+from envs.cloth.tasks import Scorer, get_task, untouched
+from envs.cloth.variations import DEFAULT_CRUMPLE, GARMENT_AXES, check_variations
+from envs.cloth.variations import apply as apply_variations
+from envs.errors import unknown_name_error
+from envs.utils.conventions import INSTRUCTION_CHARSET, MAX_REL_ORN, MAX_REL_POS, checked_instruction, real_action
+from envs.utils.rendering import CameraRenderers, camera_resolutions
+from envs.utils.rotations import euler_to_mat, topdown_mat
+
+CAMERAS = ("static", "gripper")
+DEFAULT_RESOLUTION = {"static": 200, "gripper": 84}  # pixels, as the tabletop's
+# each scene is a garment at scale 1; garment_size scales width and length
+GARMENTS = {
+    "square": Garment("square", 0.3, 0.3, count=20),
+    "towel": Garment("towel", 0.4, 0.25, count=20),
+    "tshirt": Garment("tshirt", 0.45, 0.4, count=20, rgb=(0.2, 0.4, 0.8)),
+}
+SHAPE_INDEX = {shape: i for i, shape in enumerate(SHAPES)}
+CLOTH_CENTRE = np.array([0.0, -0.12])  # metres: where garments are laid out, within the arm's easy reach
+CENTRE_JITTER = 0.04  # metres either way
+YAW_JITTER = np.deg2rad(15)  # radians either way
+HOME_TCP = np.array([0.0, -0.3, 0.25])  # metres
+HOME_YAW = np.pi / 2
+SETTLE_STEPS = 10  # control steps of physics after the garment is laid out
+CRUMPLE_LAYER = 2 * VERTEX_RADIUS  # metres each random fold lifts the layer it lays down
+WORKSPACE_LOW = np.array([-0.5, -0.4, 0.0])  # metres: TCP targets are clipped to this box
+WORKSPACE_HIGH = np.array([0.5, 0.25, 0.5])
+
+
+class ClothEnv(gym.Env):
+    """A garment on a table in front of a Franka Panda, to flatten or fold as asked.
+
+    ## Description
+    The garment is a MuJoCo flex sheet (``envs.cloth.sim``: membrane and bending elasticity, no
+    self-collision) of one of three shapes, the scenes: ``square`` (0.3 m cloth), ``towel``
+    (0.4 x 0.25 m) and ``tshirt`` (a T-shirt outline, 0.45 x 0.4 m; held out of training). Tasks
+    (``envs.cloth.tasks``): ``flatten`` a garment that starts crumpled; ``fold_in_half`` and
+    ``fold_diagonally`` (square only) a garment that starts flat; and two invalid requests
+    (``absent_garment``, ``impossible_fold``) whose right answer is to touch nothing.
+
+    ## The grasp rule
+    The fingers collide with the cloth but a pinch alone does not hold a sheet reliably, so a
+    closed gripper whose pads have closed to 3 cm or less attaches every vertex between its pads
+    (grown by the vertex radius) where it is; opening lets go. Nothing is attached by an open
+    gripper or one closed away from the cloth. (As SoftGym's pickers do; ``envs.cloth.sim``.)
+
+    ## Randomizations
+    Where the garment lies (its centre within 4 cm of (0, -0.12) m, heading within 15 degrees), and
+    for ``flatten`` the random folds it starts with (``crumple`` of them, default 2: each reflects
+    the part of the sheet beyond a random line across it, a layer up). Axes
+    (``envs.cloth.variations``: garment_size, stiffness, crumple, colour, lighting, table) apply
+    when asked for, through ``reset(options={"variations": ...})``, and are in ``info``.
+
+    ## Success
+    ``flatten``: normalised coverage of the top-down projection, ``(A_t - A_0) / (A_max - A_0)``,
+    at least 0.85 with nothing held. Folds: the moving part's vertices within 3 cm on average of
+    their mirror vertices, the other part moved 3 cm or less, nothing held. ``info["progress"]``
+    grades it (normalised coverage; the best fold's ``1 - d_t/d_0``). Invalid requests: success
+    while nothing is held and no vertex moved more than 2 cm; they never terminate. Budgets
+    (``info["max_steps"]``): flatten 400 steps, fold in half 300, diagonal 200, invalid 150.
+
+    ## Observation space
+    As the tabletop's: ``rgb_static`` (200x200x3), ``rgb_gripper`` (84x84x3), ``robot_obs`` (15,:
+    TCP position (m) and euler angles (rad), gripper opening (m), 7 joints (rad), last gripper
+    action); ``scene_obs`` (1202,; privileged, never given to learned agents): the garment's shape
+    index, its vertex count, then every vertex's xyz (m), zeros past the count; ``instruction``.
+
+    ## Action space
+    As the tabletop's relative mode, 7-D in [-1, 1]: TCP motion xyz (0.02 m per unit) and
+    extrinsic-xyz rotation (0.05 rad per unit) in the world frame, gripper (>= 0 open). Control
+    runs at 20 Hz: 5 physics steps of 10 ms.
+
+    ## Arguments
+    ``task`` (default ``flatten``), ``scene`` (garment shape, default ``square``), ``cameras``,
+    ``resolution``, ``instruction_split`` (``train`` or ``eval``), ``render_mode``.
+
+    ## Version history
+    v0: first release (Panda; flatten and folds).
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1 / CONTROL_DT))}
+
+    def __init__(
+        self,
+        task: str | None = None,
+        scene: str = "square",
+        cameras: tuple[str, ...] | list[str] = CAMERAS,
+        resolution: dict[str, int | tuple[int, int]] | None = None,
+        instruction_split: str = "train",
+        render_mode: str | None = None,
+    ):
+        self._init_kwargs = dict(
+            task=task,
+            scene=scene,
+            cameras=tuple(cameras),
+            resolution=resolution,
+            instruction_split=instruction_split,
+            render_mode=render_mode,
+        )
+        if task is not None:
+            get_task(task)
+        _check_scene(scene)
+        if instruction_split not in SPLITS:
+            raise ValueError(f"instruction_split must be 'train' or 'eval', got {instruction_split!r}")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self.default_task = task
+        self.default_scene = scene
+        self.cameras = tuple(cameras)
+        self.resolution = camera_resolutions(cameras, resolution, DEFAULT_RESOLUTION)
+        self.instruction_split = instruction_split
+        self.render_mode = render_mode
+        obs_spaces: dict[str, spaces.Space] = {
+            f"rgb_{c}": spaces.Box(0, 255, (*self.resolution[c], 3), np.uint8) for c in self.cameras
+        }
+        obs_spaces["robot_obs"] = spaces.Box(-np.inf, np.inf, (15,), np.float32)
+        obs_spaces["scene_obs"] = spaces.Box(-np.inf, np.inf, (2 + 3 * MAX_VERTICES,), np.float32)
+        obs_spaces["instruction"] = spaces.Text(max_length=512, min_length=0, charset=INSTRUCTION_CHARSET)
+        self.observation_space = spaces.Dict(obs_spaces)
+        self.action_space = spaces.Box(-1.0, 1.0, (7,), np.float32)
+        self.action_spec = {
+            "shape": (7,),
+            "mode": "relative",
+            "layout": ["x", "y", "z", "euler_x", "euler_y", "euler_z", "gripper"],
+            "frame": "world",
+            "units": f"relative: {MAX_REL_POS} m and {MAX_REL_ORN} rad per unit, clipped to [-1, 1]",
+            "gripper": "+1 open, -1 close (>= 0 opens)",
+            "control_hz": 1 / CONTROL_DT,
+        }
+        self._sims: dict[tuple, ClothSim] = {}
+        self._home_q: dict[tuple, np.ndarray] = {}
+        self._renderers = CameraRenderers()
+        self.sim: ClothSim | None = None
+        self.garment: Garment | None = None
+        self.task = None
+        self.scorer: Scorer | None = None
+        self.instruction = ""
+        self.variations: dict[str, Any] = {}
+        self.initial_state: dict[str, Any] = {}
+        self.max_steps = 0
+        self._steps = 0
+
+    # --- scene management ------------------------------------------------------------------
+    def _sim_for(self, garment: Garment) -> ClothSim:
+        key = garment.geometry_key
+        if key not in self._sims:
+            sim = ClothSim(garment)
+            self._sims[key] = sim
+            self._home_q[key] = _home_posture(sim)
+        return self._sims[key]
+
+    # --- gym API ---------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        options = dict(options or {})
+        unknown = set(options) - {"task", "scene", "instruction", "variations", "initial_state"}
+        if unknown:
+            raise ValueError(
+                f"unknown reset options {sorted(unknown)}; allowed: task, scene, instruction, variations, initial_state"
+            )
+        variations = check_variations(options.get("variations"))
+        task = get_task(options.get("task", self.default_task) or "flatten")
+        scene = _check_scene(str(options.get("scene", self.default_scene)))
+        instruction = checked_instruction(options.get("instruction"))
+        garment = _garment(scene, variations)
+        if not task.feasible(garment):
+            raise ValueError(f"task {task.name!r} has no fold on a {scene}; its folds: {', '.join(garment.folds)}")
+        sim = self._sim_for(garment)
+        sim.set_material(garment)
+        self.variations = apply_variations(sim, variations)
+        rng = self.np_random
+        crumple = int(variations.get("crumple", DEFAULT_CRUMPLE)) if task.name == "flatten" else 0
+        state = options.get("initial_state") or _draw_layout(garment, crumple, rng)
+        self.instruction = instruction or str(rng.choice(instructions(task.name, self.instruction_split, scene)))
+
+        mujoco.mj_resetData(sim.model, sim.data)
+        sim.release()
+        sim.arm.place(sim.data, self._home_q[garment.geometry_key], gripper_open=True)
+        sim.set_particles(_laid_out(garment, state))
+        sim.last_gripper_action = 1.0
+        sim.forward()
+        for _ in range(SETTLE_STEPS):
+            sim.step()
+        self.sim, self.garment, self.task = sim, garment, task
+        self.initial_state = copy.deepcopy(state)
+        self.scorer = Scorer(task, garment, sim.snapshot())
+        self.max_steps = task.steps
+        self._steps = 0
+        return self._observation(), self._info(*self.scorer.evaluate(sim.snapshot()))
+
+    def step(self, action):
+        if self.sim is None:
+            raise RuntimeError("call reset() before step()")
+        action = real_action(action)
+        if action.shape != (7,):
+            raise ValueError(f"action must have shape (7,): xyz, euler xyz, gripper; got shape {action.shape}")
+        if not np.all(np.isfinite(action)):
+            raise ValueError(f"action contains NaN or inf: {action.tolist()}")
+        sim, data = self.sim, self.sim.data
+        rel = np.clip(action, -1.0, 1.0)
+        pos, mat = sim.arm.tcp_pose(data)
+        target_pos = np.clip(pos + rel[:3] * MAX_REL_POS, WORKSPACE_LOW, WORKSPACE_HIGH)
+        target_mat = euler_to_mat(rel[3:6] * MAX_REL_ORN) @ mat
+        sim.arm.set_joint_targets(data, sim.arm.solve_ik(data, target_pos, target_mat))
+        gripper_open = bool(action[6] >= 0)
+        sim.arm.set_gripper(data, gripper_open)
+        sim.last_gripper_action = 1.0 if gripper_open else -1.0
+        sim.step()
+        sim.update_grasp(closed=not gripper_open)
+        self._steps += 1
+        success, progress, details = self.scorer.evaluate(sim.snapshot())
+        terminated = success and self.task.category != "invalid"
+        truncated = self._steps >= self.max_steps and not terminated
+        return self._observation(), float(success), terminated, truncated, self._info(success, progress, details)
+
+    def no_op_action(self) -> np.ndarray:
+        """Zero motion, gripper open."""
+        action = np.zeros(7)
+        action[6] = 1.0
+        return action
+
+    def untouched(self) -> bool:
+        """Nothing held and no vertex moved more than 2 cm since the task began (how an impossible
+        request is judged)."""
+        if self.sim is None:
+            raise RuntimeError("call reset() before untouched()")
+        return untouched(self.scorer.start, self.sim.snapshot())
+
+    def begin_task(self, task: str, instruction: str | None = None) -> dict[str, Any]:
+        """Start another task on the garment as it lies now, without a reset (chains: flatten, then
+        fold). Returns the observation with the new instruction."""
+        if self.sim is None:
+            raise RuntimeError("call reset() before begin_task()")
+        parsed = get_task(task)
+        if not parsed.feasible(self.garment):
+            raise ValueError(f"task {task!r} has no fold on a {self.garment.shape}")
+        instruction = checked_instruction(instruction)
+        self.task = parsed
+        self.instruction = instruction or str(
+            self.np_random.choice(instructions(task, self.instruction_split, self.garment.shape))
+        )
+        self.scorer = Scorer(parsed, self.garment, self.sim.snapshot())
+        self.max_steps = parsed.steps
+        self._steps = 0
+        return self._observation()
+
+    def render(self):
+        if self.sim is None:
+            raise RuntimeError("call reset() before render()")
+        return self._render_camera("static")
+
+    def close(self):
+        self._renderers.close()
+
+    # --- observations ----------------------------------------------------------------------
+    def _render_camera(self, camera: str) -> np.ndarray:
+        height, width = self.resolution[camera]
+        return self._renderers.render(self.sim, camera, height, width)
+
+    def _observation(self) -> dict[str, Any]:
+        obs: dict[str, Any] = {f"rgb_{c}": self._render_camera(c) for c in self.cameras}
+        obs["robot_obs"] = self.sim.robot_obs()
+        obs["scene_obs"] = self.sim.scene_obs(SHAPE_INDEX[self.garment.shape])
+        obs["instruction"] = self.instruction
+        return obs
+
+    def _info(self, success: bool, progress: float, details: dict) -> dict[str, Any]:
+        return {
+            "success": bool(success),
+            "progress": float(progress),
+            "task": self.task.name,
+            "category": self.task.category,
+            "scene": self.garment.shape,
+            "instruction": self.instruction,
+            "held": len(self.sim.held()),
+            "score": {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in details.items()},
+            "max_steps": self.max_steps,
+            "initial_state": copy.deepcopy(self.initial_state),
+            "variations": copy.deepcopy(self.variations),
+        }
+
+
+def _check_scene(scene: str) -> str:
+    if scene not in GARMENTS:
+        raise unknown_name_error("cloth scene (garment shape)", scene, tuple(GARMENTS))
+    return scene
+
+
+def _garment(scene: str, variations: dict[str, Any]) -> Garment:
+    """The scene's garment with the garment axes' values (scale and stiffness) applied."""
+    from envs.cloth.variations import AXES
+
+    base = GARMENTS[scene]
+    values = {name: AXES[name].apply(None, variations[name]) for name in GARMENT_AXES if name in variations}
+    scale = values.get("garment_size", 1.0)
+    return Garment(
+        base.shape,
+        round(base.width * scale, 6),
+        round(base.length * scale, 6),
+        count=base.count,
+        young=base.young * values.get("stiffness", 1.0),
+        friction=base.friction,
+        rgb=base.rgb,
+    )
+
+
+def _draw_layout(garment: Garment, crumple: int, rng: np.random.Generator) -> dict[str, Any]:
+    """Where the garment lies and the random folds it starts with, as plain JSON: ``pose``
+    [x, y, yaw] and ``folds``, each [angle of the fold line (rad), its offset from the centre as a
+    fraction of the garment's half size, which side (+1/-1) is laid over]."""
+    centre = CLOTH_CENTRE + rng.uniform(-CENTRE_JITTER, CENTRE_JITTER, 2)
+    yaw = rng.uniform(-YAW_JITTER, YAW_JITTER)
+    folds = [
+        [round(float(rng.uniform(0, np.pi)), 6), round(float(rng.uniform(-0.4, 0.4)), 6), int(rng.choice([-1, 1]))]
+        for _ in range(crumple)
+    ]
+    return {"pose": [round(float(centre[0]), 6), round(float(centre[1]), 6), round(float(yaw), 6)], "folds": folds}
+
+
+def _laid_out(garment: Garment, state: dict[str, Any]) -> np.ndarray:
+    """(N, 3) vertex positions of the garment laid out as ``state`` says: folded flat along each
+    fold line in turn (a reflection, which keeps every distance within a layer), then posed."""
+    p = np.c_[garment.points, np.full(len(garment.points), VERTEX_RADIUS)]
+    half = 0.5 * max(garment.width, garment.length)
+    for angle, offset, side in state["folds"]:
+        normal = np.array([np.cos(angle), np.sin(angle)])
+        centre = p[:, :2].mean(axis=0)
+        signed = (p[:, :2] - centre) @ normal - offset * half
+        over = side * signed > 0
+        p[over, :2] -= 2 * np.outer(signed[over], normal)
+        p[over, 2] = p[over, 2].max() + CRUMPLE_LAYER - (p[over, 2] - VERTEX_RADIUS)  # the layer turns over
+    x, y, yaw = state["pose"]
+    c, s = np.cos(yaw), np.sin(yaw)
+    xy = p[:, :2] @ np.array([[c, s], [-s, c]]) + [x, y]
+    return np.c_[xy, p[:, 2]]
+
+
+def _home_posture(sim: ClothSim) -> np.ndarray:
+    """Joint angles that put the TCP at the home pose, pointing down."""
+    from envs.robots.panda import REST_POSTURE
+
+    sim.arm.place(sim.data, REST_POSTURE, gripper_open=True)
+    sim.forward()
+    q = sim.arm.solve_ik(sim.data, HOME_TCP, topdown_mat(HOME_YAW), iterations=50)
+    sim.arm.place(sim.data, q, gripper_open=True)
+    sim.forward()
+    return q

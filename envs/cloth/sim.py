@@ -1,0 +1,213 @@
+"""The cloth table's simulation: one compiled model per garment geometry, its particles, the grasp.
+
+The garment is a MuJoCo flex (``flexcomp type="direct"``: one body with three slide joints per
+vertex) with membrane and bending elasticity, integrated by MuJoCo 4's ``discrete`` integrator:
+the only one that still integrates flex elasticity implicitly (``scripts/cloth_models.py``
+measures the alternatives). Self-collision is off: it costs 5-20x the step time (measured there),
+so a folded layer lies through the one under it instead of on it; every score reads particle
+positions, which this does not change.
+
+**The grasp rule** (as SoftGym's pickers): the Panda's pads do press on the cloth (vertices and
+fingers collide), but friction alone does not hold a sheet reliably, so when the gripper is
+commanded closed and its pads have closed to at most ``PINCH_WIDTH``, every vertex inside the
+box between the pads (grown by the vertex radius) is attached to the hand where it is, by an
+equality constraint; opening the gripper lets every attached vertex go. An open gripper, or one
+closed away from the cloth, attaches nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from envs.assets import asset_path
+from envs.cloth.garments import Garment
+from envs.errors import PhysicsError
+from envs.robots.panda import PandaArm
+from envs.utils.appearance import Appearance
+from envs.utils.rotations import mat_to_euler
+
+PHYSICS_DT = 0.01  # seconds (cloth_table.xml)
+N_SUBSTEPS = 5  # physics steps per control step
+CONTROL_DT = PHYSICS_DT * N_SUBSTEPS  # seconds: 20 Hz control
+VERTEX_RADIUS = 0.003  # metres: a vertex's collision sphere, half the sheet's thickness
+REFERENCE_YOUNG = 5e3  # Pa: the modulus models are compiled with; a garment's own is a rescale
+GARMENT_MASS = 0.1  # kg for a 0.09 m^2 garment; scaled with its area
+PINCH_WIDTH = 0.03  # metres between the pads at most, for a closed gripper to attach vertices
+MAX_VERTICES = 400  # scene_obs has room for this many particles
+MAX_QVEL = 1e3  # anything faster than this is a physics blow-up
+# the box between the finger pads, hand frame (metres): pads 18 mm wide (x), from 64 to 112 mm past
+# the hand (z); across y it is the pads' opening, read each time
+PAD_HALF_X = 0.009
+PAD_Z = (0.0644, 0.1124)
+PAD_INNER = 0.002  # metres from a finger's joint position to its pad's inner face
+VISUAL_FIELDS = ("flex_rgba", "geom_rgba", "light_diffuse")
+
+
+def build_model(garment: Garment) -> mujoco.MjModel:
+    """Compile the cloth table with ``garment`` (its geometry; the material is set per episode)."""
+    points = np.c_[garment.points, np.zeros(len(garment.points))]
+    mass = GARMENT_MASS * garment.area / 0.09
+    cloth = (
+        f'<flexcomp name="cloth" type="direct" dim="2" radius="{VERTEX_RADIUS}" mass="{mass:.6g}" '
+        f'pos="0 0 {VERTEX_RADIUS}" rgba="0.2 0.4 0.8 1" '
+        f'point="{" ".join(f"{v:.6f}" for v in points.ravel())}" '
+        f'element="{" ".join(str(int(k)) for k in garment.triangles.ravel())}">'
+        '<contact condim="3" solref="0.01 1" selfcollide="none" friction="0.8"/>'
+        f'<elasticity young="{REFERENCE_YOUNG:g}" poisson="0.2" thickness="0.002" elastic2d="both"/>'
+        "</flexcomp>"
+    )
+    grasps = "".join(
+        f'<connect name="grasp_{k}" body1="panda_hand" body2="cloth_{k}" anchor="0 0 0" active="false" '
+        'solref="0.005 1"/>'
+        for k in range(len(points))
+    )
+    text = asset_path("cloth_table.xml").read_text()
+    text = text.replace("<!-- cloth -->", cloth).replace("<!-- grasps -->", grasps)
+    assets = {"panda.xml": asset_path("panda.xml").read_bytes()}
+    return mujoco.MjModel.from_xml_string(text, assets)
+
+
+@dataclass(frozen=True)
+class ClothSnapshot:
+    """What the task oracles look at: where every particle is and which ones the hand holds."""
+
+    particles: np.ndarray  # (N, 3) world frame, metres
+    held: frozenset[int]
+
+
+class ClothSim(Appearance):
+    """One garment geometry on the cloth table: model, data, the Panda, the particles, the grasp."""
+
+    def __init__(self, garment: Garment):
+        self.garment = garment
+        self.model = m = build_model(garment)
+        self.data = mujoco.MjData(m)
+        self.arm = PandaArm(m)
+        self.n = len(garment.points)
+        flex = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_FLEX, "cloth")
+        self.flex_id = flex
+        start = int(m.flex_vertadr[flex])
+        self._vert_bodies = m.flex_vertbodyid[start : start + self.n].copy()
+        joints = [m.body_jntadr[b] for b in self._vert_bodies]
+        self._qadr = np.array([[m.jnt_qposadr[j + a] for a in range(3)] for j in joints])
+        self._dadr = np.array([[m.jnt_dofadr[j + a] for a in range(3)] for j in joints])
+        self._grasp_eq = np.array([m.equality(f"grasp_{k}").id for k in range(self.n)])
+        self._hand = m.body("panda_hand").id
+        self._stiffness = m.flex_stiffness.copy()
+        self._bending = m.flex_bending.copy()
+        self.last_gripper_action = 1.0
+        self.scene = _SceneName(garment.shape)
+        self._remember_appearance(VISUAL_FIELDS)
+
+    # --- material ---------------------------------------------------------------------------
+    def set_material(self, garment: Garment) -> None:
+        """Write a garment's stiffness, friction and colour into the model (geometry must match)."""
+        if garment.geometry_key != self.garment.geometry_key:
+            raise ValueError(f"garment {garment.geometry_key} does not match this model's {self.garment.geometry_key}")
+        scale = garment.young / REFERENCE_YOUNG
+        self.model.flex_stiffness[:] = self._stiffness * scale
+        self.model.flex_bending[:] = self._bending * scale
+        self.model.flex_friction[self.flex_id, 0] = garment.friction
+        self.model.flex_rgba[self.flex_id] = [*garment.rgb, 1.0]
+        self.garment = garment
+
+    # --- particles ----------------------------------------------------------------------------
+    def particles(self) -> np.ndarray:
+        """(N, 3) vertex positions, world frame, metres."""
+        return self.data.xpos[self._vert_bodies].copy()
+
+    def set_particles(self, positions: np.ndarray) -> None:
+        """Put every vertex at ``positions`` (N, 3), at rest."""
+        # vertex bodies hang off the world; their slide joints move them from where they were built
+        rest = self.model.body_pos[self._vert_bodies]
+        self.data.qpos[self._qadr] = positions - rest
+        self.data.qvel[self._dadr] = 0.0
+
+    # --- the grasp rule -------------------------------------------------------------------------
+    def held(self) -> np.ndarray:
+        """Indices of the vertices attached to the hand."""
+        return np.flatnonzero(self.data.eq_active[self._grasp_eq])
+
+    def pinched(self) -> np.ndarray:
+        """Indices of the vertices inside the box between the pads, now."""
+        d = self.data
+        rot = d.xmat[self._hand].reshape(3, 3)
+        local = (self.particles() - d.xpos[self._hand]) @ rot  # hand frame
+        half_gap = 0.5 * self.arm.gripper_width(d) + PAD_INNER
+        r = VERTEX_RADIUS
+        inside = (
+            (np.abs(local[:, 0]) <= PAD_HALF_X + r)
+            & (np.abs(local[:, 1]) <= half_gap + r)
+            & (local[:, 2] >= PAD_Z[0] - r)
+            & (local[:, 2] <= PAD_Z[1] + r)
+        )
+        return np.flatnonzero(inside)
+
+    def update_grasp(self, closed: bool) -> None:
+        """Apply the grasp rule after a control step: attach what the closed pads pinch, or let go."""
+        d, m = self.data, self.model
+        if not closed:
+            d.eq_active[self._grasp_eq] = 0
+            return
+        if self.held().size or self.arm.gripper_width(d) > PINCH_WIDTH:
+            return
+        pinched = self.pinched()
+        if not pinched.size:
+            return
+        rot = d.xmat[self._hand].reshape(3, 3)
+        local = (self.particles()[pinched] - d.xpos[self._hand]) @ rot
+        eq = self._grasp_eq[pinched]
+        m.eq_data[eq, 0:3] = local  # anchor in the hand's frame
+        m.eq_data[eq, 3:6] = 0.0  # at the vertex body's origin
+        d.eq_active[eq] = 1
+
+    def release(self) -> None:
+        self.data.eq_active[self._grasp_eq] = 0
+
+    # --- state ----------------------------------------------------------------------------------
+    def snapshot(self) -> ClothSnapshot:
+        return ClothSnapshot(self.particles(), frozenset(int(k) for k in self.held()))
+
+    def robot_obs(self) -> np.ndarray:
+        """CALVIN's 15-D robot state, as the tabletop's: TCP position and euler angles, gripper
+        opening, 7 joints, last gripper action."""
+        pos, mat = self.arm.tcp_pose(self.data)
+        return np.concatenate(
+            [
+                pos,
+                mat_to_euler(mat),
+                [self.arm.gripper_width(self.data)],
+                self.arm.joint_positions(self.data),
+                [self.last_gripper_action],
+            ]
+        ).astype(np.float32)
+
+    def scene_obs(self, garment_index: int) -> np.ndarray:
+        """Privileged: the garment's kind index, its vertex count, then every vertex's xyz (zeros
+        past the count, up to ``MAX_VERTICES``)."""
+        out = np.zeros(2 + 3 * MAX_VERTICES, dtype=np.float32)
+        out[0], out[1] = garment_index, self.n
+        out[2 : 2 + 3 * self.n] = self.particles().ravel()
+        return out
+
+    # --- stepping -------------------------------------------------------------------------------
+    def forward(self) -> None:
+        mujoco.mj_forward(self.model, self.data)
+
+    def step(self, n_substeps: int = N_SUBSTEPS) -> None:
+        mujoco.mj_step(self.model, self.data, nstep=n_substeps)
+        mujoco.mj_fwdPosition(self.model, self.data)
+        if not np.all(np.isfinite(self.data.qpos)) or np.abs(self.data.qvel).max() > MAX_QVEL:
+            raise PhysicsError(
+                f"the cloth simulation diverged at t={self.data.time:.2f} s (non-finite or >{MAX_QVEL:g} velocity)"
+            )
+
+
+@dataclass(frozen=True)
+class _SceneName:
+    """The renderer cache keys on ``sim.scene.name``: one model per garment geometry."""
+
+    name: str

@@ -1,0 +1,129 @@
+"""Cloth tasks and their oracles, all read off particle positions (``ClothSnapshot``).
+
+- ``flatten``: normalised coverage ``(A_t - A_0) / (A_max - A_0)`` of the garment's top-down
+  projection (``coverage``), success at ``FLATTEN_SUCCESS`` (0.85, DeformableRavens' threshold).
+- ``fold_in_half`` / ``fold_diagonally``: for each fold the garment has (``Garment.folds``), the mean
+  distance between each vertex of the moving part and the vertex it must land on; success when
+  some fold gets it under ``FOLD_TOLERANCE`` while the other part's vertices moved on average less
+  than ``FIXED_TOLERANCE`` (the fixed half is not dragged along). Progress: the best fold's
+  ``1 - d_t / d_0``.
+- invalid requests (``absent_garment``, ``impossible_fold``): success while the garment is
+  untouched; never terminates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.cloth.garments import Garment
+from envs.cloth.sim import ClothSnapshot
+from envs.errors import unknown_name_error
+
+FLATTEN_SUCCESS = 0.85  # normalised coverage
+FOLD_TOLERANCE = 0.03  # metres: mean distance of the moving part's vertices to where they must land
+FIXED_TOLERANCE = 0.03  # metres: mean displacement of the part a fold keeps in place
+UNTOUCHED_MOVE = 0.02  # metres any vertex may shift (settling) and still count as untouched
+COVERAGE_CELL = 0.005  # metres: the top-down raster's cell
+_SAMPLES = np.array(  # barycentric samples per triangle, so thin folded layers still fill cells
+    [(a / 4, b / 4, 1 - a / 4 - b / 4) for a in range(5) for b in range(5 - a)]
+)
+
+
+@dataclass(frozen=True)
+class ClothTask:
+    name: str
+    category: str  # "flatten", "fold" or "invalid"
+    steps: int  # control steps before the episode is truncated
+
+    def folds(self, garment: Garment) -> tuple[str, ...]:
+        if self.name == "fold_in_half":
+            return tuple(f for f in garment.folds if not f.startswith("diagonal"))
+        if self.name == "fold_diagonally":
+            return tuple(f for f in garment.folds if f.startswith("diagonal"))
+        return ()
+
+    def feasible(self, garment: Garment) -> bool:
+        """Whether the garment allows the task (a T-shirt has no diagonal fold)."""
+        return self.category != "fold" or bool(self.folds(garment))
+
+
+TASKS: dict[str, ClothTask] = {
+    t.name: t
+    for t in (
+        ClothTask("flatten", "flatten", 400),
+        ClothTask("fold_in_half", "fold", 300),
+        ClothTask("fold_diagonally", "fold", 200),
+        ClothTask("absent_garment", "invalid", 150),
+        ClothTask("impossible_fold", "invalid", 150),
+    )
+}
+CATEGORIES = ("flatten", "fold", "invalid")
+
+
+def get_task(name: str) -> ClothTask:
+    if name not in TASKS:
+        raise unknown_name_error("cloth task", name, tuple(TASKS))
+    return TASKS[name]
+
+
+def coverage(garment: Garment, particles: np.ndarray) -> float:
+    """Square metres the garment covers seen from above (its triangles rasterised on a 5 mm grid)."""
+    tri = particles[garment.triangles][:, :, :2]  # (M, 3, 2)
+    samples = np.einsum("sk,mkd->msd", _SAMPLES, tri).reshape(-1, 2)
+    cells = np.floor(samples / COVERAGE_CELL).astype(np.int64)
+    keys = cells[:, 0] * 1_000_003 + cells[:, 1]
+    return float(np.unique(keys).size * COVERAGE_CELL**2)
+
+
+def max_coverage(garment: Garment) -> float:
+    """The coverage of the garment lying flat (measured the same way, so a flat one scores 1)."""
+    return coverage(garment, np.c_[garment.points, np.zeros(len(garment.points))])
+
+
+def fold_errors(garment: Garment, task: ClothTask, start: np.ndarray, now: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Per fold the task allows: (mean distance moving -> landing vertex, mean displacement of the
+    vertices the fold keeps in place), metres."""
+    out = {}
+    for fold in task.folds(garment):
+        moving, onto = garment.mirror(fold)
+        fixed = np.setdiff1d(np.arange(len(now)), moving)
+        landing = np.linalg.norm(now[moving] - now[onto], axis=1).mean()
+        dragged = np.linalg.norm(now[fixed, :2] - start[fixed, :2], axis=1).mean()
+        out[fold] = (float(landing), float(dragged))
+    return out
+
+
+class Scorer:
+    """Success and progress of one task on one garment, from the snapshot the task began with."""
+
+    def __init__(self, task: ClothTask, garment: Garment, start: ClothSnapshot):
+        self.task, self.garment, self.start = task, garment, start
+        self.a_max = max_coverage(garment)
+        self.a_0 = coverage(garment, start.particles)
+        self.d_0 = {f: e[0] for f, e in fold_errors(garment, task, start.particles, start.particles).items()}
+
+    def evaluate(self, now: ClothSnapshot) -> tuple[bool, float, dict]:
+        """(success, progress in [0, 1], details) of the garment as it is now."""
+        task = self.task
+        if task.category == "invalid":
+            ok = untouched(self.start, now)
+            return ok, float(ok), {"untouched": ok}
+        if task.category == "flatten":
+            a_t = coverage(self.garment, now.particles)
+            norm = (a_t - self.a_0) / max(self.a_max - self.a_0, 1e-9)
+            done = norm >= FLATTEN_SUCCESS and not now.held
+            return bool(done), float(np.clip(norm, 0.0, 1.0)), {"coverage": a_t / self.a_max, "normalised": norm}
+        errors = fold_errors(self.garment, task, self.start.particles, now.particles)
+        progress = max(np.clip(1 - errors[f][0] / max(self.d_0[f], 1e-9), 0.0, 1.0) for f in errors)
+        folded = [f for f, (land, drag) in errors.items() if land <= FOLD_TOLERANCE and drag <= FIXED_TOLERANCE]
+        best = min(errors, key=lambda f: errors[f][0])
+        details = {"fold": folded[0] if folded else best, "landing": errors[best][0], "dragged": errors[best][1]}
+        return bool(folded) and not now.held, float(progress), details
+
+
+def untouched(start: ClothSnapshot, now: ClothSnapshot) -> bool:
+    """Nothing held and no vertex moved more than ``UNTOUCHED_MOVE`` since ``start``."""
+    moved = np.linalg.norm(now.particles - start.particles, axis=1).max()
+    return not now.held and bool(moved <= UNTOUCHED_MOVE)

@@ -1,0 +1,170 @@
+"""Generalization axes of the cloth table: what varies, the range training covers and the range
+evaluation holds out.
+
+Three axes change the garment itself (``garment_size``: its scale, which is a new mesh;
+``stiffness``: its Young's modulus as a multiple of the reference; ``crumple``: how many random
+folds a ``flatten`` episode starts with); the environment reads them when it lays the garment out.
+The others only change how things look: ``colour`` (the garment's), ``lighting`` and ``table``
+(the table's colour). The garment's shape is the scene: squares and towels are seen in training,
+the T-shirt is held out (``Family.scene_axes``).
+
+    env.reset(seed=0, options={"variations": {"stiffness": sample_variation("stiffness", "unseen", rng)}})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from envs.utils.axes import (
+    Axis,
+    axis_named,
+    check_params,
+    check_rgb,
+    checked_variations,
+    hsv_range,
+    json_floats,
+    sample_colour,
+    uniform,
+)
+
+DEFAULT_CRUMPLE = 2  # random folds a flatten episode starts with when the episode does not say
+
+
+def _number(value, axis: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ValueError(f"the value of variation {axis!r} must be a number in [{low}, {high}], got {value!r}")
+    return float(value)
+
+
+def _read_scale(sim, value) -> float:
+    return _number(value, "garment_size", 0.5, 1.6)
+
+
+def _read_stiffness(sim, value) -> float:
+    return _number(value, "stiffness", 0.05, 20.0)
+
+
+def _read_crumple(sim, value) -> int:
+    folds = _number(value, "crumple", 0, 6)
+    if folds != int(folds):
+        raise ValueError(f"the value of variation 'crumple' must be a whole number of folds (0-6), got {value!r}")
+    return int(folds)
+
+
+def _apply_colour(sim, value) -> list[float]:
+    rgb = check_rgb(value, "the value of variation 'colour'")
+    sim.model.flex_rgba[sim.flex_id, :3] = rgb
+    return json_floats(rgb)
+
+
+def _apply_lighting(sim, value) -> dict[str, Any]:
+    value = check_params(value, ("direction", "intensity"), "lighting")
+    m = sim.model
+    light = m.light("key").id
+    if "direction" in value:
+        direction = np.asarray(value["direction"], dtype=float)
+        if direction.shape != (3,) or direction[2] >= 0:
+            raise ValueError(f"lighting direction must be 3 numbers pointing down (z < 0), got {value['direction']!r}")
+        m.light_dir[light] = direction / np.linalg.norm(direction)
+    if "intensity" in value:
+        m.light_diffuse[light] = _number(value["intensity"], "lighting intensity", 0.0, 2.0)
+    return {k: json_floats(v) if k == "direction" else float(v) for k, v in value.items()}
+
+
+def _apply_table(sim, value) -> list[float]:
+    rgb = check_rgb(value, "the value of variation 'table'")
+    pixels = sim.default_texture("table_tex")
+    # keep the grain: scale each pixel by the new colour over the compiled mean
+    mean = pixels.reshape(-1, pixels.shape[-1]).mean(axis=0)[:3] / 255.0
+    tinted = np.clip(pixels[..., :3] / 255.0 * (rgb / np.maximum(mean, 1e-3)), 0.0, 1.0)
+    out = pixels.copy()
+    out[..., :3] = (tinted * 255).astype(np.uint8)
+    sim.set_texture("table_tex", out)
+    return json_floats(rgb)
+
+
+def _sample_direction(spec, rng) -> dict[str, Any]:
+    azimuth = uniform(spec["azimuth"], rng)
+    elevation = uniform(spec["elevation"], rng)
+    direction = [np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), -np.sin(elevation)]
+    return {"direction": json_floats(direction), "intensity": round(uniform(spec["intensity"], rng), 4)}
+
+
+AXES: dict[str, Axis] = {
+    a.name: a
+    for a in (
+        Axis(
+            "garment_size",
+            "the garment's scale (1 = 0.3 m square, 0.4 x 0.25 m towel, 0.45 x 0.4 m T-shirt)",
+            {"low": 0.9, "high": 1.1},
+            {"low": 1.25, "high": 1.4},
+            lambda spec, rng: round(uniform((spec["low"], spec["high"]), rng), 3),
+            _read_scale,
+        ),
+        Axis(
+            "stiffness",
+            "the garment's Young's modulus, as a multiple of 5 kPa (stretch and bending together)",
+            {"choices": [[0.5, 2.0]]},
+            {"choices": [[0.1, 0.2], [6.0, 10.0]]},
+            lambda spec, rng: round(uniform(spec["choices"][int(rng.integers(len(spec["choices"])))], rng), 3),
+            _read_stiffness,
+        ),
+        Axis(
+            "crumple",
+            "random folds a flatten episode starts with",
+            {"choices": [1, 2]},
+            {"choices": [3, 4]},
+            lambda spec, rng: int(spec["choices"][int(rng.integers(len(spec["choices"])))]),
+            _read_crumple,
+        ),
+        Axis(
+            "colour",
+            "the garment's colour",
+            hsv_range((0.5, 0.7), (0.5, 0.8), (0.5, 0.8)),
+            hsv_range((0.0, 0.12), (0.6, 0.9), (0.6, 0.9)),
+            sample_colour,
+            _apply_colour,
+        ),
+        Axis(
+            "lighting",
+            "the key light's direction and intensity",
+            {"azimuth": [1.2, 2.0], "elevation": [1.1, 1.4], "intensity": [0.45, 0.65]},
+            {"azimuth": [-1.0, 0.2], "elevation": [0.6, 0.9], "intensity": [0.2, 0.35]},
+            _sample_direction,
+            _apply_lighting,
+        ),
+        Axis(
+            "table",
+            "the table's colour",
+            hsv_range((0.05, 0.15), (0.05, 0.2), (0.65, 0.85)),
+            hsv_range((0.3, 0.45), (0.3, 0.6), (0.25, 0.45)),
+            sample_colour,
+            _apply_table,
+        ),
+    )
+}
+GARMENT_AXES = ("garment_size", "stiffness", "crumple")  # read when the garment is laid out
+
+
+def get_axis(name: str) -> Axis:
+    return axis_named(AXES, name)
+
+
+def sample_variation(axis: str, split: str, rng: np.random.Generator) -> Any:
+    """A value of ``axis`` from its ``train`` or ``unseen`` range."""
+    return get_axis(axis).sample(split, rng)
+
+
+def check_variations(variations: Mapping[str, Any] | None) -> dict[str, Any]:
+    return checked_variations(AXES, variations)
+
+
+def apply(sim, variations: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Put ``sim``'s looks back as compiled, apply the visual ``variations``, check the garment
+    ones; every value as plain JSON, as applied."""
+    variations = check_variations(variations)
+    sim.restore_visuals()
+    return {name: AXES[name].apply(sim, value) for name, value in variations.items()}
