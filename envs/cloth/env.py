@@ -67,7 +67,7 @@ class ClothEnv(gym.Env):
 
     ## Success
     ``flatten``: normalised coverage of the top-down projection, ``(A_t - A_0) / (A_max - A_0)``,
-    at least 0.85 with nothing held. Folds: the moving part's vertices within 3 cm on average of
+    at least 0.85 with nothing held. Folds: the moving part's vertices within 4 cm on average of
     their mirror vertices, the other part moved 3 cm or less, nothing held. ``info["progress"]``
     grades it (normalised coverage; the best fold's ``1 - d_t/d_0``). Invalid requests: success
     while nothing is held and no vertex moved more than 2 cm; they never terminate. Budgets
@@ -342,10 +342,11 @@ def _laid_out(garment: Garment, state: dict[str, Any]) -> np.ndarray:
         signed = (p[:, :2] - centre) @ normal - offset * half
         over = side * signed > 0
         p[over, :2] -= 2 * np.outer(signed[over], normal)
-        p[over, 2] = p[over, 2].max() + CRUMPLE_LAYER - (p[over, 2] - VERTEX_RADIUS)  # the layer turns over
+        # the flap turns over onto the top of the pile: its lowest layer becomes the highest
+        p[over, 2] = p[:, 2].max() + CRUMPLE_LAYER + (p[over, 2].max() - p[over, 2])
     x, y, yaw = state["pose"]
     c, s = np.cos(yaw), np.sin(yaw)
-    xy = p[:, :2] @ np.array([[c, s], [-s, c]]) + [x, y]
+    xy = (p[:, :2] - p[:, :2].mean(axis=0)) @ np.array([[c, s], [-s, c]]) + [x, y]  # the pile centred on the pose
     return np.c_[xy, p[:, 2]]
 
 

@@ -103,7 +103,8 @@ class Garment:
     def area(self) -> float:
         """Square metres of the flat garment."""
         p = self.points[self.triangles]
-        return float(0.5 * np.abs(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])).sum())
+        u, v = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
+        return float(0.5 * np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]).sum())
 
     @cached_property
     def corners(self) -> np.ndarray:
@@ -116,7 +117,12 @@ class Garment:
         for k, (a, b) in enumerate(self.grid_ij + 1):
             # a convex corner has two perpendicular neighbours missing and the diagonal between them too
             for da, db in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
-                if occupied[a - da, b] >= 0 and occupied[a, b - db] >= 0 and occupied[a + da, b] < 0 and occupied[a, b + db] < 0:
+                if (
+                    occupied[a - da, b] >= 0
+                    and occupied[a, b - db] >= 0
+                    and occupied[a + da, b] < 0
+                    and occupied[a, b + db] < 0
+                ):
                     corners.append(k)
                     break
         return np.asarray(corners, dtype=int)

@@ -46,5 +46,10 @@ def instructions(task: str, split: str = "train", shape: str = "square") -> tupl
 def invalid_training_requests() -> tuple[str, ...]:
     """The impossible requests a policy may train on (train phrasings of the invalid tasks)."""
     return tuple(
-        p for task in ("absent_garment", "impossible_fold") for shape in SHAPES for p in instructions(task, "train", shape)
+        dict.fromkeys(
+            p
+            for task in ("absent_garment", "impossible_fold")
+            for shape in SHAPES
+            for p in instructions(task, "train", shape)
+        )
     )

@@ -10,9 +10,10 @@ positions, which this does not change.
 **The grasp rule** (as SoftGym's pickers): the Panda's pads do press on the cloth (vertices and
 fingers collide), but friction alone does not hold a sheet reliably, so when the gripper is
 commanded closed and its pads have closed to at most ``PINCH_WIDTH``, every vertex inside the
-box between the pads (grown by the vertex radius) is attached to the hand where it is, by an
-equality constraint; opening the gripper lets every attached vertex go. An open gripper, or one
-closed away from the cloth, attaches nothing.
+box between the pads (grown by the vertex radius) and in the top layer there (within
+``TOP_LAYER`` of the highest) is attached to the hand where it is, by an equality constraint;
+opening the gripper lets every attached vertex go. An open gripper, or one closed away from the
+cloth, attaches nothing.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ VERTEX_RADIUS = 0.003  # metres: a vertex's collision sphere, half the sheet's t
 REFERENCE_YOUNG = 5e3  # Pa: the modulus models are compiled with; a garment's own is a rescale
 GARMENT_MASS = 0.1  # kg for a 0.09 m^2 garment; scaled with its area
 PINCH_WIDTH = 0.03  # metres between the pads at most, for a closed gripper to attach vertices
+TOP_LAYER = 2 * 0.003 + 0.002  # metres below the highest pinched vertex that still count as its layer
 MAX_VERTICES = 400  # scene_obs has room for this many particles
 MAX_QVEL = 1e3  # anything faster than this is a physics blow-up
 # the box between the finger pads, hand frame (metres): pads 18 mm wide (x), from 64 to 112 mm past
@@ -157,6 +159,9 @@ class ClothSim(Appearance):
         pinched = self.pinched()
         if not pinched.size:
             return
+        # the top layer only: a pinch takes the sheet it touches first, not the pile under it
+        z = self.particles()[pinched, 2]
+        pinched = pinched[z >= z.max() - TOP_LAYER]
         rot = d.xmat[self._hand].reshape(3, 3)
         local = (self.particles()[pinched] - d.xpos[self._hand]) @ rot
         eq = self._grasp_eq[pinched]

@@ -22,7 +22,8 @@ from envs.cloth.sim import ClothSnapshot
 from envs.errors import unknown_name_error
 
 FLATTEN_SUCCESS = 0.85  # normalised coverage
-FOLD_TOLERANCE = 0.03  # metres: mean distance of the moving part's vertices to where they must land
+FOLD_TOLERANCE = 0.04  # metres: mean distance of the moving part's vertices to where they must land
+# (a clean single-arm fold of the 0.3 m square, laid by its corners, measures 0.028-0.039 m)
 FIXED_TOLERANCE = 0.03  # metres: mean displacement of the part a fold keeps in place
 UNTOUCHED_MOVE = 0.02  # metres any vertex may shift (settling) and still count as untouched
 COVERAGE_CELL = 0.005  # metres: the top-down raster's cell
@@ -82,7 +83,9 @@ def max_coverage(garment: Garment) -> float:
     return coverage(garment, np.c_[garment.points, np.zeros(len(garment.points))])
 
 
-def fold_errors(garment: Garment, task: ClothTask, start: np.ndarray, now: np.ndarray) -> dict[str, tuple[float, float]]:
+def fold_errors(
+    garment: Garment, task: ClothTask, start: np.ndarray, now: np.ndarray
+) -> dict[str, tuple[float, float]]:
     """Per fold the task allows: (mean distance moving -> landing vertex, mean displacement of the
     vertices the fold keeps in place), metres."""
     out = {}
@@ -118,7 +121,8 @@ class Scorer:
         errors = fold_errors(self.garment, task, self.start.particles, now.particles)
         progress = max(np.clip(1 - errors[f][0] / max(self.d_0[f], 1e-9), 0.0, 1.0) for f in errors)
         folded = [f for f, (land, drag) in errors.items() if land <= FOLD_TOLERANCE and drag <= FIXED_TOLERANCE]
-        best = min(errors, key=lambda f: errors[f][0])
+        folded.sort(key=lambda f: sum(errors[f]))
+        best = min(errors, key=lambda f: sum(errors[f]))
         details = {"fold": folded[0] if folded else best, "landing": errors[best][0], "dragged": errors[best][1]}
         return bool(folded) and not now.held, float(progress), details
 

@@ -1,0 +1,203 @@
+"""Scripted expert for the cloth tasks, planning from privileged particle positions.
+
+Everything is pick-and-place of one vertex at a time (a single Panda and the grasp rule):
+
+- ``flatten``: fit the flat garment to the vertices that already lie as the flat garment would
+  (a rigid 2-D fit: RANSAC over vertex pairs, then least squares on the inliers), pick the vertex
+  on the top layer that lies farthest from where the fit puts it, and lay it there; plan again
+  after each move, until the coverage passes the task's threshold with a margin.
+- ``fold_in_half`` / ``fold_diagonally``: choose the fold with the shortest carry, then lay each
+  corner of the moving part (the outline's corners at least half as far from the fold line as the
+  farthest) on its mirror vertex, farthest first, lifted high enough that the flap turns over.
+- invalid requests: hold still.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.cloth.garments import Garment
+from envs.cloth.tasks import FLATTEN_SUCCESS
+from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS
+from envs.utils.rotations import mat_to_euler, rotvec_from_mat, topdown_mat
+
+POS_TOLERANCE = 0.008  # metres
+ROT_TOLERANCE = 0.08  # radians
+GRIPPER_WAIT = 15  # control steps for the fingers to close or open (about 0.6 s at 20 Hz)
+WAYPOINT_TIMEOUT = 40  # control steps before giving up on reaching a waypoint
+APPROACH_Z = 0.06  # metres: above a pick or place point
+GRASP_Z = 0.008  # metres: TCP height for a pinch at the table (the pads reach 9 mm below it)
+PLACE_Z = 0.025  # metres: where a carried vertex is let go
+FLATTEN_MARGIN = 0.05  # the expert stops when normalised coverage passes the threshold by this
+MAX_MOVES = 8  # pick-and-place moves before the flatten expert gives up
+INLIER = 0.015  # metres: a vertex within this of the fit lies as the flat garment would
+YAW = np.pi / 2  # the gripper's heading throughout (fingers close along world x)
+ARC_POINTS = 5  # waypoints along a carry's half circle
+ARC_HEIGHT = 0.8  # the half circle's height as a fraction of its radius: some slack in the flap
+
+
+@dataclass
+class Waypoint:
+    pos: np.ndarray
+    gripper_open: bool
+    tolerance: float = POS_TOLERANCE
+    wait: int = 0
+    speed: float = 1.0
+
+
+class ClothExpert:
+    """Privileged scripted policy: ``reset()`` after the env's reset, then ``act()`` each step."""
+
+    def __init__(self, env):
+        self.env = env.unwrapped
+        self.plan: list[Waypoint] = []
+
+    def reset(self, instruction: str | None = None) -> None:
+        if self.env.sim is None:
+            raise RuntimeError("reset the environment before the expert")
+        self.plan, self._index, self._steps_here, self._held = [], 0, 0, 0
+        self._moves = 0
+        self._corners: list[tuple[int, int]] | None = None
+
+    def act(self, observation=None) -> np.ndarray:
+        env, sim = self.env, self.env.sim
+        if self._index >= len(self.plan):
+            self.plan, self._index = self._next_moves(), 0
+        if not self.plan:
+            return env.no_op_action()
+        wp = self.plan[self._index]
+        pos, mat = sim.arm.tcp_pose(sim.data)
+        target = topdown_mat(YAW)
+        error = wp.pos - pos
+        reached = (
+            np.linalg.norm(error) < wp.tolerance and np.linalg.norm(rotvec_from_mat(target @ mat.T)) < ROT_TOLERANCE
+        )
+        self._steps_here += 1
+        self._held += reached
+        if (reached and self._held > wp.wait) or self._steps_here > WAYPOINT_TIMEOUT + wp.wait:
+            self._index += 1
+            self._steps_here = self._held = 0
+        action = np.zeros(7)
+        action[:3] = np.clip(error / MAX_REL_POS, -wp.speed, wp.speed)
+        action[3:6] = np.clip(mat_to_euler(target @ mat.T) / MAX_REL_ORN, -1, 1)
+        action[6] = 1.0 if wp.gripper_open else -1.0
+        return action
+
+    # --- planning -------------------------------------------------------------------------------
+    def _next_moves(self) -> list[Waypoint]:
+        env = self.env
+        task, garment = env.task, env.garment
+        particles = env.sim.particles()
+        if task.category == "flatten":
+            success, progress, details = env.scorer.evaluate(env.sim.snapshot())
+            if self._moves >= MAX_MOVES or details["normalised"] >= FLATTEN_SUCCESS + FLATTEN_MARGIN:
+                return []
+            self._moves += 1
+            pick, place = flatten_move(garment, particles)
+            return pick_and_place(particles[pick], place)
+        if task.category == "fold":
+            if self._corners is None:
+                fold = min(task.folds(garment), key=lambda f: carry_distance(garment, particles, f))
+                self._corners = fold_corners(garment, fold)
+            if self._corners:
+                # one corner at a time, from where it lies now: the first flap moves the others
+                corner, onto = self._corners.pop(0)
+                return pick_and_place(particles[corner], particles[onto])
+        return []
+
+
+def pick_and_place(pick: np.ndarray, place: np.ndarray) -> list[Waypoint]:
+    """Waypoints that pinch the cloth at ``pick`` (world, m), carry it over and lay it at ``place``.
+
+    The carried vertex follows a half circle over the middle of the carry, as a corner does when
+    its flap turns over about the fold line; a flap lifted straight up drags the rest along."""
+    pick, place = np.asarray(pick, float), np.asarray(place, float)
+    xy0, xy1 = pick[:2], place[:2]
+    radius = 0.5 * float(np.linalg.norm(xy1 - xy0))
+    arc = [
+        Waypoint(
+            np.r_[xy0 + (xy1 - xy0) * (1 - np.cos(a)) / 2, PLACE_Z + ARC_HEIGHT * radius * np.sin(a)],
+            False,
+            tolerance=0.02,
+            speed=0.5,
+        )
+        for a in np.linspace(0, np.pi, ARC_POINTS + 2)[1:-1]
+    ]
+    return [
+        Waypoint(np.r_[xy0, APPROACH_Z], True, tolerance=0.015),
+        Waypoint(np.r_[xy0, GRASP_Z], True, tolerance=0.005),
+        Waypoint(np.r_[xy0, GRASP_Z], False, tolerance=0.01, wait=GRIPPER_WAIT),
+        Waypoint(np.r_[xy0, PLACE_Z + 0.01], False, tolerance=0.01, speed=0.5),
+        *arc,
+        Waypoint(np.r_[xy1, PLACE_Z], False, tolerance=0.01, speed=0.5),
+        Waypoint(np.r_[xy1, PLACE_Z], True, tolerance=0.02, wait=GRIPPER_WAIT),
+        Waypoint(np.r_[xy1, APPROACH_Z], True, tolerance=0.02),
+    ]
+
+
+def carry_distance(garment: Garment, particles: np.ndarray, fold: str) -> float:
+    return max(float(np.linalg.norm(particles[c, :2] - particles[o, :2])) for c, o in fold_corners(garment, fold))
+
+
+def fold_corners(garment: Garment, fold: str) -> list[tuple[int, int]]:
+    """(corner, the vertex it lands on) for the corners a fold lays over, farthest from the fold
+    line first: the outline's corners in the moving part at least half as far as the farthest."""
+    moving, onto = garment.mirror(fold)
+    target = dict(zip(moving.tolist(), onto.tolist(), strict=True))
+    rest = garment.points
+    reach = {c: float(np.linalg.norm(rest[c] - rest[target[c]])) for c in garment.corners if c in target}
+    far = max(reach.values())
+    chosen = sorted((c for c in reach if reach[c] >= 0.5 * far - 1e-9), key=lambda c: -reach[c])
+    return [(c, target[c]) for c in chosen]
+
+
+def flatten_move(garment: Garment, particles: np.ndarray, rng_seed: int = 0) -> tuple[int, np.ndarray]:
+    """The vertex to pick and where to lay it: the top-layer vertex farthest from where the best
+    rigid fit of the flat garment puts it."""
+    flat = fit_flat(garment, particles, rng_seed)
+    error = np.linalg.norm(particles[:, :2] - flat, axis=1)
+    top = top_layer(particles)
+    candidates = np.flatnonzero(top)
+    pick = int(candidates[np.argmax(error[candidates])])
+    return pick, np.r_[flat[pick], 0.0]
+
+
+def top_layer(particles: np.ndarray, radius: float = 0.012) -> np.ndarray:
+    """Vertices with no other vertex above them within ``radius`` (m) across."""
+    xy, z = particles[:, :2], particles[:, 2]
+    close = np.linalg.norm(xy[:, None] - xy[None], axis=2) < radius
+    above = close & (z[None, :] > z[:, None] + 0.002)
+    return ~above.any(axis=1)
+
+
+def fit_flat(garment: Garment, particles: np.ndarray, rng_seed: int = 0, trials: int = 60) -> np.ndarray:
+    """(N, 2) where each vertex would lie if the garment were flat, posed to agree with as many
+    vertices as lie flat already (RANSAC on pairs of vertices, least squares on the inliers)."""
+    rng = np.random.default_rng(rng_seed)
+    rest, now = garment.points, particles[:, :2]
+    n = len(rest)
+    best, best_count = None, -1
+    for _ in range(trials):
+        i, j = rng.choice(n, 2, replace=False)
+        if np.linalg.norm(rest[i] - rest[j]) < 0.3 * garment.width:
+            continue
+        rot, shift = _rigid(rest[[i, j]], now[[i, j]])
+        count = int((np.linalg.norm(rest @ rot.T + shift - now, axis=1) < INLIER).sum())
+        if count > best_count:
+            best, best_count = (rot, shift), count
+    rot, shift = best if best is not None else _rigid(rest, now)
+    inliers = np.linalg.norm(rest @ rot.T + shift - now, axis=1) < INLIER
+    if inliers.sum() >= 3:
+        rot, shift = _rigid(rest[inliers], now[inliers])
+    return rest @ rot.T + shift
+
+
+def _rigid(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation and shift that best map points ``a`` onto ``b`` (2-D Kabsch, no reflection)."""
+    ca, cb = a.mean(axis=0), b.mean(axis=0)
+    u, _, vt = np.linalg.svd((a - ca).T @ (b - cb))
+    d = np.sign(np.linalg.det(vt.T @ u.T))
+    rot = vt.T @ np.diag([1.0, d]) @ u.T
+    return rot, cb - ca @ rot.T

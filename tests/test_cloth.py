@@ -1,0 +1,182 @@
+"""The cloth table (issue 17, first part): garments, the grasp rule, the oracles, the env, the expert."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from envs.cloth.env import GARMENTS, ClothEnv, _laid_out
+from envs.cloth.expert import ClothExpert, fit_flat
+from envs.cloth.garments import Garment
+from envs.cloth.sim import ClothSnapshot
+from envs.cloth.tasks import FOLD_TOLERANCE, Scorer, coverage, get_task, max_coverage
+
+
+@pytest.fixture(scope="module")
+def env():
+    e = ClothEnv(cameras=())
+    yield e
+    e.close()
+
+
+# --- garments ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", ["square", "towel", "tshirt"])
+def test_every_fold_maps_the_moving_part_onto_its_mirror_image(shape):
+    garment = GARMENTS[shape]
+    rest = garment.points
+    for fold in garment.folds:
+        moving, onto = garment.mirror(fold)
+        assert len(set(onto.tolist())) == len(onto)  # one landing vertex each
+        assert not set(moving.tolist()) & set(onto.tolist())
+        # the landing vertex is the moving one reflected: equal distance from the fold line
+        midpoints = 0.5 * (rest[moving] + rest[onto])
+        directions = rest[onto] - rest[moving]
+        if fold in ("left", "right"):
+            np.testing.assert_allclose(midpoints[:, 0], 0.0, atol=1e-9)
+            np.testing.assert_allclose(directions[:, 1], 0.0, atol=1e-9)
+        elif fold in ("near", "far"):
+            np.testing.assert_allclose(midpoints[:, 1], 0.0, atol=1e-9)
+        else:  # a diagonal: the fold line is one of the square's diagonals
+            on_line = np.abs(midpoints[:, 0] - midpoints[:, 1]) < 1e-9
+            on_other = np.abs(midpoints[:, 0] + midpoints[:, 1]) < 1e-9
+            assert on_line.all() or on_other.all()
+
+
+def test_a_tshirt_has_no_diagonal_fold_and_says_so():
+    with pytest.raises(ValueError, match="no fold 'diagonal_ll'"):
+        GARMENTS["tshirt"].mirror("diagonal_ll")
+    assert not get_task("fold_diagonally").feasible(GARMENTS["tshirt"])
+
+
+def test_bad_garments_are_refused_with_the_reason():
+    with pytest.raises(ValueError, match="width and length"):
+        Garment("square", 2.0, 0.3)
+    with pytest.raises(ValueError, match="garment shape"):
+        Garment("trousers")
+
+
+# --- oracles ----------------------------------------------------------------------------------
+def test_coverage_of_a_flat_garment_is_its_area_and_a_folded_one_about_half():
+    garment = GARMENTS["square"]
+    flat = np.c_[garment.points, np.zeros(len(garment.points))]
+    assert coverage(garment, flat) == pytest.approx(max_coverage(garment))
+    assert max_coverage(garment) == pytest.approx(garment.area, rel=0.1)
+    folded = _laid_out(garment, {"pose": [0, 0, 0], "folds": [[0.0, 0.0, 1]]})  # in half across x
+    assert coverage(garment, folded) / max_coverage(garment) == pytest.approx(0.5, abs=0.08)
+
+
+def test_a_mirrored_half_scores_a_fold_and_a_flat_garment_does_not():
+    garment, task = GARMENTS["square"], get_task("fold_in_half")
+    flat = np.c_[garment.points, np.zeros(len(garment.points))]
+    scorer = Scorer(task, garment, ClothSnapshot(flat, frozenset()))
+    ok, progress, _ = scorer.evaluate(ClothSnapshot(flat, frozenset()))
+    assert not ok and progress == 0.0
+    moving, onto = garment.mirror("left")
+    folded = flat.copy()
+    folded[moving] = flat[onto] + [0, 0, 0.006]
+    ok, progress, details = scorer.evaluate(ClothSnapshot(folded, frozenset()))
+    assert ok and details["fold"] == "left" and details["landing"] < FOLD_TOLERANCE and progress > 0.9
+    # held: not done until it is let go
+    assert not scorer.evaluate(ClothSnapshot(folded, frozenset({0})))[0]
+    # the fixed half dragged along: no fold
+    dragged = folded + [0.1, 0, 0]
+    assert not scorer.evaluate(ClothSnapshot(dragged, frozenset()))[0]
+
+
+def test_the_flat_fit_finds_the_flat_part_of_a_folded_garment():
+    garment = GARMENTS["square"]
+    state = {"pose": [0.02, -0.1, 0.2], "folds": [[0.3, 0.2, 1]]}
+    now = _laid_out(garment, state)
+    flat = fit_flat(garment, now)
+    in_place = np.linalg.norm(flat - now[:, :2], axis=1) < 0.01
+    assert in_place.mean() > 0.5  # the larger, unfolded part
+
+
+# --- the grasp rule ---------------------------------------------------------------------------
+def _lower_onto(env, xy, gripper_open: bool, steps: int = 40):
+    """Drive the TCP down to a pinch at ``xy`` with the gripper open, then set it as asked."""
+    sim = env.sim
+    for _ in range(steps):
+        pos, _ = sim.arm.tcp_pose(sim.data)
+        target = np.r_[xy, 0.008]
+        action = np.r_[np.clip((target - pos) / 0.02, -1, 1), 0, 0, 0, 1.0]
+        env.step(action)
+    for _ in range(20):
+        env.step(np.r_[0, 0, 0, 0, 0, 0, 1.0 if gripper_open else -1.0])
+
+
+def test_a_closed_pinch_on_the_cloth_holds_it_and_opening_lets_go(env):
+    env.reset(seed=0, options={"task": "fold_in_half", "scene": "square"})
+    corner = env.garment.corners[0]
+    _lower_onto(env, env.sim.particles()[corner, :2], gripper_open=False)
+    held = env.sim.held()
+    assert held.size > 0
+    for _ in range(15):
+        env.step(np.r_[0, 0, 1.0, 0, 0, 0, -1.0])  # lift
+    assert env.sim.particles()[held, 2].mean() > 0.1  # came up with the hand
+    env.step(np.r_[0, 0, 0, 0, 0, 0, 1.0])
+    assert env.sim.held().size == 0
+
+
+def test_an_open_gripper_at_the_cloth_or_a_closed_one_away_from_it_holds_nothing(env):
+    env.reset(seed=0, options={"task": "fold_in_half", "scene": "square"})
+    corner = env.garment.corners[0]
+    _lower_onto(env, env.sim.particles()[corner, :2], gripper_open=True)
+    assert env.sim.held().size == 0
+    env.reset(seed=0, options={"task": "fold_in_half", "scene": "square"})
+    _lower_onto(env, np.array([0.35, -0.3]), gripper_open=False)  # bare table
+    assert env.sim.held().size == 0
+
+
+# --- the environment --------------------------------------------------------------------------
+def test_reset_reproduces_a_crumpled_start_from_its_recorded_state(env):
+    _, info = env.reset(seed=3, options={"task": "flatten", "scene": "towel"})
+    first = env.sim.particles()
+    assert info["initial_state"]["folds"]
+    _, again = env.reset(seed=99, options={"task": "flatten", "scene": "towel", "initial_state": info["initial_state"]})
+    np.testing.assert_allclose(env.sim.particles(), first, atol=1e-9)
+    assert again["score"]["coverage"] < 0.8  # crumpled: a fold hides part of it
+
+
+def test_observations_and_actions_keep_the_tabletop_contract():
+    e = ClothEnv(resolution={"static": 64, "gripper": 32})
+    obs, info = e.reset(seed=0, options={"task": "fold_diagonally"})
+    assert obs["rgb_static"].shape == (64, 64, 3) and obs["rgb_gripper"].shape == (32, 32, 3)
+    assert obs["robot_obs"].shape == (15,) and obs["scene_obs"].shape == e.observation_space["scene_obs"].shape
+    assert obs["scene_obs"][1] == len(e.garment.points)
+    obs, reward, terminated, truncated, info = e.step(e.no_op_action())
+    assert not terminated and info["max_steps"] == 200 and 0.0 <= info["progress"] <= 1.0
+    e.close()
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda e: e.reset(options={"task": "iron"}), "cloth task"),
+        (lambda e: e.reset(options={"scene": "jeans"}), "garment shape"),
+        (lambda e: e.reset(options={"task": "fold_diagonally", "scene": "tshirt"}), "no fold on a tshirt"),
+        (lambda e: e.reset(options={"variations": {"stiffness": -1}}), "stiffness"),
+        (lambda e: e.reset(options={"colour": 1}), "unknown reset options"),
+    ],
+)
+def test_bad_requests_say_what_was_wrong(env, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(env)
+
+
+def test_an_invalid_request_is_met_by_keeping_still(env):
+    _, info = env.reset(seed=0, options={"task": "absent_garment"})
+    for _ in range(5):
+        _, _, terminated, _, info = env.step(env.no_op_action())
+    assert info["success"] and not terminated and env.untouched()
+
+
+def test_the_expert_folds_the_square_diagonally(env):
+    obs, info = env.reset(seed=3, options={"task": "fold_diagonally", "scene": "square"})
+    expert = ClothExpert(env)
+    expert.reset()
+    for _ in range(env.max_steps):
+        obs, _, terminated, truncated, info = env.step(expert.act(obs))
+        if terminated or truncated:
+            break
+    assert info["success"], info["score"]
