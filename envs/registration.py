@@ -14,8 +14,9 @@ __all__ = ["NAMESPACE", "register_all"]
 
 
 def register_all() -> None:
+    from envs.cloth.family import CLOTH
     from envs.tabletop.family import TABLETOP
     from envs.tidy.family import TIDY
 
-    for family in (TABLETOP, TIDY):
+    for family in (TABLETOP, TIDY, CLOTH):
         register_family(family)

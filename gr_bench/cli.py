@@ -22,6 +22,11 @@ SUBCOMMAND_MODULES: list[str] = [
 ]
 
 
+def _scene_list(scenes: tuple[str, ...]) -> str:
+    """Scenes as the help shows them: single letters run together (ABCD), names with slashes."""
+    return "".join(scenes) if all(len(s) == 1 for s in scenes) else "/".join(scenes)
+
+
 def _families():
     """The registered environment families (``envs.family``); importing them renders nothing."""
     os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering by default, and no notice about it
@@ -373,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_play_examples(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    envs_help = ", ".join(f"{f.env_id} (scenes {''.join(f.scenes)})" for f in _families())
+    envs_help = ", ".join(f"{f.env_id} (scenes {_scene_list(f.scenes)})" for f in _families())
     play.add_argument("--env", help=f"environment (default the first): {envs_help}")
     play.add_argument("--task", help="task name (see `gr-bench tasks`; default: the environment's own)")
     play.add_argument("--scene", help="scene (default: the environment's first training scene)")

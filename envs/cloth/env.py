@@ -60,7 +60,7 @@ class ClothEnv(gym.Env):
 
     ## Randomizations
     Where the garment lies (its centre within 4 cm of (0, -0.12) m, heading within 15 degrees), and
-    for ``flatten`` the random folds it starts with (``crumple`` of them, default 2: each reflects
+    for ``flatten`` the random folds it starts with (``crumple`` of them, default 1: each reflects
     the part of the sheet beyond a random line across it, a layer up). Axes
     (``envs.cloth.variations``: garment_size, stiffness, crumple, colour, lighting, table) apply
     when asked for, through ``reset(options={"variations": ...})``, and are in ``info``.
@@ -334,8 +334,16 @@ def _draw_layout(garment: Garment, crumple: int, rng: np.random.Generator) -> di
 def _laid_out(garment: Garment, state: dict[str, Any]) -> np.ndarray:
     """(N, 3) vertex positions of the garment laid out as ``state`` says: folded flat along each
     fold line in turn (a reflection, which keeps every distance within a layer), then posed."""
+    return crumple_stages(garment, state)[-1]
+
+
+def crumple_stages(garment: Garment, state: dict[str, Any]) -> list[np.ndarray]:
+    """The garment laid out as ``state`` says after 0, 1, ... of its random folds: (N, 3) vertex
+    positions each, all posed alike (the full pile centred on the pose). The scripted expert
+    undoes the folds from these (privileged: the episode's recorded start)."""
     p = np.c_[garment.points, np.full(len(garment.points), VERTEX_RADIUS)]
     half = 0.5 * max(garment.width, garment.length)
+    stages = [p.copy()]
     for angle, offset, side in state["folds"]:
         normal = np.array([np.cos(angle), np.sin(angle)])
         centre = p[:, :2].mean(axis=0)
@@ -344,10 +352,12 @@ def _laid_out(garment: Garment, state: dict[str, Any]) -> np.ndarray:
         p[over, :2] -= 2 * np.outer(signed[over], normal)
         # the flap turns over onto the top of the pile: its lowest layer becomes the highest
         p[over, 2] = p[:, 2].max() + CRUMPLE_LAYER + (p[over, 2].max() - p[over, 2])
+        stages.append(p.copy())
     x, y, yaw = state["pose"]
     c, s = np.cos(yaw), np.sin(yaw)
-    xy = (p[:, :2] - p[:, :2].mean(axis=0)) @ np.array([[c, s], [-s, c]]) + [x, y]  # the pile centred on the pose
-    return np.c_[xy, p[:, 2]]
+    shift = p[:, :2].mean(axis=0)  # the pile centred on the pose
+    rot = np.array([[c, s], [-s, c]])
+    return [np.c_[(q[:, :2] - shift) @ rot + [x, y], q[:, 2]] for q in stages]
 
 
 def _home_posture(sim: ClothSim) -> np.ndarray:

@@ -25,7 +25,7 @@ from envs.utils.rotations import mat_to_euler, rotvec_from_mat, topdown_mat
 
 POS_TOLERANCE = 0.008  # metres
 ROT_TOLERANCE = 0.08  # radians
-GRIPPER_WAIT = 15  # control steps for the fingers to close or open (about 0.6 s at 20 Hz)
+GRIPPER_WAIT = 3  # control steps for the fingers to close or open (they take 2; measured)
 WAYPOINT_TIMEOUT = 40  # control steps before giving up on reaching a waypoint
 APPROACH_Z = 0.06  # metres: above a pick or place point
 GRASP_Z = 0.008  # metres: TCP height for a pinch at the table (the pads reach 9 mm below it)
@@ -33,9 +33,12 @@ PLACE_Z = 0.025  # metres: where a carried vertex is let go
 FLATTEN_MARGIN = 0.05  # the expert stops when normalised coverage passes the threshold by this
 MAX_MOVES = 8  # pick-and-place moves before the flatten expert gives up
 INLIER = 0.015  # metres: a vertex within this of the fit lies as the flat garment would
+SETTLED = 0.03  # metres: a flap whose edge lies this close to where it should is left alone
 YAW = np.pi / 2  # the gripper's heading throughout (fingers close along world x)
 ARC_POINTS = 5  # waypoints along a carry's half circle
+CARRY_SPEED = 0.7  # of the largest step, while carrying cloth
 ARC_HEIGHT = 0.8  # the half circle's height as a fraction of its radius: some slack in the flap
+# (the carried vertex stays inside the circle about the fold line, so the flap never pulls the rest)
 
 
 @dataclass
@@ -43,6 +46,10 @@ class Waypoint:
     pos: np.ndarray
     gripper_open: bool
     tolerance: float = POS_TOLERANCE
+    # a pinch: reached when within this across (m) and ``tolerance`` in height; the pads stop on
+    # the cloth above GRASP_Z, so height is loose and the aim across is tight
+    across: float | None = None
+    vertex: int | None = None  # follow this vertex across (a pinch aims at where it lies now)
     wait: int = 0
     speed: float = 1.0
 
@@ -60,6 +67,7 @@ class ClothExpert:
         self.plan, self._index, self._steps_here, self._held = [], 0, 0, 0
         self._moves = 0
         self._corners: list[tuple[int, int]] | None = None
+        self._unfold = None
 
     def act(self, observation=None) -> np.ndarray:
         env, sim = self.env, self.env.sim
@@ -68,12 +76,16 @@ class ClothExpert:
         if not self.plan:
             return env.no_op_action()
         wp = self.plan[self._index]
+        if wp.vertex is not None:
+            wp.pos[:2] = sim.particles()[wp.vertex, :2]
         pos, mat = sim.arm.tcp_pose(sim.data)
         target = topdown_mat(YAW)
         error = wp.pos - pos
-        reached = (
-            np.linalg.norm(error) < wp.tolerance and np.linalg.norm(rotvec_from_mat(target @ mat.T)) < ROT_TOLERANCE
-        )
+        if wp.across is None:
+            close = np.linalg.norm(error) < wp.tolerance
+        else:
+            close = np.linalg.norm(error[:2]) < wp.across and abs(error[2]) < wp.tolerance
+        reached = close and np.linalg.norm(rotvec_from_mat(target @ mat.T)) < ROT_TOLERANCE
         self._steps_here += 1
         self._held += reached
         if (reached and self._held > wp.wait) or self._steps_here > WAYPOINT_TIMEOUT + wp.wait:
@@ -95,8 +107,13 @@ class ClothExpert:
             if self._moves >= MAX_MOVES or details["normalised"] >= FLATTEN_SUCCESS + FLATTEN_MARGIN:
                 return []
             self._moves += 1
-            pick, place = flatten_move(garment, particles)
-            return pick_and_place(particles[pick], place)
+            if self._unfold is None:
+                self._unfold = unfold_moves(env)
+            move = None
+            while self._unfold and move is None:
+                move = self._unfold.pop(0)(particles)  # None: that flap already lies where it should
+            pick, place = move or flatten_move(garment, particles)
+            return pick_and_place(particles[pick], place, vertex=pick)
         if task.category == "fold":
             if self._corners is None:
                 fold = min(task.folds(garment), key=lambda f: carry_distance(garment, particles, f))
@@ -104,12 +121,13 @@ class ClothExpert:
             if self._corners:
                 # one corner at a time, from where it lies now: the first flap moves the others
                 corner, onto = self._corners.pop(0)
-                return pick_and_place(particles[corner], particles[onto])
+                return pick_and_place(particles[corner], particles[onto], vertex=corner)
         return []
 
 
-def pick_and_place(pick: np.ndarray, place: np.ndarray) -> list[Waypoint]:
-    """Waypoints that pinch the cloth at ``pick`` (world, m), carry it over and lay it at ``place``.
+def pick_and_place(pick: np.ndarray, place: np.ndarray, vertex: int | None = None) -> list[Waypoint]:
+    """Waypoints that pinch the cloth at ``pick`` (world, m; or wherever ``vertex`` lies when the
+    hand gets there), carry it over and lay it at ``place``.
 
     The carried vertex follows a half circle over the middle of the carry, as a corner does when
     its flap turns over about the fold line; a flap lifted straight up drags the rest along."""
@@ -118,20 +136,20 @@ def pick_and_place(pick: np.ndarray, place: np.ndarray) -> list[Waypoint]:
     radius = 0.5 * float(np.linalg.norm(xy1 - xy0))
     arc = [
         Waypoint(
-            np.r_[xy0 + (xy1 - xy0) * (1 - np.cos(a)) / 2, PLACE_Z + ARC_HEIGHT * radius * np.sin(a)],
+            np.r_[xy0 + (xy1 - xy0) * (1 - np.cos(a)) / 2, PLACE_Z + (ARC_HEIGHT * radius - PLACE_Z) * np.sin(a)],
             False,
             tolerance=0.02,
-            speed=0.5,
+            speed=CARRY_SPEED,
         )
         for a in np.linspace(0, np.pi, ARC_POINTS + 2)[1:-1]
     ]
     return [
-        Waypoint(np.r_[xy0, APPROACH_Z], True, tolerance=0.015),
-        Waypoint(np.r_[xy0, GRASP_Z], True, tolerance=0.005),
+        Waypoint(np.r_[xy0, APPROACH_Z], True, tolerance=0.015, vertex=vertex),
+        Waypoint(np.r_[xy0, GRASP_Z], True, tolerance=0.012, across=0.0015, speed=0.5, vertex=vertex),
         Waypoint(np.r_[xy0, GRASP_Z], False, tolerance=0.01, wait=GRIPPER_WAIT),
-        Waypoint(np.r_[xy0, PLACE_Z + 0.01], False, tolerance=0.01, speed=0.5),
+        Waypoint(np.r_[xy0, PLACE_Z + 0.01], False, tolerance=0.01, speed=CARRY_SPEED),
         *arc,
-        Waypoint(np.r_[xy1, PLACE_Z], False, tolerance=0.01, speed=0.5),
+        Waypoint(np.r_[xy1, PLACE_Z], False, tolerance=0.01, speed=CARRY_SPEED),
         Waypoint(np.r_[xy1, PLACE_Z], True, tolerance=0.02, wait=GRIPPER_WAIT),
         Waypoint(np.r_[xy1, APPROACH_Z], True, tolerance=0.02),
     ]
@@ -153,23 +171,60 @@ def fold_corners(garment: Garment, fold: str) -> list[tuple[int, int]]:
     return [(c, target[c]) for c in chosen]
 
 
+def unfold_moves(env) -> list:
+    """The moves that undo the start's random folds, last fold first: for each fold, up to two
+    pulls of the flap's corners onto where they lay before it (that stage of the start, fitted to
+    where the rest of the sheet lies now). Each is a function of the particles now, so it reads
+    the sheet as the previous move left it."""
+    from envs.cloth.env import crumple_stages
+
+    garment = env.garment
+    stages = crumple_stages(garment, env.initial_state)
+    moves = []
+    for k in range(len(stages) - 1, 0, -1):
+        before, after = stages[k - 1], stages[k]
+        flap = np.flatnonzero(np.linalg.norm(after[:, :2] - before[:, :2], axis=1) > 1e-6)
+        if flap.size == 0 or flap.size == len(before):
+            continue
+        moves += [_unfold_pull(garment, before, flap)] * 2
+    return moves
+
+
+def _unfold_pull(garment: Garment, before: np.ndarray, flap: np.ndarray):
+    def move(particles: np.ndarray) -> tuple[int, np.ndarray] | None:
+        base = np.setdiff1d(np.arange(len(before)), flap)
+        rot, shift = _rigid(before[base, :2], particles[base, :2])
+        target = before[:, :2] @ rot.T + shift
+        edge = np.intersect1d(flap, garment.boundary)
+        error = np.linalg.norm(particles[edge, :2] - target[edge], axis=1)
+        if error.max() < SETTLED:
+            return None
+        pick = int(edge[np.argmax(error)])
+        return pick, np.r_[target[pick], 0.0]
+
+    return move
+
+
 def flatten_move(garment: Garment, particles: np.ndarray, rng_seed: int = 0) -> tuple[int, np.ndarray]:
-    """The vertex to pick and where to lay it: the top-layer vertex farthest from where the best
+    """The vertex to pick and where to lay it: the outline vertex farthest from where the best
     rigid fit of the flat garment puts it."""
     flat = fit_flat(garment, particles, rng_seed)
     error = np.linalg.norm(particles[:, :2] - flat, axis=1)
-    top = top_layer(particles)
-    candidates = np.flatnonzero(top)
+    # an edge vertex (pulling it unfolds the flap it belongs to) with no other part of the sheet
+    # under or over it, so the pinch takes that sheet; any edge vertex if every one is covered
+    alone = garment.boundary[single_layer(garment, particles)[garment.boundary]]
+    candidates = alone if alone.size else garment.boundary
     pick = int(candidates[np.argmax(error[candidates])])
     return pick, np.r_[flat[pick], 0.0]
 
 
-def top_layer(particles: np.ndarray, radius: float = 0.012) -> np.ndarray:
-    """Vertices with no other vertex above them within ``radius`` (m) across."""
-    xy, z = particles[:, :2], particles[:, 2]
+def single_layer(garment: Garment, particles: np.ndarray, radius: float = 0.015) -> np.ndarray:
+    """Vertices with no vertex of another part of the sheet (more than 2.5 grid spacings away on
+    the flat garment) within ``radius`` (m) across: where a pinch is unambiguous."""
+    xy, rest = particles[:, :2], garment.points
     close = np.linalg.norm(xy[:, None] - xy[None], axis=2) < radius
-    above = close & (z[None, :] > z[:, None] + 0.002)
-    return ~above.any(axis=1)
+    apart = np.linalg.norm(rest[:, None] - rest[None], axis=2) > 2.5 * garment.spacing
+    return ~(close & apart).any(axis=1)
 
 
 def fit_flat(garment: Garment, particles: np.ndarray, rng_seed: int = 0, trials: int = 60) -> np.ndarray:

@@ -127,6 +127,16 @@ class Garment:
                     break
         return np.asarray(corners, dtype=int)
 
+    @cached_property
+    def boundary(self) -> np.ndarray:
+        """Indices of the outline's vertices (a grid neighbour missing): where a sheet is grasped."""
+        nx, ny = self.grid
+        occupied = np.zeros((nx + 2, ny + 2), dtype=bool)
+        occupied[self.grid_ij[:, 0] + 1, self.grid_ij[:, 1] + 1] = True
+        a, b = self.grid_ij[:, 0] + 1, self.grid_ij[:, 1] + 1
+        inner = occupied[a - 1, b] & occupied[a + 1, b] & occupied[a, b - 1] & occupied[a, b + 1]
+        return np.flatnonzero(~inner)
+
     def mirror(self, fold: str) -> tuple[np.ndarray, np.ndarray]:
         """The vertices a fold moves and, for each, the vertex it must land on.
 

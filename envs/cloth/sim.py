@@ -3,15 +3,16 @@
 The garment is a MuJoCo flex (``flexcomp type="direct"``: one body with three slide joints per
 vertex) with membrane and bending elasticity, integrated by MuJoCo 4's ``discrete`` integrator:
 the only one that still integrates flex elasticity implicitly (``scripts/cloth_models.py``
-measures the alternatives). Self-collision is off: it costs 5-20x the step time (measured there),
+measures the alternatives). Self-collision is off: on a folded sheet it costs 14x the step time (measured there),
 so a folded layer lies through the one under it instead of on it; every score reads particle
 positions, which this does not change.
 
 **The grasp rule** (as SoftGym's pickers): the Panda's pads do press on the cloth (vertices and
 fingers collide), but friction alone does not hold a sheet reliably, so when the gripper is
 commanded closed and its pads have closed to at most ``PINCH_WIDTH``, every vertex inside the
-box between the pads (grown by the vertex radius) and in the top layer there (within
-``TOP_LAYER`` of the highest) is attached to the hand where it is, by an equality constraint;
+box between the pads (grown by the vertex radius) that lies, on the flat garment, within 1.5 grid
+spacings of the pinched vertex nearest the fingers' axis is attached to the hand where it is,
+by an equality constraint (so a pinch takes one sheet of a pile, not every layer under the pads);
 opening the gripper lets every attached vertex go. An open gripper, or one closed away from the
 cloth, attaches nothing.
 """
@@ -37,13 +38,16 @@ VERTEX_RADIUS = 0.003  # metres: a vertex's collision sphere, half the sheet's t
 REFERENCE_YOUNG = 5e3  # Pa: the modulus models are compiled with; a garment's own is a rescale
 GARMENT_MASS = 0.1  # kg for a 0.09 m^2 garment; scaled with its area
 PINCH_WIDTH = 0.03  # metres between the pads at most, for a closed gripper to attach vertices
-TOP_LAYER = 2 * 0.003 + 0.002  # metres below the highest pinched vertex that still count as its layer
+SAME_SHEET = 1.5  # grid spacings (on the flat garment) from the nearest pinched vertex that a pinch also takes
 MAX_VERTICES = 400  # scene_obs has room for this many particles
 MAX_QVEL = 1e3  # anything faster than this is a physics blow-up
 # the box between the finger pads, hand frame (metres): pads 18 mm wide (x), from 64 to 112 mm past
 # the hand (z); across y it is the pads' opening, read each time
 PAD_HALF_X = 0.009
 PAD_Z = (0.0644, 0.1124)
+# how far past the pad tips a pinch still takes cloth: pads pressed onto a sheet on the table stop
+# a few millimetres above the vertices under them
+TIP_REACH = 0.006
 PAD_INNER = 0.002  # metres from a finger's joint position to its pad's inner face
 VISUAL_FIELDS = ("flex_rgba", "geom_rgba", "light_diffuse")
 
@@ -57,7 +61,9 @@ def build_model(garment: Garment) -> mujoco.MjModel:
         f'pos="0 0 {VERTEX_RADIUS}" rgba="0.2 0.4 0.8 1" '
         f'point="{" ".join(f"{v:.6f}" for v in points.ravel())}" '
         f'element="{" ".join(str(int(k)) for k in garment.triangles.ravel())}">'
-        '<contact condim="3" solref="0.01 1" selfcollide="none" friction="0.8"/>'
+        # frictionless against everything but the table (whose own priority gives that contact
+        # its friction): the pads press on the sheet without lifting the layers under it
+        '<contact condim="1" priority="2" solref="0.01 1" selfcollide="none" contype="2" conaffinity="2"/>'
         f'<elasticity young="{REFERENCE_YOUNG:g}" poisson="0.2" thickness="0.002" elastic2d="both"/>'
         "</flexcomp>"
     )
@@ -89,6 +95,8 @@ class ClothSim(Appearance):
         self.data = mujoco.MjData(m)
         self.arm = PandaArm(m)
         self.n = len(garment.points)
+        if self.n > MAX_VERTICES:
+            raise ValueError(f"a garment of {self.n} vertices does not fit scene_obs (at most {MAX_VERTICES})")
         flex = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_FLEX, "cloth")
         self.flex_id = flex
         start = int(m.flex_vertadr[flex])
@@ -144,7 +152,7 @@ class ClothSim(Appearance):
             (np.abs(local[:, 0]) <= PAD_HALF_X + r)
             & (np.abs(local[:, 1]) <= half_gap + r)
             & (local[:, 2] >= PAD_Z[0] - r)
-            & (local[:, 2] <= PAD_Z[1] + r)
+            & (local[:, 2] <= PAD_Z[1] + r + TIP_REACH)
         )
         return np.flatnonzero(inside)
 
@@ -159,9 +167,13 @@ class ClothSim(Appearance):
         pinched = self.pinched()
         if not pinched.size:
             return
-        # the top layer only: a pinch takes the sheet it touches first, not the pile under it
-        z = self.particles()[pinched, 2]
-        pinched = pinched[z >= z.max() - TOP_LAYER]
+        # one sheet only: the vertex nearest the point between the pads and those of the pinch
+        # next to it on the garment itself (layers do not collide, so "the top one" is not defined)
+        rot = d.xmat[self._hand].reshape(3, 3)
+        across = ((self.particles()[pinched] - d.xpos[self._hand]) @ rot)[:, :2]  # off the fingers' axis
+        nearest = pinched[np.argmin(np.linalg.norm(across, axis=1))]
+        rest = self.garment.points
+        pinched = pinched[np.linalg.norm(rest[pinched] - rest[nearest], axis=1) <= SAME_SHEET * self.garment.spacing]
         rot = d.xmat[self._hand].reshape(3, 3)
         local = (self.particles()[pinched] - d.xpos[self._hand]) @ rot
         eq = self._grasp_eq[pinched]

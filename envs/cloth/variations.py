@@ -30,7 +30,7 @@ from envs.utils.axes import (
     uniform,
 )
 
-DEFAULT_CRUMPLE = 2  # random folds a flatten episode starts with when the episode does not say
+DEFAULT_CRUMPLE = 1  # random folds a flatten episode starts with when the episode does not say
 
 
 def _number(value, axis: str, low: float, high: float) -> float:
@@ -115,8 +115,8 @@ AXES: dict[str, Axis] = {
         Axis(
             "crumple",
             "random folds a flatten episode starts with",
-            {"choices": [1, 2]},
-            {"choices": [3, 4]},
+            {"choices": [1]},
+            {"choices": [2]},
             lambda spec, rng: int(spec["choices"][int(rng.integers(len(spec["choices"])))]),
             _read_crumple,
         ),
