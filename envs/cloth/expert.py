@@ -37,6 +37,7 @@ SETTLED = 0.03  # metres: a flap whose edge lies this close to where it should i
 YAW = np.pi / 2  # the gripper's heading throughout (fingers close along world x)
 ARC_POINTS = 5  # waypoints along a carry's half circle
 CARRY_SPEED = 0.7  # of the largest step, while carrying cloth
+LONG_EDGE = 0.32  # metres: a flap edge longer than this is also laid down at its middle
 ARC_HEIGHT = 0.8  # the half circle's height as a fraction of its radius: some slack in the flap
 # (the carried vertex stays inside the circle about the fold line, so the flap never pulls the rest)
 
@@ -160,14 +161,20 @@ def carry_distance(garment: Garment, particles: np.ndarray, fold: str) -> float:
 
 
 def fold_corners(garment: Garment, fold: str) -> list[tuple[int, int]]:
-    """(corner, the vertex it lands on) for the corners a fold lays over, farthest from the fold
-    line first: the outline's corners in the moving part at least half as far as the farthest."""
+    """(vertex, the vertex it lands on) for the points a fold lays over, farthest from the fold
+    line first: the outline's corners in the moving part at least half as far as the farthest,
+    then, along an edge longer than ``LONG_EDGE``, the edge vertex midway between two of them."""
     moving, onto = garment.mirror(fold)
     target = dict(zip(moving.tolist(), onto.tolist(), strict=True))
     rest = garment.points
     reach = {c: float(np.linalg.norm(rest[c] - rest[target[c]])) for c in garment.corners if c in target}
     far = max(reach.values())
     chosen = sorted((c for c in reach if reach[c] >= 0.5 * far - 1e-9), key=lambda c: -reach[c])
+    edge = [int(v) for v in garment.boundary if v in target]
+    for a, b in [(a, b) for i, a in enumerate(chosen) for b in chosen[i + 1 :]]:
+        if np.linalg.norm(rest[a] - rest[b]) > LONG_EDGE and abs(reach[a] - reach[b]) < 1e-6:
+            middle = 0.5 * (rest[a] + rest[b])
+            chosen.append(min(edge, key=lambda v: np.linalg.norm(rest[v] - middle)))
     return [(c, target[c]) for c in chosen]
 
 
