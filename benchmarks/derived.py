@@ -29,6 +29,14 @@ def derived_lines(seconds: Callable[[str], float | None]) -> list[str]:
     tidy_physics, tidy_cameras = seconds("test_tidy_step[no_cameras]"), seconds("test_tidy_step[three_cameras]")
     if tidy_physics and tidy_cameras:
         lines.append(f"tidy: an env step with three cameras costs {tidy_cameras / tidy_physics:.2f}x one without")
+    cloth_physics, cloth_cameras = seconds("test_cloth_step[no_cameras]"), seconds("test_cloth_step[two_cameras]")
+    if cloth_physics and cloth_cameras:
+        from envs.cloth.sim import CONTROL_DT
+
+        lines.append(
+            f"cloth (20x20 square): {1 / cloth_cameras:.0f} env steps per CPU second with both cameras (target 60), "
+            f"{1 / cloth_physics:.0f} physics-only (target 300); real-time factor {CONTROL_DT / cloth_physics:.2f}"
+        )
     batched, unbatched = seconds("test_serve_batching[batched]"), seconds("test_serve_batching[unbatched]")
     if batched and unbatched:
         lines.append(

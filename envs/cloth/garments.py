@@ -146,6 +146,14 @@ class Garment:
         only). Raises ValueError for a fold the garment has no exact mirror for."""
         if fold not in self.folds:
             raise ValueError(f"a {self.shape} has no fold {fold!r}; its folds: {', '.join(self.folds)}")
+        return self._mirrors[fold]
+
+    @cached_property
+    def _mirrors(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return {fold: self._mirror(fold) for fold in self.folds}
+
+    def _mirror(self, fold: str) -> tuple[np.ndarray, np.ndarray]:
+        """Compute ``mirror(fold)``."""
         nx, ny = self.grid
         i, j = self.grid_ij[:, 0], self.grid_ij[:, 1]
         ci, cj = (nx - 1) / 2, (ny - 1) / 2

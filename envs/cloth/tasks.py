@@ -91,11 +91,22 @@ def fold_errors(
     out = {}
     for fold in task.folds(garment):
         moving, onto = garment.mirror(fold)
-        fixed = np.setdiff1d(np.arange(len(now)), moving)
+        fixed = _fixed(garment, fold)
         landing = np.linalg.norm(now[moving] - now[onto], axis=1).mean()
         dragged = np.linalg.norm(now[fixed, :2] - start[fixed, :2], axis=1).mean()
         out[fold] = (float(landing), float(dragged))
     return out
+
+
+def _fixed(garment: Garment, fold: str) -> np.ndarray:
+    """The vertices a fold keeps in place (cached per garment and fold)."""
+    key = (garment.geometry_key, fold)
+    if key not in _FIXED:
+        _FIXED[key] = np.setdiff1d(np.arange(len(garment.points)), garment.mirror(fold)[0])
+    return _FIXED[key]
+
+
+_FIXED: dict[tuple, np.ndarray] = {}
 
 
 class Scorer:
