@@ -180,3 +180,18 @@ def test_the_expert_folds_the_square_diagonally(env):
         if terminated or truncated:
             break
     assert info["success"], info["score"]
+
+
+def test_the_shipped_gr3_acts_on_the_cloth_table_as_on_the_tabletop():
+    """Same Panda, cameras, state and actions as the tabletop: GR-3's tabletop adapter serves it."""
+    from gr_bench.agents import make_agent
+
+    e = ClothEnv()
+    obs, _ = e.reset(seed=0, options={"task": "fold_in_half"})
+    agent = make_agent("gr3", {})
+    agent.bind_action_space(e.action_space)
+    agent.reset(obs["instruction"])
+    action, status = agent.act({k: v for k, v in obs.items() if k != "scene_obs"})
+    assert action.shape == (7,) and np.all(np.abs(action) <= 1.0) and isinstance(status, str)
+    e.step(action)
+    e.close()
