@@ -60,8 +60,9 @@ class ClothEnv(gym.Env):
 
     ## Randomizations
     Where the garment lies (its centre within 4 cm of (0, -0.12) m, heading within 15 degrees), and
-    for ``flatten`` the random folds it starts with (``crumple`` of them, default 1: each reflects
-    the part of the sheet beyond a random line across it, a layer up). Axes
+    for ``flatten`` the random folds it starts with (``crumple``, default one fold along a line
+    within 30 degrees of a side: each fold reflects the part of the sheet beyond the line, a layer
+    up). Axes
     (``envs.cloth.variations``: garment_size, stiffness, crumple, colour, lighting, table) apply
     when asked for, through ``reset(options={"variations": ...})``, and are in ``info``.
 
@@ -183,7 +184,7 @@ class ClothEnv(gym.Env):
         sim.set_material(garment)
         self.variations = apply_variations(sim, variations)
         rng = self.np_random
-        crumple = int(variations.get("crumple", DEFAULT_CRUMPLE)) if task.name == "flatten" else 0
+        crumple = _crumple(variations) if task.name == "flatten" else {"folds": 0, "lines": "any"}
         state = options.get("initial_state") or _draw_layout(garment, crumple, rng)
         self.instruction = instruction or str(rng.choice(instructions(task.name, self.instruction_split, scene)))
 
@@ -318,15 +319,35 @@ def _garment(scene: str, variations: dict[str, Any]) -> Garment:
     )
 
 
-def _draw_layout(garment: Garment, crumple: int, rng: np.random.Generator) -> dict[str, Any]:
+def _crumple(variations: dict[str, Any]) -> dict[str, Any]:
+    from envs.cloth.variations import AXES
+
+    return AXES["crumple"].apply(None, variations.get("crumple", DEFAULT_CRUMPLE))
+
+
+def _fold_angle(lines: str, rng: np.random.Generator) -> float:
+    """A fold line's angle (rad, garment frame): within 30 degrees of a side (``axis``), 30-60
+    degrees off every side (``diagonal``), or any."""
+    if lines == "any":
+        return float(rng.uniform(0, np.pi))
+    side = rng.integers(2) * np.pi / 2  # near the x or the y axis
+    off = rng.uniform(0, np.pi / 6) if lines == "axis" else rng.uniform(np.pi / 6, np.pi / 3)
+    return float((side + rng.choice([-1, 1]) * off) % np.pi)
+
+
+def _draw_layout(garment: Garment, crumple: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     """Where the garment lies and the random folds it starts with, as plain JSON: ``pose``
-    [x, y, yaw] and ``folds``, each [angle of the fold line (rad), its offset from the centre as a
-    fraction of the garment's half size, which side (+1/-1) is laid over]."""
+    [x, y, yaw] and ``folds``, each [angle of the fold line's normal (rad), its offset from the
+    centre as a fraction of the garment's half size, which side (+1/-1) is laid over]."""
     centre = CLOTH_CENTRE + rng.uniform(-CENTRE_JITTER, CENTRE_JITTER, 2)
     yaw = rng.uniform(-YAW_JITTER, YAW_JITTER)
     folds = [
-        [round(float(rng.uniform(0, np.pi)), 6), round(float(rng.uniform(-0.4, 0.4)), 6), int(rng.choice([-1, 1]))]
-        for _ in range(crumple)
+        [
+            round(_fold_angle(crumple["lines"], rng), 6),
+            round(float(rng.uniform(-0.4, 0.4)), 6),
+            int(rng.choice([-1, 1])),
+        ]
+        for _ in range(crumple["folds"])
     ]
     return {"pose": [round(float(centre[0]), 6), round(float(centre[1]), 6), round(float(yaw), 6)], "folds": folds}
 

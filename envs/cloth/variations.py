@@ -2,8 +2,9 @@
 evaluation holds out.
 
 Three axes change the garment itself (``garment_size``: its scale, which is a new mesh;
-``stiffness``: its Young's modulus as a multiple of the reference; ``crumple``: how many random
-folds a ``flatten`` episode starts with); the environment reads them when it lays the garment out.
+``stiffness``: its Young's modulus as a multiple of the reference; ``crumple``: the random folds a
+``flatten`` episode starts with, how many and along which lines); the environment reads them when
+it lays the garment out.
 The others only change how things look: ``colour`` (the garment's), ``lighting`` and ``table``
 (the table's colour). The garment's shape is the scene: squares and towels are seen in training,
 the T-shirt is held out (``Family.scene_axes``).
@@ -30,7 +31,9 @@ from envs.utils.axes import (
     uniform,
 )
 
-DEFAULT_CRUMPLE = 1  # random folds a flatten episode starts with when the episode does not say
+# how a flatten episode starts when the episode does not say: one random fold along a line within
+# 30 degrees of the garment's sides ("axis"); "diagonal" lines are 30-60 degrees off them
+DEFAULT_CRUMPLE = {"folds": 1, "lines": "axis"}
 
 
 def _number(value, axis: str, low: float, high: float) -> float:
@@ -47,11 +50,18 @@ def _read_stiffness(sim, value) -> float:
     return _number(value, "stiffness", 0.05, 20.0)
 
 
-def _read_crumple(sim, value) -> int:
-    folds = _number(value, "crumple", 0, 6)
+CRUMPLE_LINES = ("axis", "diagonal", "any")
+
+
+def _read_crumple(sim, value) -> dict[str, Any]:
+    value = check_params(value, ("folds", "lines"), "crumple")
+    folds = _number(value.get("folds", DEFAULT_CRUMPLE["folds"]), "crumple folds", 0, 6)
     if folds != int(folds):
-        raise ValueError(f"the value of variation 'crumple' must be a whole number of folds (0-6), got {value!r}")
-    return int(folds)
+        raise ValueError(f"crumple folds must be a whole number (0-6), got {value['folds']!r}")
+    lines = value.get("lines", DEFAULT_CRUMPLE["lines"])
+    if lines not in CRUMPLE_LINES:
+        raise ValueError(f"crumple lines must be one of {', '.join(CRUMPLE_LINES)}, got {lines!r}")
+    return {"folds": int(folds), "lines": lines}
 
 
 def _apply_colour(sim, value) -> list[float]:
@@ -114,10 +124,10 @@ AXES: dict[str, Axis] = {
         ),
         Axis(
             "crumple",
-            "random folds a flatten episode starts with",
-            {"choices": [1]},
-            {"choices": [2]},
-            lambda spec, rng: int(spec["choices"][int(rng.integers(len(spec["choices"])))]),
+            "the random folds a flatten episode starts with: how many, and along which lines",
+            {"folds": 1, "lines": "axis"},
+            {"folds": 1, "lines": "diagonal"},
+            lambda spec, rng: dict(spec),
             _read_crumple,
         ),
         Axis(
