@@ -1,14 +1,16 @@
 """Scripted expert for the cloth tasks, planning from privileged particle positions.
 
-Everything is pick-and-place of one vertex at a time (a single Panda and the grasp rule):
+Everything is pick-and-place of one pinch at a time (a single Panda and the grasp rule), the
+carried vertex following a half circle about the middle of the carry (``pick_and_place``):
 
-- ``flatten``: fit the flat garment to the vertices that already lie as the flat garment would
-  (a rigid 2-D fit: RANSAC over vertex pairs, then least squares on the inliers), pick the vertex
-  on the top layer that lies farthest from where the fit puts it, and lay it there; plan again
-  after each move, until the coverage passes the task's threshold with a margin.
+- ``flatten``: undo the start's random folds, last first (privileged: the episode's recorded
+  start, ``unfold_moves``), two pulls of each flap's edge onto where it lay before that fold; then,
+  while coverage is short, pull the edge vertex farthest from a rigid fit of the flat garment to
+  the vertices already lying flat (RANSAC over vertex pairs, ``flatten_move``). It stops once
+  normalised coverage passes the task's threshold with a margin.
 - ``fold_in_half`` / ``fold_diagonally``: choose the fold with the shortest carry, then lay each
-  corner of the moving part (the outline's corners at least half as far from the fold line as the
-  farthest) on its mirror vertex, farthest first, lifted high enough that the flap turns over.
+  corner of the moving part (and the middle of a long edge) on its mirror vertex, farthest first,
+  one at a time from where it lies after the last.
 - invalid requests: hold still.
 """
 
@@ -104,7 +106,7 @@ class ClothExpert:
         task, garment = env.task, env.garment
         particles = env.sim.particles()
         if task.category == "flatten":
-            success, progress, details = env.scorer.evaluate(env.sim.snapshot())
+            _, _, details = env.scorer.evaluate(env.sim.snapshot())
             if self._moves >= MAX_MOVES or details["normalised"] >= FLATTEN_SUCCESS + FLATTEN_MARGIN:
                 return []
             self._moves += 1
