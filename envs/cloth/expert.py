@@ -36,6 +36,8 @@ FLATTEN_MARGIN = 0.05  # the expert stops when normalised coverage passes the th
 MAX_MOVES = 8  # pick-and-place moves before the flatten expert gives up
 INLIER = 0.015  # metres: a vertex within this of the fit lies as the flat garment would
 SETTLED = 0.03  # metres: a flap whose edge lies this close to where it should is left alone
+STRETCH = 0.015  # metres a corner is laid beyond where the flat garment puts it, to pull wrinkles out
+FAR_ENOUGH = 0.7  # a flap's pinch: any edge vertex at least this fraction as far off as the farthest
 YAW = np.pi / 2  # the gripper's heading throughout (fingers close along world x)
 ARC_POINTS = 5  # waypoints along a carry's half circle
 CARRY_SPEED = 0.7  # of the largest step, while carrying cloth
@@ -148,7 +150,7 @@ def pick_and_place(pick: np.ndarray, place: np.ndarray, vertex: int | None = Non
     ]
     return [
         Waypoint(np.r_[xy0, APPROACH_Z], True, tolerance=0.015, vertex=vertex),
-        Waypoint(np.r_[xy0, GRASP_Z], True, tolerance=0.012, across=0.0015, speed=0.5, vertex=vertex),
+        Waypoint(np.r_[xy0, GRASP_Z], True, tolerance=0.012, across=0.003, speed=0.5, vertex=vertex),
         Waypoint(np.r_[xy0, GRASP_Z], False, tolerance=0.01, wait=GRIPPER_WAIT),
         Waypoint(np.r_[xy0, PLACE_Z + 0.01], False, tolerance=0.01, speed=CARRY_SPEED),
         *arc,
@@ -208,23 +210,36 @@ def _unfold_pull(garment: Garment, before: np.ndarray, flap: np.ndarray):
         error = np.linalg.norm(particles[edge, :2] - target[edge], axis=1)
         if error.max() < SETTLED:
             return None
-        pick = int(edge[np.argmax(error)])
+        # among the edge vertices nearly as far off as the farthest, the one with the most room
+        # from every other part of the sheet: the pinch must take the flap, not what lies under it
+        far = edge[error >= FAR_ENOUGH * error.max()]
+        pick = int(far[np.argmax(clearance(garment, particles, far))])
         return pick, np.r_[target[pick], 0.0]
 
     return move
 
 
 def flatten_move(garment: Garment, particles: np.ndarray, rng_seed: int = 0) -> tuple[int, np.ndarray]:
-    """The vertex to pick and where to lay it: the outline vertex farthest from where the best
-    rigid fit of the flat garment puts it."""
+    """The vertex to pick and where to lay it, once the folds are undone: the outline corner
+    farthest from where the best rigid fit of the flat garment puts it, laid a little beyond that
+    (``STRETCH``, outwards from the garment's centre), so the wrinkles between it and the rest
+    pull out."""
     flat = fit_flat(garment, particles, rng_seed)
-    error = np.linalg.norm(particles[:, :2] - flat, axis=1)
-    # an edge vertex (pulling it unfolds the flap it belongs to) with no other part of the sheet
-    # under or over it, so the pinch takes that sheet; any edge vertex if every one is covered
-    alone = garment.boundary[single_layer(garment, particles)[garment.boundary]]
-    candidates = alone if alone.size else garment.boundary
-    pick = int(candidates[np.argmax(error[candidates])])
-    return pick, np.r_[flat[pick], 0.0]
+    corners = garment.corners
+    error = np.linalg.norm(particles[corners, :2] - flat[corners], axis=1)
+    pick = int(corners[np.argmax(error)])
+    outward = flat[pick] - flat.mean(axis=0)
+    place = flat[pick] + STRETCH * outward / max(np.linalg.norm(outward), 1e-9)
+    return pick, np.r_[place, 0.0]
+
+
+def clearance(garment: Garment, particles: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+    """For each of ``vertices``: metres across to the nearest vertex of another part of the sheet
+    (more than 2.5 grid spacings away on the flat garment)."""
+    xy, rest = particles[:, :2], garment.points
+    across = np.linalg.norm(xy[vertices][:, None] - xy[None], axis=2)
+    apart = np.linalg.norm(rest[vertices][:, None] - rest[None], axis=2) > 2.5 * garment.spacing
+    return np.where(apart, across, np.inf).min(axis=1)
 
 
 def single_layer(garment: Garment, particles: np.ndarray, radius: float = 0.015) -> np.ndarray:
