@@ -220,14 +220,16 @@ def _unfold_pull(garment: Garment, before: np.ndarray, flap: np.ndarray):
 
 
 def flatten_move(garment: Garment, particles: np.ndarray, rng_seed: int = 0) -> tuple[int, np.ndarray]:
-    """The vertex to pick and where to lay it, once the folds are undone: the outline corner
-    farthest from where the best rigid fit of the flat garment puts it, laid a little beyond that
+    """The vertex to pick and where to lay it, once the folds are undone: an edge vertex about as
+    far as the farthest from where the best rigid fit of the flat garment puts it (the one with
+    the most room from the rest of the sheet, so the pinch takes it alone), laid a little beyond that
     (``STRETCH``, outwards from the garment's centre), so the wrinkles between it and the rest
     pull out."""
     flat = fit_flat(garment, particles, rng_seed)
-    corners = garment.corners
-    error = np.linalg.norm(particles[corners, :2] - flat[corners], axis=1)
-    pick = int(corners[np.argmax(error)])
+    edge = garment.boundary
+    error = np.linalg.norm(particles[edge, :2] - flat[edge], axis=1)
+    far = edge[error >= FAR_ENOUGH * error.max()]
+    pick = int(far[np.argmax(clearance(garment, particles, far))])
     outward = flat[pick] - flat.mean(axis=0)
     place = flat[pick] + STRETCH * outward / max(np.linalg.norm(outward), 1e-9)
     return pick, np.r_[place, 0.0]
