@@ -15,8 +15,13 @@ ENV_IDS = sorted(env_id for env_id in gym.registry if env_id.startswith("GRBench
 SMALL_RESOLUTION = {
     "GRBench/Tabletop-v0": SMALL,
     "GRBench/Tidy-v0": {"head": 64, "left_wrist": 32, "right_wrist": 32},
+    "GRBench/Cloth-v0": SMALL,
 }
-QUICK_TASK = {"GRBench/Tabletop-v0": "open_drawer", "GRBench/Tidy-v0": "put_cup_in_tub"}
+QUICK_TASK = {
+    "GRBench/Tabletop-v0": "open_drawer",
+    "GRBench/Tidy-v0": "put_cup_in_tub",
+    "GRBench/Cloth-v0": "fold_diagonally",
+}
 
 
 def test_tabletop_is_registered():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import gymnasium as gym
@@ -94,6 +95,7 @@ class ClothEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1 / CONTROL_DT))}
+    action_mode = "relative"  # the tabletop's relative mode; the only one
 
     def __init__(
         self,
@@ -293,6 +295,52 @@ class ClothEnv(gym.Env):
             "initial_state": copy.deepcopy(self.initial_state),
             "variations": copy.deepcopy(self.variations),
         }
+
+
+    # --- pickling: rebuild the simulator, then restore its full state ------------------------
+    def __getstate__(self):
+        state = {"kwargs": self._init_kwargs, "np_random": self._np_random}
+        if self.sim is not None:
+            sim = self.sim
+            spec = mujoco.mjtState.mjSTATE_INTEGRATION
+            physics = np.empty(mujoco.mj_stateSize(sim.model, spec))
+            mujoco.mj_getState(sim.model, sim.data, physics, spec)
+            state.update(
+                garment=dataclasses.asdict(self.garment),
+                physics=physics,
+                anchors=sim.model.eq_data[sim.grasp_eq].copy(),  # where held vertices hang on the hand
+                task=self.task.name,
+                instruction=self.instruction,
+                variations=self.variations,
+                initial_state=self.initial_state,
+                start=self.scorer.start,
+                steps=(self._steps, self.max_steps),
+                gripper=sim.last_gripper_action,
+            )
+        return state
+
+    def __setstate__(self, state):
+        self.__init__(**state["kwargs"])
+        self._np_random = state["np_random"]
+        if "garment" in state:
+            garment = Garment(**{**state["garment"], "rgb": tuple(state["garment"]["rgb"])})
+            sim = self.sim = self._sim_for(garment)
+            sim.set_material(garment)
+            self.garment = garment
+            self.variations = apply_variations(sim, state["variations"])
+            sim.model.eq_data[sim.grasp_eq] = state["anchors"]
+            spec = mujoco.mjtState.mjSTATE_INTEGRATION
+            mujoco.mj_setState(sim.model, sim.data, state["physics"], spec)
+            mujoco.mj_forward(sim.model, sim.data)  # derived quantities (poses, contacts)
+            # mj_forward rewrites the solver's warm start; put the saved one back so the clone
+            # steps exactly like the original
+            mujoco.mj_setState(sim.model, sim.data, state["physics"], spec)
+            self.task = get_task(state["task"])
+            self.instruction = state["instruction"]
+            self.initial_state = state["initial_state"]
+            self.scorer = Scorer(self.task, garment, state["start"])
+            self._steps, self.max_steps = state["steps"]
+            sim.last_gripper_action = state["gripper"]
 
 
 def _check_scene(scene: str) -> str:

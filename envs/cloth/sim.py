@@ -104,7 +104,7 @@ class ClothSim(Appearance):
         joints = [m.body_jntadr[b] for b in self._vert_bodies]
         self._qadr = np.array([[m.jnt_qposadr[j + a] for a in range(3)] for j in joints])
         self._dadr = np.array([[m.jnt_dofadr[j + a] for a in range(3)] for j in joints])
-        self._grasp_eq = np.array([m.equality(f"grasp_{k}").id for k in range(self.n)])
+        self.grasp_eq = np.array([m.equality(f"grasp_{k}").id for k in range(self.n)])
         self._hand = m.body("panda_hand").id
         self._stiffness = m.flex_stiffness.copy()
         self._bending = m.flex_bending.copy()
@@ -139,7 +139,7 @@ class ClothSim(Appearance):
     # --- the grasp rule -------------------------------------------------------------------------
     def held(self) -> np.ndarray:
         """Indices of the vertices attached to the hand."""
-        return np.flatnonzero(self.data.eq_active[self._grasp_eq])
+        return np.flatnonzero(self.data.eq_active[self.grasp_eq])
 
     def pinched(self) -> np.ndarray:
         """Indices of the vertices inside the box between the pads, now."""
@@ -160,7 +160,7 @@ class ClothSim(Appearance):
         """Apply the grasp rule after a control step: attach what the closed pads pinch, or let go."""
         d, m = self.data, self.model
         if not closed:
-            d.eq_active[self._grasp_eq] = 0
+            d.eq_active[self.grasp_eq] = 0
             return
         if self.held().size or self.arm.gripper_width(d) > PINCH_WIDTH:
             return
@@ -176,13 +176,13 @@ class ClothSim(Appearance):
         pinched = pinched[np.linalg.norm(rest[pinched] - rest[nearest], axis=1) <= SAME_SHEET * self.garment.spacing]
         rot = d.xmat[self._hand].reshape(3, 3)
         local = (self.particles()[pinched] - d.xpos[self._hand]) @ rot
-        eq = self._grasp_eq[pinched]
+        eq = self.grasp_eq[pinched]
         m.eq_data[eq, 0:3] = local  # anchor in the hand's frame
         m.eq_data[eq, 3:6] = 0.0  # at the vertex body's origin
         d.eq_active[eq] = 1
 
     def release(self) -> None:
-        self.data.eq_active[self._grasp_eq] = 0
+        self.data.eq_active[self.grasp_eq] = 0
 
     # --- state ----------------------------------------------------------------------------------
     def snapshot(self) -> ClothSnapshot:
