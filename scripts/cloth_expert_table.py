@@ -4,7 +4,7 @@ Each row runs the expert (``envs.cloth.expert``) on seeds 0..N-1 of one task, ga
 variation: the training garments (square, towel) with no variation; the held-out T-shirt; and the
 square with one axis at a value drawn from its unseen range (per seed). Episodes are appended to
 ``--out``/episodes.jsonl as they finish (a killed run resumes), and the table is written to
-``--out``/table.md and printed.
+``--out``/table-ROWS.md and printed.
 
     python scripts/cloth_expert_table.py --seeds 50 --out runs/cloth-expert
     python scripts/cloth_expert_table.py --seeds 50 --rows training --out runs/cloth-expert
@@ -115,7 +115,7 @@ def main() -> None:
             bar.set_postfix(row=f"{row['task']}/{row['scene']}/{row['axis'] or '-'}")
     wanted = {key(r, s) for r in row_list for s in range(args.seeds)}
     text = table([done[k] for k in done if k in wanted], row_list)
-    (args.out / "table.md").write_text(text + "\n")
+    (args.out / f"table-{args.rows}.md").write_text(text + "\n")
     print(text)
 
 
