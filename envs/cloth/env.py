@@ -408,7 +408,7 @@ def _laid_out(garment: Garment, state: dict[str, Any]) -> np.ndarray:
 
 def crumple_stages(garment: Garment, state: dict[str, Any]) -> list[np.ndarray]:
     """The garment laid out as ``state`` says after 0, 1, ... of its random folds: (N, 3) vertex
-    positions each, all posed alike (the full pile centred on the pose). The scripted expert
+    positions each, all posed alike (the flat garment centred on the pose). The scripted expert
     undoes the folds from these (privileged: the episode's recorded start)."""
     p = np.c_[garment.points, np.full(len(garment.points), VERTEX_RADIUS)]
     half = 0.5 * max(garment.width, garment.length)
@@ -424,7 +424,9 @@ def crumple_stages(garment: Garment, state: dict[str, Any]) -> list[np.ndarray]:
         stages.append(p.copy())
     x, y, yaw = state["pose"]
     c, s = np.cos(yaw), np.sin(yaw)
-    shift = p[:, :2].mean(axis=0)  # the pile centred on the pose
+    # the flat garment centred on the pose, not the pile: where flattening must lay it stays in the
+    # arm's reach (a pile centred there put the T-shirt's spread-out far edge beyond it)
+    shift = stages[0][:, :2].mean(axis=0)
     rot = np.array([[c, s], [-s, c]])
     return [np.c_[(q[:, :2] - shift) @ rot + [x, y], q[:, 2]] for q in stages]
 
