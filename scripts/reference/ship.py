@@ -45,6 +45,17 @@ def rate(agg: dict | None) -> str:
     return f"{100 * agg['rate']:.1f}% [{100 * low:.0f}, {100 * high:.0f}] ({agg['successes']}/{agg['n']})"
 
 
+def _same_part(other: dict | None, mine: dict) -> dict | None:
+    """``other``'s overall over the part of the suite ``mine`` ran: where ``mine`` ran one
+    environment's episodes (a track) and ``other`` the whole suite, that environment's aggregate."""
+    if not other:
+        return None
+    envs = list(mine["aggregates"].get("per_env", {}))
+    if len(envs) == 1 and len(other["aggregates"].get("per_env", {})) > 1:
+        return other["aggregates"]["per_env"].get(envs[0], {}).get("overall")
+    return other["aggregates"].get("overall")
+
+
 def card(args, recipe_json: dict, saved: dict, sha: str, size_mb: float) -> str:
     results, blind, random = pairs(args.results), pairs(args.blind), pairs(args.random)
     recipe = recipe_json["recipe"]
@@ -109,7 +120,7 @@ def card(args, recipe_json: dict, saved: dict, sha: str, size_mb: float) -> str:
         for suite, res in results.items():
             overall = res["aggregates"]["overall"]
             b = blind.get(suite, {}).get("aggregates", {}).get("overall")
-            r = random.get(suite, {}).get("aggregates", {}).get("overall")
+            r = _same_part(random.get(suite), res)
             lines.append(f"| {suite} | {rate(overall)} | {rate(b)} | {rate(r)} |")
         lines.append("")
         for suite, res in results.items():
