@@ -19,6 +19,7 @@ from envs.cloth.variations import DEFAULT_CRUMPLE, GARMENT_AXES, check_variation
 from envs.cloth.variations import apply as apply_variations
 from envs.errors import unknown_name_error
 from envs.utils.conventions import INSTRUCTION_CHARSET, MAX_REL_ORN, MAX_REL_POS, checked_instruction, real_action
+from envs.utils.physics_state import restore_physics, save_physics
 from envs.utils.rendering import CameraRenderers, camera_resolutions
 from envs.utils.rotations import euler_to_mat, topdown_mat
 
@@ -296,15 +297,12 @@ class ClothEnv(gym.Env):
             "variations": copy.deepcopy(self.variations),
         }
 
-
     # --- pickling: rebuild the simulator, then restore its full state ------------------------
     def __getstate__(self):
         state = {"kwargs": self._init_kwargs, "np_random": self._np_random}
         if self.sim is not None:
             sim = self.sim
-            spec = mujoco.mjtState.mjSTATE_INTEGRATION
-            physics = np.empty(mujoco.mj_stateSize(sim.model, spec))
-            mujoco.mj_getState(sim.model, sim.data, physics, spec)
+            physics = save_physics(sim.model, sim.data)
             state.update(
                 garment=dataclasses.asdict(self.garment),
                 physics=physics,
@@ -329,12 +327,7 @@ class ClothEnv(gym.Env):
             self.garment = garment
             self.variations = apply_variations(sim, state["variations"])
             sim.model.eq_data[sim.grasp_eq] = state["anchors"]
-            spec = mujoco.mjtState.mjSTATE_INTEGRATION
-            mujoco.mj_setState(sim.model, sim.data, state["physics"], spec)
-            mujoco.mj_forward(sim.model, sim.data)  # derived quantities (poses, contacts)
-            # mj_forward rewrites the solver's warm start; put the saved one back so the clone
-            # steps exactly like the original
-            mujoco.mj_setState(sim.model, sim.data, state["physics"], spec)
+            restore_physics(sim.model, sim.data, state["physics"])
             self.task = get_task(state["task"])
             self.instruction = state["instruction"]
             self.initial_state = state["initial_state"]

@@ -29,7 +29,6 @@ from envs.cloth.garments import Garment
 from envs.errors import PhysicsError
 from envs.robots.panda import PandaArm
 from envs.utils.appearance import Appearance
-from envs.utils.rotations import mat_to_euler
 
 PHYSICS_DT = 0.01  # seconds (cloth_table.xml)
 N_SUBSTEPS = 5  # physics steps per control step
@@ -189,18 +188,8 @@ class ClothSim(Appearance):
         return ClothSnapshot(self.particles(), frozenset(int(k) for k in self.held()))
 
     def robot_obs(self) -> np.ndarray:
-        """CALVIN's 15-D robot state, as the tabletop's: TCP position and euler angles, gripper
-        opening, 7 joints, last gripper action."""
-        pos, mat = self.arm.tcp_pose(self.data)
-        return np.concatenate(
-            [
-                pos,
-                mat_to_euler(mat),
-                [self.arm.gripper_width(self.data)],
-                self.arm.joint_positions(self.data),
-                [self.last_gripper_action],
-            ]
-        ).astype(np.float32)
+        """CALVIN's 15-D robot state (``PandaArm.calvin_state``)."""
+        return self.arm.calvin_state(self.data, self.last_gripper_action)
 
     def scene_obs(self, garment_index: int) -> np.ndarray:
         """Privileged: the garment's kind index, its vertex count, then every vertex's xyz (zeros

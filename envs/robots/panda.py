@@ -11,6 +11,7 @@ import mujoco
 import numpy as np
 
 from envs.utils.ik import IK_ITERATIONS, ArmChain
+from envs.utils.rotations import mat_to_euler
 
 ARM_JOINTS = tuple(f"panda_joint{i}" for i in range(1, 8))
 FINGER_JOINTS = ("panda_finger_joint1", "panda_finger_joint2")
@@ -50,6 +51,14 @@ class PandaArm:
     def gripper_width(self, data: mujoco.MjData) -> float:
         """Distance between the finger pads, metres."""
         return float(data.qpos[self.finger_qpos_ids].sum())
+
+    def calvin_state(self, data: mujoco.MjData, last_gripper_action: float) -> np.ndarray:
+        """CALVIN's 15-D robot state: TCP position, TCP euler angles, gripper opening width,
+        7 arm joint positions, last gripper action (every Panda environment's ``robot_obs``)."""
+        pos, mat = self.tcp_pose(data)
+        return np.concatenate(
+            [pos, mat_to_euler(mat), [self.gripper_width(data)], self.joint_positions(data), [last_gripper_action]]
+        ).astype(np.float32)
 
     # --- commands --------------------------------------------------------------------------
     def set_gripper(self, data: mujoco.MjData, open_: bool) -> None:

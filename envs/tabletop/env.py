@@ -6,7 +6,6 @@ import copy
 from typing import Any
 
 import gymnasium as gym
-import mujoco
 import numpy as np
 from gymnasium import spaces
 
@@ -34,6 +33,7 @@ from envs.utils.conventions import (
     checked_instruction,
     real_action,
 )
+from envs.utils.physics_state import restore_physics, save_physics
 from envs.utils.rendering import CameraRenderers, camera_resolutions
 from envs.utils.rotations import euler_to_mat, mat_to_euler, topdown_mat
 
@@ -339,9 +339,7 @@ class TabletopEnv(gym.Env):
     def __getstate__(self):
         state = {"kwargs": self._init_kwargs, "np_random": self._np_random}
         if self.sim is not None:
-            spec = mujoco.mjtState.mjSTATE_INTEGRATION
-            physics = np.empty(mujoco.mj_stateSize(self.sim.model, spec))
-            mujoco.mj_getState(self.sim.model, self.sim.data, physics, spec)
+            physics = save_physics(self.sim.model, self.sim.data)
             state.update(
                 scene=self.sim.scene.name,
                 physics=physics,
@@ -361,12 +359,7 @@ class TabletopEnv(gym.Env):
         if "scene" in state:
             self.sim = self._sim_for(state["scene"])
             self.variations = apply_variations(self.sim, state["variations"])
-            spec = mujoco.mjtState.mjSTATE_INTEGRATION
-            mujoco.mj_setState(self.sim.model, self.sim.data, state["physics"], spec)
-            mujoco.mj_forward(self.sim.model, self.sim.data)  # derived quantities (poses, contacts)
-            # mj_forward rewrites the solver's warm start; put the saved one back so the clone
-            # steps exactly like the original
-            mujoco.mj_setState(self.sim.model, self.sim.data, state["physics"], spec)
+            restore_physics(self.sim.model, self.sim.data, state["physics"])
             self.task = get_task(state["task"])
             self.instruction = state["instruction"]
             self.symbolic_state = state["symbolic_state"]

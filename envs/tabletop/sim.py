@@ -175,18 +175,8 @@ class PlayTableSim(Appearance):
         return np.concatenate(parts).astype(np.float32)
 
     def robot_obs(self) -> np.ndarray:
-        """CALVIN's 15-D robot state: TCP position, TCP euler angles, gripper opening width,
-        7 arm joint positions, last gripper action."""
-        pos, mat = self.arm.tcp_pose(self.data)
-        return np.concatenate(
-            [
-                pos,
-                mat_to_euler(mat),
-                [self.arm.gripper_width(self.data)],
-                self.arm.joint_positions(self.data),
-                [self.last_gripper_action],
-            ]
-        ).astype(np.float32)
+        """CALVIN's 15-D robot state (``PandaArm.calvin_state``)."""
+        return self.arm.calvin_state(self.data, self.last_gripper_action)
 
     # --- stepping --------------------------------------------------------------------------
     def forward(self) -> None:

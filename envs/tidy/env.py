@@ -34,6 +34,7 @@ from envs.utils.conventions import (
     checked_instruction,
     real_action,
 )
+from envs.utils.physics_state import restore_physics, save_physics
 from envs.utils.rendering import CameraRenderers, camera_resolutions
 from envs.utils.rotations import euler_to_mat
 
@@ -406,9 +407,7 @@ class TidyEnv(gym.Env):
         state = {"kwargs": self._init_kwargs, "np_random": self._np_random}
         if self.sim is not None:
             sim = self.sim
-            spec = mujoco.mjtState.mjSTATE_INTEGRATION
-            physics = np.empty(mujoco.mj_stateSize(sim.model, spec))
-            mujoco.mj_getState(sim.model, sim.data, physics, spec)
+            physics = save_physics(sim.model, sim.data)
             state.update(
                 scene=sim.scene.name,
                 physics=physics,
@@ -435,12 +434,7 @@ class TidyEnv(gym.Env):
                 [Placement(*p) for p in self.initial_state["clutter"]],
                 tray=self.task.uses_tray,
             )
-            spec = mujoco.mjtState.mjSTATE_INTEGRATION
-            mujoco.mj_setState(sim.model, sim.data, state["physics"], spec)
-            mujoco.mj_forward(sim.model, sim.data)  # derived quantities (poses, contacts)
-            # mj_forward rewrites the solver's warm start; put the saved one back so the clone
-            # steps exactly like the original
-            mujoco.mj_setState(sim.model, sim.data, state["physics"], spec)
+            restore_physics(sim.model, sim.data, state["physics"])
             self.goals = self.task.goals_for(sim.objects)
             self.instruction = state["instruction"]
             self._start = state["start"]
