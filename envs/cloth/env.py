@@ -74,7 +74,8 @@ class ClothEnv(gym.Env):
     their mirror vertices, the other part moved 3 cm or less, nothing held. ``info["progress"]``
     grades it (normalised coverage; the best fold's ``1 - d_t/d_0``). Invalid requests: success
     while nothing is held and no vertex moved more than 2 cm; they never terminate. Budgets
-    (``info["max_steps"]``): flatten 400 steps, fold in half 300, diagonal 200, invalid 150.
+    (``info["max_steps"]``): flatten 400 steps, fold in half 300, diagonal 200, invalid 150, each
+    times the garment's scale where it is larger than its scene's (``garment_size``).
 
     ## Observation space
     As the tabletop's: ``rgb_static`` (200x200x3), ``rgb_gripper`` (84x84x3), ``robot_obs`` (15,:
@@ -202,7 +203,7 @@ class ClothEnv(gym.Env):
         self.sim, self.garment, self.task = sim, garment, task
         self.initial_state = copy.deepcopy(state)
         self.scorer = Scorer(task, garment, sim.snapshot())
-        self.max_steps = task.steps
+        self.max_steps = _budget(task, garment)
         self._steps = 0
         return self._observation(), self._info(*self.scorer.evaluate(sim.snapshot()))
 
@@ -258,7 +259,7 @@ class ClothEnv(gym.Env):
             self.np_random.choice(instructions(task, self.instruction_split, self.garment.shape))
         )
         self.scorer = Scorer(parsed, self.garment, self.sim.snapshot())
-        self.max_steps = parsed.steps
+        self.max_steps = _budget(parsed, self.garment)
         self._steps = 0
         return self._observation()
 
@@ -334,6 +335,13 @@ class ClothEnv(gym.Env):
             self.scorer = Scorer(self.task, garment, state["start"])
             self._steps, self.max_steps = state["steps"]
             sim.last_gripper_action = state["gripper"]
+
+
+def _budget(task, garment: Garment) -> int:
+    """Control steps before truncation: the task's, longer in proportion for a garment larger than
+    its scene's (carries are longer); never shorter."""
+    scale = max(1.0, garment.width / GARMENTS[garment.shape].width)
+    return int(round(task.steps * scale))
 
 
 def _check_scene(scene: str) -> str:
