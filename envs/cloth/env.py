@@ -55,9 +55,9 @@ class ClothEnv(gym.Env):
     (``absent_garment``, ``impossible_fold``) whose right answer is to touch nothing.
 
     ## The grasp rule
-    The fingers collide with the cloth but a pinch alone does not hold a sheet reliably, so a
-    closed gripper whose pads have closed to 3 cm or less attaches every vertex between its pads
-    (grown by the vertex radius) where it is; opening lets go. Nothing is attached by an open
+    The cloth collides with the table only (the robot passes through it), so a closed gripper
+    whose pads have closed to 3 cm or less attaches the vertices of one sheet between its pads
+    where they are; opening lets go. Nothing is attached by an open
     gripper or one closed away from the cloth. (As SoftGym's pickers do; ``envs.cloth.sim``.)
 
     ## Randomizations

@@ -51,8 +51,8 @@ class Waypoint:
     pos: np.ndarray
     gripper_open: bool
     tolerance: float = POS_TOLERANCE
-    # a pinch: reached when within this across (m) and ``tolerance`` in height; the pads stop on
-    # the cloth above GRASP_Z, so height is loose and the aim across is tight
+    # a pinch: reached when within this across (m) and ``tolerance`` in height; the pad tips stop
+    # on the table near GRASP_Z, so height is loose and the aim across is tight
     across: float | None = None
     vertex: int | None = None  # follow this vertex across (a pinch aims at where it lies now)
     wait: int = 0
@@ -242,15 +242,6 @@ def clearance(garment: Garment, particles: np.ndarray, vertices: np.ndarray) -> 
     across = np.linalg.norm(xy[vertices][:, None] - xy[None], axis=2)
     apart = np.linalg.norm(rest[vertices][:, None] - rest[None], axis=2) > 2.5 * garment.spacing
     return np.where(apart, across, np.inf).min(axis=1)
-
-
-def single_layer(garment: Garment, particles: np.ndarray, radius: float = 0.015) -> np.ndarray:
-    """Vertices with no vertex of another part of the sheet (more than 2.5 grid spacings away on
-    the flat garment) within ``radius`` (m) across: where a pinch is unambiguous."""
-    xy, rest = particles[:, :2], garment.points
-    close = np.linalg.norm(xy[:, None] - xy[None], axis=2) < radius
-    apart = np.linalg.norm(rest[:, None] - rest[None], axis=2) > 2.5 * garment.spacing
-    return ~(close & apart).any(axis=1)
 
 
 def fit_flat(garment: Garment, particles: np.ndarray, rng_seed: int = 0, trials: int = 60) -> np.ndarray:

@@ -27,7 +27,7 @@ class Garment:
     ``width`` is its extent across (x), ``length`` along (y), in metres; ``count`` the number of
     grid vertices across (the grid's spacing follows). ``young`` is the Young's modulus (Pa) of a
     0.002 m sheet, which sets both stretch and bending; ``friction`` the sliding friction against
-    the table and the fingers; ``rgb`` its colour.
+    the table; ``rgb`` its colour.
     """
 
     shape: str = "square"

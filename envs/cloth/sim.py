@@ -7,9 +7,12 @@ measures the alternatives). Self-collision is off: on a folded sheet it costs 14
 so a folded layer lies through the one under it instead of on it; every score reads particle
 positions, which this does not change.
 
-**The grasp rule** (as SoftGym's pickers): the Panda's pads do press on the cloth (vertices and
-fingers collide), but friction alone does not hold a sheet reliably, so when the gripper is
-commanded closed and its pads have closed to at most ``PINCH_WIDTH``, every vertex inside the
+**Contacts.** The cloth touches the table only (collision bits): the robot passes through it.
+With the pads colliding with a folded sheet, a pinch of the top flap lifted the layer under it
+too (docs/cloth.md has the measurement).
+
+**The grasp rule** (as SoftGym's pickers): when the gripper is commanded closed and its pads
+have closed to at most ``PINCH_WIDTH``, every vertex inside the
 box between the pads (grown by the vertex radius) that lies, on the flat garment, within 1.5 grid
 spacings of the pinched vertex nearest the fingers' axis is attached to the hand where it is,
 by an equality constraint (so a pinch takes one sheet of a pile, not every layer under the pads);
@@ -60,8 +63,8 @@ def build_model(garment: Garment) -> mujoco.MjModel:
         f'pos="0 0 {VERTEX_RADIUS}" rgba="0.2 0.4 0.8 1" '
         f'point="{" ".join(f"{v:.6f}" for v in points.ravel())}" '
         f'element="{" ".join(str(int(k)) for k in garment.triangles.ravel())}">'
-        # frictionless against everything but the table (whose own priority gives that contact
-        # its friction): the pads press on the sheet without lifting the layers under it
+        # collides with the table only (bits 2; the robot's geoms are 1); that contact takes the
+        # table plane's friction (its priority is higher), which set_material writes
         '<contact condim="1" priority="2" solref="0.01 1" selfcollide="none" contype="2" conaffinity="2"/>'
         f'<elasticity young="{REFERENCE_YOUNG:g}" poisson="0.2" thickness="0.002" elastic2d="both"/>'
         "</flexcomp>"
@@ -105,6 +108,7 @@ class ClothSim(Appearance):
         self._dadr = np.array([[m.jnt_dofadr[j + a] for a in range(3)] for j in joints])
         self.grasp_eq = np.array([m.equality(f"grasp_{k}").id for k in range(self.n)])
         self._hand = m.body("panda_hand").id
+        self._table = m.geom("table_surface").id
         self._stiffness = m.flex_stiffness.copy()
         self._bending = m.flex_bending.copy()
         self.last_gripper_action = 1.0
@@ -119,7 +123,7 @@ class ClothSim(Appearance):
         scale = garment.young / REFERENCE_YOUNG
         self.model.flex_stiffness[:] = self._stiffness * scale
         self.model.flex_bending[:] = self._bending * scale
-        self.model.flex_friction[self.flex_id, 0] = garment.friction
+        self.model.geom_friction[self._table, 0] = garment.friction  # the table's contact decides
         self.model.flex_rgba[self.flex_id] = [*garment.rgb, 1.0]
         self.garment = garment
 
