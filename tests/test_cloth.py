@@ -83,6 +83,17 @@ def test_a_mirrored_half_scores_a_fold_and_a_flat_garment_does_not():
     assert not scorer.evaluate(ClothSnapshot(dragged, frozenset()))[0]
 
 
+def test_fold_tolerances_grow_with_the_garment():
+    garment, task = GARMENTS["square"], get_task("fold_in_half")
+    flat = np.c_[garment.points, np.zeros(len(garment.points))]
+    moving, onto = garment.mirror("left")
+    loose = flat.copy()
+    loose[moving] = flat[onto] + [0, 1.2 * FOLD_TOLERANCE, 0.006]  # every vertex lands 4.8 cm off
+    start = ClothSnapshot(flat, frozenset())
+    assert not Scorer(task, garment, start).evaluate(ClothSnapshot(loose, frozenset()))[0]
+    assert Scorer(task, garment, start, scale=1.3).evaluate(ClothSnapshot(loose, frozenset()))[0]
+
+
 def test_the_flat_fit_finds_the_flat_part_of_a_folded_garment():
     garment = GARMENTS["square"]
     state = {"pose": [0.02, -0.1, 0.2], "folds": [[0.3, 0.2, 1]]}

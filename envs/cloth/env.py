@@ -202,7 +202,7 @@ class ClothEnv(gym.Env):
             sim.step()
         self.sim, self.garment, self.task = sim, garment, task
         self.initial_state = copy.deepcopy(state)
-        self.scorer = Scorer(task, garment, sim.snapshot())
+        self.scorer = Scorer(task, garment, sim.snapshot(), size_scale(garment))
         self.max_steps = _budget(task, garment)
         self._steps = 0
         return self._observation(), self._info(*self.scorer.evaluate(sim.snapshot()))
@@ -258,7 +258,7 @@ class ClothEnv(gym.Env):
         self.instruction = instruction or str(
             self.np_random.choice(instructions(task, self.instruction_split, self.garment.shape))
         )
-        self.scorer = Scorer(parsed, self.garment, self.sim.snapshot())
+        self.scorer = Scorer(parsed, self.garment, self.sim.snapshot(), size_scale(self.garment))
         self.max_steps = _budget(parsed, self.garment)
         self._steps = 0
         return self._observation()
@@ -332,16 +332,20 @@ class ClothEnv(gym.Env):
             self.task = get_task(state["task"])
             self.instruction = state["instruction"]
             self.initial_state = state["initial_state"]
-            self.scorer = Scorer(self.task, garment, state["start"])
+            self.scorer = Scorer(self.task, garment, state["start"], size_scale(garment))
             self._steps, self.max_steps = state["steps"]
             sim.last_gripper_action = state["gripper"]
+
+
+def size_scale(garment: Garment) -> float:
+    """The garment's size as a multiple of its scene's (the ``garment_size`` variation; 1 without)."""
+    return garment.width / GARMENTS[garment.shape].width
 
 
 def _budget(task, garment: Garment) -> int:
     """Control steps before truncation: the task's, longer in proportion for a garment larger than
     its scene's (carries are longer); never shorter."""
-    scale = max(1.0, garment.width / GARMENTS[garment.shape].width)
-    return int(round(task.steps * scale))
+    return int(round(task.steps * max(1.0, size_scale(garment))))
 
 
 def _check_scene(scene: str) -> str:

@@ -42,6 +42,8 @@ YAW = np.pi / 2  # the gripper's heading throughout (fingers close along world x
 ARC_POINTS = 5  # waypoints along a carry's half circle
 CARRY_SPEED = 0.7  # of the largest step, while carrying cloth
 LONG_EDGE = 0.32  # metres: a flap edge longer than this is also laid down at its middle
+MAX_FIXES = 2  # extra moves of a fold's flap after its corners, where it still lies short
+FIX_BELOW = 0.6  # ... until its mean landing distance is under this fraction of the tolerance
 ARC_HEIGHT = 0.8  # the half circle's height as a fraction of its radius: some slack in the flap
 # (the carried vertex stays inside the circle about the fold line, so the flap never pulls the rest)
 
@@ -72,6 +74,8 @@ class ClothExpert:
         self.plan, self._index, self._steps_here, self._held = [], 0, 0, 0
         self._moves = 0
         self._corners: list[tuple[int, int]] | None = None
+        self._fold: str | None = None
+        self._fixes = 0
         self._unfold = None
 
     def act(self, observation=None) -> np.ndarray:
@@ -121,12 +125,18 @@ class ClothExpert:
             return pick_and_place(particles[pick], place, vertex=pick)
         if task.category == "fold":
             if self._corners is None:
-                fold = min(task.folds(garment), key=lambda f: carry_distance(garment, particles, f))
-                self._corners = fold_corners(garment, fold)
+                self._fold = min(task.folds(garment), key=lambda f: carry_distance(garment, particles, f))
+                self._corners = fold_corners(garment, self._fold)
             if self._corners:
                 # one corner at a time, from where it lies now: the first flap moves the others
                 corner, onto = self._corners.pop(0)
                 return pick_and_place(particles[corner], particles[onto], vertex=corner)
+            fix = fold_fix(env.garment, self._fold, particles, env.scorer.fold_tolerance) if self._fixes < MAX_FIXES else None
+            if fix is not None:
+                # a soft sheet's flap sags behind its corners: lay its worst edge vertex down too
+                self._fixes += 1
+                vertex, onto = fix
+                return pick_and_place(particles[vertex], particles[onto], vertex=vertex)
         return []
 
 
@@ -158,6 +168,19 @@ def pick_and_place(pick: np.ndarray, place: np.ndarray, vertex: int | None = Non
         Waypoint(np.r_[xy1, PLACE_Z], True, tolerance=0.02, wait=GRIPPER_WAIT),
         Waypoint(np.r_[xy1, APPROACH_Z], True, tolerance=0.02),
     ]
+
+
+def fold_fix(garment: Garment, fold: str, particles: np.ndarray, tolerance: float) -> tuple[int, int] | None:
+    """After the corners: (vertex, the vertex it lands on) for the moving part's edge vertex
+    farthest from where it must land, or None when the flap lies well enough (mean landing
+    distance under ``FIX_BELOW`` of the task's ``tolerance``)."""
+    moving, onto = garment.mirror(fold)
+    error = np.linalg.norm(particles[moving] - particles[onto], axis=1)
+    if error.mean() < FIX_BELOW * tolerance:
+        return None
+    edge = np.isin(moving, garment.boundary)
+    worst = int(np.argmax(np.where(edge, error, -1.0)))
+    return int(moving[worst]), int(onto[worst])
 
 
 def carry_distance(garment: Garment, particles: np.ndarray, fold: str) -> float:

@@ -5,8 +5,9 @@
 - ``fold_in_half`` / ``fold_diagonally``: for each fold the garment has (``Garment.folds``), the mean
   distance between each vertex of the moving part and the vertex it must land on; success when
   some fold gets it under ``FOLD_TOLERANCE`` while the other part's vertices moved on average less
-  than ``FIXED_TOLERANCE`` (the fixed half is not dragged along). Progress: the best fold's
-  ``1 - d_t / d_0``.
+  than ``FIXED_TOLERANCE`` (the fixed half is not dragged along); both in proportion to the
+  garment's size against its scene's (``Scorer(scale=...)``: a 1.3x square's flap is laid 1.3x as
+  far, and lands 1.3x as loosely). Progress: the best fold's ``1 - d_t / d_0``.
 - invalid requests (``absent_garment``, ``impossible_fold``): success while the garment is
   untouched; never terminates.
 """
@@ -22,9 +23,9 @@ from envs.cloth.sim import ClothSnapshot
 from envs.errors import unknown_name_error
 
 FLATTEN_SUCCESS = 0.85  # normalised coverage
-FOLD_TOLERANCE = 0.04  # metres: mean distance of the moving part's vertices to where they must land
+FOLD_TOLERANCE = 0.04  # metres at the scene's own garment size: mean distance of the moving part's vertices to where they must land
 # (a clean single-arm fold of the 0.3 m square, laid by its corners, measures 0.028-0.039 m)
-FIXED_TOLERANCE = 0.03  # metres: mean displacement of the part a fold keeps in place
+FIXED_TOLERANCE = 0.03  # metres at the scene's own garment size: mean displacement of the part a fold keeps in place
 UNTOUCHED_MOVE = 0.02  # metres any vertex may shift (settling) and still count as untouched
 COVERAGE_CELL = 0.005  # metres: the top-down raster's cell
 _SAMPLES = np.array(  # barycentric samples per triangle, so thin folded layers still fill cells
@@ -110,10 +111,12 @@ _FIXED: dict[tuple, np.ndarray] = {}
 
 
 class Scorer:
-    """Success and progress of one task on one garment, from the snapshot the task began with."""
+    """Success and progress of one task on one garment, from the snapshot the task began with.
+    ``scale``: the garment's size as a multiple of its scene's; the fold tolerances scale with it."""
 
-    def __init__(self, task: ClothTask, garment: Garment, start: ClothSnapshot):
+    def __init__(self, task: ClothTask, garment: Garment, start: ClothSnapshot, scale: float = 1.0):
         self.task, self.garment, self.start = task, garment, start
+        self.fold_tolerance, self.fixed_tolerance = FOLD_TOLERANCE * scale, FIXED_TOLERANCE * scale
         self.a_max = max_coverage(garment)
         self.a_0 = coverage(garment, start.particles)
         self.d_0 = {f: e[0] for f, e in fold_errors(garment, task, start.particles, start.particles).items()}
@@ -131,7 +134,7 @@ class Scorer:
             return bool(done), float(np.clip(norm, 0.0, 1.0)), {"coverage": a_t / self.a_max, "normalised": norm}
         errors = fold_errors(self.garment, task, self.start.particles, now.particles)
         progress = max(np.clip(1 - errors[f][0] / max(self.d_0[f], 1e-9), 0.0, 1.0) for f in errors)
-        folded = [f for f, (land, drag) in errors.items() if land <= FOLD_TOLERANCE and drag <= FIXED_TOLERANCE]
+        folded = [f for f, (land, drag) in errors.items() if land <= self.fold_tolerance and drag <= self.fixed_tolerance]
         folded.sort(key=lambda f: sum(errors[f]))
         best = min(errors, key=lambda f: sum(errors[f]))
         details = {"fold": folded[0] if folded else best, "landing": errors[best][0], "dragged": errors[best][1]}

@@ -118,7 +118,7 @@ AXES: dict[str, Axis] = {
             "stiffness",
             "the garment's Young's modulus, as a multiple of 5 kPa (stretch and bending together)",
             {"choices": [[0.5, 2.0]]},
-            {"choices": [[0.1, 0.2], [6.0, 10.0]]},
+            {"choices": [[0.2, 0.3], [3.0, 4.5]]},
             lambda spec, rng: round(uniform(spec["choices"][int(rng.integers(len(spec["choices"])))], rng), 3),
             _read_stiffness,
         ),
