@@ -93,7 +93,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=50)
     parser.add_argument("--rows", choices=("training", "heldout", "axes", "all"), default="all")
     parser.add_argument("--out", type=Path, default=Path("runs/cloth-expert"))
-    parser.add_argument("--only", help="only these tasks, scenes or axes, comma-separated (e.g. stiffness,fold_in_half)")
+    parser.add_argument(
+        "--only", help="only these tasks, scenes or axes, comma-separated (e.g. stiffness,fold_in_half)"
+    )
     parser.add_argument("--rerun", action="store_true", help="run the chosen rows again (the expert changed)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -108,8 +110,8 @@ def main() -> None:
     if args.only:
         wanted_names = set(args.only.split(","))
         # a row is chosen when every kind named (task, scene, axis) has one of its values named
-        kinds = [{r[k] for r in row_list} & wanted_names for k in ("task", "scene", "axis")]
-        row_list = [r for r in row_list if all(not names or r[k] in names for k, names in zip(("task", "scene", "axis"), kinds))]
+        kinds = {k: {r[k] for r in row_list} & wanted_names for k in ("task", "scene", "axis")}
+        row_list = [r for r in row_list if all(not names or r[k] in names for k, names in kinds.items())]
     if args.rerun:
         for row in row_list:
             for s in range(args.seeds):

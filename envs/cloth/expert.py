@@ -131,7 +131,9 @@ class ClothExpert:
                 # one corner at a time, from where it lies now: the first flap moves the others
                 corner, onto = self._corners.pop(0)
                 return pick_and_place(particles[corner], particles[onto], vertex=corner)
-            fix = fold_fix(env.garment, self._fold, particles, env.scorer.fold_tolerance) if self._fixes < MAX_FIXES else None
+            fix = None
+            if self._fixes < MAX_FIXES:
+                fix = fold_fix(env.garment, self._fold, particles, env.scorer.fold_tolerance)
             if fix is not None:
                 # a soft sheet's flap sags behind its corners: lay its worst edge vertex down too
                 self._fixes += 1

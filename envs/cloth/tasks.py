@@ -23,9 +23,10 @@ from envs.cloth.sim import ClothSnapshot
 from envs.errors import unknown_name_error
 
 FLATTEN_SUCCESS = 0.85  # normalised coverage
-FOLD_TOLERANCE = 0.04  # metres at the scene's own garment size: mean distance of the moving part's vertices to where they must land
+# metres, at the scene's own garment size: mean distance of the moving part's vertices to where they must land
+FOLD_TOLERANCE = 0.04
 # (a clean single-arm fold of the 0.3 m square, laid by its corners, measures 0.028-0.039 m)
-FIXED_TOLERANCE = 0.03  # metres at the scene's own garment size: mean displacement of the part a fold keeps in place
+FIXED_TOLERANCE = 0.03  # metres, at the scene's own size: mean displacement of the part a fold keeps in place
 UNTOUCHED_MOVE = 0.02  # metres any vertex may shift (settling) and still count as untouched
 COVERAGE_CELL = 0.005  # metres: the top-down raster's cell
 _SAMPLES = np.array(  # barycentric samples per triangle, so thin folded layers still fill cells
@@ -134,7 +135,9 @@ class Scorer:
             return bool(done), float(np.clip(norm, 0.0, 1.0)), {"coverage": a_t / self.a_max, "normalised": norm}
         errors = fold_errors(self.garment, task, self.start.particles, now.particles)
         progress = max(np.clip(1 - errors[f][0] / max(self.d_0[f], 1e-9), 0.0, 1.0) for f in errors)
-        folded = [f for f, (land, drag) in errors.items() if land <= self.fold_tolerance and drag <= self.fixed_tolerance]
+        folded = [
+            f for f, (land, drag) in errors.items() if land <= self.fold_tolerance and drag <= self.fixed_tolerance
+        ]
         folded.sort(key=lambda f: sum(errors[f]))
         best = min(errors, key=lambda f: sum(errors[f]))
         details = {"fold": folded[0] if folded else best, "landing": errors[best][0], "dragged": errors[best][1]}
