@@ -409,17 +409,51 @@ def board_rows(
         from gr_bench.results import aggregate
         from gr_bench.suites import get_suite
 
-        for _, submission, results in _filed_submissions(folder / track):
-            rows.append(_board_row(submission, results, results["aggregates"], "this track"))
         ids = {e.episode_id for e in get_suite(suite, version).select(track=track).episodes}
-        for _, submission, results in _filed_submissions(folder):
-            records = [r for r in results["episodes"] if r["episode_id"] in ids]
-            agg = aggregate(records, results["schema_version"])
-            rows.append(_board_row(submission, results, agg, "whole suite"))
+        later: set[str] = set()  # names with a row from a later version
+        # this version's runs, then those of earlier versions whose track had the very same episodes
+        for earlier in (version, *unchanged_track_versions(suite, version, track)):
+            mark = "" if earlier == version else f" (v{earlier})"
+            here = Path(directory) / suite / f"v{earlier}"
+            names = set()
+            for kind, filed in (
+                ("this track", _filed_submissions(here / track)),
+                ("whole suite", _filed_submissions(here)),
+            ):
+                for _, submission, results in filed:
+                    if submission["name"] in later:
+                        continue  # filed again on a later version: that run is the row
+                    names.add(submission["name"])
+                    if kind == "this track":
+                        agg = results["aggregates"]
+                    else:
+                        records = [r for r in results["episodes"] if r["episode_id"] in ids]
+                        agg = aggregate(records, results["schema_version"])
+                    rows.append(_board_row(submission, results, agg, kind + mark))
+            later |= names
     # a track without chains ranks by success; a run without the ABC->D protocol by all its chains
     wanted = [HEADLINE.get(suite, "success"), "avg_len", "success"]
     key = next(k for k in wanted if all(k in row for row in rows))
     return sorted(rows, key=lambda r: (-r[key], r["name"]))
+
+
+def unchanged_track_versions(suite: str, version: int, track: str) -> list[int]:
+    """Released versions of ``suite`` before ``version``, newest first, whose ``track`` has exactly
+    the episodes it has at ``version`` (a version that added another family's track leaves this
+    one's alone): their runs of the track count on its board at ``version`` too. Stops at the first
+    version where the track differs."""
+    from gr_bench.suites import get_suite
+
+    episodes = [e.to_json() for e in get_suite(suite, version).select(track=track).episodes]
+    same = []
+    for earlier in sorted(released_versions(load_manifest(), suite), reverse=True):
+        if earlier >= version:
+            continue
+        theirs = get_suite(suite, earlier)
+        if track not in theirs.tracks or [e.to_json() for e in theirs.select(track=track).episodes] != episodes:
+            break
+        same.append(earlier)
+    return same
 
 
 def _board_row(
@@ -486,7 +520,7 @@ def build_boards(directory: Path = SUBMISSIONS_DIR, out: Path = BUILT_DIR) -> li
             ]
             for track, entry in boards:
                 rows = board_rows(suite, directory, version, track)
-                if track != "all" and len(tracks) == 1 and not any(r["submitted"] == "this track" for r in rows):
+                if track != "all" and len(tracks) == 1 and not any(r["submitted"].startswith("this track") for r in rows):
                     continue  # one track, no run of its own: the all board says it all
                 if (suite == "smoke" or not current) and not rows:
                     continue  # the CI suite and older versions get a board only when they have rows

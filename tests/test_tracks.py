@@ -219,3 +219,31 @@ def test_results_schema_takes_the_track_and_old_files_mean_all():
     old["suite"]["track"] = ALL_TRACKS
     validate_submission(old)
     assert Path(REFERENCE).is_file()
+
+
+def test_a_track_unchanged_by_a_new_version_keeps_its_runs_on_the_new_board(tmp_path):
+    """Suites v4 added the cloth track and left tabletop's and tidy's episodes as they were in v3:
+    v3's runs of those tracks count on v4's track boards (marked with their version); a track that
+    changed (v2 -> v3: rules 3) does not carry over."""
+    from gr_bench.leaderboard import unchanged_track_versions
+
+    assert unchanged_track_versions("seen", 4, "tidy") == [3]
+    assert unchanged_track_versions("seen", 3, "tidy") == []  # v3 rescored v2's episodes
+    assert unchanged_track_versions("seen", 4, "cloth") == []  # new in v4
+    submissions = tmp_path / "submissions"
+    v3 = read_submission(SUBMISSIONS_DIR / "seen" / "v3" / "oracle-gr-bench-reference.json")
+    add_submission(v3["results"], "old generalist", directory=submissions)
+    tidy = {r["name"]: r for r in board_rows("seen", submissions, version=4, track="tidy")}
+    assert tidy["old generalist"]["submitted"] == "whole suite (v3)" and tidy["old generalist"]["episodes"] == 16
+    assert board_rows("seen", submissions, version=4, track="cloth") == []
+    assert board_rows("seen", submissions, version=4) == []  # the whole v4 suite has cloth episodes it never ran
+    # the same name filed on v4 replaces its v3 row
+    v4_records = [
+        r
+        for r in v3["results"]["episodes"]
+        if r["episode_id"] in {e.episode_id for e in get_suite("seen", 4).select(track="tidy").episodes}
+    ]
+    v4 = build_results(get_suite("seen", 4).select(track="tidy"), "oracle", {}, v4_records, workers=1)
+    add_submission(v4, "old generalist", directory=submissions)
+    rows = board_rows("seen", submissions, version=4, track="tidy")
+    assert [(r["name"], r["submitted"]) for r in rows] == [("old generalist", "this track")]

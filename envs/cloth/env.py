@@ -179,7 +179,15 @@ class ClothEnv(gym.Env):
             )
         variations = check_variations(options.get("variations"))
         task = get_task(options.get("task", self.default_task) or "flatten")
-        scene = _check_scene(str(options.get("scene", self.default_scene)))
+        scene = options.get("scene", self.default_scene)
+        if "garment_shape" in variations:  # the shape axis is the scene, as the tabletop's layout
+            if "scene" in options and options["scene"] != variations["garment_shape"]:
+                raise ValueError(
+                    f"reset options name scene {options['scene']!r} but the garment_shape variation "
+                    f"{variations['garment_shape']!r}; give one of them"
+                )
+            scene = variations["garment_shape"]
+        scene = _check_scene(str(scene))
         instruction = checked_instruction(options.get("instruction"))
         garment = _garment(scene, variations)
         if not task.feasible(garment):

@@ -59,6 +59,7 @@ CLOTH = Family(
     instructions=instructions,
     invalid_training_requests=lazy("envs.cloth.language:invalid_training_requests"),
     axes=axes,
-    tracks=lambda: (),  # in the suites from a later version, once its expert tables are in (issue 17)
+    scene_axes=("garment_shape",),
+    tracks=lazy("envs.cloth.tracks:tracks"),
     max_task_steps=max_task_steps,
 )

@@ -6,8 +6,9 @@ Three axes change the garment itself (``garment_size``: its scale, which is a ne
 ``flatten`` episode starts with, how many and along which lines); the environment reads them when
 it lays the garment out.
 The others only change how things look: ``colour`` (the garment's), ``lighting`` and ``table``
-(the table's colour). The garment's shape is the scene: squares and towels are seen in training,
-the T-shirt is held out (``Family.scene_axes``).
+(the table's colour). ``garment_shape`` is the scene (as the tabletop's ``layout``): squares and
+towels are seen in training, the T-shirt is held out (``Family.scene_axes``: the unseen track
+picks the scene, never a drawn value).
 
     env.reset(seed=0, options={"variations": {"stiffness": sample_variation("stiffness", "unseen", rng)}})
 """
@@ -48,6 +49,24 @@ def _read_scale(sim, value) -> float:
 
 def _read_stiffness(sim, value) -> float:
     return _number(value, "stiffness", 0.05, 20.0)
+
+
+def _sample_shape(spec, rng) -> str:
+    return str(spec["scene"][int(rng.integers(len(spec["scene"])))])
+
+
+def _read_shape(sim, value) -> str:
+    from envs.cloth.garments import SHAPES
+    from envs.errors import unknown_name_error
+
+    if value not in SHAPES:
+        raise unknown_name_error("garment_shape", value, SHAPES)
+    if sim is not None and value != sim.garment.shape:
+        raise ValueError(
+            f"garment_shape {value!r} selects the scene, but this simulator's garment is a {sim.garment.shape!r}; "
+            "pass it to env.reset(options={'variations': ...}), which picks the scene from it"
+        )
+    return str(value)
 
 
 CRUMPLE_LINES = ("axis", "diagonal", "any")
@@ -106,6 +125,14 @@ def _sample_direction(spec, rng) -> dict[str, Any]:
 AXES: dict[str, Axis] = {
     a.name: a
     for a in (
+        Axis(
+            "garment_shape",
+            "the garment's outline, which is the scene; unseen: the held-out T-shirt",
+            {"scene": ["square", "towel"]},
+            {"scene": ["tshirt"]},
+            _sample_shape,
+            _read_shape,
+        ),
         Axis(
             "garment_size",
             "the garment's scale (1 = 0.3 m square, 0.4 x 0.25 m towel, 0.45 x 0.4 m T-shirt)",
