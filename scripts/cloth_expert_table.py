@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from envs.cloth.env import ClothEnv
 from envs.cloth.expert import ClothExpert
-from envs.cloth.variations import AXES
+from envs.cloth.variations import AXES, DRAWN_AXES
 
 TASK_SCENES = {"flatten": ("square", "towel"), "fold_in_half": ("square", "towel"), "fold_diagonally": ("square",)}
 
@@ -35,7 +35,7 @@ def rows(which: str) -> list[dict]:
     if which in ("heldout", "all"):
         out += [{"task": t, "scene": "tshirt", "axis": None} for t in ("flatten", "fold_in_half")]
     if which in ("axes", "all"):
-        for axis in AXES:
+        for axis in DRAWN_AXES:  # the held-out shape has its own rows (heldout)
             tasks = ("flatten",) if axis == "crumple" else tuple(TASK_SCENES)
             out += [{"task": t, "scene": "square", "axis": axis} for t in tasks]
     return out

@@ -59,7 +59,7 @@ CLOTH = Family(
     instructions=instructions,
     invalid_training_requests=lazy("envs.cloth.language:invalid_training_requests"),
     axes=axes,
-    scene_axes=("garment_shape",),
+    scene_axes=("garment_shape",),  # envs.cloth.variations.SCENE_AXIS
     tracks=lazy("envs.cloth.tracks:tracks"),
     max_task_steps=max_task_steps,
 )

@@ -184,6 +184,9 @@ AXES: dict[str, Axis] = {
     )
 }
 GARMENT_AXES = ("garment_size", "stiffness", "crumple")  # read when the garment is laid out
+SCENE_AXIS = "garment_shape"  # its value is the scene (``Family.scene_axes``)
+# the axes a value is drawn for in a given scene (every one but the scene's own)
+DRAWN_AXES = tuple(name for name in AXES if name != SCENE_AXIS)
 
 
 def get_axis(name: str) -> Axis:
