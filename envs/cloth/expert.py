@@ -11,16 +11,21 @@ carried vertex following a half circle about the middle of the carry (``pick_and
 - ``fold_in_half`` / ``fold_diagonally``: choose the fold with the shortest carry, then lay each
   corner of the moving part (and the middle of a long edge) on its mirror vertex, farthest first,
   one at a time from where it lies after the last.
+- ``hang``: pinch the middle of the garment's edge nearest the rack, lift it above the bar, carry
+  it across (the hanging garment meets the bar and drapes over it), lower the hand beyond the bar
+  until as much hangs on each side, let go, and hold still while it settles.
 - invalid requests: hold still.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from envs.cloth.garments import Garment
+from envs.cloth.sim import RACK_BAR, RACK_RADIUS
 from envs.cloth.tasks import FLATTEN_SUCCESS
 from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS
 from envs.utils.rotations import mat_to_euler, rotvec_from_mat, topdown_mat
@@ -44,13 +49,21 @@ CARRY_SPEED = 0.7  # of the largest step, while carrying cloth
 LONG_EDGE = 0.32  # metres: a flap edge longer than this is also laid down at its middle
 MAX_FIXES = 2  # extra moves of a fold's flap after its corners, where it still lies short
 FIX_BELOW = 0.6  # ... until its mean landing distance is under this fraction of the tolerance
+HANG_LIFT = 0.12  # metres above the bar that the hand carries the garment across
+HANG_BEYOND = 0.12  # metres past the bar (away from the garment) where the hand lowers it
+HANG_LOWEST = 0.05  # metres above the table: the lowest the hand goes looking for the balance
+HANG_UNDER = 0.03  # metres past the bar's axis, where the hand holds its part hanging straight down
+RACK_BAR_TOP = RACK_RADIUS  # the cloth rests on the bar's top
+HANG_SETTLE = 15  # control steps the hand holds it there before letting go
+HANG_SPEED = 0.3  # of the largest step, carrying it over the bar and down: faster, it swings
 ARC_HEIGHT = 0.8  # the half circle's height as a fraction of its radius: some slack in the flap
 # (the carried vertex stays inside the circle about the fold line, so the flap never pulls the rest)
 
 
 @dataclass
 class Waypoint:
-    pos: np.ndarray
+    # world (m); or a function of where the hand is when the waypoint begins (None: stay there)
+    pos: np.ndarray | Callable[[np.ndarray], np.ndarray] | None
     gripper_open: bool
     tolerance: float = POS_TOLERANCE
     # a pinch: reached when within this across (m) and ``tolerance`` in height; the pad tips stop
@@ -59,6 +72,8 @@ class Waypoint:
     vertex: int | None = None  # follow this vertex across (a pinch aims at where it lies now)
     wait: int = 0
     speed: float = 1.0
+    # also reached (and left at once) when this is true of the particles
+    until: Callable[[np.ndarray], bool] | None = None
 
 
 class ClothExpert:
@@ -85,9 +100,11 @@ class ClothExpert:
         if not self.plan:
             return env.no_op_action()
         wp = self.plan[self._index]
+        pos, mat = sim.arm.tcp_pose(sim.data)
+        if wp.pos is None or callable(wp.pos):
+            wp.pos = pos.copy() if wp.pos is None else np.asarray(wp.pos(pos.copy()), dtype=float)
         if wp.vertex is not None:
             wp.pos[:2] = sim.particles()[wp.vertex, :2]
-        pos, mat = sim.arm.tcp_pose(sim.data)
         target = topdown_mat(YAW)
         error = wp.pos - pos
         if wp.across is None:
@@ -95,6 +112,8 @@ class ClothExpert:
         else:
             close = np.linalg.norm(error[:2]) < wp.across and abs(error[2]) < wp.tolerance
         reached = close and np.linalg.norm(rotvec_from_mat(target @ mat.T)) < ROT_TOLERANCE
+        if wp.until is not None and wp.until(sim.particles()):
+            reached, self._held = True, wp.wait
         self._steps_here += 1
         self._held += reached
         if (reached and self._held > wp.wait) or self._steps_here > WAYPOINT_TIMEOUT + wp.wait:
@@ -123,6 +142,11 @@ class ClothExpert:
                 move = self._unfold.pop(0)(particles)  # None: that flap already lies where it should
             pick, place = move or flatten_move(garment, particles)
             return pick_and_place(particles[pick], place, vertex=pick)
+        if task.category == "hang":
+            if self._moves:
+                return []  # let go: hold still while it settles
+            self._moves += 1
+            return hang_moves(garment, particles)
         if task.category == "fold":
             if self._corners is None:
                 self._fold = min(task.folds(garment), key=lambda f: carry_distance(garment, particles, f))
@@ -170,6 +194,58 @@ def pick_and_place(pick: np.ndarray, place: np.ndarray, vertex: int | None = Non
         Waypoint(np.r_[xy1, PLACE_Z], True, tolerance=0.02, wait=GRIPPER_WAIT),
         Waypoint(np.r_[xy1, APPROACH_Z], True, tolerance=0.02),
     ]
+
+
+def hang_moves(garment: Garment, particles: np.ndarray) -> list[Waypoint]:
+    """Waypoints that hang the garment over the rack's bar from where it lies flat: pinch the
+    middle of its edge that faces the rack (on the flat garment's own axes, so never a corner),
+    lift, carry across above the bar, lower beyond it until half the garment's vertices are past
+    the bar (privileged: the particles say when), and let go."""
+    rest = garment.points
+    rot, _ = _rigid(rest, particles[:, :2])
+    side = np.sign(RACK_BAR[0] - particles[:, 0].mean())  # the rack's side of the garment (world x)
+    toward = rot.T @ np.array([side, 0.0])  # that direction on the flat garment
+    axis = np.zeros(2)
+    axis[np.argmax(np.abs(toward))] = np.sign(toward[np.argmax(np.abs(toward))])  # the edge facing it
+    edge = garment.boundary
+    reach = rest[edge] @ axis
+    facing = edge[reach >= reach.max() - 0.5 * garment.spacing]
+    across = rest[facing] @ np.array([-axis[1], axis[0]])
+    pick = int(facing[np.argmin(np.abs(across - np.median(across)))])
+    p = particles[pick]
+    lift = RACK_BAR[2] + HANG_LIFT
+    beyond = RACK_BAR[0] + side * HANG_BEYOND
+
+    def balanced(now: np.ndarray) -> bool:
+        return bool(np.mean(side * (now[:, 0] - RACK_BAR[0]) > 0) >= 0.5)
+
+    return [
+        Waypoint(np.r_[p[:2], APPROACH_Z], True, tolerance=0.015, vertex=pick),
+        Waypoint(np.r_[p[:2], GRASP_Z], True, tolerance=0.012, across=0.003, speed=0.5, vertex=pick),
+        Waypoint(np.r_[p[:2], GRASP_Z], False, tolerance=0.01, wait=GRIPPER_WAIT),
+        Waypoint(np.r_[p[:2], lift], False, tolerance=0.02, speed=CARRY_SPEED),
+        Waypoint(np.r_[beyond, p[1], lift], False, tolerance=0.02, speed=HANG_SPEED),
+        Waypoint(np.r_[beyond, p[1], HANG_LOWEST], False, tolerance=0.015, speed=HANG_SPEED, until=balanced),
+        # then under the bar, where that part hangs straight down from it, still a moment: let go
+        # of a garment already hanging as it will, so it hardly swings
+        Waypoint(
+            lambda hand: np.r_[RACK_BAR[0] + side * HANG_UNDER, hand[1], hand[2] - _slack(hand)],
+            False,
+            tolerance=0.015,
+            speed=0.3,
+            wait=HANG_SETTLE,
+        ),
+        Waypoint(None, True, tolerance=0.02, wait=GRIPPER_WAIT),  # open where the hand is
+        Waypoint(np.r_[beyond - side * 0.05, p[1], lift], True, tolerance=0.02),
+    ]
+
+
+def _slack(hand: np.ndarray) -> float:
+    """How much lower the hand must go, moving in under the bar, to keep the cloth between the bar
+    and the hand as long as it is now (from above the bar's axis to the hand)."""
+    top = RACK_BAR[[0, 2]] + np.array([0.0, RACK_BAR_TOP])
+    now = float(np.linalg.norm(hand[[0, 2]] - top))
+    return max(0.0, now - (top[1] - hand[2]))
 
 
 def fold_fix(garment: Garment, fold: str, particles: np.ndarray, tolerance: float) -> tuple[int, int] | None:
