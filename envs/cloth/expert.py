@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.cloth.garments import Garment
-from envs.cloth.sim import RACK_BAR, RACK_RADIUS
+from envs.cloth.sim import RACK_BAR
 from envs.cloth.tasks import FLATTEN_SUCCESS
 from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS
 from envs.utils.rotations import mat_to_euler, rotvec_from_mat, topdown_mat
@@ -50,11 +50,10 @@ LONG_EDGE = 0.32  # metres: a flap edge longer than this is also laid down at it
 MAX_FIXES = 2  # extra moves of a fold's flap after its corners, where it still lies short
 FIX_BELOW = 0.6  # ... until its mean landing distance is under this fraction of the tolerance
 HANG_LIFT = 0.12  # metres above the bar that the hand carries the garment across
-HANG_BEYOND = 0.12  # metres past the bar (away from the garment) where the hand lowers it
 HANG_LOWEST = 0.05  # metres above the table: the lowest the hand goes looking for the balance
-HANG_UNDER = 0.03  # metres past the bar's axis, where the hand holds its part hanging straight down
-RACK_BAR_TOP = RACK_RADIUS  # the cloth rests on the bar's top
+HANG_UNDER = 0.03  # metres past the bar's axis: where the hand lowers the garment over it
 HANG_SETTLE = 15  # control steps the hand holds it there before letting go
+HANG_LOWER = 0.2  # ... and lowering it past the bar
 HANG_SPEED = 0.3  # of the largest step, carrying it over the bar and down: faster, it swings
 ARC_HEIGHT = 0.8  # the half circle's height as a fraction of its radius: some slack in the flap
 # (the carried vertex stays inside the circle about the fold line, so the flap never pulls the rest)
@@ -214,7 +213,7 @@ def hang_moves(garment: Garment, particles: np.ndarray) -> list[Waypoint]:
     pick = int(facing[np.argmin(np.abs(across - np.median(across)))])
     p = particles[pick]
     lift = RACK_BAR[2] + HANG_LIFT
-    beyond = RACK_BAR[0] + side * HANG_BEYOND
+    under = RACK_BAR[0] + side * HANG_UNDER
 
     def balanced(now: np.ndarray) -> bool:
         return bool(np.mean(side * (now[:, 0] - RACK_BAR[0]) > 0) >= 0.5)
@@ -224,28 +223,14 @@ def hang_moves(garment: Garment, particles: np.ndarray) -> list[Waypoint]:
         Waypoint(np.r_[p[:2], GRASP_Z], True, tolerance=0.012, across=0.003, speed=0.5, vertex=pick),
         Waypoint(np.r_[p[:2], GRASP_Z], False, tolerance=0.01, wait=GRIPPER_WAIT),
         Waypoint(np.r_[p[:2], lift], False, tolerance=0.02, speed=CARRY_SPEED),
-        Waypoint(np.r_[beyond, p[1], lift], False, tolerance=0.02, speed=HANG_SPEED),
-        Waypoint(np.r_[beyond, p[1], HANG_LOWEST], False, tolerance=0.015, speed=HANG_SPEED, until=balanced),
-        # then under the bar, where that part hangs straight down from it, still a moment: let go
-        # of a garment already hanging as it will, so it hardly swings
-        Waypoint(
-            lambda hand: np.r_[RACK_BAR[0] + side * HANG_UNDER, hand[1], hand[2] - _slack(hand)],
-            False,
-            tolerance=0.015,
-            speed=0.3,
-            wait=HANG_SETTLE,
-        ),
+        Waypoint(np.r_[under, p[1], lift], False, tolerance=0.02, speed=HANG_SPEED),
+        # down just past the bar: the part in the hand slides over it until half the garment is
+        # on each side; hold it still a moment, let go
+        Waypoint(np.r_[under, p[1], HANG_LOWEST], False, tolerance=0.015, speed=HANG_LOWER, until=balanced),
+        Waypoint(None, False, tolerance=0.02, wait=HANG_SETTLE),
         Waypoint(None, True, tolerance=0.02, wait=GRIPPER_WAIT),  # open where the hand is
-        Waypoint(np.r_[beyond - side * 0.05, p[1], lift], True, tolerance=0.02),
+        Waypoint(lambda hand: hand + np.r_[side * 0.06, 0.0, 0.0], True, tolerance=0.02),
     ]
-
-
-def _slack(hand: np.ndarray) -> float:
-    """How much lower the hand must go, moving in under the bar, to keep the cloth between the bar
-    and the hand as long as it is now (from above the bar's axis to the hand)."""
-    top = RACK_BAR[[0, 2]] + np.array([0.0, RACK_BAR_TOP])
-    now = float(np.linalg.norm(hand[[0, 2]] - top))
-    return max(0.0, now - (top[1] - hand[2]))
 
 
 def fold_fix(garment: Garment, fold: str, particles: np.ndarray, tolerance: float) -> tuple[int, int] | None:
