@@ -51,7 +51,12 @@ MAX_FIXES = 2  # extra moves of a fold's flap after its corners, where it still 
 FIX_BELOW = 0.6  # ... until its mean landing distance is under this fraction of the tolerance
 HANG_LIFT = 0.12  # metres above the bar that the hand carries the garment across
 HANG_LOWEST = 0.05  # metres above the table: the lowest the hand goes looking for the balance
-HANG_UNDER = 0.03  # metres past the bar's axis: where the hand lowers the garment over it
+HANG_LIFT_Z = 0.5  # metres: the hand's height carrying the garment to the rack (the workspace's top)
+HANG_ON_BAR = 0.04  # metres above the bar's axis: where the pinch is let go (TCP; pads reach below)
+HANG_GAIN = 0.8  # metres the hand shifts across the bar per unit of imbalance
+HANG_SHIFT = 0.1  # ... at most
+HANG_EVEN = 0.06  # the share on either side may be this far from a half
+HANG_TIMEOUT = 160  # control steps the hand may take lowering and balancing it
 HANG_SETTLE = 15  # control steps the hand holds it there before letting go
 HANG_LOWER = 0.2  # ... and lowering it past the bar
 HANG_SPEED = 0.3  # of the largest step, carrying it over the bar and down: faster, it swings
@@ -61,8 +66,9 @@ ARC_HEIGHT = 0.8  # the half circle's height as a fraction of its radius: some s
 
 @dataclass
 class Waypoint:
-    # world (m); or a function of where the hand is when the waypoint begins (None: stay there)
-    pos: np.ndarray | Callable[[np.ndarray], np.ndarray] | None
+    # world (m); None: where the hand is when the waypoint begins; or a function of the hand's
+    # position and the particles, followed every step
+    pos: np.ndarray | Callable[[np.ndarray, np.ndarray], np.ndarray] | None
     gripper_open: bool
     tolerance: float = POS_TOLERANCE
     # a pinch: reached when within this across (m) and ``tolerance`` in height; the pad tips stop
@@ -73,6 +79,7 @@ class Waypoint:
     speed: float = 1.0
     # also reached (and left at once) when this is true of the particles
     until: Callable[[np.ndarray], bool] | None = None
+    timeout: int = WAYPOINT_TIMEOUT  # control steps before giving up on it (past its wait)
 
 
 class ClothExpert:
@@ -100,12 +107,14 @@ class ClothExpert:
             return env.no_op_action()
         wp = self.plan[self._index]
         pos, mat = sim.arm.tcp_pose(sim.data)
-        if wp.pos is None or callable(wp.pos):
-            wp.pos = pos.copy() if wp.pos is None else np.asarray(wp.pos(pos.copy()), dtype=float)
+        if wp.pos is None:
+            wp.pos = pos.copy()
+        # a callable aim follows the hand and the particles, every step
+        aim = np.asarray(wp.pos(pos.copy(), sim.particles()), dtype=float) if callable(wp.pos) else wp.pos
         if wp.vertex is not None:
-            wp.pos[:2] = sim.particles()[wp.vertex, :2]
+            aim[:2] = sim.particles()[wp.vertex, :2]
         target = topdown_mat(YAW)
-        error = wp.pos - pos
+        error = aim - pos
         if wp.across is None:
             close = np.linalg.norm(error) < wp.tolerance
         else:
@@ -115,7 +124,7 @@ class ClothExpert:
             reached, self._held = True, wp.wait
         self._steps_here += 1
         self._held += reached
-        if (reached and self._held > wp.wait) or self._steps_here > WAYPOINT_TIMEOUT + wp.wait:
+        if (reached and self._held > wp.wait) or self._steps_here > wp.timeout + wp.wait:
             self._index += 1
             self._steps_here = self._held = 0
         action = np.zeros(7)
@@ -196,40 +205,40 @@ def pick_and_place(pick: np.ndarray, place: np.ndarray, vertex: int | None = Non
 
 
 def hang_moves(garment: Garment, particles: np.ndarray) -> list[Waypoint]:
-    """Waypoints that hang the garment over the rack's bar from where it lies flat: pinch the
-    middle of its edge that faces the rack (on the flat garment's own axes, so never a corner),
-    lift, carry across above the bar, lower beyond it until half the garment's vertices are past
-    the bar (privileged: the particles say when), and let go."""
-    rest = garment.points
-    rot, _ = _rigid(rest, particles[:, :2])
-    side = np.sign(RACK_BAR[0] - particles[:, 0].mean())  # the rack's side of the garment (world x)
-    toward = rot.T @ np.array([side, 0.0])  # that direction on the flat garment
-    axis = np.zeros(2)
-    axis[np.argmax(np.abs(toward))] = np.sign(toward[np.argmax(np.abs(toward))])  # the edge facing it
-    edge = garment.boundary
-    reach = rest[edge] @ axis
-    facing = edge[reach >= reach.max() - 0.5 * garment.spacing]
-    across = rest[facing] @ np.array([-axis[1], axis[0]])
-    pick = int(facing[np.argmin(np.abs(across - np.median(across)))])
+    """Waypoints that hang the garment over the rack's bar from where it lies flat: pinch it at its
+    middle (the vertex nearest its centre of mass), lift it (it hangs down around the pinch, about
+    as much of it on every side), carry it above the bar, lower the pinch onto the bar (which
+    splits it in two about even halves) and let go."""
+    centre = particles.mean(axis=0)
+    pick = int(np.argmin(np.linalg.norm(particles[:, :2] - centre[:2], axis=1)))
     p = particles[pick]
-    lift = RACK_BAR[2] + HANG_LIFT
-    under = RACK_BAR[0] + side * HANG_UNDER
+    lift = HANG_LIFT_Z
+    over = np.r_[RACK_BAR[0], np.clip(p[1], RACK_BAR[1] - 0.1, RACK_BAR[1] + 0.1)]
 
-    def balanced(now: np.ndarray) -> bool:
-        return bool(np.mean(side * (now[:, 0] - RACK_BAR[0]) > 0) >= 0.5)
+    def share(now: np.ndarray) -> float:  # of the garment on the far side of the bar (-x)
+        return float(np.mean(now[:, 0] < RACK_BAR[0]))
+
+    def balance(hand: np.ndarray, now: np.ndarray) -> np.ndarray:
+        shift = np.clip(HANG_GAIN * (share(now) - 0.5), -HANG_SHIFT, HANG_SHIFT)
+        return np.r_[RACK_BAR[0] + shift, over[1], RACK_BAR[2] + HANG_ON_BAR]
+
+    steady = []
+
+    def even(now: np.ndarray) -> bool:  # about half on each side for HANG_SETTLE steps running
+        steady.append(abs(share(now) - 0.5) <= HANG_EVEN)
+        return len(steady) >= HANG_SETTLE and all(steady[-HANG_SETTLE:])
 
     return [
         Waypoint(np.r_[p[:2], APPROACH_Z], True, tolerance=0.015, vertex=pick),
         Waypoint(np.r_[p[:2], GRASP_Z], True, tolerance=0.012, across=0.003, speed=0.5, vertex=pick),
         Waypoint(np.r_[p[:2], GRASP_Z], False, tolerance=0.01, wait=GRIPPER_WAIT),
         Waypoint(np.r_[p[:2], lift], False, tolerance=0.02, speed=CARRY_SPEED),
-        Waypoint(np.r_[under, p[1], lift], False, tolerance=0.02, speed=HANG_SPEED),
-        # down just past the bar: the part in the hand slides over it until half the garment is
-        # on each side; hold it still a moment, let go
-        Waypoint(np.r_[under, p[1], HANG_LOWEST], False, tolerance=0.015, speed=HANG_LOWER, until=balanced),
-        Waypoint(None, False, tolerance=0.02, wait=HANG_SETTLE),
+        Waypoint(np.r_[over, lift], False, tolerance=0.015, speed=HANG_SPEED, wait=HANG_SETTLE),
+        # lower onto the bar, shifting across it towards the side with less of the garment, until
+        # it hangs about evenly and still
+        Waypoint(balance, False, tolerance=0.01, speed=HANG_LOWER, until=even, timeout=HANG_TIMEOUT),
         Waypoint(None, True, tolerance=0.02, wait=GRIPPER_WAIT),  # open where the hand is
-        Waypoint(lambda hand: hand + np.r_[side * 0.06, 0.0, 0.0], True, tolerance=0.02),
+        Waypoint(np.r_[over, lift], True, tolerance=0.02),
     ]
 
 

@@ -54,7 +54,7 @@ PAD_INNER = 0.002  # metres from a finger's joint position to its pad's inner fa
 VISUAL_FIELDS = ("flex_rgba", "geom_rgba", "light_diffuse")
 # the hang task's rack (cloth_table.xml): the bar's centre (world, m) when it is in place, a
 # capsule along y, left of the garment and above the table; parked below the floor otherwise
-RACK_BAR = np.array([-0.3, -0.1, 0.3])
+RACK_BAR = np.array([-0.3, -0.1, 0.25])
 RACK_HALF_LENGTH = 0.24  # metres either way along y
 RACK_RADIUS = 0.012
 RACK_PARKED = np.array([0.0, 0.0, -3.0])

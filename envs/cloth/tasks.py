@@ -66,7 +66,7 @@ TASKS: dict[str, ClothTask] = {
         ClothTask("flatten", "flatten", 400),
         ClothTask("fold_in_half", "fold", 300),
         ClothTask("fold_diagonally", "fold", 200),
-        ClothTask("hang", "hang", 300),
+        ClothTask("hang", "hang", 400),
         ClothTask("absent_garment", "invalid", 150),
         ClothTask("impossible_fold", "invalid", 150),
     )
