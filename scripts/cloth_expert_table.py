@@ -24,7 +24,12 @@ from envs.cloth.env import ClothEnv
 from envs.cloth.expert import ClothExpert
 from envs.cloth.variations import AXES, DRAWN_AXES
 
-TASK_SCENES = {"flatten": ("square", "towel"), "fold_in_half": ("square", "towel"), "fold_diagonally": ("square",)}
+TASK_SCENES = {
+    "flatten": ("square", "towel"),
+    "fold_in_half": ("square", "towel"),
+    "fold_diagonally": ("square",),
+    "hang": ("square", "towel"),
+}
 
 
 def rows(which: str) -> list[dict]:

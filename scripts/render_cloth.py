@@ -40,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     env = ClothEnv(cameras=("static",), resolution={"static": args.size})
     tiles = []
-    for task in ("flatten", "fold_in_half", "fold_diagonally"):
+    for task in ("flatten", "fold_in_half", "fold_diagonally", "hang"):
         for scene, garment in GARMENTS.items():
             if TASKS[task].feasible(garment):
                 obs, _ = env.reset(seed=args.seed, options={"task": task, "scene": scene})

@@ -8,8 +8,8 @@ import pytest
 from envs.cloth.env import GARMENTS, ClothEnv, _laid_out
 from envs.cloth.expert import ClothExpert, fit_flat
 from envs.cloth.garments import Garment
-from envs.cloth.sim import ClothSnapshot
-from envs.cloth.tasks import FOLD_TOLERANCE, Scorer, coverage, get_task, max_coverage
+from envs.cloth.sim import CONTROL_DT, RACK_BAR, ClothSnapshot
+from envs.cloth.tasks import FOLD_TOLERANCE, HangMilestones, Scorer, coverage, get_task, max_coverage
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,7 @@ def test_a_tshirt_has_no_diagonal_fold_and_says_so():
     with pytest.raises(ValueError, match="no fold 'diagonal_ll'"):
         GARMENTS["tshirt"].mirror("diagonal_ll")
     assert not get_task("fold_diagonally").feasible(GARMENTS["tshirt"])
+    assert not get_task("hang").feasible(GARMENTS["tshirt"]) and get_task("hang").feasible(GARMENTS["towel"])
 
 
 def test_bad_garments_are_refused_with_the_reason():
@@ -191,6 +192,95 @@ def test_the_expert_folds_the_square_diagonally(env):
         if terminated or truncated:
             break
     assert info["success"], info["score"]
+
+
+# --- hanging on the rack ------------------------------------------------------------------------
+def _draped(garment: Garment, offset: float = 0.0) -> np.ndarray:
+    """The flat garment laid across the bar, its middle ``offset`` m past the bar's axis (+x)."""
+    return np.c_[
+        garment.points[:, 0] + RACK_BAR[0] + offset,
+        garment.points[:, 1] + RACK_BAR[1],
+        np.full(len(garment.points), RACK_BAR[2] + 0.02),
+    ]
+
+
+def test_hang_milestones_latch_in_order_and_success_needs_two_still_seconds():
+    garment = GARMENTS["square"]
+    flat = np.c_[garment.points, np.zeros(len(garment.points))]
+    milestones = HangMilestones()
+    d = milestones.update(ClothSnapshot(flat, frozenset()))
+    assert not any(d[n] for n in HangMilestones.NAMES)
+    d = milestones.update(ClothSnapshot(flat, frozenset({0})))
+    assert d["grasped"] and not d["lifted"]
+    d = milestones.update(ClothSnapshot(flat + [0, 0, 0.2], frozenset({0})))
+    assert d["lifted"] and not d["over_bar"]
+    # hanging down both sides of the bar, still: over the bar at once, hanging after 2 s
+    hung = flat.copy()
+    hung[:, 0] = np.where(garment.points[:, 0] < 0, RACK_BAR[0] - 0.02, RACK_BAR[0] + 0.02)
+    hung[:, 1] = garment.points[:, 1] + RACK_BAR[1]
+    hung[:, 2] = RACK_BAR[2] - np.abs(garment.points[:, 0])
+    steps = 0
+    while not (d := milestones.update(ClothSnapshot(hung, frozenset())))["hanging"]:
+        assert d["over_bar"] and d["grasped"] and d["lifted"]
+        steps += 1
+    assert steps * CONTROL_DT == pytest.approx(2.0, abs=2 * CONTROL_DT)
+    # on the table again: no longer over the bar, but what was reached stays reached
+    d = milestones.update(ClothSnapshot(flat, frozenset()))
+    assert not d["on_bar"] and d["hanging"]
+    # a moving garment never counts as hanging
+    swinging = HangMilestones()
+    for k in range(60):
+        d = swinging.update(ClothSnapshot(hung + [0.01 * (k % 2), 0, 0], frozenset()))
+    assert d["over_bar"] and not d["hanging"]
+
+
+def test_the_rack_is_there_for_hang_only_and_a_garment_laid_over_it_stays(env):
+    env.reset(seed=0, options={"task": "fold_in_half", "scene": "square"})
+    assert not env.sim.rack_in_place
+    env.reset(seed=0, options={"task": "hang", "scene": "square"})
+    assert env.sim.rack_in_place
+    env.sim.set_particles(_draped(env.garment))
+    env.sim.forward()
+    for _ in range(200):
+        _, _, terminated, _, info = env.step(env.no_op_action())
+        if terminated:
+            break
+    assert info["success"] and info["progress"] == pytest.approx(0.5)  # hangs, was never held or lifted
+    assert env.sim.particles()[:, 2].min() > 0.05  # off the table
+    with pytest.raises(ValueError, match="square and towel only"):
+        env.reset(seed=0, options={"task": "hang", "scene": "tshirt"})
+
+
+def test_the_expert_hangs_the_towel(env):
+    obs, info = env.reset(seed=1, options={"task": "hang", "scene": "towel"})
+    expert = ClothExpert(env)
+    expert.reset()
+    milestones = []
+    for _ in range(env.max_steps):
+        obs, _, terminated, truncated, info = env.step(expert.act(obs))
+        milestones += [n for n in HangMilestones.NAMES if info["score"][n] and n not in milestones]
+        if terminated or truncated:
+            break
+    assert info["success"] and milestones == list(HangMilestones.NAMES), info["score"]
+
+
+def test_a_hang_pickled_midway_goes_on_exactly_as_the_original(env):
+    import pickle
+
+    obs, _ = env.reset(seed=2, options={"task": "hang", "scene": "square"})
+    expert = ClothExpert(env)
+    expert.reset()
+    for _ in range(190):  # lowered onto the bar, the milestones part reached
+        obs, _, _, _, info = env.step(expert.act(obs))
+    assert info["score"]["over_bar"]
+    copy = pickle.loads(pickle.dumps(env))
+    actions = [env.no_op_action()] * 30
+    for action in actions:
+        _, _, _, _, info = env.step(action)
+        _, _, _, _, info_copy = copy.step(action)
+        assert info_copy["score"] == info["score"] and info_copy["progress"] == info["progress"]
+    np.testing.assert_array_equal(copy.sim.particles(), env.sim.particles())
+    copy.close()
 
 
 def test_the_shipped_gr3_acts_on_the_cloth_table_as_on_the_tabletop():

@@ -44,18 +44,20 @@ WORKSPACE_HIGH = np.array([0.5, 0.25, 0.5])
 
 
 class ClothEnv(gym.Env):
-    """A garment on a table in front of a Franka Panda, to flatten or fold as asked.
+    """A garment on a table in front of a Franka Panda, to flatten, fold or hang on a rack as asked.
 
     ## Description
     The garment is a MuJoCo flex sheet (``envs.cloth.sim``: membrane and bending elasticity, no
     self-collision) of one of three shapes, the scenes: ``square`` (0.3 m cloth), ``towel``
     (0.4 x 0.25 m) and ``tshirt`` (a T-shirt outline, 0.45 x 0.4 m; held out of training). Tasks
     (``envs.cloth.tasks``): ``flatten`` a garment that starts crumpled; ``fold_in_half`` and
-    ``fold_diagonally`` (square only) a garment that starts flat; and two invalid requests
-    (``absent_garment``, ``impossible_fold``) whose right answer is to touch nothing.
+    ``fold_diagonally`` (square only) a garment that starts flat; ``hang`` a garment that starts
+    flat over the bar of a rack left of it (0.25 m above the table; the rack is there only for this
+    task, brought in by ``begin_task`` in a chain); and two invalid requests (``absent_garment``,
+    ``impossible_fold``) whose right answer is to touch nothing.
 
     ## The grasp rule
-    The cloth collides with the table only (the robot passes through it), so a closed gripper
+    The cloth collides with the table and the rack's bar only (the robot passes through it), so a closed gripper
     whose pads have closed to 3 cm or less attaches the vertices of one sheet between its pads
     where they are; opening lets go. Nothing is attached by an open
     gripper or one closed away from the cloth. (As SoftGym's pickers do; ``envs.cloth.sim``.)
@@ -73,8 +75,11 @@ class ClothEnv(gym.Env):
     at least 0.85 with nothing held. Folds: the moving part's vertices within 4 cm on average of
     their mirror vertices, the other part moved 3 cm or less, nothing held. ``info["progress"]``
     grades it (normalised coverage; the best fold's ``1 - d_t/d_0``). Invalid requests: success
-    while nothing is held and no vertex moved more than 2 cm; they never terminate. Budgets
-    (``info["max_steps"]``): flatten 400 steps, fold in half 300, diagonal 200, invalid 150, each
+    while nothing is held and no vertex moved more than 2 cm; they never terminate. ``hang``:
+    milestones grasped, lifted (mean height 10 cm, held), over the bar (resting on it, hanging
+    down both sides), and released and hanging still (no vertex faster than 2 cm/s) for 2 s, the
+    success; progress is the share reached. Budgets (``info["max_steps"]``): flatten 400 steps,
+    fold in half 300, diagonal 200, hang 300, invalid 150, each
     times the garment's scale where it is larger than its scene's (``garment_size``).
 
     ## Observation space
@@ -93,7 +98,7 @@ class ClothEnv(gym.Env):
     ``resolution``, ``instruction_split`` (``train`` or ``eval``), ``render_mode``.
 
     ## Version history
-    v0: first release (Panda; flatten and folds).
+    v0: first release (Panda; flatten, folds and hang).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1 / CONTROL_DT))}
@@ -191,7 +196,7 @@ class ClothEnv(gym.Env):
         instruction = checked_instruction(options.get("instruction"))
         garment = _garment(scene, variations)
         if not task.feasible(garment):
-            raise ValueError(f"task {task.name!r} has no fold on a {scene}; its folds: {', '.join(garment.folds)}")
+            raise ValueError(_infeasible(task, garment))
         sim = self._sim_for(garment)
         sim.set_material(garment)
         self.variations = apply_variations(sim, variations)
@@ -203,6 +208,7 @@ class ClothEnv(gym.Env):
         mujoco.mj_resetData(sim.model, sim.data)
         sim.release()
         sim.arm.place(sim.data, self._home_q[garment.geometry_key], gripper_open=True)
+        sim.place_rack(task.category == "hang")
         sim.set_particles(_laid_out(garment, state))
         sim.last_gripper_action = 1.0
         sim.forward()
@@ -260,12 +266,14 @@ class ClothEnv(gym.Env):
             raise RuntimeError("call reset() before begin_task()")
         parsed = get_task(task)
         if not parsed.feasible(self.garment):
-            raise ValueError(f"task {task!r} has no fold on a {self.garment.shape}")
+            raise ValueError(_infeasible(parsed, self.garment))
         instruction = checked_instruction(instruction)
         self.task = parsed
         self.instruction = instruction or str(
             self.np_random.choice(instructions(task, self.instruction_split, self.garment.shape))
         )
+        self.sim.place_rack(parsed.category == "hang")  # brought in for the hang, taken away after
+        self.sim.forward()
         self.scorer = Scorer(parsed, self.garment, self.sim.snapshot(), size_scale(self.garment))
         self.max_steps = _budget(parsed, self.garment)
         self._steps = 0
@@ -321,6 +329,7 @@ class ClothEnv(gym.Env):
                 variations=self.variations,
                 initial_state=self.initial_state,
                 start=self.scorer.start,
+                hang=None if self.scorer.hang is None else self.scorer.hang.state(),
                 steps=(self._steps, self.max_steps),
                 gripper=sim.last_gripper_action,
             )
@@ -340,9 +349,15 @@ class ClothEnv(gym.Env):
             self.task = get_task(state["task"])
             self.instruction = state["instruction"]
             self.initial_state = state["initial_state"]
-            self.scorer = Scorer(self.task, garment, state["start"], size_scale(garment))
+            self.scorer = Scorer(self.task, garment, state["start"], size_scale(garment), state.get("hang"))
             self._steps, self.max_steps = state["steps"]
             sim.last_gripper_action = state["gripper"]
+
+
+def _infeasible(task, garment: Garment) -> str:
+    if task.category == "hang":
+        return f"task 'hang' is not set for a {garment.shape} (square and towel only: docs/cloth.md)"
+    return f"task {task.name!r} has no fold on a {garment.shape}; its folds: {', '.join(garment.folds)}"
 
 
 def size_scale(garment: Garment) -> float:

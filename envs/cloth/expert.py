@@ -11,16 +11,22 @@ carried vertex following a half circle about the middle of the carry (``pick_and
 - ``fold_in_half`` / ``fold_diagonally``: choose the fold with the shortest carry, then lay each
   corner of the moving part (and the middle of a long edge) on its mirror vertex, farthest first,
   one at a time from where it lies after the last.
+- ``hang``: pinch the garment at its middle, lift it (it hangs down around the pinch), carry it
+  above the bar and lower it onto the bar, shifting the hand across the bar towards the side with
+  less of the garment until about half hangs on each side (privileged: the particles say), let go
+  and hold still while it settles (``hang_moves``).
 - invalid requests: hold still.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from envs.cloth.garments import Garment
+from envs.cloth.sim import RACK_BAR
 from envs.cloth.tasks import FLATTEN_SUCCESS
 from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS
 from envs.utils.rotations import mat_to_euler, rotvec_from_mat, topdown_mat
@@ -44,13 +50,24 @@ CARRY_SPEED = 0.7  # of the largest step, while carrying cloth
 LONG_EDGE = 0.32  # metres: a flap edge longer than this is also laid down at its middle
 MAX_FIXES = 2  # extra moves of a fold's flap after its corners, where it still lies short
 FIX_BELOW = 0.6  # ... until its mean landing distance is under this fraction of the tolerance
+HANG_LIFT_Z = 0.5  # metres: the hand's height carrying the garment to the rack (the workspace's top)
+HANG_ON_BAR = 0.04  # metres above the bar's axis: where the pinch is let go (TCP; pads reach below)
+HANG_GAIN = 0.8  # metres the hand shifts across the bar per unit of imbalance
+HANG_SHIFT = 0.1  # ... at most
+HANG_EVEN = 0.06  # the share on either side may be this far from a half
+HANG_TIMEOUT = 160  # control steps the hand may take lowering and balancing it
+HANG_SETTLE = 15  # control steps it must hang evenly before the hand lets go (and waits at the bar)
+HANG_SPEED = 0.3  # of the largest step, carrying the hanging garment to the bar: faster, it swings
+HANG_LOWER = 0.2  # ... and lowering it onto the bar
 ARC_HEIGHT = 0.8  # the half circle's height as a fraction of its radius: some slack in the flap
 # (the carried vertex stays inside the circle about the fold line, so the flap never pulls the rest)
 
 
 @dataclass
 class Waypoint:
-    pos: np.ndarray
+    # world (m); None: where the hand is when the waypoint begins; or a function of the hand's
+    # position and the particles, followed every step
+    pos: np.ndarray | Callable[[np.ndarray, np.ndarray], np.ndarray] | None
     gripper_open: bool
     tolerance: float = POS_TOLERANCE
     # a pinch: reached when within this across (m) and ``tolerance`` in height; the pad tips stop
@@ -59,6 +76,9 @@ class Waypoint:
     vertex: int | None = None  # follow this vertex across (a pinch aims at where it lies now)
     wait: int = 0
     speed: float = 1.0
+    # also reached (and left at once) when this is true of the particles
+    until: Callable[[np.ndarray], bool] | None = None
+    timeout: int = WAYPOINT_TIMEOUT  # control steps before giving up on it (past its wait)
 
 
 class ClothExpert:
@@ -85,19 +105,25 @@ class ClothExpert:
         if not self.plan:
             return env.no_op_action()
         wp = self.plan[self._index]
-        if wp.vertex is not None:
-            wp.pos[:2] = sim.particles()[wp.vertex, :2]
         pos, mat = sim.arm.tcp_pose(sim.data)
+        if wp.pos is None:
+            wp.pos = pos.copy()
+        # a callable aim follows the hand and the particles, every step
+        aim = np.asarray(wp.pos(pos.copy(), sim.particles()), dtype=float) if callable(wp.pos) else wp.pos
+        if wp.vertex is not None:
+            aim[:2] = sim.particles()[wp.vertex, :2]
         target = topdown_mat(YAW)
-        error = wp.pos - pos
+        error = aim - pos
         if wp.across is None:
             close = np.linalg.norm(error) < wp.tolerance
         else:
             close = np.linalg.norm(error[:2]) < wp.across and abs(error[2]) < wp.tolerance
         reached = close and np.linalg.norm(rotvec_from_mat(target @ mat.T)) < ROT_TOLERANCE
+        if wp.until is not None and wp.until(sim.particles()):
+            reached, self._held = True, wp.wait
         self._steps_here += 1
         self._held += reached
-        if (reached and self._held > wp.wait) or self._steps_here > WAYPOINT_TIMEOUT + wp.wait:
+        if (reached and self._held > wp.wait) or self._steps_here > wp.timeout + wp.wait:
             self._index += 1
             self._steps_here = self._held = 0
         action = np.zeros(7)
@@ -123,6 +149,11 @@ class ClothExpert:
                 move = self._unfold.pop(0)(particles)  # None: that flap already lies where it should
             pick, place = move or flatten_move(garment, particles)
             return pick_and_place(particles[pick], place, vertex=pick)
+        if task.category == "hang":
+            if self._moves:
+                return []  # let go: hold still while it settles
+            self._moves += 1
+            return hang_moves(garment, particles)
         if task.category == "fold":
             if self._corners is None:
                 self._fold = min(task.folds(garment), key=lambda f: carry_distance(garment, particles, f))
@@ -169,6 +200,46 @@ def pick_and_place(pick: np.ndarray, place: np.ndarray, vertex: int | None = Non
         Waypoint(np.r_[xy1, PLACE_Z], False, tolerance=0.01, speed=CARRY_SPEED),
         Waypoint(np.r_[xy1, PLACE_Z], True, tolerance=0.02, wait=GRIPPER_WAIT),
         Waypoint(np.r_[xy1, APPROACH_Z], True, tolerance=0.02),
+    ]
+
+
+def hang_moves(garment: Garment, particles: np.ndarray) -> list[Waypoint]:
+    """Waypoints that hang the garment over the rack's bar from where it lies: pinch the vertex
+    nearest its centre of mass and lift it (it hangs down around the pinch, about as much of it
+    on every side), carry it above the bar (waiting there for the swing to die down), lower it
+    onto the bar, and keep shifting the hand across the bar towards the side with less of the
+    garment until half of its vertices, give or take ``HANG_EVEN``, have hung on each side for
+    ``HANG_SETTLE`` steps running; then let go."""
+    centre = particles.mean(axis=0)
+    pick = int(np.argmin(np.linalg.norm(particles[:, :2] - centre[:2], axis=1)))
+    p = particles[pick]
+    lift = HANG_LIFT_Z
+    over = np.r_[RACK_BAR[0], np.clip(p[1], RACK_BAR[1] - 0.1, RACK_BAR[1] + 0.1)]
+
+    def share(now: np.ndarray) -> float:  # of the garment on the far side of the bar (-x)
+        return float(np.mean(now[:, 0] < RACK_BAR[0]))
+
+    def balance(hand: np.ndarray, now: np.ndarray) -> np.ndarray:
+        shift = np.clip(HANG_GAIN * (share(now) - 0.5), -HANG_SHIFT, HANG_SHIFT)
+        return np.r_[RACK_BAR[0] + shift, over[1], RACK_BAR[2] + HANG_ON_BAR]
+
+    steady = []
+
+    def even(now: np.ndarray) -> bool:  # about half on each side for HANG_SETTLE steps running
+        steady.append(abs(share(now) - 0.5) <= HANG_EVEN)
+        return len(steady) >= HANG_SETTLE and all(steady[-HANG_SETTLE:])
+
+    return [
+        Waypoint(np.r_[p[:2], APPROACH_Z], True, tolerance=0.015, vertex=pick),
+        Waypoint(np.r_[p[:2], GRASP_Z], True, tolerance=0.012, across=0.003, speed=0.5, vertex=pick),
+        Waypoint(np.r_[p[:2], GRASP_Z], False, tolerance=0.01, wait=GRIPPER_WAIT),
+        Waypoint(np.r_[p[:2], lift], False, tolerance=0.02, speed=CARRY_SPEED),
+        Waypoint(np.r_[over, lift], False, tolerance=0.015, speed=HANG_SPEED, wait=HANG_SETTLE),
+        # lower onto the bar, shifting across it towards the side with less of the garment, until
+        # it hangs about evenly and still
+        Waypoint(balance, False, tolerance=0.01, speed=HANG_LOWER, until=even, timeout=HANG_TIMEOUT),
+        Waypoint(None, True, tolerance=0.02, wait=GRIPPER_WAIT),  # open where the hand is
+        Waypoint(np.r_[over, lift], True, tolerance=0.02),
     ]
 
 

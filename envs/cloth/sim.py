@@ -52,6 +52,12 @@ PAD_Z = (0.0644, 0.1124)
 TIP_REACH = 0.006
 PAD_INNER = 0.002  # metres from a finger's joint position to its pad's inner face
 VISUAL_FIELDS = ("flex_rgba", "geom_rgba", "light_diffuse")
+# the hang task's rack (cloth_table.xml): the bar's centre (world, m) when it is in place, a
+# capsule along y, left of the garment and above the table; parked below the floor otherwise
+RACK_BAR = np.array([-0.3, -0.1, 0.25])
+RACK_HALF_LENGTH = 0.24  # metres either way along y
+RACK_RADIUS = 0.012
+RACK_PARKED = np.array([0.0, 0.0, -3.0])
 
 
 def build_model(garment: Garment) -> mujoco.MjModel:
@@ -109,6 +115,7 @@ class ClothSim(Appearance):
         self.grasp_eq = np.array([m.equality(f"grasp_{k}").id for k in range(self.n)])
         self._hand = m.body("panda_hand").id
         self._table = m.geom("table_surface").id
+        self._rack = int(m.body("rack").mocapid[0])
         self._stiffness = m.flex_stiffness.copy()
         self._bending = m.flex_bending.copy()
         self.last_gripper_action = 1.0
@@ -183,6 +190,14 @@ class ClothSim(Appearance):
         m.eq_data[eq, 0:3] = local  # anchor in the hand's frame
         m.eq_data[eq, 3:6] = 0.0  # at the vertex body's origin
         d.eq_active[eq] = 1
+
+    def place_rack(self, in_place: bool) -> None:
+        """Put the hang task's rack by the table, or park it out of sight and reach."""
+        self.data.mocap_pos[self._rack] = RACK_BAR if in_place else RACK_PARKED
+
+    @property
+    def rack_in_place(self) -> bool:
+        return bool(self.data.mocap_pos[self._rack, 2] > RACK_PARKED[2] + 1.0)
 
     def release(self) -> None:
         self.data.eq_active[self.grasp_eq] = 0

@@ -8,6 +8,9 @@
   than ``FIXED_TOLERANCE`` (the fixed half is not dragged along); both in proportion to the
   garment's size against its scene's (``Scorer(scale=...)``: a 1.3x square's flap is laid 1.3x as
   far, and lands 1.3x as loosely). Progress: the best fold's ``1 - d_t / d_0``.
+- ``hang``: hang the garment over the rack's bar (``HangMilestones``): grasped -> lifted ->
+  over the bar -> released and hanging still for 2 s; progress = milestones reached / 4, success
+  the last.
 - invalid requests (``absent_garment``, ``impossible_fold``): success while the garment is
   untouched; never terminates.
 """
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.cloth.garments import Garment
-from envs.cloth.sim import ClothSnapshot
+from envs.cloth.sim import CONTROL_DT, RACK_BAR, RACK_HALF_LENGTH, RACK_RADIUS, ClothSnapshot
 from envs.errors import unknown_name_error
 
 FLATTEN_SUCCESS = 0.85  # normalised coverage
@@ -28,6 +31,11 @@ FOLD_TOLERANCE = 0.04
 # (a clean single-arm fold of the 0.3 m square, laid by its corners, measures 0.028-0.039 m)
 FIXED_TOLERANCE = 0.03  # metres, at the scene's own size: mean displacement of the part a fold keeps in place
 UNTOUCHED_MOVE = 0.02  # metres any vertex may shift (settling) and still count as untouched
+LIFTED = 0.1  # metres: the garment's mean height above the table that counts as lifted
+ON_BAR = 0.03  # metres from the bar's surface that a vertex resting on it may be
+STILL_SPEED = 0.02  # m/s: the mean speed of the vertices of a garment hanging still (single
+# vertices jitter at a few cm/s on the bar for seconds after the sheet has stopped swinging)
+STILL_SECONDS = 2.0
 COVERAGE_CELL = 0.005  # metres: the top-down raster's cell
 _SAMPLES = np.array(  # barycentric samples per triangle, so thin folded layers still fill cells
     [(a / 4, b / 4, 1 - a / 4 - b / 4) for a in range(5) for b in range(5 - a)]
@@ -37,7 +45,7 @@ _SAMPLES = np.array(  # barycentric samples per triangle, so thin folded layers 
 @dataclass(frozen=True)
 class ClothTask:
     name: str
-    category: str  # "flatten", "fold" or "invalid"
+    category: str  # "flatten", "fold", "hang" or "invalid"
     steps: int  # control steps before the episode is truncated
 
     def folds(self, garment: Garment) -> tuple[str, ...]:
@@ -48,7 +56,10 @@ class ClothTask:
         return ()
 
     def feasible(self, garment: Garment) -> bool:
-        """Whether the garment allows the task (a T-shirt has no diagonal fold)."""
+        """Whether the garment allows the task: a T-shirt has no diagonal fold, and is not hung
+        over a bar (hung from its middle it reaches the table from a bar the arm can reach over)."""
+        if self.category == "hang":
+            return garment.shape != "tshirt"
         return self.category != "fold" or bool(self.folds(garment))
 
 
@@ -58,11 +69,12 @@ TASKS: dict[str, ClothTask] = {
         ClothTask("flatten", "flatten", 400),
         ClothTask("fold_in_half", "fold", 300),
         ClothTask("fold_diagonally", "fold", 200),
+        ClothTask("hang", "hang", 400),
         ClothTask("absent_garment", "invalid", 150),
         ClothTask("impossible_fold", "invalid", 150),
     )
 }
-CATEGORIES = ("flatten", "fold", "invalid")
+CATEGORIES = ("flatten", "fold", "hang", "invalid")
 
 
 def get_task(name: str) -> ClothTask:
@@ -111,12 +123,65 @@ def _fixed(garment: Garment, fold: str) -> np.ndarray:
 _FIXED: dict[tuple, np.ndarray] = {}
 
 
+def over_bar(particles: np.ndarray) -> dict[str, bool]:
+    """Whether the garment lies over the rack's bar: some vertex resting on it, and vertices
+    beyond it on both sides (a garment draped over it, not beside it)."""
+    rel = particles - RACK_BAR
+    along = np.abs(rel[:, 1]) <= RACK_HALF_LENGTH
+    across = np.hypot(rel[:, 0], rel[:, 2])  # from the bar's axis
+    touching = bool(np.any(along & (across <= RACK_RADIUS + ON_BAR)))
+    below = rel[:, 2] < -RACK_RADIUS
+    near, far = below & (rel[:, 0] > 0), below & (rel[:, 0] < 0)
+    return {"on_bar": touching, "both_sides": bool(near.any() and far.any())}
+
+
+class HangMilestones:
+    """The hang task's milestones, latched as they are reached; ``update`` once per control step
+    (stillness is measured between consecutive steps)."""
+
+    NAMES = ("grasped", "lifted", "over_bar", "hanging")
+
+    def __init__(self, state: dict | None = None):
+        state = state or {}
+        self.reached: dict[str, bool] = {n: bool(state.get("reached", {}).get(n, False)) for n in self.NAMES}
+        self.still_steps = int(state.get("still_steps", 0))
+        last = state.get("last")
+        self.last = None if last is None else np.asarray(last, dtype=float)
+
+    def state(self) -> dict:
+        """Plain data to rebuild these milestones from (pickling the environment)."""
+        return {
+            "reached": dict(self.reached),
+            "still_steps": self.still_steps,
+            "last": None if self.last is None else self.last.tolist(),
+        }
+
+    def update(self, now: ClothSnapshot) -> dict:
+        p = now.particles
+        over = over_bar(p)
+        held = bool(now.held)
+        speed = np.inf if self.last is None else float(np.linalg.norm(p - self.last, axis=1).mean() / CONTROL_DT)
+        self.last = p.copy()
+        hanging = over["on_bar"] and over["both_sides"] and not held
+        self.still_steps = self.still_steps + 1 if hanging and speed <= STILL_SPEED else 0
+        reached = self.reached
+        reached["grasped"] |= held
+        reached["lifted"] |= held and float(p[:, 2].mean()) >= LIFTED
+        reached["over_bar"] |= over["on_bar"] and over["both_sides"]
+        reached["hanging"] |= self.still_steps * CONTROL_DT >= STILL_SECONDS
+        return {**over, "held": held, "still_s": round(self.still_steps * CONTROL_DT, 2), **reached}
+
+
 class Scorer:
     """Success and progress of one task on one garment, from the snapshot the task began with.
     ``scale``: the garment's size as a multiple of its scene's; the fold tolerances scale with it."""
 
-    def __init__(self, task: ClothTask, garment: Garment, start: ClothSnapshot, scale: float = 1.0):
+    def __init__(
+        self, task: ClothTask, garment: Garment, start: ClothSnapshot, scale: float = 1.0, hang: dict | None = None
+    ):
         self.task, self.garment, self.start = task, garment, start
+        # the hang task's milestones (``hang``: their saved state); its evaluate() is once per step
+        self.hang = HangMilestones(hang) if task.category == "hang" else None
         self.fold_tolerance, self.fixed_tolerance = FOLD_TOLERANCE * scale, FIXED_TOLERANCE * scale
         self.a_max = max_coverage(garment)
         self.a_0 = coverage(garment, start.particles)
@@ -128,6 +193,10 @@ class Scorer:
         if task.category == "invalid":
             ok = untouched(self.start, now)
             return ok, float(ok), {"untouched": ok}
+        if self.hang is not None:
+            details = self.hang.update(now)
+            progress = sum(details[n] for n in HangMilestones.NAMES) / len(HangMilestones.NAMES)
+            return bool(details["hanging"]), float(progress), details
         if task.category == "flatten":
             a_t = coverage(self.garment, now.particles)
             norm = (a_t - self.a_0) / max(self.a_max - self.a_0, 1e-9)

@@ -1,7 +1,8 @@
 """The README's results tables, from finished runs: per suite, per unseen-scene axis (with each
 agent's drop from `seen`) and per instruction category, every agent side by side with 95% Wilson
 intervals. Tabletop numbers come from each run's tabletop part (GR-1 drives the tabletop arm
-only); the tidying room has its own row. Missing runs show as "not run".
+only); the tidying room and the cloth table have their own rows, and the cloth table its own axes
+table. Missing runs show as "not run".
 
     python scripts/reference/results_table.py \\
         --agent oracle=runs/v3/oracle-{suite} --agent random=runs/v3/random-{suite} \\
@@ -16,7 +17,8 @@ import json
 from pathlib import Path
 
 SUITES = ("seen", "unseen", "ood-instruction", "long-horizon")
-TABLETOP, TIDY = "GRBench/Tabletop-v0", "GRBench/Tidy-v0"
+TABLETOP, TIDY, CLOTH = "GRBench/Tabletop-v0", "GRBench/Tidy-v0", "GRBench/Cloth-v0"
+ENVS = ((TABLETOP, "tabletop"), (TIDY, "tidy"), (CLOTH, "cloth"))
 BEGIN, END = "<!-- results -->", "<!-- /results -->"
 
 
@@ -40,36 +42,32 @@ def tables(agents: dict[str, str]) -> str:
     runs = {name: {suite: load(pattern, suite) for suite in SUITES} for name, pattern in agents.items()}
     names = list(agents)
     head = "| | " + " | ".join(f"`{n}`" for n in names) + " |\n|---|" + "---|" * len(names)
-    out = ["**Per suite** (success, 95% Wilson interval; `long-horizon`: tasks done per chain, of 5)", "", head]
+    out = [
+        "**Per suite** (success, 95% Wilson interval; `long-horizon`: tasks done per chain, of 5 on the "
+        "tabletop, of 2 on the cloth table)",
+        "",
+        head,
+    ]
     for suite in SUITES[:3]:
-        for env, label in ((TABLETOP, "tabletop"), (TIDY, "tidy")):
+        for env, label in ENVS:
             row = [cell((env_part(runs[n][suite], env) or {}).get("overall")) for n in names]
-            if env == TIDY and all(c == "not run" for c in row):
+            if env != TABLETOP and all(c == "not run" for c in row):
                 continue
             out.append(f"| `{suite}` {label} | " + " | ".join(row) + " |")
-    for axis in ("ABC-D", "ABCD-D"):
+    for axis, label in (("ABC-D", "ABC-D (headline)"), ("ABCD-D", "ABCD-D"), ("cloth", "cloth, flatten then fold")):
         row = []
         for n in names:
             chains = (runs[n]["long-horizon"] or {}).get("aggregates", {}).get("chains_per_axis", {})
             stats = chains.get(f"long_horizon_{axis}")
             row.append(f"{stats['avg_len']:.2f} (n={stats['n']})" if stats else "not run")
-        headline = " (headline)" if axis == "ABC-D" else ""
-        out.append(f"| `long-horizon` {axis}{headline} | " + " | ".join(row) + " |")
+        if axis == "cloth" and all(c == "not run" for c in row):
+            continue
+        out.append(f"| `long-horizon` {label} | " + " | ".join(row) + " |")
 
     seen = {n: (env_part(runs[n]["seen"], TABLETOP) or {}).get("overall") for n in names}
-    axes = sorted({a for n in names for a in (env_part(runs[n]["unseen"], TABLETOP) or {}).get("per_axis", {})})
-    if axes:
-        out += ["", "**Unseen-scene axes** (tabletop; in brackets: the drop from the agent's `seen` tabletop rate)", ""]
-        out.append(head)
-        for axis in axes:
-            row = []
-            for n in names:
-                rate = (env_part(runs[n]["unseen"], TABLETOP) or {}).get("per_axis", {}).get(axis)
-                text = cell(rate)
-                if rate and seen[n]:
-                    text += f" ({(rate['rate'] - seen[n]['rate']) * 100:+.0f} pts)"
-                row.append(text)
-            out.append(f"| {axis} | " + " | ".join(row) + " |")
+    out += _axes_table(runs, names, head, TABLETOP, "tabletop", seen)
+    cloth_seen = {n: (env_part(runs[n]["seen"], CLOTH) or {}).get("overall") for n in names}
+    out += _axes_table(runs, names, head, CLOTH, "cloth", cloth_seen)
     categories = sorted(
         {c for n in names for c in (env_part(runs[n]["ood-instruction"], TABLETOP) or {}).get("per_category", {})}
     )
@@ -82,6 +80,24 @@ def tables(agents: dict[str, str]) -> str:
             ]
             out.append(f"| {category} | " + " | ".join(row) + " |")
     return "\n".join(out) + "\n"
+
+
+def _axes_table(runs: dict, names: list[str], head: str, env: str, label: str, seen: dict) -> list[str]:
+    """Per unseen axis of ``env``, each agent's rate and its drop from its ``seen`` rate there."""
+    axes = sorted({a for n in names for a in (env_part(runs[n]["unseen"], env) or {}).get("per_axis", {})})
+    if not axes:
+        return []
+    out = ["", f"**Unseen-scene axes** ({label}; in brackets: the drop from the agent's `seen` {label} rate)", "", head]
+    for axis in axes:
+        row = []
+        for n in names:
+            rate = (env_part(runs[n]["unseen"], env) or {}).get("per_axis", {}).get(axis)
+            text = cell(rate)
+            if rate and seen[n]:
+                text += f" ({(rate['rate'] - seen[n]['rate']) * 100:+.0f} pts)"
+            row.append(text)
+        out.append(f"| {axis} | " + " | ".join(row) + " |")
+    return out
 
 
 def main() -> None:
