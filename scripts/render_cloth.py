@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from envs.cloth.env import GARMENTS, ClothEnv  # noqa: E402
+from envs.cloth.expert import ClothExpert  # noqa: E402
 from envs.cloth.tasks import TASKS  # noqa: E402
 from envs.cloth.variations import AXES, DRAWN_AXES  # noqa: E402
 
@@ -45,6 +46,15 @@ def main() -> None:
             if TASKS[task].feasible(garment):
                 obs, _ = env.reset(seed=args.seed, options={"task": task, "scene": scene})
                 tiles.append(labelled(obs["rgb_static"], f"{task} / {scene}"))
+    # and how a hang ends (the scripted expert's)
+    obs, _ = env.reset(seed=args.seed, options={"task": "hang", "scene": "towel"})
+    expert = ClothExpert(env)
+    expert.reset()
+    for _ in range(env.max_steps):
+        obs, _, terminated, truncated, _ = env.step(expert.act(obs))
+        if terminated or truncated:
+            break
+    tiles.append(labelled(obs["rgb_static"], "hang / towel: done (expert)"))
     Image.fromarray(grid(tiles, 4)).save("docs/cloth_tasks.png")
     rng = np.random.default_rng(args.seed)
     tiles = []
