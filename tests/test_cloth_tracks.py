@@ -77,3 +77,28 @@ def test_the_expert_finishes_a_chain_and_refuses_an_impossible_request(tmp_path)
     assert records[chain.episode_id]["success"] and records[chain.episode_id]["completed"] == 2
     assert records[invalid.episode_id]["success"] and records[invalid.episode_id]["status"] == "invalid"
     assert np.isfinite(records[chain.episode_id]["steps"])
+
+
+def test_collect_writes_a_cloth_dataset_whose_particles_stay_privileged(tmp_path):
+    """`gr-bench collect --env cloth` rolls the expert out on the cloth track's training garments;
+    the particles are written as LeRobot's privileged `observation.environment_state`, which no
+    agent's data loader reads (learned agents see the cameras and the 15-D robot state)."""
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    from gr_bench.collect import collect
+
+    out = tmp_path / "cloth"
+    collect("seen", 1, out, env="cloth", tasks=["fold_diagonally"], size=48, gripper_size=32, progress=False)
+    info = json.loads((out / "meta" / "info.json").read_text())
+    assert info["robot_type"] == "franka_panda" and info["total_episodes"] == 1
+    assert info["features"]["observation.state"]["shape"] == [15]
+    assert info["features"]["observation.environment_state"]["shape"] == [1202]
+    assert info["features"]["observation.images.rgb_static"]["shape"] == [48, 48, 3]
+    frames = pq.read_table(out / "data" / "chunk-000" / "file-000.parquet")
+    particles = np.stack(frames.column("observation.environment_state").to_numpy(zero_copy_only=False))
+    assert particles[0, 1] == 400 and np.ptp(particles[:, 2:1202:3]) > 0.05  # the square's vertices move
+    agents = Path(__file__).resolve().parents[1] / "agents"
+    readers = [p for p in agents.rglob("*.py") if "environment_state" in p.read_text()]
+    assert readers == [], f"an agent reads the privileged particle state: {readers}"
