@@ -81,6 +81,9 @@ class Family:
     tracks: Callable[[], tuple[Track, ...]]
     closed_tasks: bool = True
     scene_axes: tuple[str, ...] = ()  # axes whose unseen value is a held-out scene: never drawn, the scene is chosen
+    # the environment grades its tasks in info["progress"] (results record it; a validator cannot
+    # recompute it from the outcome, as it can the fraction of a chain's tasks done)
+    measures_progress: bool = False
     # where the environment sets each task's budget itself: () -> the most control steps a task may take
     max_task_steps: Callable[[], int] | None = None
     # optional: (sim, rng) -> visual question-answer pairs from privileged state, for co-training data

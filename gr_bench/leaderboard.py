@@ -143,7 +143,8 @@ def _check_record(index: int, record: dict[str, Any], episode, schema_version: i
     invalid = episode.instruction_category == "invalid"
     if not invalid and "subtasks" not in record and record["success"] != (record["completed"] == len(episode.tasks)):
         raise SubmissionError(f"episodes[{index}]: success says {record['success']}, completed {record['completed']}")
-    if "progress" in record and "subtasks" not in record:  # progress the evaluator derives, not the env measures
+    if "progress" in record and "subtasks" not in record and not _measures_progress(episode.env_id):
+        # progress the evaluator derives, not one the environment measures
         from gr_bench.evaluator import episode_progress
 
         expected_progress = episode_progress({k: v for k, v in record.items() if k != "progress"})
@@ -151,6 +152,15 @@ def _check_record(index: int, record: dict[str, Any], episode, schema_version: i
             raise SubmissionError(
                 f"episodes[{index}].progress: {record['progress']}, but its outcome gives {expected_progress}"
             )
+
+
+def _measures_progress(env_id: str) -> bool:
+    from envs.family import family_named
+
+    try:
+        return family_named(env_id).measures_progress
+    except ValueError:
+        return False
 
 
 def validate_submission(

@@ -76,7 +76,14 @@ def test_the_expert_finishes_a_chain_and_refuses_an_impossible_request(tmp_path)
     records = {r["episode_id"]: r for r in map(json.loads, (tmp_path / "run" / "episodes.jsonl").open())}
     assert records[chain.episode_id]["success"] and records[chain.episode_id]["completed"] == 2
     assert records[invalid.episode_id]["success"] and records[invalid.episode_id]["status"] == "invalid"
-    assert np.isfinite(records[chain.episode_id]["steps"])
+    # the chain's progress: the flatten done counts whole, the fold by its graded progress
+    done = records[chain.episode_id]
+    assert 0.5 < done["progress"] <= 1.0
+    # a validator cannot recompute an env-graded progress from the outcome, and does not try
+    from gr_bench.leaderboard import _check_record
+
+    for episode in (chain, invalid):
+        _check_record(0, records[episode.episode_id], episode, 3)
 
 
 def test_collect_writes_a_cloth_dataset_whose_particles_stay_privileged(tmp_path):

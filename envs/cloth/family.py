@@ -60,6 +60,7 @@ CLOTH = Family(
     invalid_training_requests=lazy("envs.cloth.language:invalid_training_requests"),
     axes=axes,
     scene_axes=("garment_shape",),  # envs.cloth.variations.SCENE_AXIS
+    measures_progress=True,
     tracks=lazy("envs.cloth.tracks:tracks"),
     max_task_steps=max_task_steps,
 )

@@ -72,6 +72,7 @@ TIDY = Family(
     instructions=lazy("envs.tidy.language:instructions"),
     invalid_training_requests=invalid_training_requests,
     axes=axes,
+    measures_progress=True,
     tracks=lazy("envs.tidy.tracks:tracks"),
     max_task_steps=max_task_steps,
 )

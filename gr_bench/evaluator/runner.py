@@ -128,11 +128,14 @@ class EpisodeRunner:
         obs, info = env.reset(seed=episode.seed, options=options)
         record["env_seconds"] += time.perf_counter() - clock
         invalid = episode.instruction_category == "invalid"
+        measures = "progress" in info  # the environment grades its tasks itself
+        current = float(info.get("progress", 0.0))  # the graded progress of the task under way
         in_flight: deque[np.ndarray] = deque()  # actions computed but not yet applied (latency)
         try:
             for index, (task, instruction) in enumerate(zip(episode.tasks, episode.instructions, strict=True)):
                 if index > 0:
                     obs = env.begin_task(task, instruction)
+                    current = 0.0
                 if self.privileged:
                     self._call(lambda: self.agent.bind(env, task, episode.instruction_category))  # noqa: B023
                 if hasattr(self.agent, "bind_action_space"):
@@ -164,6 +167,7 @@ class EpisodeRunner:
                     obs, _, terminated, truncated, info = env.step(action)
                     record["env_seconds"] += time.perf_counter() - clock
                     record["steps"] += 1
+                    current = float(info.get("progress", current))
                     if terminated and not invalid:
                         done = True
                         if episode.rules >= 3:  # does the agent know it is done? (not applied)
@@ -181,9 +185,11 @@ class EpisodeRunner:
                 record["completed"] += 1
             record["success"] = record["completed"] == len(episode.tasks)
         finally:
-            # outcomes the environment measures itself (where it does: progress, per-object outcomes)
-            if "progress" in info:
-                record["progress"] = float(info["progress"])
+            # outcomes the environment measures itself (where it does: progress, per-object outcomes);
+            # in a chain, the tasks done count whole and the one under way by its graded progress
+            if measures:
+                under_way = min(record["completed"], len(episode.tasks) - 1)
+                record["progress"] = (under_way + current) / len(episode.tasks)
             if "subtasks" in info:
                 record["subtasks"] = info["subtasks"]
 
