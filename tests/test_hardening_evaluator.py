@@ -171,6 +171,30 @@ def test_run_identity_includes_the_checkpoint_content(tmp_path):
         evaluate(_one(), agent, tmp_path / "new", agent_config=config, reuse=tmp_path / "run", progress=False)
 
 
+def test_reuse_knows_one_checkpoint_by_its_content_whatever_path_names_it(tmp_path):
+    import shutil
+
+    checkpoint = _fake_checkpoint(tmp_path / "ckpt", b"weights")
+    agent = "eval_agents:ConfigurableAgent"
+    evaluate(_one(), agent, tmp_path / "run", agent_config={"checkpoint": str(checkpoint)}, progress=False)
+    copy = tmp_path / "elsewhere" / "ckpt"
+    shutil.copytree(checkpoint, copy)  # the same model under another path
+    results = evaluate(
+        _one(), agent, tmp_path / "new", agent_config={"checkpoint": str(copy)}, reuse=tmp_path / "run", progress=False
+    )
+    assert results["reused"]["records"] == 1
+    # other config fields still must match
+    with pytest.raises(ValueError, match="same agent"):
+        evaluate(
+            _one(),
+            agent,
+            tmp_path / "other",
+            agent_config={"checkpoint": str(copy), "blind": True},
+            reuse=tmp_path / "run",
+            progress=False,
+        )
+
+
 def test_second_process_on_the_same_out_is_refused(tmp_path):
     import fcntl
 

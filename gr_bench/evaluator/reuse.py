@@ -83,6 +83,10 @@ def earlier_episodes(name: str, suite_hash: str) -> tuple[int, list[Episode]]:
     )
 
 
+def _but_checkpoint(config: dict | None) -> dict:
+    return {k: v for k, v in (config or {}).items() if k != "checkpoint"}
+
+
 def reusable(
     source: Path, suite: Suite, agent_spec: str, agent_config: dict | None, checkpoint_sha256: str | None
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -90,7 +94,10 @@ def reusable(
     config and checkpoint content, and the episode's JSON (seed, initial state, variations, step
     budget...) identical."""
     data, records, episodes = load_earlier_run(source)
-    if data["agent"]["name"] != agent_spec or (data["agent"].get("config") or {}) != (agent_config or {}):
+    # the checkpoint is named by its content (sha256, checked below), not by how the run spelled its
+    # path: `agents/reference/gr3-tiny` and `reference:gr3-tiny` are one model
+    earlier_config = _but_checkpoint(data["agent"].get("config"))
+    if data["agent"]["name"] != agent_spec or earlier_config != _but_checkpoint(agent_config):
         raise ValueError(
             f"--reuse {source}: it ran agent {data['agent']['name']!r} with config {data['agent'].get('config')}, "
             f"not {agent_spec!r} with {agent_config or {}}; only the same agent's records can be reused"
