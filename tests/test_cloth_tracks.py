@@ -9,6 +9,7 @@ import pytest
 
 from envs.cloth import tracks
 from envs.cloth.env import ClothEnv
+from envs.cloth.family import CLOTH
 from envs.cloth.variations import AXES
 from gr_bench.suites import get_suite
 
@@ -52,6 +53,8 @@ def test_every_episode_starts_as_declared(env, suite):
             },
         )
         assert info["task"] == e.tasks[0] and env.garment.shape == e.scene, e.episode_id
+        # the validator holds a record to the family's largest budget: a larger garment's is longer
+        assert env.max_steps <= CLOTH.max_task_steps(), e.episode_id
         for name, value in e.variations.items():
             assert info["variations"][name] == value, e.episode_id
 

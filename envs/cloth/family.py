@@ -26,9 +26,14 @@ def axes():
 
 
 def max_task_steps() -> int:
-    from envs.cloth.tasks import TASKS
+    """The longest budget a task can get: budgets grow with a garment larger than its scene's
+    (``envs.cloth.env._budget``), up to the largest ``garment_size`` the environment takes."""
+    import math
 
-    return max(task.steps for task in TASKS.values())
+    from envs.cloth.tasks import TASKS
+    from envs.cloth.variations import MAX_SCALE
+
+    return math.ceil(max(task.steps for task in TASKS.values()) * MAX_SCALE)
 
 
 # the environment's docstring documents the layouts (robot_obs 15 as the tabletop's, scene_obs 1202)

@@ -43,8 +43,11 @@ def _number(value, axis: str, low: float, high: float) -> float:
     return float(value)
 
 
+MAX_SCALE = 1.6  # the largest garment_size the environment takes
+
+
 def _read_scale(sim, value) -> float:
-    return _number(value, "garment_size", 0.5, 1.6)
+    return _number(value, "garment_size", 0.5, MAX_SCALE)
 
 
 def _read_stiffness(sim, value) -> float:
