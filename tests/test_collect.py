@@ -271,8 +271,8 @@ def test_tidy_collection(tmp_path):
         make_spec("seen", 1, env="GRBench/Tidy-v0", tasks=["open_drawer"])
     with pytest.raises(ValueError, match="environment"):
         make_spec("seen", 1, env="GRBench/Laundry-v0")
-    with pytest.raises(ValueError, match="has no episode in GRBench/Cloth-v0"):  # registered, not in the suites yet
-        make_spec("seen", 1, env="GRBench/Cloth-v0")
+    with pytest.raises(ValueError, match="has no episode in GRBench/Cloth-v0"):  # registered, not in smoke
+        make_spec("smoke", 1, env="GRBench/Cloth-v0")
     assert make_spec("seen", 1, env="GRBench/Tidy-v0").scenes == ("A", "B")
     out = tmp_path / "tidy"
     collect("seen", 1, out, env="GRBench/Tidy-v0", tasks=["put_spoon_in_tub"], size=48, gripper_size=32, progress=False)
