@@ -42,7 +42,25 @@ def rate(agg: dict | None) -> str:
     if not agg or not agg.get("n"):
         return "n/a"
     low, high = agg["ci95"]
-    return f"{100 * agg['rate']:.1f}% [{100 * low:.0f}, {100 * high:.0f}] ({agg['successes']}/{agg['n']})"
+    return f"{100 * agg['rate']:.1f}% [{_pct(low)}, {_pct(high)}] ({agg['successes']}/{agg['n']})"
+
+
+def _pct(x: float) -> str:
+    """A bound in percent: whole numbers, but a small one not rounded away (0/2000 is [0, 0.2])."""
+    return f"{100 * x:.1f}" if 0 < 100 * x < 1 else f"{100 * x:.0f}"
+
+
+def _chains(res: dict | None, like: dict | None = None) -> str:
+    """Tasks done per chain, per protocol, where ``res`` ran chains (only the protocols ``like``
+    ran, where given: random's whole-suite run beside a model's one track)."""
+    per = (res or {}).get("aggregates", {}).get("chains_per_axis", {})
+    if like is not None:
+        per = {k: v for k, v in per.items() if k in like.get("aggregates", {}).get("chains_per_axis", {})}
+    if not per:
+        return ""
+    return "; tasks per chain " + ", ".join(
+        f"{axis.removeprefix('long_horizon_')} {stats['avg_len']:.2f}" for axis, stats in per.items()
+    )
 
 
 def _same_part(other: dict | None, mine: dict) -> dict | None:
@@ -121,7 +139,10 @@ def card(args, recipe_json: dict, saved: dict, sha: str, size_mb: float) -> str:
             overall = res["aggregates"]["overall"]
             b = blind.get(suite, {}).get("aggregates", {}).get("overall")
             r = _same_part(random.get(suite), res)
-            lines.append(f"| {suite} | {rate(overall)} | {rate(b)} | {rate(r)} |")
+            lines.append(
+                f"| {suite} | {rate(overall)}{_chains(res)} | {rate(b)}{_chains(blind.get(suite), res)} | "
+                f"{rate(r)}{_chains(random.get(suite), res)} |"
+            )
         lines.append("")
         for suite, res in results.items():
             for env, agg in res["aggregates"]["per_env"].items():
