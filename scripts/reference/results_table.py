@@ -5,8 +5,9 @@ only); the tidying room and the cloth table have their own rows, and the cloth t
 table. Missing runs show as "not run".
 
     python scripts/reference/results_table.py \\
-        --agent oracle=runs/v3/oracle-{suite} --agent random=runs/v3/random-{suite} \\
-        --agent gr1=runs/reference/gr1-tiny/eval/{suite} --agent gr3=runs/reference/gr3-tiny/eval/{suite} \\
+        --agent gr1=runs/reference/gr1-tiny/eval/{suite}+runs/v4/gr1-cloth-{suite} \\
+        --agent gr3=runs/v4/gr3-{suite} \\
+        --agent oracle=runs/v4/oracle-{suite} --agent random=runs/v4/random-{suite} \\
         [--readme README.md]   # rewrites the part between <!-- results --> and <!-- /results -->
 """
 
@@ -23,8 +24,24 @@ BEGIN, END = "<!-- results -->", "<!-- /results -->"
 
 
 def load(pattern: str, suite: str) -> dict | None:
-    path = Path(pattern.format(suite=suite)) / "results.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    """The run of ``pattern`` for ``suite``; with several patterns joined by ``+`` (an agent's runs
+    of separate tracks), their environments' parts and chains merged, the first run's where two
+    ran the same environment."""
+    runs = []
+    for one in pattern.split("+"):
+        path = Path(one.format(suite=suite)) / "results.json"
+        if path.is_file():
+            runs.append(json.loads(path.read_text()))
+    if len(runs) <= 1:
+        return runs[0] if runs else None
+    per_env: dict = {}
+    chains: dict = {}
+    for run in runs:
+        for env, part in run["aggregates"].get("per_env", {}).items():
+            per_env.setdefault(env, part)
+        for axis, stats in run["aggregates"].get("chains_per_axis", {}).items():
+            chains.setdefault(axis, stats)
+    return {**runs[0], "aggregates": {**runs[0]["aggregates"], "per_env": per_env, "chains_per_axis": chains}}
 
 
 def cell(rate: dict | None) -> str:
