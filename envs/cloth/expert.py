@@ -109,9 +109,10 @@ class ClothExpert:
         if wp.pos is None:
             wp.pos = pos.copy()
         # a callable aim follows the hand and the particles, every step
-        aim = np.asarray(wp.pos(pos.copy(), sim.particles()), dtype=float) if callable(wp.pos) else wp.pos
+        particles = sim.particles()
+        aim = np.asarray(wp.pos(pos.copy(), particles), dtype=float) if callable(wp.pos) else wp.pos
         if wp.vertex is not None:
-            aim[:2] = sim.particles()[wp.vertex, :2]
+            aim[:2] = particles[wp.vertex, :2]
         target = topdown_mat(YAW)
         error = aim - pos
         if wp.across is None:
@@ -119,7 +120,7 @@ class ClothExpert:
         else:
             close = np.linalg.norm(error[:2]) < wp.across and abs(error[2]) < wp.tolerance
         reached = close and np.linalg.norm(rotvec_from_mat(target @ mat.T)) < ROT_TOLERANCE
-        if wp.until is not None and wp.until(sim.particles()):
+        if wp.until is not None and wp.until(particles):
             reached, self._held = True, wp.wait
         self._steps_here += 1
         self._held += reached
@@ -192,14 +193,21 @@ def pick_and_place(pick: np.ndarray, place: np.ndarray, vertex: int | None = Non
         for a in np.linspace(0, np.pi, ARC_POINTS + 2)[1:-1]
     ]
     return [
-        Waypoint(np.r_[xy0, APPROACH_Z], True, tolerance=0.015, vertex=vertex),
-        Waypoint(np.r_[xy0, GRASP_Z], True, tolerance=0.012, across=0.003, speed=0.5, vertex=vertex),
-        Waypoint(np.r_[xy0, GRASP_Z], False, tolerance=0.01, wait=GRIPPER_WAIT),
+        *pinch(xy0, vertex),
         Waypoint(np.r_[xy0, PLACE_Z + 0.01], False, tolerance=0.01, speed=CARRY_SPEED),
         *arc,
         Waypoint(np.r_[xy1, PLACE_Z], False, tolerance=0.01, speed=CARRY_SPEED),
         Waypoint(np.r_[xy1, PLACE_Z], True, tolerance=0.02, wait=GRIPPER_WAIT),
         Waypoint(np.r_[xy1, APPROACH_Z], True, tolerance=0.02),
+    ]
+
+
+def pinch(xy: np.ndarray, vertex: int | None = None) -> list[Waypoint]:
+    """Waypoints that come down open over ``xy`` (or wherever ``vertex`` lies) and close on it."""
+    return [
+        Waypoint(np.r_[xy, APPROACH_Z], True, tolerance=0.015, vertex=vertex),
+        Waypoint(np.r_[xy, GRASP_Z], True, tolerance=0.012, across=0.003, speed=0.5, vertex=vertex),
+        Waypoint(np.r_[xy, GRASP_Z], False, tolerance=0.01, wait=GRIPPER_WAIT),
     ]
 
 
@@ -213,7 +221,6 @@ def hang_moves(garment: Garment, particles: np.ndarray) -> list[Waypoint]:
     centre = particles.mean(axis=0)
     pick = int(np.argmin(np.linalg.norm(particles[:, :2] - centre[:2], axis=1)))
     p = particles[pick]
-    lift = HANG_LIFT_Z
     over = np.r_[RACK_BAR[0], np.clip(p[1], RACK_BAR[1] - 0.1, RACK_BAR[1] + 0.1)]
 
     def share(now: np.ndarray) -> float:  # of the garment on the far side of the bar (-x)
@@ -230,16 +237,14 @@ def hang_moves(garment: Garment, particles: np.ndarray) -> list[Waypoint]:
         return len(steady) >= HANG_SETTLE and all(steady[-HANG_SETTLE:])
 
     return [
-        Waypoint(np.r_[p[:2], APPROACH_Z], True, tolerance=0.015, vertex=pick),
-        Waypoint(np.r_[p[:2], GRASP_Z], True, tolerance=0.012, across=0.003, speed=0.5, vertex=pick),
-        Waypoint(np.r_[p[:2], GRASP_Z], False, tolerance=0.01, wait=GRIPPER_WAIT),
-        Waypoint(np.r_[p[:2], lift], False, tolerance=0.02, speed=CARRY_SPEED),
-        Waypoint(np.r_[over, lift], False, tolerance=0.015, speed=HANG_SPEED, wait=HANG_SETTLE),
+        *pinch(p[:2], pick),
+        Waypoint(np.r_[p[:2], HANG_LIFT_Z], False, tolerance=0.02, speed=CARRY_SPEED),
+        Waypoint(np.r_[over, HANG_LIFT_Z], False, tolerance=0.015, speed=HANG_SPEED, wait=HANG_SETTLE),
         # lower onto the bar, shifting across it towards the side with less of the garment, until
         # it hangs about evenly and still
         Waypoint(balance, False, tolerance=0.01, speed=HANG_LOWER, until=even, timeout=HANG_TIMEOUT),
         Waypoint(None, True, tolerance=0.02, wait=GRIPPER_WAIT),  # open where the hand is
-        Waypoint(np.r_[over, lift], True, tolerance=0.02),
+        Waypoint(np.r_[over, HANG_LIFT_Z], True, tolerance=0.02),
     ]
 
 
