@@ -79,7 +79,7 @@ class ClothEnv(gym.Env):
     milestones grasped, lifted (mean height 10 cm, held), over the bar (resting on it, hanging
     down both sides), and released and hanging still (no vertex faster than 2 cm/s) for 2 s, the
     success; progress is the share reached. Budgets (``info["max_steps"]``): flatten 400 steps,
-    fold in half 300, diagonal 200, hang 300, invalid 150, each
+    fold in half 300, diagonal 200, hang 400, invalid 150, each
     times the garment's scale where it is larger than its scene's (``garment_size``).
 
     ## Observation space
