@@ -98,6 +98,7 @@ def screen_episodes(
     *,
     attempts: int = ATTEMPTS,
     require_expert: bool = True,
+    close: bool = True,
 ) -> tuple[list[Episode], list[dict[str, Any]]]:
     """``episodes`` with every episode of a ``flagged`` task moved to an initial state that no blind
     control solves (and, with ``require_expert``, that the scripted expert solves).
@@ -132,8 +133,9 @@ def screen_episodes(
         entry["seed"] = chosen.seed
         log.append(entry)
         out.append(chosen)
-    for env in envs.values():
-        env.close()
+    if close:  # False: the caller's make_env lends an environment it closes itself
+        for env in envs.values():
+            env.close()
     return out, log
 
 

@@ -52,6 +52,10 @@ class Track:
     build: Callable[[], list]  # -> list[envs.episodes.Episode]
     # unseen-scene tracks: the axes and unseen ranges this version pins (never the live ones)
     axes: tuple[tuple[str, dict[str, Any]], ...] = ()
+    # tracks whose released starts were screened (e.g. for blind-solvable tasks): episodes -> the
+    # same episodes with every start the release would have screened moved as it did; a hidden
+    # split's re-drawn seeds go through it, so that it draws from the released distribution
+    rescreen: Callable[[list], list] | None = None
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,8 @@ def _eval(args: argparse.Namespace) -> int:
     suite = suite.select(
         env=args.env, track=args.track, task=tasks, axis=args.axis, category=args.category, episodes=args.episodes
     )
+    if args.split == "hidden":  # its starts screened as the release screened its own
+        suite = suite.rescreened()
     if not suite.episodes:
         raise ValueError(f"no episode of suite {args.suite!r} matches --env/--task/--axis/--category")
     from gr_bench.agents import config_from_options

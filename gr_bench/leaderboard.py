@@ -211,7 +211,7 @@ def validate_submission(
         suite = suite.select(track=track)
         what = f"track {track} of {what}"
     if secret is not None:
-        suite = suite.with_secret(secret, phrasings)
+        suite = suite.with_secret(secret, phrasings).rescreened()
         released = {"version": released["version"], "hash": suite.hash, "episodes": len(suite.episodes)}
 
     ids = [r["episode_id"] for r in results["episodes"]]

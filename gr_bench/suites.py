@@ -67,7 +67,9 @@ class Suite:
         top submission can be re-run on initial states nobody tuned on. Each unseen-scene variation
         is drawn again from the secret within its axis's pinned unseen range, and with
         ``phrasings`` (a bank kept with the secret, never in the repository: task -> phrasings, or
-        task -> category -> phrasings) each instruction it covers is drawn from it instead."""
+        task -> category -> phrasings) each instruction it covers is drawn from it instead. A pure
+        function of the secret, run no simulation: where the release screened its starts, the
+        split is run after ``rescreened``."""
         if not secret.strip():
             raise ValueError("the secret for the hidden split is empty")
         check_phrasings(phrasings)
@@ -97,6 +99,25 @@ class Suite:
         return Suite(
             self.name, self.version, f"{self.description} (hidden split)", tuple(episodes), self.track, self.subset_of
         )
+
+    def rescreened(self) -> Suite:
+        """This suite with every start its release screened screened the same way
+        (``envs.family.Track.rescreen``, e.g. the tabletop's blind-solvable tasks from v3 on). A
+        hidden split (``with_secret``) re-draws seeds, so it goes through this before it is run, or
+        it would draw starts from another distribution than the released suite's. Runs the
+        simulator where a track screens (seconds per screened episode); else returns the suite."""
+        from envs.family import families
+
+        episodes = list(self.episodes)
+        for family in families():
+            track = family.track(self.name, self.version)
+            where = [i for i, e in enumerate(episodes) if e.env_id == family.env_id]
+            if track is None or track.rescreen is None or not where:
+                continue
+            moved = track.rescreen([episodes[i] for i in where])
+            for i, episode in zip(where, moved, strict=True):
+                episodes[i] = episode
+        return replace(self, episodes=tuple(episodes))
 
     def select(
         self,

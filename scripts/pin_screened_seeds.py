@@ -6,7 +6,8 @@ third of them) solves, and the scripted expert does. Tasks with an episode no se
 are written as `beside_headline`: reported apart from the headline score.
 
 Writes envs/tabletop/screened_seeds_v3.json and the motions screened against
-(tests/data/blind_motions_v3.npz, for the test that re-screens a sample).
+(envs/tabletop/blind_motions_v3.npz: a hidden split's starts are screened against them,
+``Suite.rescreened``, and a test re-screens a sample).
 
     python scripts/pin_screened_seeds.py [--data runs/reference/data/tabletop] [--workers 2]
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-MOTIONS = REPO / "tests" / "data" / "blind_motions_v3.npz"
+MOTIONS = REPO / "envs" / "tabletop" / "blind_motions_v3.npz"
 FOLDS = ("all", "f0", "f1", "f2")  # every demonstration, and those with episode index mod 3 = 0, 1, 2
 
 

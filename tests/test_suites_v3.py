@@ -13,7 +13,13 @@ from envs.tabletop.chains import CHAIN_LENGTH, candidate, infeasibility
 from envs.tabletop.feasibility import chain_infeasibility
 from envs.tabletop.state import SymbolicState
 from envs.tabletop.tasks import TASKS
-from envs.tabletop.tracks import LONG_HORIZON_PROTOCOLS, SCREENED_SEEDS, chain_pins, unscreened_v3_episodes
+from envs.tabletop.tracks import (
+    BLIND_MOTIONS,
+    LONG_HORIZON_PROTOCOLS,
+    SCREENED_SEEDS,
+    chain_pins,
+    unscreened_v3_episodes,
+)
 from gr_bench.results import aggregate
 from gr_bench.suites import get_suite
 
@@ -115,11 +121,9 @@ def test_screened_seeds_are_pinned_for_every_flagged_episode():
 
 def test_a_screened_start_is_chosen_again():
     """Re-screening a sample with the motions it was screened against picks the pinned seeds."""
-    from pathlib import Path
-
     from envs.blind_screen import screen_episodes
 
-    motions = np.load(Path(__file__).parent / "data" / "blind_motions_v3.npz")
+    motions = np.load(BLIND_MOTIONS)
     pins = json.loads(SCREENED_SEEDS.read_text())
     episodes = [e for e in unscreened_v3_episodes("seen") if e.episode_id in pins["seeds"]][::12]
     sequences: dict[str, list] = {}
@@ -128,6 +132,38 @@ def test_a_screened_start_is_chosen_again():
     flagged = {e.tasks[0] for e in episodes}
     screened, _ = screen_episodes(episodes, flagged, sequences, lambda env_id: gym.make(env_id, cameras=()).unwrapped)
     assert [e.seed for e in screened] == [pins["seeds"][e.episode_id] for e in episodes]
+
+
+def test_a_hidden_split_is_screened_as_the_release(env):
+    """A hidden split re-draws seeds: ``rescreened`` moves each valid start of a flagged task to one
+    no blind control solves and the expert does, as the release did; the rest stay as drawn."""
+    from envs.blind_screen import blind_solves, expert_solves
+    from gr_bench.suites import Suite
+
+    flagged = set(json.loads(SCREENED_SEEDS.read_text())["flags"]["tasks"])
+    motions = np.load(BLIND_MOTIONS)
+    sequences: dict[str, list] = {}
+    for key in motions.files:
+        sequences.setdefault(key.split("/")[0], []).append(motions[key])
+    ood = get_suite("ood-instruction").select(track="tabletop")
+    picked = [
+        next(e for e in ood.episodes if e.tasks[0] == "push_red_block_left" and e.instruction_category == "eval"),
+        next(e for e in ood.episodes if e.tasks[0] == "push_red_block_left" and e.instruction_category == "invalid"),
+        next(e for e in ood.episodes if e.tasks[0] not in flagged and e.instruction_category == "eval"),
+    ]
+    # a secret under which the flagged start is blind-solvable as drawn (the screen must move it)
+    for k in range(40):
+        hidden = Suite(ood.name, ood.version, "a sample", tuple(picked), ood.track).with_secret(f"s{k}")
+        if blind_solves(env, hidden.episodes[0], sequences):
+            break
+    else:
+        pytest.fail("no secret of 40 draws a blind-solvable start")
+    screened = hidden.rescreened()
+    moved, invalid, other = screened.episodes
+    assert moved.seed != hidden.episodes[0].seed
+    assert not blind_solves(env, moved, sequences) and expert_solves(env, moved)
+    assert (invalid, other) == hidden.episodes[1:]  # invalid requests and unflagged tasks are not screened
+    assert get_suite("smoke").rescreened() == get_suite("smoke")  # a suite nobody screened is left as it is
 
 
 def _record(task, success, headline=True, axis="none"):

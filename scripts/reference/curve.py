@@ -3,10 +3,11 @@
 Every checkpoint of the run (``--every`` apart) is evaluated on the same episodes: the ``seen``
 suite's episodes with seeds drawn from the public secret below (``--split hidden`` with a secret
 everybody knows), so the initial states are neither the released suite's, nor the maintainers'
-hidden split's, nor any demonstration's. The tabletop part is an evenly spaced subsample (every
-task appears); with ``--tidy-episodes`` some tidy episodes join it. Results go to
-``RUN/curve/TABLETOP+TIDY/step-N/`` (resumable: a finished step is not run again), ``RUN/curve.csv``
-and ``RUN/curve.png``.
+hidden split's, nor any demonstration's; from v3 on, the starts of blind-solvable tasks are screened
+as the release's were. The tabletop part is an evenly spaced subsample (every task appears); with
+``--tidy-episodes`` some tidy episodes join it. Results go to ``RUN/curve/vV-TABLETOP+TIDY/step-N/``
+(resumable: a finished step is not run again), ``RUN/curve-vV.csv`` and ``RUN/curve-vV.png`` (the
+points measured on seen v2, before v3 existed: ``--suite-version 2``, ``RUN/curve.csv``).
 
     python scripts/reference/curve.py --run runs/reference/gr1-tiny/train --agent gr1 --episodes 68
     python scripts/reference/curve.py --run runs/reference/gr3-tiny/train --agent gr3 --episodes 68 \
@@ -21,20 +22,21 @@ import json
 import os
 from pathlib import Path
 
-SLICE_VERSION = 2
+SLICE_VERSIONS = (2, 3)  # v2: the points measured before v3; v3: its rules, headline and screened starts
 VALIDATION_SECRET = "gr-bench public validation split"  # public on purpose: this slice is for choosing, not ranking
 
 
-def validation_suite(episodes: int, tidy_episodes: int):
+def validation_suite(episodes: int, tidy_episodes: int, version: int = 3):
     from gr_bench.suites import Suite, get_suite
 
-    # seen v2: the slice every curve point so far was measured on (v3's screened seeds would be
-    # re-drawn by the secret anyway, but its rules and headline differ: points would not compare)
-    seen = get_suite("seen", SLICE_VERSION).with_secret(VALIDATION_SECRET)
+    # v3 scores by rules 3, keeps blind-solvable tasks beside the headline and screens their
+    # starts; its slice is re-screened as the release was (``Suite.rescreened``), so it draws from
+    # the released distribution. v2's points (the curves measured before) do not compare with v3's.
+    seen = get_suite("seen", version).with_secret(VALIDATION_SECRET)
     chosen = seen.select(env="GRBench/Tabletop-v0", episodes=episodes).episodes
     if tidy_episodes:
         chosen += seen.select(env="GRBench/Tidy-v0", episodes=tidy_episodes).episodes
-    return Suite(seen.name, seen.version, f"{seen.description} (validation slice)", chosen)
+    return Suite(seen.name, seen.version, f"{seen.description} (validation slice)", chosen).rescreened()
 
 
 def main() -> None:
@@ -50,13 +52,16 @@ def main() -> None:
         "--steps", type=lambda text: [int(v) for v in text.split(",")], help="only these steps, e.g. 20000,30000"
     )
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--suite-version", type=int, choices=SLICE_VERSIONS, default=3, help="the seen version the slice is drawn from"
+    )
     parser.add_argument("--blind", action="store_true", help="also evaluate the blind control of each checkpoint")
     args = parser.parse_args()
     os.environ.setdefault("MUJOCO_GL", "egl")
     from gr_bench.evaluator import evaluate
 
     run = Path(args.run)
-    suite = validation_suite(args.episodes, args.tidy_episodes)
+    suite = validation_suite(args.episodes, args.tidy_episodes, args.suite_version)
     steps = sorted(
         int(p.name.split("-")[1])
         for p in (run / "checkpoints").glob("step-*")
@@ -64,6 +69,8 @@ def main() -> None:
     )
     rows = []
     slice_name = f"{args.episodes}+{args.tidy_episodes}"  # another slice is another folder
+    if args.suite_version != 2:  # (v2's folders were named before there was another version)
+        slice_name = f"v{args.suite_version}-{slice_name}"
     for step in steps:
         evaluated = (run / "curve" / slice_name / f"step-{step}" / "results.json").is_file()
         wanted = step in args.steps if args.steps else not step % args.every
@@ -96,12 +103,13 @@ def main() -> None:
                 print(f"step {step}{' blind' if blind else ''} {env}: {overall['successes']}/{overall['n']}")
     if not rows:
         raise SystemExit(f"no checkpoint of {run} at a multiple of {args.every} steps yet")
-    with open(run / "curve.csv", "w", newline="", encoding="utf-8") as f:
+    stem = "curve" if args.suite_version == 2 else f"curve-v{args.suite_version}"
+    with open(run / f"{stem}.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    plot(rows, run / "curve.png", f"{args.agent} ({run}) on the validation slice")
-    print(f"{run / 'curve.csv'}, {run / 'curve.png'}")
+    plot(rows, run / f"{stem}.png", f"{args.agent} ({run}) on the seen v{args.suite_version} validation slice")
+    print(f"{run / f'{stem}.csv'}, {run / f'{stem}.png'}")
 
 
 def plot(rows: list[dict], path: Path, title: str) -> None:
