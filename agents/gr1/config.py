@@ -37,6 +37,9 @@ class GR1Config:
     vision_config: dict[str, Any] = field(default_factory=dict)  # ViTMAEConfig fields when vision_encoder is None
     freeze_vision: bool = True  # GR-1 keeps its MAE-pretrained ViT frozen
     image_size: int = 224  # both cameras are resized to this square size (pixels)
+    # training only: shift each window's frames by up to this many pixels (DrQ's random shift,
+    # agents/train/augment.py); 0 (GR-1's recipe, and the shipped gr1-tiny) shifts nothing
+    augment_shift: int = 0
     resampler_latents: int = 9  # perceiver resampler output tokens per camera
     resampler_layers: int = 3  # perceiver resampler depth
     # --- state and action ---
@@ -58,6 +61,8 @@ class GR1Config:
         for name in ("hidden", "layers", "heads", "history", "image_size", "resampler_latents", "chunk", "future"):
             if getattr(self, name) < 1:
                 raise ValueError(f"GR1Config.{name} must be >= 1, got {getattr(self, name)}")
+        if self.augment_shift < 0:
+            raise ValueError(f"GR1Config.augment_shift must be >= 0 pixels, got {self.augment_shift}")
         if self.hidden % self.heads:
             raise ValueError(f"GR1Config.hidden ({self.hidden}) must be divisible by heads ({self.heads})")
         if self.decoder_hidden % self.decoder_heads:

@@ -146,9 +146,25 @@ class GR1(nn.Module):
         frames = {cam: self.decoder(out["obs_queries"][:, :, i].flatten(0, 1)) for i, cam in enumerate(CAMERAS)}
         return {"arm": arm, "gripper": gripper, "frames": frames}  # frames: cam -> (B*T, P, p*p*3)
 
+    def shifted(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """``batch`` with each camera's frames (and the future frames it predicts) shifted by one
+        random offset per window (``augment_shift`` pixels at most, of the frames as the data
+        gives them: the model's image size, as the fine-tuning data is loaded)."""
+        from agents.train.augment import random_shift
+
+        batch = dict(batch)
+        for cam in CAMERAS:
+            keys = [k for k in (cam, f"future_{cam}") if k in batch]
+            frames = [batch[k] for k in keys]  # uint8 (B, T, 3, h, w)
+            for key, frame in zip(keys, random_shift(frames, self.config.augment_shift), strict=True):
+                batch[key] = frame
+        return batch
+
     def loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         """Weighted sum of smooth-L1 (arm), BCE (gripper) and normalised-patch MSE (future frames)."""
         config = self.config
+        if self.training and config.augment_shift:
+            batch = self.shifted(batch)
         pred = self(batch)
         history_mask = batch["history_mask"]
         metrics: dict[str, float] = {}
