@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.cloth.env import GARMENTS, ClothEnv, _laid_out
+from envs.cloth.env import GARMENTS, ClothEnv, laid_out
 from envs.cloth.expert import ClothExpert, fit_flat
 from envs.cloth.garments import Garment
 from envs.cloth.sim import CONTROL_DT, RACK_BAR, ClothSnapshot
@@ -62,7 +62,7 @@ def test_coverage_of_a_flat_garment_is_its_area_and_a_folded_one_about_half():
     flat = np.c_[garment.points, np.zeros(len(garment.points))]
     assert coverage(garment, flat) == pytest.approx(max_coverage(garment))
     assert max_coverage(garment) == pytest.approx(garment.area, rel=0.1)
-    folded = _laid_out(garment, {"pose": [0, 0, 0], "folds": [[0.0, 0.0, 1]]})  # in half across x
+    folded = laid_out(garment, {"pose": [0, 0, 0], "folds": [[0.0, 0.0, 1]]})  # in half across x
     assert coverage(garment, folded) / max_coverage(garment) == pytest.approx(0.5, abs=0.08)
 
 
@@ -98,7 +98,7 @@ def test_fold_tolerances_grow_with_the_garment():
 def test_the_flat_fit_finds_the_flat_part_of_a_folded_garment():
     garment = GARMENTS["square"]
     state = {"pose": [0.02, -0.1, 0.2], "folds": [[0.3, 0.2, 1]]}
-    now = _laid_out(garment, state)
+    now = laid_out(garment, state)
     flat = fit_flat(garment, now)
     in_place = np.linalg.norm(flat - now[:, :2], axis=1) < 0.01
     assert in_place.mean() > 0.5  # the larger, unfolded part

@@ -123,7 +123,7 @@ class ClothEnv(gym.Env):
         )
         if task is not None:
             get_task(task)
-        _check_scene(scene)
+        check_scene(scene)
         if instruction_split not in SPLITS:
             raise ValueError(f"instruction_split must be 'train' or 'eval', got {instruction_split!r}")
         if render_mode not in (None, "rgb_array"):
@@ -192,24 +192,24 @@ class ClothEnv(gym.Env):
                     f"{variations['garment_shape']!r}; give one of them"
                 )
             scene = variations["garment_shape"]
-        scene = _check_scene(str(scene))
+        scene = check_scene(str(scene))
         instruction = checked_instruction(options.get("instruction"))
-        garment = _garment(scene, variations)
+        garment = scene_garment(scene, variations)
         if not task.feasible(garment):
-            raise ValueError(_infeasible(task, garment))
+            raise ValueError(infeasible_message(task, garment))
         sim = self._sim_for(garment)
         sim.set_material(garment)
         self.variations = apply_variations(sim, variations)
         rng = self.np_random
-        crumple = _crumple(variations) if task.name == "flatten" else {"folds": 0, "lines": "any"}
-        state = options.get("initial_state") or _draw_layout(garment, crumple, rng)
+        crumple = crumple_of(variations) if task.name == "flatten" else {"folds": 0, "lines": "any"}
+        state = options.get("initial_state") or draw_layout(garment, crumple, rng)
         self.instruction = instruction or str(rng.choice(instructions(task.name, self.instruction_split, scene)))
 
         mujoco.mj_resetData(sim.model, sim.data)
         sim.release()
         sim.arm.place(sim.data, self._home_q[garment.geometry_key], gripper_open=True)
         sim.place_rack(task.category == "hang")
-        sim.set_particles(_laid_out(garment, state))
+        sim.set_particles(laid_out(garment, state))
         sim.last_gripper_action = 1.0
         sim.forward()
         for _ in range(SETTLE_STEPS):
@@ -217,7 +217,7 @@ class ClothEnv(gym.Env):
         self.sim, self.garment, self.task = sim, garment, task
         self.initial_state = copy.deepcopy(state)
         self.scorer = Scorer(task, garment, sim.snapshot(), size_scale(garment))
-        self.max_steps = _budget(task, garment)
+        self.max_steps = task_budget(task, garment)
         self._steps = 0
         return self._observation(), self._info(*self.scorer.evaluate(sim.snapshot()))
 
@@ -266,7 +266,7 @@ class ClothEnv(gym.Env):
             raise RuntimeError("call reset() before begin_task()")
         parsed = get_task(task)
         if not parsed.feasible(self.garment):
-            raise ValueError(_infeasible(parsed, self.garment))
+            raise ValueError(infeasible_message(parsed, self.garment))
         instruction = checked_instruction(instruction)
         self.task = parsed
         self.instruction = instruction or str(
@@ -275,7 +275,7 @@ class ClothEnv(gym.Env):
         self.sim.place_rack(parsed.category == "hang")  # brought in for the hang, taken away after
         self.sim.forward()
         self.scorer = Scorer(parsed, self.garment, self.sim.snapshot(), size_scale(self.garment))
-        self.max_steps = _budget(parsed, self.garment)
+        self.max_steps = task_budget(parsed, self.garment)
         self._steps = 0
         return self._observation()
 
@@ -354,7 +354,7 @@ class ClothEnv(gym.Env):
             sim.last_gripper_action = state["gripper"]
 
 
-def _infeasible(task, garment: Garment) -> str:
+def infeasible_message(task, garment: Garment) -> str:
     if task.category == "hang":
         return f"task 'hang' is not set for a {garment.shape} (square and towel only: docs/cloth.md)"
     return f"task {task.name!r} has no fold on a {garment.shape}; its folds: {', '.join(garment.folds)}"
@@ -365,19 +365,19 @@ def size_scale(garment: Garment) -> float:
     return garment.width / GARMENTS[garment.shape].width
 
 
-def _budget(task, garment: Garment) -> int:
+def task_budget(task, garment: Garment) -> int:
     """Control steps before truncation: the task's, longer in proportion for a garment larger than
     its scene's (carries are longer); never shorter."""
     return int(round(task.steps * max(1.0, size_scale(garment))))
 
 
-def _check_scene(scene: str) -> str:
+def check_scene(scene: str) -> str:
     if scene not in GARMENTS:
         raise unknown_name_error("cloth scene (garment shape)", scene, tuple(GARMENTS))
     return scene
 
 
-def _garment(scene: str, variations: dict[str, Any]) -> Garment:
+def scene_garment(scene: str, variations: dict[str, Any]) -> Garment:
     """The scene's garment with the garment axes' values (scale and stiffness) applied."""
     from envs.cloth.variations import AXES
 
@@ -395,7 +395,7 @@ def _garment(scene: str, variations: dict[str, Any]) -> Garment:
     )
 
 
-def _crumple(variations: dict[str, Any]) -> dict[str, Any]:
+def crumple_of(variations: dict[str, Any]) -> dict[str, Any]:
     from envs.cloth.variations import AXES
 
     return AXES["crumple"].apply(None, variations.get("crumple", DEFAULT_CRUMPLE))
@@ -411,11 +411,14 @@ def _fold_angle(lines: str, rng: np.random.Generator) -> float:
     return float((side + rng.choice([-1, 1]) * off) % np.pi)
 
 
-def _draw_layout(garment: Garment, crumple: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
-    """Where the garment lies and the random folds it starts with, as plain JSON: ``pose``
-    [x, y, yaw] and ``folds``, each [angle of the fold line's normal (rad), its offset from the
-    centre as a fraction of the garment's half size, which side (+1/-1) is laid over]."""
-    centre = CLOTH_CENTRE + rng.uniform(-CENTRE_JITTER, CENTRE_JITTER, 2)
+def draw_layout(
+    garment: Garment, crumple: dict[str, Any], rng: np.random.Generator, centre: np.ndarray = CLOTH_CENTRE
+) -> dict[str, Any]:
+    """Where the garment lies (within ``CENTRE_JITTER`` of ``centre``, world xy) and the random
+    folds it starts with, as plain JSON: ``pose`` [x, y, yaw] and ``folds``, each [angle of the
+    fold line's normal (rad), its offset from the centre as a fraction of the garment's half size,
+    which side (+1/-1) is laid over]."""
+    centre = centre + rng.uniform(-CENTRE_JITTER, CENTRE_JITTER, 2)
     yaw = rng.uniform(-YAW_JITTER, YAW_JITTER)
     folds = [
         [
@@ -428,7 +431,7 @@ def _draw_layout(garment: Garment, crumple: dict[str, Any], rng: np.random.Gener
     return {"pose": [round(float(centre[0]), 6), round(float(centre[1]), 6), round(float(yaw), 6)], "folds": folds}
 
 
-def _laid_out(garment: Garment, state: dict[str, Any]) -> np.ndarray:
+def laid_out(garment: Garment, state: dict[str, Any]) -> np.ndarray:
     """(N, 3) vertex positions of the garment laid out as ``state`` says: folded flat along each
     fold line in turn (a reflection, which keeps every distance within a layer), then posed."""
     return crumple_stages(garment, state)[-1]

@@ -60,28 +60,41 @@ RACK_RADIUS = 0.012
 RACK_PARKED = np.array([0.0, 0.0, -3.0])
 
 
-def build_model(garment: Garment) -> mujoco.MjModel:
-    """Compile the cloth table with ``garment`` (its geometry; the material is set per episode)."""
+def flex_xml(garment: Garment, z: float = 0.0, contype: int = 2, conaffinity: int = 2) -> str:
+    """The ``flexcomp`` of ``garment`` lying flat ``z`` above the world's origin (its vertices a
+    radius higher), colliding by the given bits with whatever surfaces let it (the cloth table's
+    plane and rack; never the robot)."""
     points = np.c_[garment.points, np.zeros(len(garment.points))]
     mass = GARMENT_MASS * garment.area / 0.09
-    cloth = (
+    return (
         f'<flexcomp name="cloth" type="direct" dim="2" radius="{VERTEX_RADIUS}" mass="{mass:.6g}" '
-        f'pos="0 0 {VERTEX_RADIUS}" rgba="0.2 0.4 0.8 1" '
+        f'pos="0 0 {z + VERTEX_RADIUS:g}" rgba="0.2 0.4 0.8 1" '
         f'point="{" ".join(f"{v:.6f}" for v in points.ravel())}" '
         f'element="{" ".join(str(int(k)) for k in garment.triangles.ravel())}">'
-        # collides with the table only (bits 2; the robot's geoms are 1); that contact takes the
-        # table plane's friction (its priority is higher), which set_material writes
-        '<contact condim="1" priority="2" solref="0.01 1" selfcollide="none" contype="2" conaffinity="2"/>'
+        # the contact takes the surface's friction (its priority is higher), which set_material writes
+        f'<contact condim="1" priority="2" solref="0.01 1" selfcollide="none" contype="{contype}" '
+        f'conaffinity="{conaffinity}"/>'
         f'<elasticity young="{REFERENCE_YOUNG:g}" poisson="0.2" thickness="0.002" elastic2d="both"/>'
         "</flexcomp>"
     )
-    grasps = "".join(
-        f'<connect name="grasp_{k}" body1="panda_hand" body2="cloth_{k}" anchor="0 0 0" active="false" '
+
+
+def grasps_xml(garment: Garment, hand: str, prefix: str = "grasp") -> str:
+    """One inactive ``connect`` constraint per vertex of ``garment`` to the body ``hand``: the grasp
+    rule switches them on (``{prefix}_{k}``)."""
+    return "".join(
+        f'<connect name="{prefix}_{k}" body1="{hand}" body2="cloth_{k}" anchor="0 0 0" active="false" '
         'solref="0.005 1"/>'
-        for k in range(len(points))
+        for k in range(len(garment.points))
     )
+
+
+def build_model(garment: Garment) -> mujoco.MjModel:
+    """Compile the cloth table with ``garment`` (its geometry; the material is set per episode)."""
+    # the cloth collides with the table only (bits 2; the robot's geoms are 1)
     text = asset_path("cloth_table.xml").read_text()
-    text = text.replace("<!-- cloth -->", cloth).replace("<!-- grasps -->", grasps)
+    text = text.replace("<!-- cloth -->", flex_xml(garment))
+    text = text.replace("<!-- grasps -->", grasps_xml(garment, "panda_hand"))
     assets = {"panda.xml": asset_path("panda.xml").read_bytes()}
     return mujoco.MjModel.from_xml_string(text, assets)
 

@@ -11,14 +11,19 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.robots.bytemini import (
-    ARM_MAX_SPEED,
-    BASE_MAX_SPEED,
     HEAD_PAN,
     HEAD_TILT,
     LIFT_HEIGHT,
     REST_POSTURE,
     SIDES,
     grasp_orientation,
+)
+from envs.robots.bytemini_control import (
+    action_space,
+    apply_action,
+    check_posture,
+    joint_targets,
+    no_op_action,
 )
 from envs.tidy.language import SPLITS, instructions
 from envs.tidy.layout import choose_objects, place_clutter, place_objects
@@ -29,18 +34,14 @@ from envs.tidy.variations import DEFAULT_OBJECT_COUNT, check_variations
 from envs.tidy.variations import apply as apply_variations
 from envs.utils.conventions import (
     INSTRUCTION_CHARSET,
-    MAX_REL_ORN,
-    MAX_REL_POS,
     checked_instruction,
     real_action,
 )
 from envs.utils.physics_state import restore_physics, save_physics
 from envs.utils.rendering import CameraRenderers, camera_resolutions
-from envs.utils.rotations import euler_to_mat
 
 CAMERAS = ("head", "left_wrist", "right_wrist")
 DEFAULT_RESOLUTION = {"head": 224, "left_wrist": 128, "right_wrist": 128}  # pixels
-ACTION_MODES = ("joint", "ee")
 BASE_X = -0.12  # metres: where the base stands, its front 2 cm from the table's edge
 BASE_Y_START = (-0.1, 0.1)  # metres: the base starts anywhere in this range, facing the table
 # tool centre points at the start, base frame (m): above the table's near edge, pointing down
@@ -141,16 +142,11 @@ class TidyEnv(gym.Env):
         if task is not None:
             get_task(task)
         get_scene(scene)
-        if action_mode not in ACTION_MODES:
-            raise ValueError(f"action_mode must be 'joint' or 'ee', got {action_mode!r}")
+        check_posture(action_mode, lift, head)
         if instruction_split not in SPLITS:
             raise ValueError(f"instruction_split must be 'train' or 'eval', got {instruction_split!r}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        if not 0.0 <= lift <= 0.3:
-            raise ValueError(f"lift must be between 0 and 0.3 m, got {lift!r}")
-        if len(head) != 2 or not (-1.5 <= head[0] <= 1.5 and -0.5 <= head[1] <= 1.3):
-            raise ValueError(f"head must be (pan in [-1.5, 1.5], tilt in [-0.5, 1.3]) radians, got {head!r}")
         self.default_task = task
         self.default_scene = scene
         self.cameras = tuple(cameras)
@@ -170,8 +166,9 @@ class TidyEnv(gym.Env):
         self.observation_space = spaces.Dict(obs_spaces)
         self._sims: dict[str, TidySim] = {}
         self._home_q: dict[str, dict[str, np.ndarray]] = {}
-        self._joint_low, self._joint_high = self._joint_limits()
-        self.action_space, self.action_spec = self._action_space()
+        self.action_space, self.action_spec = action_space(
+            self._sim_for(self.default_scene).robot, action_mode, self.lift, self.head, CONTROL_DT
+        )
         self._renderers = CameraRenderers()  # kept across episodes and scenes
         self.sim: TidySim | None = None
         self.task: TidyTask | None = None
@@ -182,52 +179,6 @@ class TidyEnv(gym.Env):
         self.max_steps = 0
         self._steps = 0
         self._start = None
-
-    def _joint_limits(self) -> tuple[np.ndarray, np.ndarray]:
-        arms = self._sim_for(self.default_scene).robot.arms
-        return (
-            np.concatenate([arms[s].joint_low for s in SIDES]),
-            np.concatenate([arms[s].joint_high for s in SIDES]),
-        )
-
-    def _action_space(self) -> tuple[spaces.Box, dict[str, Any]]:
-        joints = [f"{side}_j{i}" for side in SIDES for i in range(1, 8)]
-        base = ["base_forward", "base_left", "base_yaw_rate"]
-        grippers = ["left_gripper", "right_gripper"]
-        common = {
-            "base": "forward and leftward velocity (m/s, robot frame), yaw rate (rad/s); limits 0.5, 0.5, 1.0",
-            "gripper": "+1 open, -1 close (>= 0 opens)",
-            "held": f"lift at {self.lift} m, head at pan {self.head[0]}, tilt {self.head[1]} rad",
-            "control_hz": 1 / CONTROL_DT,
-        }
-        if self.action_mode == "joint":
-            low = np.r_[-BASE_MAX_SPEED, self._joint_low, -1.0, -1.0].astype(np.float32)
-            high = np.r_[BASE_MAX_SPEED, self._joint_high, 1.0, 1.0].astype(np.float32)
-            spec = {
-                "shape": (19,),
-                "mode": "joint",
-                "layout": base + joints + grippers,
-                "frame": "robot (base); arm joints absolute",
-                "units": "base m/s and rad/s; arm joint position targets in rad, clipped to the joint ranges",
-                "arm_speed_limit": f"servo targets move towards the ones given at most {ARM_MAX_SPEED:g} rad/s",
-                "low": low.tolist(),
-                "high": high.tolist(),
-                **common,
-            }
-            return spaces.Box(low, high), spec
-        arm = ["x", "y", "z", "euler_x", "euler_y", "euler_z"]
-        low = np.r_[-BASE_MAX_SPEED, -np.ones(12), -1.0, -1.0].astype(np.float32)
-        spec = {
-            "shape": (17,),
-            "mode": "ee",
-            "layout": base + [f"{s}_{a}" for s in SIDES for a in arm] + grippers,
-            "frame": "robot (base): x forward, y left, z up",
-            "units": f"arms relative: {MAX_REL_POS} m and {MAX_REL_ORN} rad per unit, clipped to [-1, 1]",
-            "low": low.tolist(),
-            "high": (-low).tolist(),
-            **common,
-        }
-        return spaces.Box(low, -low), spec
 
     # --- scene management ------------------------------------------------------------------
     def _sim_for(self, scene: str) -> TidySim:
@@ -291,15 +242,8 @@ class TidyEnv(gym.Env):
         if not np.all(np.isfinite(action)):
             raise ValueError(f"action contains NaN or inf: {action.tolist()}")
         sim = self.sim
-        joints = self.joint_targets(action) if self.action_mode == "ee" else action[3:17]
-        sim.robot.set_base_velocity(sim.data, action[:3])
-        sim.robot.hold_posture(sim.data, self.lift, self.head)
-        for i, side in enumerate(SIDES):
-            arm = sim.robot.arms[side]
-            arm.set_joint_targets(sim.data, joints[7 * i : 7 * i + 7], max_change=ARM_MAX_SPEED * CONTROL_DT)
-            gripper_open = bool(action[-2 + i] >= 0)
-            arm.set_gripper(sim.data, gripper_open)
-            sim.last_gripper_action[side] = 1.0 if gripper_open else -1.0
+        opened = apply_action(sim.robot, sim.data, action, self.action_mode, self.lift, self.head, CONTROL_DT)
+        sim.last_gripper_action = {side: 1.0 if opened[side] else -1.0 for side in SIDES}
         sim.step()
         self._steps += 1
         success, progress, subtasks = self._evaluate()
@@ -309,30 +253,14 @@ class TidyEnv(gym.Env):
 
     def joint_targets(self, ee_action: np.ndarray) -> np.ndarray:
         """The 14 arm joint targets (rad; left arm, then right) that an end-effector action asks for
-        from the current state: what ``step`` does in ``ee`` mode, for turning end-effector commands
-        (the scripted expert's, say) into GR-3's joint actions."""
-        sim = self.sim
-        origin, rot = sim.robot.base_frame(sim.data)
-        targets = []
-        for i, side in enumerate(SIDES):
-            arm = sim.robot.arms[side]
-            rel = np.clip(ee_action[3 + 6 * i : 9 + 6 * i], -1.0, 1.0)
-            pos, mat = arm.tcp_pose(sim.data)
-            pos_base, mat_base = rot.T @ (pos - origin), rot.T @ mat
-            target_pos = origin + rot @ (pos_base + rel[:3] * MAX_REL_POS)
-            target_mat = rot @ euler_to_mat(rel[3:6] * MAX_REL_ORN) @ mat_base
-            targets.append(arm.solve_ik(sim.data, target_pos, target_mat))
-        return np.concatenate(targets)
+        from the current state (``envs.robots.bytemini_control.joint_targets``)."""
+        return joint_targets(self.sim.robot, self.sim.data, ee_action)
 
     def no_op_action(self) -> np.ndarray:
         """The action that keeps the robot as it is: base still, grippers open, and the arms at
         their current joint targets (joint mode) or not moving (end-effector mode)."""
-        if self.action_mode == "joint" and self.sim is not None:
-            joints = [arm.joint_positions(self.sim.data) for arm in self.sim.robot.arms.values()]
-            return np.r_[np.zeros(3), *joints, 1.0, 1.0]
-        action = np.zeros(self.action_space.shape)
-        action[-2:] = 1.0
-        return action
+        sim = self.sim
+        return no_op_action(sim and sim.robot, sim and sim.data, self.action_mode, self.action_space.shape)
 
     def untouched(self) -> bool:
         """Whether no object on the table has moved more than 2 cm or is held since the task began:

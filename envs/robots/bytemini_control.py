@@ -1,0 +1,131 @@
+"""How an agent commands ByteMini, shared by every ByteMini environment (the tidying room, the
+cloth room): the action spaces, turning an action into servo targets, and the no-op.
+
+``joint`` (default), 19-D, as GR-3 commands the robot: base forward and leftward velocity (m/s,
+robot frame) and yaw rate (rad/s); each arm's 7 joint position targets (rad, absolute, clipped to
+the joint ranges; the servo target moves towards them at most ``ARM_MAX_SPEED``); the two grippers.
+``ee``, 17-D: the same base velocities; each tool centre point's relative motion, xyz
+(``MAX_REL_POS`` per unit) and extrinsic-xyz euler rotation (``MAX_REL_ORN`` per unit), in the base
+frame, relative to the measured pose as CALVIN's; the grippers. Grippers >= 0 open. The lift and
+head are held at configured poses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mujoco
+import numpy as np
+from gymnasium import spaces
+
+from envs.robots.bytemini import ARM_MAX_SPEED, BASE_MAX_SPEED, SIDES, ByteMini
+from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS
+from envs.utils.rotations import euler_to_mat
+
+ACTION_MODES = ("joint", "ee")
+
+
+def check_posture(action_mode: str, lift: float, head: tuple[float, float]) -> None:
+    """One clear error for an action mode, lift or head pose ByteMini does not have."""
+    if action_mode not in ACTION_MODES:
+        raise ValueError(f"action_mode must be 'joint' or 'ee', got {action_mode!r}")
+    if not 0.0 <= lift <= 0.3:
+        raise ValueError(f"lift must be between 0 and 0.3 m, got {lift!r}")
+    if len(head) != 2 or not (-1.5 <= head[0] <= 1.5 and -0.5 <= head[1] <= 1.3):
+        raise ValueError(f"head must be (pan in [-1.5, 1.5], tilt in [-0.5, 1.3]) radians, got {head!r}")
+
+
+def action_space(
+    robot: ByteMini, action_mode: str, lift: float, head: tuple[float, float], control_dt: float
+) -> tuple[spaces.Box, dict[str, Any]]:
+    """The Box of ``action_mode`` and its spec (layout, frames, units, limits) as data."""
+    joint_low = np.concatenate([robot.arms[s].joint_low for s in SIDES])
+    joint_high = np.concatenate([robot.arms[s].joint_high for s in SIDES])
+    joints = [f"{side}_j{i}" for side in SIDES for i in range(1, 8)]
+    base = ["base_forward", "base_left", "base_yaw_rate"]
+    grippers = ["left_gripper", "right_gripper"]
+    common = {
+        "base": "forward and leftward velocity (m/s, robot frame), yaw rate (rad/s); limits 0.5, 0.5, 1.0",
+        "gripper": "+1 open, -1 close (>= 0 opens)",
+        "held": f"lift at {lift} m, head at pan {head[0]}, tilt {head[1]} rad",
+        "control_hz": 1 / control_dt,
+    }
+    if action_mode == "joint":
+        low = np.r_[-BASE_MAX_SPEED, joint_low, -1.0, -1.0].astype(np.float32)
+        high = np.r_[BASE_MAX_SPEED, joint_high, 1.0, 1.0].astype(np.float32)
+        spec = {
+            "shape": (19,),
+            "mode": "joint",
+            "layout": base + joints + grippers,
+            "frame": "robot (base); arm joints absolute",
+            "units": "base m/s and rad/s; arm joint position targets in rad, clipped to the joint ranges",
+            "arm_speed_limit": f"servo targets move towards the ones given at most {ARM_MAX_SPEED:g} rad/s",
+            "low": low.tolist(),
+            "high": high.tolist(),
+            **common,
+        }
+        return spaces.Box(low, high), spec
+    arm = ["x", "y", "z", "euler_x", "euler_y", "euler_z"]
+    low = np.r_[-BASE_MAX_SPEED, -np.ones(12), -1.0, -1.0].astype(np.float32)
+    spec = {
+        "shape": (17,),
+        "mode": "ee",
+        "layout": base + [f"{s}_{a}" for s in SIDES for a in arm] + grippers,
+        "frame": "robot (base): x forward, y left, z up",
+        "units": f"arms relative: {MAX_REL_POS} m and {MAX_REL_ORN} rad per unit, clipped to [-1, 1]",
+        "low": low.tolist(),
+        "high": (-low).tolist(),
+        **common,
+    }
+    return spaces.Box(low, -low), spec
+
+
+def joint_targets(robot: ByteMini, data: mujoco.MjData, ee_action: np.ndarray) -> np.ndarray:
+    """The 14 arm joint targets (rad; left arm, then right) that an end-effector action asks for
+    from the current state: what ``ee`` mode does, for turning end-effector commands (a scripted
+    expert's, say) into GR-3's joint actions."""
+    origin, rot = robot.base_frame(data)
+    targets = []
+    for i, side in enumerate(SIDES):
+        arm = robot.arms[side]
+        rel = np.clip(ee_action[3 + 6 * i : 9 + 6 * i], -1.0, 1.0)
+        pos, mat = arm.tcp_pose(data)
+        pos_base, mat_base = rot.T @ (pos - origin), rot.T @ mat
+        target_pos = origin + rot @ (pos_base + rel[:3] * MAX_REL_POS)
+        target_mat = rot @ euler_to_mat(rel[3:6] * MAX_REL_ORN) @ mat_base
+        targets.append(arm.solve_ik(data, target_pos, target_mat))
+    return np.concatenate(targets)
+
+
+def apply_action(
+    robot: ByteMini,
+    data: mujoco.MjData,
+    action: np.ndarray,
+    action_mode: str,
+    lift: float,
+    head: tuple[float, float],
+    control_dt: float,
+) -> dict[str, bool]:
+    """Write a checked action's servo targets (base, posture, arms, grippers); returns which
+    grippers it opens (side -> True)."""
+    joints = joint_targets(robot, data, action) if action_mode == "ee" else action[3:17]
+    robot.set_base_velocity(data, action[:3])
+    robot.hold_posture(data, lift, head)
+    opened = {}
+    for i, side in enumerate(SIDES):
+        arm = robot.arms[side]
+        arm.set_joint_targets(data, joints[7 * i : 7 * i + 7], max_change=ARM_MAX_SPEED * control_dt)
+        opened[side] = bool(action[-2 + i] >= 0)
+        arm.set_gripper(data, opened[side])
+    return opened
+
+
+def no_op_action(robot: ByteMini | None, data: mujoco.MjData | None, action_mode: str, shape: tuple) -> np.ndarray:
+    """The action that keeps the robot as it is: base still, grippers open, and the arms at
+    their current joint positions (joint mode) or not moving (end-effector mode)."""
+    if action_mode == "joint" and robot is not None:
+        joints = [arm.joint_positions(data) for arm in robot.arms.values()]
+        return np.r_[np.zeros(3), *joints, 1.0, 1.0]
+    action = np.zeros(shape)
+    action[-2:] = 1.0
+    return action
