@@ -15,8 +15,9 @@ __all__ = ["NAMESPACE", "register_all"]
 
 def register_all() -> None:
     from envs.cloth.family import CLOTH
+    from envs.cloth_bytemini.family import CLOTH_BYTEMINI
     from envs.tabletop.family import TABLETOP
     from envs.tidy.family import TIDY
 
-    for family in (TABLETOP, TIDY, CLOTH):
+    for family in (TABLETOP, TIDY, CLOTH, CLOTH_BYTEMINI):
         register_family(family)

@@ -102,7 +102,7 @@ class Suite:
 
     def rescreened(self) -> Suite:
         """This suite with every start its release screened screened the same way
-        (``envs.family.Track.rescreen``, e.g. the tabletop's blind-solvable tasks from v3 on). A
+        (``envs.family.Track.rescreen``: a family's starts screened for blind-solvable tasks). A
         hidden split (``with_secret``) re-draws seeds, so it goes through this before it is run, or
         it would draw starts from another distribution than the released suite's. Runs the
         simulator where a track screens (seconds per screened episode); else returns the suite."""

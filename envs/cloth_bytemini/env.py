@@ -1,0 +1,377 @@
+"""Deformable cloth with ByteMini, both arms: the Panda cloth table's garments and tasks, bimanual."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+from gymnasium import spaces
+
+from envs.cloth.env import (
+    SHAPE_INDEX,
+    check_scene,
+    crumple_of,
+    crumple_stages,
+    draw_layout,
+    infeasible_message,
+    scene_garment,
+    size_scale,
+    task_budget,
+)
+from envs.cloth.garments import Garment
+from envs.cloth.language import SPLITS, instructions
+from envs.cloth.sim import MAX_VERTICES
+from envs.cloth.tasks import Scorer, get_task, untouched
+from envs.cloth.variations import apply as apply_variations
+from envs.cloth.variations import check_variations
+from envs.cloth_bytemini.sim import CONTROL_DT, TABLE_Z, ClothRoomSim
+from envs.robots.bytemini import HEAD_PAN, HEAD_TILT, LIFT_HEIGHT, REST_POSTURE, SIDES, grasp_orientation
+from envs.robots.bytemini_control import action_space, apply_action, check_posture, joint_targets, no_op_action
+from envs.utils.conventions import INSTRUCTION_CHARSET, checked_instruction, real_action
+from envs.utils.physics_state import restore_physics, save_physics
+from envs.utils.rendering import CameraRenderers, camera_resolutions
+
+CAMERAS = ("head", "left_wrist", "right_wrist")
+DEFAULT_RESOLUTION = {"head": 224, "left_wrist": 128, "right_wrist": 128}  # pixels, as the tidying room's
+BASE = np.array([-0.12, 0.0, 0.0])  # metres, radians: where the base stands, its front 2 cm from the table
+CLOTH_CENTRE = np.array([0.45, 0.0])  # metres (world): where garments are laid out, between the hands
+# tool centre points at the start, base frame (m), pointing down: as the tidying room's
+HOME_TCP = {"left": np.array([0.32, 0.26, 1.0]), "right": np.array([0.32, -0.26, 1.0])}
+HOME_CLOSING = 0.0  # radians: at home the fingers close along the base's x axis (towards the garment)
+SETTLE_STEPS = 10  # control steps of physics after the garment is laid out
+
+
+class ClothByteMiniEnv(gym.Env):
+    """A garment on a table in front of ByteMini, to flatten or fold with both arms as asked.
+
+    ## Description
+    The Panda cloth table's garments, tasks, language and axes (``envs.cloth``), in the cloth room
+    (``envs/assets/cloth_room.xml``): a table 0.74 m high, ByteMini standing at its near edge. The
+    garment is the same flex sheet (``envs.cloth_bytemini.sim``); scenes ``square``, ``towel`` and
+    ``tshirt`` (held out). Tasks: ``flatten``, ``fold_in_half``, ``fold_diagonally`` and the two
+    invalid requests. ``hang`` is not set on ByteMini yet (its rack and milestones are the Panda
+    table's); asking for it is refused with one line.
+
+    ## The grasp rule
+    Per hand, as the Panda's: a closed gripper whose pads have closed to 3 cm or less attaches the
+    vertices of one sheet between its pads where they are; opening lets go. The cloth touches the
+    table and the rack only; the robot passes through it. Both hands may hold it at once.
+
+    ## Randomizations
+    Where the garment lies (its centre within 4 cm of (0.45, 0) m, heading within 15 degrees) and,
+    for ``flatten``, the random folds it starts with; the axes of ``envs.cloth.variations`` apply
+    when asked for, through ``reset(options={"variations": ...})``, and are in ``info``.
+
+    ## Success
+    As the Panda cloth table's (``envs.cloth.tasks.Scorer``): normalised coverage >= 0.85 for
+    flatten; the moving part within 4 cm of its mirror and the rest moved 3 cm or less for folds;
+    nothing held. Invalid requests: nothing held and nothing moved more than 2 cm; they never
+    terminate. Budgets as the Panda's, ``info["max_steps"]``.
+
+    ## Observation space
+    As the tidying room's: ``rgb_head`` (224x224x3), ``rgb_left_wrist`` and ``rgb_right_wrist``
+    (128x128x3), ``robot_obs`` (39,: ``envs.tidy.env.TidyEnv``'s layout); ``scene_obs`` (1202,;
+    privileged, never given to learned agents): the garment's shape index, its vertex count, then
+    every vertex's xyz (m), zeros past the count; ``instruction``.
+
+    ## Action space
+    As the tidying room's (``envs.robots.bytemini_control``): ``joint`` (default, 19-D, GR-3's
+    command: base velocities, 14 arm joint targets, 2 grippers) or ``ee`` (17-D: relative tool
+    motions in the base frame). Control runs at 20 Hz: 5 physics steps of 10 ms (the cloth's
+    integrator).
+
+    ## Arguments
+    ``task`` (default ``flatten``), ``scene`` (garment shape, default ``square``), ``cameras``,
+    ``resolution``, ``action_mode``, ``instruction_split`` (``train`` or ``eval``), ``lift``,
+    ``head``, ``render_mode``.
+
+    ## Version history
+    v0: first release (flatten and folds).
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1 / CONTROL_DT))}
+
+    def __init__(
+        self,
+        task: str | None = None,
+        scene: str = "square",
+        cameras: tuple[str, ...] | list[str] = CAMERAS,
+        resolution: dict[str, int | tuple[int, int]] | None = None,
+        action_mode: str = "joint",
+        instruction_split: str = "train",
+        lift: float = LIFT_HEIGHT,
+        head: tuple[float, float] = (HEAD_PAN, HEAD_TILT),
+        render_mode: str | None = None,
+    ):
+        self._init_kwargs = dict(
+            task=task,
+            scene=scene,
+            cameras=tuple(cameras),
+            resolution=resolution,
+            action_mode=action_mode,
+            instruction_split=instruction_split,
+            lift=lift,
+            head=tuple(head),
+            render_mode=render_mode,
+        )
+        if task is not None:
+            _check_task(task)
+        check_scene(scene)
+        check_posture(action_mode, lift, head)
+        if instruction_split not in SPLITS:
+            raise ValueError(f"instruction_split must be 'train' or 'eval', got {instruction_split!r}")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self.default_task = task
+        self.default_scene = scene
+        self.cameras = tuple(cameras)
+        self.resolution = camera_resolutions(cameras, resolution, DEFAULT_RESOLUTION)
+        self.action_mode = action_mode
+        self.instruction_split = instruction_split
+        self.lift = float(lift)
+        self.head = (float(head[0]), float(head[1]))
+        self.render_mode = render_mode
+        obs_spaces: dict[str, spaces.Space] = {
+            f"rgb_{c}": spaces.Box(0, 255, (*self.resolution[c], 3), np.uint8) for c in self.cameras
+        }
+        obs_spaces["robot_obs"] = spaces.Box(-np.inf, np.inf, (39,), np.float32)
+        obs_spaces["scene_obs"] = spaces.Box(-np.inf, np.inf, (2 + 3 * MAX_VERTICES,), np.float32)
+        obs_spaces["instruction"] = spaces.Text(max_length=512, min_length=0, charset=INSTRUCTION_CHARSET)
+        self.observation_space = spaces.Dict(obs_spaces)
+        self._sims: dict[tuple, ClothRoomSim] = {}
+        self._home_q: dict[tuple, dict[str, np.ndarray]] = {}
+        default = scene_garment(scene, {})
+        self.action_space, self.action_spec = action_space(
+            self._sim_for(default).robot, action_mode, self.lift, self.head, CONTROL_DT
+        )
+        self._renderers = CameraRenderers()
+        self.sim: ClothRoomSim | None = None
+        self.garment: Garment | None = None
+        self.task = None
+        self.scorer: Scorer | None = None
+        self.instruction = ""
+        self.variations: dict[str, Any] = {}
+        self.initial_state: dict[str, Any] = {}
+        self.max_steps = 0
+        self._steps = 0
+
+    # --- scene management ------------------------------------------------------------------
+    def _sim_for(self, garment: Garment) -> ClothRoomSim:
+        key = garment.geometry_key
+        if key not in self._sims:
+            sim = ClothRoomSim(garment)
+            self._sims[key] = sim
+            self._home_q[key] = _home_posture(sim, self.lift, self.head)
+        return self._sims[key]
+
+    # --- gym API ---------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        options = dict(options or {})
+        unknown = set(options) - {"task", "scene", "instruction", "variations", "initial_state"}
+        if unknown:
+            raise ValueError(
+                f"unknown reset options {sorted(unknown)}; allowed: task, scene, instruction, variations, initial_state"
+            )
+        variations = check_variations(options.get("variations"))
+        task = _check_task(options.get("task", self.default_task) or "flatten")
+        scene = options.get("scene", self.default_scene)
+        if "garment_shape" in variations:  # the shape axis is the scene, as the Panda table's
+            if "scene" in options and options["scene"] != variations["garment_shape"]:
+                raise ValueError(
+                    f"reset options name scene {options['scene']!r} but the garment_shape variation "
+                    f"{variations['garment_shape']!r}; give one of them"
+                )
+            scene = variations["garment_shape"]
+        scene = check_scene(str(scene))
+        instruction = checked_instruction(options.get("instruction"))
+        garment = scene_garment(scene, variations)
+        if not task.feasible(garment):
+            raise ValueError(infeasible_message(task, garment))
+        sim = self._sim_for(garment)
+        sim.set_material(garment)
+        self.variations = apply_variations(sim, variations)
+        rng = self.np_random
+        crumple = crumple_of(variations) if task.name == "flatten" else {"folds": 0, "lines": "any"}
+        state = options.get("initial_state") or draw_layout(garment, crumple, rng, CLOTH_CENTRE)
+        self.instruction = instruction or str(rng.choice(instructions(task.name, self.instruction_split, scene)))
+
+        mujoco.mj_resetData(sim.model, sim.data)
+        sim.release()
+        sim.robot.place(sim.data, BASE, self.lift, self.head, self._home_q[garment.geometry_key])
+        sim.set_particles(on_table(garment, state))
+        sim.last_gripper_action = {side: 1.0 for side in SIDES}
+        sim.forward()
+        for _ in range(SETTLE_STEPS):
+            sim.step()
+        self.sim, self.garment, self.task = sim, garment, task
+        self.initial_state = copy.deepcopy(state)
+        self.scorer = Scorer(task, garment, sim.snapshot(), size_scale(garment))
+        self.max_steps = task_budget(task, garment)
+        self._steps = 0
+        return self._observation(), self._info(*self.scorer.evaluate(sim.snapshot()))
+
+    def step(self, action):
+        if self.sim is None:
+            raise RuntimeError("call reset() before step()")
+        action = real_action(action)
+        shape = self.action_space.shape
+        if action.shape != shape:
+            raise ValueError(
+                f"action must have shape {shape} in action_mode {self.action_mode!r} "
+                f"({', '.join(self.action_spec['layout'][:3])}, ...); got shape {action.shape}"
+            )
+        if not np.all(np.isfinite(action)):
+            raise ValueError(f"action contains NaN or inf: {action.tolist()}")
+        sim = self.sim
+        opened = apply_action(sim.robot, sim.data, action, self.action_mode, self.lift, self.head, CONTROL_DT)
+        sim.last_gripper_action = {side: 1.0 if opened[side] else -1.0 for side in SIDES}
+        sim.step()
+        for side in SIDES:
+            sim.update_grasp(side, closed=not opened[side])
+        self._steps += 1
+        success, progress, details = self.scorer.evaluate(sim.snapshot())
+        terminated = success and self.task.category != "invalid"
+        truncated = self._steps >= self.max_steps and not terminated
+        return self._observation(), float(success), terminated, truncated, self._info(success, progress, details)
+
+    def joint_targets(self, ee_action: np.ndarray) -> np.ndarray:
+        """The 14 arm joint targets (rad; left arm, then right) that an end-effector action asks for
+        from the current state (``envs.robots.bytemini_control.joint_targets``)."""
+        return joint_targets(self.sim.robot, self.sim.data, ee_action)
+
+    def no_op_action(self) -> np.ndarray:
+        """Base still, grippers open, the arms where they are."""
+        sim = self.sim
+        return no_op_action(sim and sim.robot, sim and sim.data, self.action_mode, self.action_space.shape)
+
+    def untouched(self) -> bool:
+        """Nothing held and no vertex moved more than 2 cm since the task began (how an impossible
+        request is judged)."""
+        if self.sim is None:
+            raise RuntimeError("call reset() before untouched()")
+        return untouched(self.scorer.start, self.sim.snapshot())
+
+    def begin_task(self, task: str, instruction: str | None = None) -> dict[str, Any]:
+        """Start another task on the garment as it lies now, without a reset (chains: flatten, then
+        fold). Returns the observation with the new instruction."""
+        if self.sim is None:
+            raise RuntimeError("call reset() before begin_task()")
+        parsed = _check_task(task)
+        if not parsed.feasible(self.garment):
+            raise ValueError(infeasible_message(parsed, self.garment))
+        instruction = checked_instruction(instruction)
+        self.task = parsed
+        self.instruction = instruction or str(
+            self.np_random.choice(instructions(task, self.instruction_split, self.garment.shape))
+        )
+        self.scorer = Scorer(parsed, self.garment, self.sim.snapshot(), size_scale(self.garment))
+        self.max_steps = task_budget(parsed, self.garment)
+        self._steps = 0
+        return self._observation()
+
+    def render(self):
+        if self.sim is None:
+            raise RuntimeError("call reset() before render()")
+        return self._render_camera("head")
+
+    def close(self):
+        self._renderers.close()
+
+    # --- observations ----------------------------------------------------------------------
+    def _render_camera(self, camera: str) -> np.ndarray:
+        height, width = self.resolution[camera]
+        return self._renderers.render(self.sim, camera, height, width)
+
+    def _observation(self) -> dict[str, Any]:
+        obs: dict[str, Any] = {f"rgb_{c}": self._render_camera(c) for c in self.cameras}
+        obs["robot_obs"] = self.sim.robot_obs()
+        obs["scene_obs"] = self.sim.scene_obs(SHAPE_INDEX[self.garment.shape])
+        obs["instruction"] = self.instruction
+        return obs
+
+    def _info(self, success: bool, progress: float, details: dict) -> dict[str, Any]:
+        return {
+            "success": bool(success),
+            "progress": float(progress),
+            "task": self.task.name,
+            "category": self.task.category,
+            "scene": self.garment.shape,
+            "instruction": self.instruction,
+            "held": {side: len(self.sim.held(side)) for side in SIDES},
+            "score": {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in details.items()},
+            "max_steps": self.max_steps,
+            "initial_state": copy.deepcopy(self.initial_state),
+            "variations": copy.deepcopy(self.variations),
+        }
+
+    # --- pickling: rebuild the simulator, then restore its full state ------------------------
+    def __getstate__(self):
+        state = {"kwargs": self._init_kwargs, "np_random": self._np_random}
+        if self.sim is not None:
+            sim = self.sim
+            state.update(
+                garment=dataclasses.asdict(self.garment),
+                physics=save_physics(sim.model, sim.data),
+                anchors={side: sim.model.eq_data[sim.grasp_eq[side]].copy() for side in SIDES},
+                task=self.task.name,
+                instruction=self.instruction,
+                variations=self.variations,
+                initial_state=self.initial_state,
+                start=self.scorer.start,
+                steps=(self._steps, self.max_steps),
+                gripper=dict(sim.last_gripper_action),
+            )
+        return state
+
+    def __setstate__(self, state):
+        self.__init__(**state["kwargs"])
+        self._np_random = state["np_random"]
+        if "garment" in state:
+            garment = Garment(**{**state["garment"], "rgb": tuple(state["garment"]["rgb"])})
+            sim = self.sim = self._sim_for(garment)
+            sim.set_material(garment)
+            self.garment = garment
+            self.variations = apply_variations(sim, state["variations"])
+            for side in SIDES:
+                sim.model.eq_data[sim.grasp_eq[side]] = state["anchors"][side]
+            restore_physics(sim.model, sim.data, state["physics"])
+            self.task = get_task(state["task"])
+            self.instruction = state["instruction"]
+            self.initial_state = state["initial_state"]
+            self.scorer = Scorer(self.task, garment, state["start"], size_scale(garment))
+            self._steps, self.max_steps = state["steps"]
+            sim.last_gripper_action = dict(state["gripper"])
+
+
+def _check_task(name: str):
+    task = get_task(name)
+    if task.category == "hang":
+        raise ValueError(
+            "task 'hang' is not set on ByteMini yet (its rack and milestones are the Panda cloth table's, "
+            "GRBench/Cloth-v0; docs/cloth.md)"
+        )
+    return task
+
+
+def on_table(garment: Garment, state: dict[str, Any]) -> np.ndarray:
+    """(N, 3) vertex positions of the garment laid out as ``state`` says, on the cloth room's table."""
+    return crumple_stages(garment, state)[-1] + [0.0, 0.0, TABLE_Z]
+
+
+def _home_posture(sim: ClothRoomSim, lift: float, head: tuple[float, float]) -> dict[str, np.ndarray]:
+    """Arm joints that put each tool centre point at its home pose, pointing down."""
+    q = {side: REST_POSTURE.copy() for side in SIDES}
+    for _ in range(20):
+        sim.robot.place(sim.data, BASE, lift, head, q)
+        sim.forward()
+        origin, rot = sim.robot.base_frame(sim.data)
+        q = {
+            side: arm.solve_ik(sim.data, origin + rot @ HOME_TCP[side], rot @ grasp_orientation(HOME_CLOSING))
+            for side, arm in sim.robot.arms.items()
+        }
+    return q

@@ -1,0 +1,245 @@
+"""Scripted bimanual expert for ByteMini's cloth tasks, planning from privileged particle positions.
+
+It plans as the Panda's expert (``envs.cloth.expert``: the same choice of which vertex goes where)
+and moves with two hands where a task has two corners to carry:
+
+- ``flatten``: undo the start's random folds, last first, then pull the edge vertex farthest from a
+  rigid fit of the flat garment, until normalised coverage passes the threshold with a margin;
+  each pull is one pick-and-place by the hand on the pick's side (left: +y), the other waiting at
+  home.
+- ``fold_in_half``: the fold with the shortest carry among those whose two corners lie one on
+  each hand's side (any fold where none does); both hands take the moving part's two corners at
+  once and lay them on their mirror vertices together (the flap turns over as one);
+  then, where a soft flap still lies short, one hand lays its worst edge vertex down.
+- ``fold_diagonally``: the one corner, by the hand on its side.
+- invalid requests: hold still.
+
+It commands the robot like any agent: end-effector motions turned into GR-3's joint targets when
+the environment runs in ``joint`` mode (as the tidying expert), so its demonstrations live in the
+environment's action space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from envs.cloth.expert import (
+    ARC_HEIGHT,
+    ARC_POINTS,
+    FLATTEN_MARGIN,
+    MAX_FIXES,
+    MAX_MOVES,
+    carry_distance,
+    flatten_move,
+    fold_corners,
+    fold_fix,
+    unfold_moves,
+)
+from envs.cloth.tasks import FLATTEN_SUCCESS
+from envs.cloth_bytemini.env import HOME_CLOSING, HOME_TCP
+from envs.cloth_bytemini.sim import TABLE_Z
+from envs.robots.bytemini import SIDES, grasp_orientation
+from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS
+from envs.utils.rotations import mat_to_euler, rotvec_from_mat
+
+CLOSING = 0.0  # radians: the fingers close along world x throughout
+POS_TOLERANCE = 0.01  # metres
+ROT_TOLERANCE = 0.1  # radians
+GRIPPER_WAIT = 4  # control steps for the fingers to close or open
+TIMEOUT = 50  # control steps before giving up on a waypoint
+APPROACH_Z = TABLE_Z + 0.08  # metres: the tool centre point above a pick or place point
+GRASP_Z = TABLE_Z + 0.024  # ... for a pinch: the pads reach 22 mm past it (bytemini.xml)
+PLACE_Z = TABLE_Z + 0.045  # ... where a carried vertex is let go
+CARRY_SPEED = 0.7  # of the largest step, carrying cloth
+
+
+@dataclass
+class Hand:
+    """One hand's aim in a waypoint: world position (None: stay where it is), gripper, and the
+    vertex it follows across (a pinch aims at where that vertex lies now)."""
+
+    pos: np.ndarray | None
+    open_: bool
+    vertex: int | None = None
+
+
+@dataclass
+class Waypoint:
+    hands: dict[str, Hand]  # side -> aim; a side not named waits at home, open
+    tolerance: float = POS_TOLERANCE
+    across: float | None = None  # a pinch: reached when this close across and ``tolerance`` in height
+    wait: int = 0
+    speed: float = 1.0
+    steps: int = field(default=0, repr=False)
+    held: int = field(default=0, repr=False)
+
+
+class ClothByteMiniExpert:
+    """Privileged scripted policy: ``reset()`` after the env's reset, then ``act()`` each step."""
+
+    def __init__(self, env):
+        self.env = env.unwrapped
+        self.plan: list[Waypoint] = []
+
+    def reset(self, instruction: str | None = None) -> None:
+        if self.env.sim is None:
+            raise RuntimeError("reset the environment before the expert")
+        self.plan, self._moves, self._fixes = [], 0, 0
+        self._corners: list[tuple[int, int]] | None = None
+        self._fold: str | None = None
+        self._unfold = None
+
+    def act(self, observation=None) -> np.ndarray:
+        while self.plan and self._done(self.plan[0]):
+            self.plan.pop(0)
+        if not self.plan:
+            self.plan = self._next_moves()
+        if not self.plan:
+            return self.env.no_op_action()
+        return self._action(self.plan[0])
+
+    # --- following waypoints ---------------------------------------------------------------------
+    def _aims(self, wp: Waypoint) -> dict[str, tuple[np.ndarray, np.ndarray, bool]]:
+        sim = self.env.sim
+        origin, rot = sim.robot.base_frame(sim.data)
+        particles = sim.particles()
+        aims = {}
+        for side in SIDES:
+            hand = wp.hands.get(side)
+            pos, _ = sim.robot.arms[side].tcp_pose(sim.data)
+            if hand is None:
+                aim, open_ = origin + rot @ HOME_TCP[side], True
+            else:
+                if hand.pos is None:
+                    hand.pos = pos.copy()
+                aim, open_ = np.array(hand.pos, dtype=float), hand.open_
+                if hand.vertex is not None:
+                    aim[:2] = particles[hand.vertex, :2]
+            mat = rot @ grasp_orientation(HOME_CLOSING if hand is None else CLOSING)
+            aims[side] = (aim, mat, open_)
+        return aims
+
+    def _done(self, wp: Waypoint) -> bool:
+        sim = self.env.sim
+        wp.steps += 1
+        reached = True
+        for side, (aim, mat, _) in self._aims(wp).items():
+            if side not in wp.hands:
+                continue
+            pos, now = sim.robot.arms[side].tcp_pose(sim.data)
+            error = aim - pos
+            close = (
+                np.linalg.norm(error) < wp.tolerance
+                if wp.across is None
+                else np.linalg.norm(error[:2]) < wp.across and abs(error[2]) < wp.tolerance
+            )
+            reached &= bool(close and np.linalg.norm(rotvec_from_mat(mat @ now.T)) < ROT_TOLERANCE)
+        wp.held += reached
+        return wp.held > wp.wait or wp.steps > TIMEOUT + wp.wait
+
+    def _action(self, wp: Waypoint) -> np.ndarray:
+        env, sim = self.env, self.env.sim
+        _, rot = sim.robot.base_frame(sim.data)
+        ee = np.zeros(17)
+        for i, (side, (aim, mat, open_)) in enumerate(self._aims(wp).items()):
+            pos, now = sim.robot.arms[side].tcp_pose(sim.data)
+            move = rot.T @ (aim - pos) / MAX_REL_POS
+            turn = mat_to_euler(rot.T @ mat @ now.T @ rot) / MAX_REL_ORN
+            ee[3 + 6 * i : 6 + 6 * i] = np.clip(move, -wp.speed, wp.speed)
+            ee[6 + 6 * i : 9 + 6 * i] = np.clip(turn, -1.0, 1.0)
+            ee[15 + i] = 1.0 if open_ else -1.0
+        if env.action_mode == "ee":
+            return ee
+        return np.r_[ee[:3], env.joint_targets(ee), ee[15:]]
+
+    # --- planning ------------------------------------------------------------------------------
+    def _next_moves(self) -> list[Waypoint]:
+        env = self.env
+        task, garment = env.task, env.garment
+        particles = env.sim.particles()
+        if task.category == "flatten":
+            _, _, details = env.scorer.evaluate(env.sim.snapshot())
+            if self._moves >= MAX_MOVES or details["normalised"] >= FLATTEN_SUCCESS + FLATTEN_MARGIN:
+                return []
+            self._moves += 1
+            if self._unfold is None:
+                self._unfold = unfold_moves(env)
+            move = None
+            while self._unfold and move is None:
+                move = self._unfold.pop(0)(particles)
+            pick, place = move or flatten_move(garment, particles)
+            return carry({_side(particles[pick]): (pick, place[:2])}, particles)
+        if task.category == "fold":
+            if self._corners is None:
+                # the shortest carry among the folds whose two corners lie one on each hand's side
+                # (a carry along the hands, not across the robot's centre line), if any has them
+                folds = task.folds(garment)
+                paired = [f for f in folds if _one_per_side(fold_corners(garment, f), particles)]
+                self._fold = min(paired or folds, key=lambda f: carry_distance(garment, particles, f))
+                self._corners = fold_corners(garment, self._fold)
+                # two corners at once, one per hand, where the fold has two on either side
+                pair = _one_per_side(self._corners, particles)
+                if pair:
+                    self._corners = [c for c in self._corners if c not in pair.values()]
+                    return carry({side: (c, particles[o, :2]) for side, (c, o) in pair.items()}, particles)
+            if self._corners:
+                corner, onto = self._corners.pop(0)
+                return carry({_side(particles[corner]): (corner, particles[onto, :2])}, particles)
+            fix = None
+            if self._fixes < MAX_FIXES:
+                fix = fold_fix(garment, self._fold, particles, env.scorer.fold_tolerance)
+            if fix is not None:
+                self._fixes += 1
+                vertex, onto = fix
+                return carry({_side(particles[vertex]): (vertex, particles[onto, :2])}, particles)
+        return []
+
+
+def _side(point: np.ndarray) -> str:
+    """The hand on the point's side of the garment's centre line (left: +y)."""
+    return "left" if point[1] >= 0.0 else "right"
+
+
+def _one_per_side(corners: list[tuple[int, int]], particles: np.ndarray) -> dict[str, tuple[int, int]]:
+    """The fold's two farthest corners as (side -> corner), when they lie on opposite sides of the
+    robot's centre line (one per hand); else nothing."""
+    if len(corners) < 2:
+        return {}
+    a, b = corners[0], corners[1]
+    sides = {_side(particles[a[0]]): a, _side(particles[b[0]]): b}
+    return sides if len(sides) == 2 else {}
+
+
+def carry(moves: dict[str, tuple[int, np.ndarray]], particles: np.ndarray) -> list[Waypoint]:
+    """Waypoints that pinch each named hand's vertex (side -> (vertex, where to lay it, world xy)),
+    carry them together along half circles (a corner's path as its flap turns over) and lay them
+    down; the hands not named wait at home."""
+    picks = {side: particles[v, :2] for side, (v, _) in moves.items()}
+    places = {side: np.asarray(p, dtype=float)[:2] for side, (_, p) in moves.items()}
+    radius = max(0.5 * float(np.linalg.norm(places[s] - picks[s])) for s in moves)
+
+    def at(z: dict[str, float] | float, xy: dict[str, np.ndarray], open_: bool, follow: bool = False):
+        return {
+            side: Hand(
+                np.r_[xy[side], z[side] if isinstance(z, dict) else z], open_, moves[side][0] if follow else None
+            )
+            for side in moves
+        }
+
+    arc = []
+    for a in np.linspace(0, np.pi, ARC_POINTS + 2)[1:-1]:
+        xy = {s: picks[s] + (places[s] - picks[s]) * (1 - np.cos(a)) / 2 for s in moves}
+        z = PLACE_Z + (ARC_HEIGHT * radius) * np.sin(a)
+        arc.append(Waypoint(at(z, xy, False), tolerance=0.02, speed=CARRY_SPEED))
+    return [
+        Waypoint(at(APPROACH_Z, picks, True, follow=True), tolerance=0.015),
+        Waypoint(at(GRASP_Z, picks, True, follow=True), tolerance=0.012, across=0.004, speed=0.5),
+        Waypoint(at(GRASP_Z, picks, False), tolerance=0.02, wait=GRIPPER_WAIT),
+        Waypoint(at(PLACE_Z + 0.01, picks, False), tolerance=0.015, speed=CARRY_SPEED),
+        *arc,
+        Waypoint(at(PLACE_Z, places, False), tolerance=0.012, speed=CARRY_SPEED),
+        Waypoint(at(PLACE_Z, places, True), tolerance=0.03, wait=GRIPPER_WAIT),
+        Waypoint(at(APPROACH_Z, places, True), tolerance=0.02),
+    ]

@@ -1,0 +1,211 @@
+"""The cloth room's simulation: ByteMini at a table with one garment, its particles, two hands' grasps.
+
+The garment is the Panda cloth table's flex (``envs.cloth.sim.flex_xml``: same elasticity, same
+integrator, same grasp rule), lying on a table 0.74 m high in front of ByteMini
+(``envs/assets/cloth_room.xml``). Each hand has its own set of grasp constraints, one per vertex.
+
+**The grasp rule**, per hand (as the Panda's, ``envs.cloth.sim``): when that gripper is commanded
+closed and its pads have closed to at most ``PINCH_WIDTH``, every vertex inside the box between its
+pads (in the tool frame: ``PAD_HALF_X`` across the pads, the pads' opening along the closing axis,
+``PAD_Z`` along the fingers plus ``TIP_REACH`` past their tips, each grown by the vertex radius)
+that lies, on the flat garment, within 1.5 grid spacings of the pinched vertex nearest the
+fingers' axis is attached to the hand where it is; opening lets go. An open gripper, or one closed
+away from the cloth, attaches nothing. Both hands may hold the garment at once (two corners).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from envs.assets import asset_path
+from envs.cloth.garments import Garment
+from envs.cloth.sim import (
+    MAX_QVEL,
+    MAX_VERTICES,
+    PINCH_WIDTH,
+    REFERENCE_YOUNG,
+    SAME_SHEET,
+    TIP_REACH,
+    VERTEX_RADIUS,
+    ClothSnapshot,
+    flex_xml,
+    grasps_xml,
+)
+from envs.errors import PhysicsError
+from envs.robots.bytemini import SIDES, ByteMini
+from envs.utils.appearance import Appearance
+from envs.utils.rotations import mat_to_euler
+
+PHYSICS_DT = 0.01  # seconds (cloth_room.xml): the cloth's integrator, which ByteMini holds under
+N_SUBSTEPS = 5  # physics steps per control step
+CONTROL_DT = PHYSICS_DT * N_SUBSTEPS  # seconds: 20 Hz control, as the tidying room's
+TABLE_Z = 0.74  # metres: the table top (cloth_room.xml)
+CLOTH_BITS = 4  # the cloth's contype and conaffinity: the table plane and the rack only, never the robot
+# the box between a ByteMini hand's pads, tool frame (bytemini.xml: pads 24 mm wide, 62 mm long,
+# reaching 22 mm past the tool centre point); across the closing axis it is the pads' opening
+PAD_HALF_X = 0.012
+PAD_Z = (-0.04, 0.022)
+VISUAL_FIELDS = ("flex_rgba", "geom_rgba", "light_diffuse", "light_dir")
+
+
+def build_model(garment: Garment) -> mujoco.MjModel:
+    """Compile the cloth room with ``garment`` (its geometry; the material is set per episode)."""
+    grasps = "".join(grasps_xml(garment, f"{side}_finger_a", f"grasp_{side}") for side in SIDES)
+    text = asset_path("cloth_room.xml").read_text()
+    text = text.replace("<!-- cloth -->", flex_xml(garment, TABLE_Z, CLOTH_BITS, CLOTH_BITS))
+    text = text.replace("<!-- grasps -->", grasps)
+    return mujoco.MjModel.from_xml_string(text, {"bytemini.xml": asset_path("bytemini.xml").read_bytes()})
+
+
+class ClothRoomSim(Appearance):
+    """One garment geometry in the cloth room: model, data, ByteMini, the particles, the grasps."""
+
+    def __init__(self, garment: Garment):
+        self.garment = garment
+        self.model = m = build_model(garment)
+        self.data = mujoco.MjData(m)
+        self.robot = ByteMini(m)
+        self.n = len(garment.points)
+        if self.n > MAX_VERTICES:
+            raise ValueError(f"a garment of {self.n} vertices does not fit scene_obs (at most {MAX_VERTICES})")
+        self.flex_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_FLEX, "cloth")
+        start = int(m.flex_vertadr[self.flex_id])
+        self._vert_bodies = m.flex_vertbodyid[start : start + self.n].copy()
+        joints = [m.body_jntadr[b] for b in self._vert_bodies]
+        self._qadr = np.array([[m.jnt_qposadr[j + a] for a in range(3)] for j in joints])
+        self._dadr = np.array([[m.jnt_dofadr[j + a] for a in range(3)] for j in joints])
+        self.grasp_eq = {side: np.array([m.equality(f"grasp_{side}_{k}").id for k in range(self.n)]) for side in SIDES}
+        self._finger = {side: m.body(f"{side}_finger_a").id for side in SIDES}
+        self._table = m.geom("table_surface").id
+        self._stiffness = m.flex_stiffness.copy()
+        self._bending = m.flex_bending.copy()
+        self.last_gripper_action = {side: 1.0 for side in SIDES}
+        self.scene = _SceneName(garment.shape)
+        self._remember_appearance(VISUAL_FIELDS)
+
+    # --- material ---------------------------------------------------------------------------
+    def set_material(self, garment: Garment) -> None:
+        """Write a garment's stiffness, friction and colour into the model (geometry must match)."""
+        if garment.geometry_key != self.garment.geometry_key:
+            raise ValueError(f"garment {garment.geometry_key} does not match this model's {self.garment.geometry_key}")
+        scale = garment.young / REFERENCE_YOUNG
+        self.model.flex_stiffness[:] = self._stiffness * scale
+        self.model.flex_bending[:] = self._bending * scale
+        self.model.geom_friction[self._table, 0] = garment.friction
+        self.model.flex_rgba[self.flex_id] = [*garment.rgb, 1.0]
+        self.garment = garment
+
+    # --- particles ----------------------------------------------------------------------------
+    def particles(self) -> np.ndarray:
+        """(N, 3) vertex positions, world frame, metres."""
+        return self.data.xpos[self._vert_bodies].copy()
+
+    def set_particles(self, positions: np.ndarray) -> None:
+        """Put every vertex at ``positions`` (N, 3), at rest."""
+        rest = self.model.body_pos[self._vert_bodies]
+        self.data.qpos[self._qadr] = positions - rest
+        self.data.qvel[self._dadr] = 0.0
+
+    # --- the grasp rule -------------------------------------------------------------------------
+    def held(self, side: str | None = None) -> np.ndarray:
+        """Indices of the vertices attached to one hand (``side``) or to either."""
+        sides = SIDES if side is None else (side,)
+        return np.unique(np.concatenate([np.flatnonzero(self.data.eq_active[self.grasp_eq[s]]) for s in sides]))
+
+    def pinched(self, side: str) -> np.ndarray:
+        """Indices of the vertices inside the box between one hand's pads, now."""
+        arm = self.robot.arms[side]
+        pos, rot = arm.tcp_pose(self.data)
+        local = (self.particles() - pos) @ rot  # tool frame: y closes, z points out of the hand
+        half_gap = 0.5 * arm.gripper_width(self.data)
+        r = VERTEX_RADIUS
+        inside = (
+            (np.abs(local[:, 0]) <= PAD_HALF_X + r)
+            & (np.abs(local[:, 1]) <= half_gap + r)
+            & (local[:, 2] >= PAD_Z[0] - r)
+            & (local[:, 2] <= PAD_Z[1] + r + TIP_REACH)
+        )
+        return np.flatnonzero(inside)
+
+    def update_grasp(self, side: str, closed: bool) -> None:
+        """Apply the grasp rule to one hand after a control step: attach what its closed pads
+        pinch, or let go."""
+        d, m = self.data, self.model
+        eq = self.grasp_eq[side]
+        if not closed:
+            d.eq_active[eq] = 0
+            return
+        if self.held(side).size or self.robot.arms[side].gripper_width(d) > PINCH_WIDTH:
+            return
+        pinched = self.pinched(side)
+        if not pinched.size:
+            return
+        pos, rot = self.robot.arms[side].tcp_pose(d)
+        across = ((self.particles()[pinched] - pos) @ rot)[:, :2]  # off the fingers' axis
+        nearest = pinched[np.argmin(np.linalg.norm(across, axis=1))]
+        rest = self.garment.points
+        pinched = pinched[np.linalg.norm(rest[pinched] - rest[nearest], axis=1) <= SAME_SHEET * self.garment.spacing]
+        body = self._finger[side]
+        frame = d.xmat[body].reshape(3, 3)
+        m.eq_data[eq[pinched], 0:3] = (self.particles()[pinched] - d.xpos[body]) @ frame  # in the finger's frame
+        m.eq_data[eq[pinched], 3:6] = 0.0
+        d.eq_active[eq[pinched]] = 1
+
+    def release(self) -> None:
+        for side in SIDES:
+            self.data.eq_active[self.grasp_eq[side]] = 0
+
+    # --- state ----------------------------------------------------------------------------------
+    def snapshot(self) -> ClothSnapshot:
+        return ClothSnapshot(self.particles(), frozenset(int(k) for k in self.held()))
+
+    def robot_obs(self) -> np.ndarray:
+        """Proprioception, 39 numbers: the tidying room's layout (``envs.tidy.sim.TidySim.robot_obs``)."""
+        robot, data = self.robot, self.data
+        origin, rot = robot.base_frame(data)
+        tcp = []
+        for arm in robot.arms.values():
+            pos, mat = arm.tcp_pose(data)
+            tcp += [rot.T @ (pos - origin), mat_to_euler(rot.T @ mat)]
+        return np.concatenate(
+            [
+                robot.base_pose(data),
+                robot.base_velocity(data),
+                [robot.lift(data)],
+                robot.head(data),
+                *(arm.joint_positions(data) for arm in robot.arms.values()),
+                [arm.gripper_width(data) for arm in robot.arms.values()],
+                *tcp,
+                [self.last_gripper_action[side] for side in SIDES],
+            ]
+        ).astype(np.float32)
+
+    def scene_obs(self, garment_index: int) -> np.ndarray:
+        """Privileged, as the Panda cloth table's: the garment's kind index, its vertex count, then
+        every vertex's xyz (zeros past the count, up to ``MAX_VERTICES``)."""
+        out = np.zeros(2 + 3 * MAX_VERTICES, dtype=np.float32)
+        out[0], out[1] = garment_index, self.n
+        out[2 : 2 + 3 * self.n] = self.particles().ravel()
+        return out
+
+    # --- stepping -------------------------------------------------------------------------------
+    def forward(self) -> None:
+        mujoco.mj_forward(self.model, self.data)
+
+    def step(self, n_substeps: int = N_SUBSTEPS) -> None:
+        mujoco.mj_step(self.model, self.data, nstep=n_substeps)
+        mujoco.mj_fwdPosition(self.model, self.data)
+        if not np.all(np.isfinite(self.data.qpos)) or np.abs(self.data.qvel).max() > MAX_QVEL:
+            raise PhysicsError(
+                f"the cloth simulation diverged at t={self.data.time:.2f} s (non-finite or >{MAX_QVEL:g} velocity)"
+            )
+
+
+@dataclass(frozen=True)
+class _SceneName:
+    """The renderer cache keys on ``sim.scene.name``: one model per garment geometry."""
+
+    name: str

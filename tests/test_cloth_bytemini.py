@@ -1,0 +1,158 @@
+"""GRBench/ClothByteMini-v0: the cloth table's garments and tasks with ByteMini's two hands."""
+
+import pickle
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import envs  # noqa: F401
+from envs.cloth_bytemini.env import ClothByteMiniEnv
+from envs.cloth_bytemini.expert import ClothByteMiniExpert
+from envs.cloth_bytemini.sim import TABLE_Z
+from envs.robots.bytemini import SIDES, grasp_orientation
+from envs.utils.rotations import mat_to_euler
+
+
+@pytest.fixture(scope="module")
+def env():
+    e = ClothByteMiniEnv(cameras=(), action_mode="ee")
+    yield e
+    e.close()
+
+
+def _drive(env, targets: dict[str, np.ndarray], grippers: dict[str, bool], steps: int) -> dict:
+    """Move each named tool centre point towards its world target pointing down (ee mode),
+    grippers as given."""
+    sim = env.sim
+    _, rot = sim.robot.base_frame(sim.data)
+    down = grasp_orientation(0.0)
+    info = {}
+    for _ in range(steps):
+        action = np.zeros(17)
+        for i, side in enumerate(SIDES):
+            if side in targets:
+                pos, mat = sim.robot.arms[side].tcp_pose(sim.data)
+                action[3 + 6 * i : 6 + 6 * i] = np.clip(rot.T @ (targets[side] - pos) / 0.02, -1, 1)
+                action[6 + 6 * i : 9 + 6 * i] = np.clip(mat_to_euler(rot.T @ down @ mat.T @ rot) / 0.05, -1, 1)
+            action[15 + i] = 1.0 if grippers.get(side, True) else -1.0
+        _, _, _, _, info = env.step(action)
+    return info
+
+
+def _corner_on_each_side(env) -> dict[str, np.ndarray]:
+    """The garment's two corners nearest the robot (xy): the left hand's is the one with larger y."""
+    p = env.sim.particles()
+    near = sorted((p[c, :2] for c in env.garment.corners), key=lambda xy: xy[0])[:2]
+    left, right = sorted(near, key=lambda xy: -xy[1])
+    return {"left": left, "right": right}
+
+
+def test_two_closed_pinches_lift_the_garment_and_opening_lets_go(env):
+    env.reset(seed=0, options={"task": "fold_in_half", "scene": "square"})
+    corner = _corner_on_each_side(env)
+    _drive(env, {s: np.r_[corner[s], TABLE_Z + 0.08] for s in SIDES}, {}, 40)
+    _drive(env, {s: np.r_[corner[s], TABLE_Z + 0.024] for s in SIDES}, {}, 25)
+    info = _drive(env, {s: np.r_[corner[s], TABLE_Z + 0.024] for s in SIDES}, {s: False for s in SIDES}, 6)
+    assert all(info["held"][s] > 0 for s in SIDES), info["held"]
+    held = env.sim.held()
+    _drive(env, {s: np.r_[corner[s], TABLE_Z + 0.25] for s in SIDES}, {s: False for s in SIDES}, 20)
+    assert env.sim.particles()[held, 2].mean() > TABLE_Z + 0.15  # came up with the hands
+    info = _drive(env, {}, {s: True for s in SIDES}, 2)
+    assert env.sim.held().size == 0 and info["held"] == {"left": 0, "right": 0}
+
+
+def test_an_open_hand_at_the_cloth_or_a_closed_one_away_from_it_holds_nothing(env):
+    env.reset(seed=0, options={"task": "fold_in_half", "scene": "square"})
+    corner = _corner_on_each_side(env)
+    _drive(env, {"left": np.r_[corner["left"], TABLE_Z + 0.024]}, {"left": True}, 60)
+    _drive(env, {}, {"left": True}, 6)
+    assert env.sim.held().size == 0
+    away = np.array([0.3, 0.4])  # bare table beside the garment
+    _drive(env, {"left": np.r_[away, TABLE_Z + 0.024]}, {"left": True}, 60)
+    _drive(env, {}, {"left": False}, 6)
+    assert env.sim.held().size == 0
+
+
+def test_the_robot_holds_still_and_staying_still_touches_nothing():
+    e = ClothByteMiniEnv(cameras=())  # joint mode, GR-3's
+    e.reset(seed=1, options={"task": "fold_in_half", "scene": "towel"})
+    start = {s: e.sim.robot.arms[s].tcp_pose(e.sim.data)[0] for s in SIDES}
+    for _ in range(40):
+        e.step(e.no_op_action())
+    for s in SIDES:
+        assert np.linalg.norm(e.sim.robot.arms[s].tcp_pose(e.sim.data)[0] - start[s]) < 0.002
+    assert e.untouched()
+    e.close()
+
+
+@pytest.mark.parametrize(
+    ("task", "scene", "seed", "mode"),
+    [
+        ("fold_in_half", "square", 0, "joint"),
+        ("fold_diagonally", "square", 1, "ee"),
+        ("fold_in_half", "towel", 2, "joint"),
+    ],
+)
+def test_the_expert_folds_with_both_hands(task, scene, seed, mode):
+    e = ClothByteMiniEnv(cameras=(), action_mode=mode)
+    obs, _ = e.reset(seed=seed, options={"task": task, "scene": scene})
+    expert = ClothByteMiniExpert(e)
+    expert.reset()
+    both = False
+    for _ in range(e.max_steps):
+        obs, _, terminated, truncated, info = e.step(expert.act(obs))
+        both |= all(info["held"][s] > 0 for s in SIDES)
+        if terminated or truncated:
+            break
+    assert info["success"], info["score"]
+    assert both == (task == "fold_in_half")  # two corners at once where the fold has one per hand
+    e.close()
+
+
+def test_bad_requests_say_what_was_wrong(env):
+    with pytest.raises(ValueError, match="'hang' is not set on ByteMini"):
+        env.reset(seed=0, options={"task": "hang"})
+    with pytest.raises(ValueError, match="no fold on a tshirt"):
+        env.reset(seed=0, options={"task": "fold_diagonally", "scene": "tshirt"})
+    with pytest.raises(ValueError, match="action_mode must be"):
+        ClothByteMiniEnv(action_mode="torque")
+    env.reset(seed=0, options={"task": "flatten"})
+    with pytest.raises(ValueError, match="action must have shape"):
+        env.step(np.zeros(7))
+
+
+def test_a_fold_pickled_midway_goes_on_exactly_as_the_original(env):
+    obs, _ = env.reset(seed=3, options={"task": "fold_in_half", "scene": "square"})
+    expert = ClothByteMiniExpert(env)
+    expert.reset()
+    for _ in range(30):  # both corners pinched and on their way
+        obs, _, _, _, info = env.step(expert.act(obs))
+    assert all(info["held"][s] > 0 for s in SIDES)
+    copy = pickle.loads(pickle.dumps(env))
+    for _ in range(20):
+        action = expert.act(obs)
+        obs, _, _, _, info = env.step(action)
+        _, _, _, _, info_copy = copy.step(action)
+        assert info_copy["score"] == info["score"] and info_copy["held"] == info["held"]
+    np.testing.assert_array_equal(copy.sim.particles(), env.sim.particles())
+    copy.close()
+
+
+def test_the_family_is_registered_for_bytemini_and_gr3_acts_on_it():
+    """ByteMini's cameras, state and actions as the tidying room's: GR-3's ByteMini adapter serves it."""
+    from envs.family import family_named
+    from gr_bench.agents import make_agent
+
+    family = family_named("GRBench/ClothByteMini-v0")
+    assert family.robot == "bytemini" and "hang" not in family.tasks()
+    e = gym.make(family.env_id)
+    obs, _ = e.reset(seed=0, options={"task": "fold_in_half"})
+    assert {f"rgb_{c.name}" for c in family.cameras} <= set(obs)
+    agent = make_agent("gr3", {})
+    agent.bind_action_space(e.action_space)
+    agent.reset(obs["instruction"])
+    action, status = agent.act({k: v for k, v in obs.items() if k != "scene_obs"})
+    assert action.shape == (19,) and isinstance(status, str)
+    e.step(action)
+    e.close()
