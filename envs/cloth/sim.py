@@ -51,7 +51,7 @@ PAD_Z = (0.0644, 0.1124)
 # a few millimetres above the vertices under them
 TIP_REACH = 0.006
 PAD_INNER = 0.002  # metres from a finger's joint position to its pad's inner face
-VISUAL_FIELDS = ("flex_rgba", "geom_rgba", "light_diffuse")
+VISUAL_FIELDS = ("flex_rgba", "geom_rgba", "light_diffuse", "light_dir")  # every field an axis writes
 # the hang task's rack (cloth_table.xml): the bar's centre (world, m) when it is in place, a
 # capsule along y, left of the garment and above the table; parked below the floor otherwise
 RACK_BAR = np.array([-0.3, -0.1, 0.25])
