@@ -38,7 +38,7 @@ from envs.utils.rendering import CameraRenderers, camera_resolutions
 CAMERAS = ("head", "left_wrist", "right_wrist")
 DEFAULT_RESOLUTION = {"head": 224, "left_wrist": 128, "right_wrist": 128}  # pixels, as the tidying room's
 BASE = np.array([-0.12, 0.0, 0.0])  # metres, radians: where the base stands, its front 2 cm from the table
-CLOTH_CENTRE = np.array([0.45, 0.0])  # metres (world): where garments are laid out, between the hands
+CLOTH_CENTRE = np.array([0.40, 0.0])  # metres (world): where garments are laid out, between the hands
 # tool centre points at the start, base frame (m), pointing down: as the tidying room's
 HOME_TCP = {"left": np.array([0.32, 0.26, 1.0]), "right": np.array([0.32, -0.26, 1.0])}
 HOME_CLOSING = 0.0  # radians: at home the fingers close along the base's x axis (towards the garment)
@@ -62,7 +62,7 @@ class ClothByteMiniEnv(gym.Env):
     table and the rack only; the robot passes through it. Both hands may hold it at once.
 
     ## Randomizations
-    Where the garment lies (its centre within 4 cm of (0.45, 0) m, heading within 15 degrees) and,
+    Where the garment lies (its centre within 4 cm of (0.40, 0) m, heading within 15 degrees) and,
     for ``flatten``, the random folds it starts with; the axes of ``envs.cloth.variations`` apply
     when asked for, through ``reset(options={"variations": ...})``, and are in ``info``.
 

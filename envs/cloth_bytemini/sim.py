@@ -53,7 +53,8 @@ VISUAL_FIELDS = ("flex_rgba", "geom_rgba", "light_diffuse", "light_dir")
 
 def build_model(garment: Garment) -> mujoco.MjModel:
     """Compile the cloth room with ``garment`` (its geometry; the material is set per episode)."""
-    grasps = "".join(grasps_xml(garment, f"{side}_finger_a", f"grasp_{side}") for side in SIDES)
+    # held vertices hang on the hand (the wrist body), not a finger: opening would drag them along
+    grasps = "".join(grasps_xml(garment, f"{side}_wrist", f"grasp_{side}") for side in SIDES)
     text = asset_path("cloth_room.xml").read_text()
     text = text.replace("<!-- cloth -->", flex_xml(garment, TABLE_Z, CLOTH_BITS, CLOTH_BITS))
     text = text.replace("<!-- grasps -->", grasps)
@@ -78,7 +79,7 @@ class ClothRoomSim(Appearance):
         self._qadr = np.array([[m.jnt_qposadr[j + a] for a in range(3)] for j in joints])
         self._dadr = np.array([[m.jnt_dofadr[j + a] for a in range(3)] for j in joints])
         self.grasp_eq = {side: np.array([m.equality(f"grasp_{side}_{k}").id for k in range(self.n)]) for side in SIDES}
-        self._finger = {side: m.body(f"{side}_finger_a").id for side in SIDES}
+        self._hand = {side: m.body(f"{side}_wrist").id for side in SIDES}
         self._table = m.geom("table_surface").id
         self._stiffness = m.flex_stiffness.copy()
         self._bending = m.flex_bending.copy()
@@ -148,9 +149,9 @@ class ClothRoomSim(Appearance):
         nearest = pinched[np.argmin(np.linalg.norm(across, axis=1))]
         rest = self.garment.points
         pinched = pinched[np.linalg.norm(rest[pinched] - rest[nearest], axis=1) <= SAME_SHEET * self.garment.spacing]
-        body = self._finger[side]
+        body = self._hand[side]
         frame = d.xmat[body].reshape(3, 3)
-        m.eq_data[eq[pinched], 0:3] = (self.particles()[pinched] - d.xpos[body]) @ frame  # in the finger's frame
+        m.eq_data[eq[pinched], 0:3] = (self.particles()[pinched] - d.xpos[body]) @ frame  # in the hand's frame
         m.eq_data[eq[pinched], 3:6] = 0.0
         d.eq_active[eq[pinched]] = 1
 
