@@ -16,11 +16,13 @@ SMALL_RESOLUTION = {
     "GRBench/Tabletop-v0": SMALL,
     "GRBench/Tidy-v0": {"head": 64, "left_wrist": 32, "right_wrist": 32},
     "GRBench/Cloth-v0": SMALL,
+    "GRBench/ClothByteMini-v0": {"head": 64, "left_wrist": 32, "right_wrist": 32},
 }
 QUICK_TASK = {
     "GRBench/Tabletop-v0": "open_drawer",
     "GRBench/Tidy-v0": "put_cup_in_tub",
     "GRBench/Cloth-v0": "fold_diagonally",
+    "GRBench/ClothByteMini-v0": "fold_diagonally",
 }
 
 
