@@ -236,12 +236,18 @@ class ClothSim(Appearance):
         mujoco.mj_forward(self.model, self.data)
 
     def step(self, n_substeps: int = N_SUBSTEPS) -> None:
-        mujoco.mj_step(self.model, self.data, nstep=n_substeps)
-        mujoco.mj_fwdPosition(self.model, self.data)
-        if not np.all(np.isfinite(self.data.qpos)) or np.abs(self.data.qvel).max() > MAX_QVEL:
-            raise PhysicsError(
-                f"the cloth simulation diverged at t={self.data.time:.2f} s (non-finite or >{MAX_QVEL:g} velocity)"
-            )
+        step_cloth(self.model, self.data, n_substeps)
+
+
+def step_cloth(model: mujoco.MjModel, data: mujoco.MjData, n_substeps: int) -> None:
+    """Step a model with a cloth ``n_substeps`` times, bring poses up to date, and raise
+    ``PhysicsError`` on a blow-up (non-finite state, or faster than ``MAX_QVEL``)."""
+    mujoco.mj_step(model, data, nstep=n_substeps)
+    mujoco.mj_fwdPosition(model, data)
+    if not np.all(np.isfinite(data.qpos)) or np.abs(data.qvel).max() > MAX_QVEL:
+        raise PhysicsError(
+            f"the cloth simulation diverged at t={data.time:.2f} s (non-finite or >{MAX_QVEL:g} velocity)"
+        )
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ import numpy as np
 from envs.assets import asset_path
 from envs.cloth.garments import Garment
 from envs.cloth.sim import (
-    MAX_QVEL,
     MAX_VERTICES,
     PINCH_WIDTH,
     REFERENCE_YOUNG,
@@ -33,11 +32,11 @@ from envs.cloth.sim import (
     ClothSnapshot,
     flex_xml,
     grasps_xml,
+    step_cloth,
 )
-from envs.errors import PhysicsError
 from envs.robots.bytemini import SIDES, ByteMini
+from envs.robots.bytemini_control import robot_state
 from envs.utils.appearance import Appearance
-from envs.utils.rotations import mat_to_euler
 
 PHYSICS_DT = 0.01  # seconds (cloth_room.xml): the cloth's integrator, which ByteMini holds under
 N_SUBSTEPS = 5  # physics steps per control step
@@ -165,24 +164,7 @@ class ClothRoomSim(Appearance):
 
     def robot_obs(self) -> np.ndarray:
         """Proprioception, 39 numbers: the tidying room's layout (``envs.tidy.sim.TidySim.robot_obs``)."""
-        robot, data = self.robot, self.data
-        origin, rot = robot.base_frame(data)
-        tcp = []
-        for arm in robot.arms.values():
-            pos, mat = arm.tcp_pose(data)
-            tcp += [rot.T @ (pos - origin), mat_to_euler(rot.T @ mat)]
-        return np.concatenate(
-            [
-                robot.base_pose(data),
-                robot.base_velocity(data),
-                [robot.lift(data)],
-                robot.head(data),
-                *(arm.joint_positions(data) for arm in robot.arms.values()),
-                [arm.gripper_width(data) for arm in robot.arms.values()],
-                *tcp,
-                [self.last_gripper_action[side] for side in SIDES],
-            ]
-        ).astype(np.float32)
+        return robot_state(self.robot, self.data, self.last_gripper_action)
 
     def scene_obs(self, garment_index: int) -> np.ndarray:
         """Privileged, as the Panda cloth table's: the garment's kind index, its vertex count, then
@@ -197,12 +179,7 @@ class ClothRoomSim(Appearance):
         mujoco.mj_forward(self.model, self.data)
 
     def step(self, n_substeps: int = N_SUBSTEPS) -> None:
-        mujoco.mj_step(self.model, self.data, nstep=n_substeps)
-        mujoco.mj_fwdPosition(self.model, self.data)
-        if not np.all(np.isfinite(self.data.qpos)) or np.abs(self.data.qvel).max() > MAX_QVEL:
-            raise PhysicsError(
-                f"the cloth simulation diverged at t={self.data.time:.2f} s (non-finite or >{MAX_QVEL:g} velocity)"
-            )
+        step_cloth(self.model, self.data, n_substeps)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from gymnasium import spaces
 
 from envs.robots.bytemini import ARM_MAX_SPEED, BASE_MAX_SPEED, SIDES, ByteMini
 from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS
-from envs.utils.rotations import euler_to_mat
+from envs.utils.rotations import euler_to_mat, mat_to_euler
 
 ACTION_MODES = ("joint", "ee")
 
@@ -129,3 +129,26 @@ def no_op_action(robot: ByteMini | None, data: mujoco.MjData | None, action_mode
     action = np.zeros(shape)
     action[-2:] = 1.0
     return action
+
+
+def robot_state(robot: ByteMini, data: mujoco.MjData, last_gripper_action: dict[str, float]) -> np.ndarray:
+    """Proprioception, 39 numbers (``envs.tidy.env.TidyEnv``'s docstring has the layout): base pose
+    and velocity, lift, head, both arms' joints, gripper openings, both tool poses in the base
+    frame, the last gripper commands."""
+    origin, rot = robot.base_frame(data)
+    tcp = []
+    for arm in robot.arms.values():
+        pos, mat = arm.tcp_pose(data)
+        tcp += [rot.T @ (pos - origin), mat_to_euler(rot.T @ mat)]
+    return np.concatenate(
+        [
+            robot.base_pose(data),
+            robot.base_velocity(data),
+            [robot.lift(data)],
+            robot.head(data),
+            *(arm.joint_positions(data) for arm in robot.arms.values()),
+            [arm.gripper_width(data) for arm in robot.arms.values()],
+            *tcp,
+            [last_gripper_action[side] for side in SIDES],
+        ]
+    ).astype(np.float32)

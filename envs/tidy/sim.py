@@ -15,6 +15,7 @@ import numpy as np
 
 from envs.errors import PhysicsError
 from envs.robots.bytemini import SIDES, ByteMini
+from envs.robots.bytemini_control import robot_state
 from envs.tidy.objects import CLUTTER, KIND_INDEX, KINDS
 from envs.tidy.scenes import DESTINATIONS, TABLE_TOP_Z, Scene, build_model
 from envs.utils.appearance import Appearance
@@ -218,24 +219,7 @@ class TidySim(Appearance):
 
     def robot_obs(self) -> np.ndarray:
         """Proprioception, 39 numbers (see ``TidyEnv``'s docstring for the layout)."""
-        robot, data = self.robot, self.data
-        origin, rot = robot.base_frame(data)
-        tcp = []
-        for arm in robot.arms.values():
-            pos, mat = arm.tcp_pose(data)
-            tcp += [rot.T @ (pos - origin), mat_to_euler(rot.T @ mat)]
-        return np.concatenate(
-            [
-                robot.base_pose(data),
-                robot.base_velocity(data),
-                [robot.lift(data)],
-                robot.head(data),
-                *(arm.joint_positions(data) for arm in robot.arms.values()),
-                [arm.gripper_width(data) for arm in robot.arms.values()],
-                *tcp,
-                [self.last_gripper_action[side] for side in SIDES],
-            ]
-        ).astype(np.float32)
+        return robot_state(self.robot, self.data, self.last_gripper_action)
 
     # --- stepping --------------------------------------------------------------------------
     def forward(self) -> None:
