@@ -107,33 +107,29 @@ class ClothSnapshot:
     held: frozenset[int]
 
 
-class ClothSim(Appearance):
-    """One garment geometry on the cloth table: model, data, the Panda, the particles, the grasp."""
+class ClothSheet(Appearance):
+    """What every cloth table's simulation shares, whatever robot stands at it: the compiled model
+    with one garment geometry, the sheet's vertices, its material, its privileged observation, and
+    the checked step. A subclass builds ``model`` (``build``) and adds its robot and grasp rule."""
 
-    def __init__(self, garment: Garment):
+    def _init_sheet(self, garment: Garment, model: mujoco.MjModel, visual_fields: tuple[str, ...]) -> None:
         self.garment = garment
-        self.model = m = build_model(garment)
+        self.model = m = model
         self.data = mujoco.MjData(m)
-        self.arm = PandaArm(m)
         self.n = len(garment.points)
         if self.n > MAX_VERTICES:
             raise ValueError(f"a garment of {self.n} vertices does not fit scene_obs (at most {MAX_VERTICES})")
-        flex = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_FLEX, "cloth")
-        self.flex_id = flex
-        start = int(m.flex_vertadr[flex])
+        self.flex_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_FLEX, "cloth")
+        start = int(m.flex_vertadr[self.flex_id])
         self._vert_bodies = m.flex_vertbodyid[start : start + self.n].copy()
         joints = [m.body_jntadr[b] for b in self._vert_bodies]
         self._qadr = np.array([[m.jnt_qposadr[j + a] for a in range(3)] for j in joints])
         self._dadr = np.array([[m.jnt_dofadr[j + a] for a in range(3)] for j in joints])
-        self.grasp_eq = np.array([m.equality(f"grasp_{k}").id for k in range(self.n)])
-        self._hand = m.body("panda_hand").id
         self._table = m.geom("table_surface").id
-        self._rack = int(m.body("rack").mocapid[0])
         self._stiffness = m.flex_stiffness.copy()
         self._bending = m.flex_bending.copy()
-        self.last_gripper_action = 1.0
         self.scene = _SceneName(garment.shape)
-        self._remember_appearance(VISUAL_FIELDS)
+        self._remember_appearance(visual_fields)
 
     # --- material ---------------------------------------------------------------------------
     def set_material(self, garment: Garment) -> None:
@@ -158,6 +154,34 @@ class ClothSim(Appearance):
         rest = self.model.body_pos[self._vert_bodies]
         self.data.qpos[self._qadr] = positions - rest
         self.data.qvel[self._dadr] = 0.0
+
+    def scene_obs(self, garment_index: int) -> np.ndarray:
+        """Privileged: the garment's kind index, its vertex count, then every vertex's xyz (zeros
+        past the count, up to ``MAX_VERTICES``)."""
+        out = np.zeros(2 + 3 * MAX_VERTICES, dtype=np.float32)
+        out[0], out[1] = garment_index, self.n
+        out[2 : 2 + 3 * self.n] = self.particles().ravel()
+        return out
+
+    # --- stepping -------------------------------------------------------------------------------
+    def forward(self) -> None:
+        mujoco.mj_forward(self.model, self.data)
+
+    def step(self, n_substeps: int = N_SUBSTEPS) -> None:
+        step_cloth(self.model, self.data, n_substeps)
+
+
+class ClothSim(ClothSheet):
+    """One garment geometry on the cloth table: model, data, the Panda, the particles, the grasp."""
+
+    def __init__(self, garment: Garment):
+        self._init_sheet(garment, build_model(garment), VISUAL_FIELDS)
+        m = self.model
+        self.arm = PandaArm(m)
+        self.grasp_eq = np.array([m.equality(f"grasp_{k}").id for k in range(self.n)])
+        self._hand = m.body("panda_hand").id
+        self._rack = int(m.body("rack").mocapid[0])
+        self.last_gripper_action = 1.0
 
     # --- the grasp rule -------------------------------------------------------------------------
     def held(self) -> np.ndarray:
@@ -222,21 +246,6 @@ class ClothSim(Appearance):
     def robot_obs(self) -> np.ndarray:
         """CALVIN's 15-D robot state (``PandaArm.calvin_state``)."""
         return self.arm.calvin_state(self.data, self.last_gripper_action)
-
-    def scene_obs(self, garment_index: int) -> np.ndarray:
-        """Privileged: the garment's kind index, its vertex count, then every vertex's xyz (zeros
-        past the count, up to ``MAX_VERTICES``)."""
-        out = np.zeros(2 + 3 * MAX_VERTICES, dtype=np.float32)
-        out[0], out[1] = garment_index, self.n
-        out[2 : 2 + 3 * self.n] = self.particles().ravel()
-        return out
-
-    # --- stepping -------------------------------------------------------------------------------
-    def forward(self) -> None:
-        mujoco.mj_forward(self.model, self.data)
-
-    def step(self, n_substeps: int = N_SUBSTEPS) -> None:
-        step_cloth(self.model, self.data, n_substeps)
 
 
 def step_cloth(model: mujoco.MjModel, data: mujoco.MjData, n_substeps: int) -> None:

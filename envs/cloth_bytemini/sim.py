@@ -15,31 +15,26 @@ away from the cloth, attaches nothing. Both hands may hold the garment at once (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import mujoco
 import numpy as np
 
 from envs.assets import asset_path
 from envs.cloth.garments import Garment
 from envs.cloth.sim import (
-    MAX_VERTICES,
     PINCH_WIDTH,
-    REFERENCE_YOUNG,
     SAME_SHEET,
     TIP_REACH,
     VERTEX_RADIUS,
+    ClothSheet,
     ClothSnapshot,
     flex_xml,
     grasps_xml,
-    step_cloth,
 )
 from envs.robots.bytemini import SIDES, ByteMini
 from envs.robots.bytemini_control import robot_state
-from envs.utils.appearance import Appearance
 
 PHYSICS_DT = 0.01  # seconds (cloth_room.xml): the cloth's integrator, which ByteMini holds under
-N_SUBSTEPS = 5  # physics steps per control step
+N_SUBSTEPS = 5  # physics steps per control step (as the Panda's cloth table: ClothSheet.step)
 CONTROL_DT = PHYSICS_DT * N_SUBSTEPS  # seconds: 20 Hz control, as the tidying room's
 TABLE_Z = 0.74  # metres: the table top (cloth_room.xml)
 CLOTH_BITS = 4  # the cloth's contype and conaffinity: the table plane and the rack only, never the robot
@@ -60,54 +55,16 @@ def build_model(garment: Garment) -> mujoco.MjModel:
     return mujoco.MjModel.from_xml_string(text, {"bytemini.xml": asset_path("bytemini.xml").read_bytes()})
 
 
-class ClothRoomSim(Appearance):
+class ClothRoomSim(ClothSheet):
     """One garment geometry in the cloth room: model, data, ByteMini, the particles, the grasps."""
 
     def __init__(self, garment: Garment):
-        self.garment = garment
-        self.model = m = build_model(garment)
-        self.data = mujoco.MjData(m)
+        self._init_sheet(garment, build_model(garment), VISUAL_FIELDS)
+        m = self.model
         self.robot = ByteMini(m)
-        self.n = len(garment.points)
-        if self.n > MAX_VERTICES:
-            raise ValueError(f"a garment of {self.n} vertices does not fit scene_obs (at most {MAX_VERTICES})")
-        self.flex_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_FLEX, "cloth")
-        start = int(m.flex_vertadr[self.flex_id])
-        self._vert_bodies = m.flex_vertbodyid[start : start + self.n].copy()
-        joints = [m.body_jntadr[b] for b in self._vert_bodies]
-        self._qadr = np.array([[m.jnt_qposadr[j + a] for a in range(3)] for j in joints])
-        self._dadr = np.array([[m.jnt_dofadr[j + a] for a in range(3)] for j in joints])
         self.grasp_eq = {side: np.array([m.equality(f"grasp_{side}_{k}").id for k in range(self.n)]) for side in SIDES}
         self._hand = {side: m.body(f"{side}_wrist").id for side in SIDES}
-        self._table = m.geom("table_surface").id
-        self._stiffness = m.flex_stiffness.copy()
-        self._bending = m.flex_bending.copy()
         self.last_gripper_action = {side: 1.0 for side in SIDES}
-        self.scene = _SceneName(garment.shape)
-        self._remember_appearance(VISUAL_FIELDS)
-
-    # --- material ---------------------------------------------------------------------------
-    def set_material(self, garment: Garment) -> None:
-        """Write a garment's stiffness, friction and colour into the model (geometry must match)."""
-        if garment.geometry_key != self.garment.geometry_key:
-            raise ValueError(f"garment {garment.geometry_key} does not match this model's {self.garment.geometry_key}")
-        scale = garment.young / REFERENCE_YOUNG
-        self.model.flex_stiffness[:] = self._stiffness * scale
-        self.model.flex_bending[:] = self._bending * scale
-        self.model.geom_friction[self._table, 0] = garment.friction
-        self.model.flex_rgba[self.flex_id] = [*garment.rgb, 1.0]
-        self.garment = garment
-
-    # --- particles ----------------------------------------------------------------------------
-    def particles(self) -> np.ndarray:
-        """(N, 3) vertex positions, world frame, metres."""
-        return self.data.xpos[self._vert_bodies].copy()
-
-    def set_particles(self, positions: np.ndarray) -> None:
-        """Put every vertex at ``positions`` (N, 3), at rest."""
-        rest = self.model.body_pos[self._vert_bodies]
-        self.data.qpos[self._qadr] = positions - rest
-        self.data.qvel[self._dadr] = 0.0
 
     # --- the grasp rule -------------------------------------------------------------------------
     def held(self, side: str | None = None) -> np.ndarray:
@@ -165,25 +122,3 @@ class ClothRoomSim(Appearance):
     def robot_obs(self) -> np.ndarray:
         """Proprioception, 39 numbers: the tidying room's layout (``envs.tidy.sim.TidySim.robot_obs``)."""
         return robot_state(self.robot, self.data, self.last_gripper_action)
-
-    def scene_obs(self, garment_index: int) -> np.ndarray:
-        """Privileged, as the Panda cloth table's: the garment's kind index, its vertex count, then
-        every vertex's xyz (zeros past the count, up to ``MAX_VERTICES``)."""
-        out = np.zeros(2 + 3 * MAX_VERTICES, dtype=np.float32)
-        out[0], out[1] = garment_index, self.n
-        out[2 : 2 + 3 * self.n] = self.particles().ravel()
-        return out
-
-    # --- stepping -------------------------------------------------------------------------------
-    def forward(self) -> None:
-        mujoco.mj_forward(self.model, self.data)
-
-    def step(self, n_substeps: int = N_SUBSTEPS) -> None:
-        step_cloth(self.model, self.data, n_substeps)
-
-
-@dataclass(frozen=True)
-class _SceneName:
-    """The renderer cache keys on ``sim.scene.name``: one model per garment geometry."""
-
-    name: str
