@@ -156,3 +156,11 @@ def test_the_family_is_registered_for_bytemini_and_gr3_acts_on_it():
     assert action.shape == (19,) and isinstance(status, str)
     e.step(action)
     e.close()
+
+
+def test_a_chain_goes_on_to_a_fold_and_refuses_hang(env):
+    env.reset(seed=0, options={"task": "flatten", "scene": "square"})
+    obs = env.begin_task("fold_in_half")
+    assert env.task.name == "fold_in_half" and obs["instruction"] and env.max_steps == 300
+    with pytest.raises(ValueError, match="'hang' is not set on ByteMini"):
+        env.begin_task("hang")

@@ -43,7 +43,87 @@ WORKSPACE_LOW = np.array([-0.5, -0.4, 0.0])  # metres: TCP targets are clipped t
 WORKSPACE_HIGH = np.array([0.5, 0.25, 0.5])
 
 
-class ClothEnv(gym.Env):
+class ClothTaskEnv(gym.Env):
+    """What the cloth tables' environments share, whatever robot stands at them: chaining tasks on
+    the garment as it lies, the impossible-request judgement, observations and ``info``. A
+    subclass sets ``render_camera`` and, where its robot differs, the hooks below."""
+
+    render_camera = "static"
+
+    def _parse_task(self, name: str):
+        """The task called ``name`` (a subclass refuses the tasks its robot has none of)."""
+        return get_task(name)
+
+    def _task_begins(self, task) -> None:
+        """Set the scene for ``task`` before it is scored (``begin_task``)."""
+
+    def _held_info(self):
+        """``info["held"]``: how many vertices the hand holds."""
+        return len(self.sim.held())
+
+    def untouched(self) -> bool:
+        """Nothing held and no vertex moved more than 2 cm since the task began (how an impossible
+        request is judged)."""
+        if self.sim is None:
+            raise RuntimeError("call reset() before untouched()")
+        return untouched(self.scorer.start, self.sim.snapshot())
+
+    def begin_task(self, task: str, instruction: str | None = None) -> dict[str, Any]:
+        """Start another task on the garment as it lies now, without a reset (chains: flatten, then
+        fold). Returns the observation with the new instruction."""
+        if self.sim is None:
+            raise RuntimeError("call reset() before begin_task()")
+        parsed = self._parse_task(task)
+        if not parsed.feasible(self.garment):
+            raise ValueError(infeasible_message(parsed, self.garment))
+        instruction = checked_instruction(instruction)
+        self.task = parsed
+        self.instruction = instruction or str(
+            self.np_random.choice(instructions(task, self.instruction_split, self.garment.shape))
+        )
+        self._task_begins(parsed)
+        self.scorer = Scorer(parsed, self.garment, self.sim.snapshot(), size_scale(self.garment))
+        self.max_steps = task_budget(parsed, self.garment)
+        self._steps = 0
+        return self._observation()
+
+    def render(self):
+        if self.sim is None:
+            raise RuntimeError("call reset() before render()")
+        return self._render_camera(self.render_camera)
+
+    def close(self):
+        self._renderers.close()
+
+    # --- observations ----------------------------------------------------------------------
+    def _render_camera(self, camera: str) -> np.ndarray:
+        height, width = self.resolution[camera]
+        return self._renderers.render(self.sim, camera, height, width)
+
+    def _observation(self) -> dict[str, Any]:
+        obs: dict[str, Any] = {f"rgb_{c}": self._render_camera(c) for c in self.cameras}
+        obs["robot_obs"] = self.sim.robot_obs()
+        obs["scene_obs"] = self.sim.scene_obs(SHAPE_INDEX[self.garment.shape])
+        obs["instruction"] = self.instruction
+        return obs
+
+    def _info(self, success: bool, progress: float, details: dict) -> dict[str, Any]:
+        return {
+            "success": bool(success),
+            "progress": float(progress),
+            "task": self.task.name,
+            "category": self.task.category,
+            "scene": self.garment.shape,
+            "instruction": self.instruction,
+            "held": self._held_info(),
+            "score": {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in details.items()},
+            "max_steps": self.max_steps,
+            "initial_state": copy.deepcopy(self.initial_state),
+            "variations": copy.deepcopy(self.variations),
+        }
+
+
+class ClothEnv(ClothTaskEnv):
     """A garment on a table in front of a Franka Panda, to flatten, fold or hang on a rack as asked.
 
     ## Description
@@ -252,67 +332,9 @@ class ClothEnv(gym.Env):
         action[6] = 1.0
         return action
 
-    def untouched(self) -> bool:
-        """Nothing held and no vertex moved more than 2 cm since the task began (how an impossible
-        request is judged)."""
-        if self.sim is None:
-            raise RuntimeError("call reset() before untouched()")
-        return untouched(self.scorer.start, self.sim.snapshot())
-
-    def begin_task(self, task: str, instruction: str | None = None) -> dict[str, Any]:
-        """Start another task on the garment as it lies now, without a reset (chains: flatten, then
-        fold). Returns the observation with the new instruction."""
-        if self.sim is None:
-            raise RuntimeError("call reset() before begin_task()")
-        parsed = get_task(task)
-        if not parsed.feasible(self.garment):
-            raise ValueError(infeasible_message(parsed, self.garment))
-        instruction = checked_instruction(instruction)
-        self.task = parsed
-        self.instruction = instruction or str(
-            self.np_random.choice(instructions(task, self.instruction_split, self.garment.shape))
-        )
-        self.sim.place_rack(parsed.category == "hang")  # brought in for the hang, taken away after
+    def _task_begins(self, task) -> None:
+        self.sim.place_rack(task.category == "hang")  # brought in for the hang, taken away after
         self.sim.forward()
-        self.scorer = Scorer(parsed, self.garment, self.sim.snapshot(), size_scale(self.garment))
-        self.max_steps = task_budget(parsed, self.garment)
-        self._steps = 0
-        return self._observation()
-
-    def render(self):
-        if self.sim is None:
-            raise RuntimeError("call reset() before render()")
-        return self._render_camera("static")
-
-    def close(self):
-        self._renderers.close()
-
-    # --- observations ----------------------------------------------------------------------
-    def _render_camera(self, camera: str) -> np.ndarray:
-        height, width = self.resolution[camera]
-        return self._renderers.render(self.sim, camera, height, width)
-
-    def _observation(self) -> dict[str, Any]:
-        obs: dict[str, Any] = {f"rgb_{c}": self._render_camera(c) for c in self.cameras}
-        obs["robot_obs"] = self.sim.robot_obs()
-        obs["scene_obs"] = self.sim.scene_obs(SHAPE_INDEX[self.garment.shape])
-        obs["instruction"] = self.instruction
-        return obs
-
-    def _info(self, success: bool, progress: float, details: dict) -> dict[str, Any]:
-        return {
-            "success": bool(success),
-            "progress": float(progress),
-            "task": self.task.name,
-            "category": self.task.category,
-            "scene": self.garment.shape,
-            "instruction": self.instruction,
-            "held": len(self.sim.held()),
-            "score": {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in details.items()},
-            "max_steps": self.max_steps,
-            "initial_state": copy.deepcopy(self.initial_state),
-            "variations": copy.deepcopy(self.variations),
-        }
 
     # --- pickling: rebuild the simulator, then restore its full state ------------------------
     def __getstate__(self):

@@ -6,13 +6,12 @@ import copy
 import dataclasses
 from typing import Any
 
-import gymnasium as gym
 import mujoco
 import numpy as np
 from gymnasium import spaces
 
 from envs.cloth.env import (
-    SHAPE_INDEX,
+    ClothTaskEnv,
     check_scene,
     crumple_of,
     crumple_stages,
@@ -25,7 +24,7 @@ from envs.cloth.env import (
 from envs.cloth.garments import Garment
 from envs.cloth.language import SPLITS, instructions
 from envs.cloth.sim import MAX_VERTICES
-from envs.cloth.tasks import Scorer, get_task, untouched
+from envs.cloth.tasks import Scorer, get_task
 from envs.cloth.variations import apply as apply_variations
 from envs.cloth.variations import check_variations
 from envs.cloth_bytemini.sim import CONTROL_DT, TABLE_Z, ClothRoomSim
@@ -45,7 +44,7 @@ HOME_CLOSING = 0.0  # radians: at home the fingers close along the base's x axis
 SETTLE_STEPS = 10  # control steps of physics after the garment is laid out
 
 
-class ClothByteMiniEnv(gym.Env):
+class ClothByteMiniEnv(ClothTaskEnv):
     """A garment on a table in front of ByteMini, to flatten or fold with both arms as asked.
 
     ## Description
@@ -94,6 +93,7 @@ class ClothByteMiniEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1 / CONTROL_DT))}
+    render_camera = "head"
 
     def __init__(
         self,
@@ -249,65 +249,12 @@ class ClothByteMiniEnv(gym.Env):
         sim = self.sim
         return no_op_action(sim and sim.robot, sim and sim.data, self.action_mode, self.action_space.shape)
 
-    def untouched(self) -> bool:
-        """Nothing held and no vertex moved more than 2 cm since the task began (how an impossible
-        request is judged)."""
-        if self.sim is None:
-            raise RuntimeError("call reset() before untouched()")
-        return untouched(self.scorer.start, self.sim.snapshot())
+    def _parse_task(self, name: str):
+        return _check_task(name)
 
-    def begin_task(self, task: str, instruction: str | None = None) -> dict[str, Any]:
-        """Start another task on the garment as it lies now, without a reset (chains: flatten, then
-        fold). Returns the observation with the new instruction."""
-        if self.sim is None:
-            raise RuntimeError("call reset() before begin_task()")
-        parsed = _check_task(task)
-        if not parsed.feasible(self.garment):
-            raise ValueError(infeasible_message(parsed, self.garment))
-        instruction = checked_instruction(instruction)
-        self.task = parsed
-        self.instruction = instruction or str(
-            self.np_random.choice(instructions(task, self.instruction_split, self.garment.shape))
-        )
-        self.scorer = Scorer(parsed, self.garment, self.sim.snapshot(), size_scale(self.garment))
-        self.max_steps = task_budget(parsed, self.garment)
-        self._steps = 0
-        return self._observation()
-
-    def render(self):
-        if self.sim is None:
-            raise RuntimeError("call reset() before render()")
-        return self._render_camera("head")
-
-    def close(self):
-        self._renderers.close()
-
-    # --- observations ----------------------------------------------------------------------
-    def _render_camera(self, camera: str) -> np.ndarray:
-        height, width = self.resolution[camera]
-        return self._renderers.render(self.sim, camera, height, width)
-
-    def _observation(self) -> dict[str, Any]:
-        obs: dict[str, Any] = {f"rgb_{c}": self._render_camera(c) for c in self.cameras}
-        obs["robot_obs"] = self.sim.robot_obs()
-        obs["scene_obs"] = self.sim.scene_obs(SHAPE_INDEX[self.garment.shape])
-        obs["instruction"] = self.instruction
-        return obs
-
-    def _info(self, success: bool, progress: float, details: dict) -> dict[str, Any]:
-        return {
-            "success": bool(success),
-            "progress": float(progress),
-            "task": self.task.name,
-            "category": self.task.category,
-            "scene": self.garment.shape,
-            "instruction": self.instruction,
-            "held": {side: len(self.sim.held(side)) for side in SIDES},
-            "score": {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in details.items()},
-            "max_steps": self.max_steps,
-            "initial_state": copy.deepcopy(self.initial_state),
-            "variations": copy.deepcopy(self.variations),
-        }
+    def _held_info(self) -> dict[str, int]:
+        """``info["held"]``: how many vertices each hand holds."""
+        return {side: len(self.sim.held(side)) for side in SIDES}
 
     # --- pickling: rebuild the simulator, then restore its full state ------------------------
     def __getstate__(self):
