@@ -97,6 +97,61 @@ def test_actions_replay_the_episode(dataset):
     assert terminated and info["success"]
 
 
+def test_perturbed_rollouts_record_the_experts_action(tmp_path):
+    """With --action-noise the environment executes the expert's action plus the noise and the
+    dataset records the expert's own: replaying the recorded actions with the same noise (drawn
+    from the episode's seed) reproduces the episode. The starts differ from the clean collection's,
+    and the recorded actions are not what was executed."""
+    import gymnasium as gym
+
+    import envs  # noqa: F401
+    from agents.data.lerobot_format import read_episodes
+    from envs.episodes import keyed_rng
+    from gr_bench.collect.noise import ActionNoise
+
+    out = tmp_path / "dart"
+    collect("seen", 1, out, **{**ARGS, "tasks": ["push_red_block_left"]}, action_noise=0.5)
+    row = read_episodes(out)[0]
+    clean = episode_setup(make_spec("seen", 1, tasks=["push_red_block_left"]), "push_red_block_left", row["scene"], 0)
+    assert row["seed"] != clean["seed"]
+    collection = json.loads((out / "meta/collection.json").read_text())
+    assert collection["arguments"]["action_noise"] == 0.5
+    table = pq.read_table(out / "data/chunk-000/file-000.parquet").to_pydict()
+    actions = np.asarray(table["action"], dtype=np.float32)
+    assert set(np.unique(actions[:, 6])) <= {-1.0, 1.0}  # the gripper is never perturbed
+    env = gym.make("GRBench/Tabletop-v0", cameras=()).unwrapped
+    options = {"task": row["task_name"], "scene": row["scene"], "instruction": row["tasks"][0]}
+    obs, _ = env.reset(seed=row["seed"], options={**options, "variations": json.loads(row["variations"])})
+    layout = (("tcp_xyz", 3), ("tcp_euler_xyz", 3), ("gripper", 1))
+    noise = ActionNoise(0.5, layout, keyed_rng("noise", row["seed"]))
+    low, high = env.action_space.low, env.action_space.high
+    for i, action in enumerate(actions):
+        np.testing.assert_allclose(obs["robot_obs"], table["observation.state"][i], atol=1e-6)
+        obs, _, terminated, _, info = env.step(noise.perturb(action, low, high))
+    assert terminated and info["success"]
+    # the same actions executed without the noise lead elsewhere
+    obs, _ = env.reset(seed=row["seed"], options={**options, "variations": json.loads(row["variations"])})
+    for action in actions[:20]:
+        obs, *_ = env.step(action)
+    assert np.abs(obs["robot_obs"][:3] - np.asarray(table["observation.state"][20][:3])).max() > 1e-3
+
+
+def test_action_noise_is_correlated_bounded_and_spares_the_gripper():
+    from gr_bench.collect.noise import ActionNoise
+
+    layout = (("tcp_xyz", 3), ("tcp_euler_xyz", 3), ("gripper", 1))
+    noise = ActionNoise(0.3, layout, np.random.default_rng(0))
+    action, low, high = np.array([0.0] * 6 + [-1.0], dtype=np.float32), -np.ones(7), np.ones(7)
+    draws = np.stack([noise.perturb(action, low, high) for _ in range(20000)])
+    assert draws.dtype == np.float32 and np.all(np.abs(draws) <= 1)
+    assert np.all(draws[:, 6] == -1.0)
+    assert np.allclose(draws[:, :6].std(0), 0.3, atol=0.02)  # stationary std: the scale
+    lag1 = np.mean([np.corrcoef(draws[:-1, k], draws[1:, k])[0, 1] for k in range(6)])
+    assert 0.75 < lag1 < 0.85  # a drift, not white noise
+    again = ActionNoise(0.3, layout, np.random.default_rng(0))
+    np.testing.assert_array_equal(again.perturb(action, low, high), draws[0])
+
+
 def test_windows_and_corpus_on_the_collected_data(dataset):
     pytest.importorskip("torch")
     from agents.data import EpisodeWindows, VideoCorpus
@@ -209,6 +264,8 @@ def test_resume_after_an_interruption(dataset, tmp_path, monkeypatch):
         (dict(size=63), "even"),
         (dict(workers=0), "workers"),
         (dict(variation_prob=1.5), "variation-prob"),
+        (dict(action_noise=-0.1), "action-noise"),
+        (dict(action_noise="0.3"), "action-noise"),
     ],
 )
 def test_bad_arguments(tmp_path, kwargs, message):

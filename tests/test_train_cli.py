@@ -99,3 +99,36 @@ def test_gr3_collect_vl_cotrain_fewshot_eval(tmp_path):
     results = json.loads((out / "results.json").read_text())
     record = results["episodes"][0] if "episodes" in results else results["records"][0]
     assert record["failure"] is None and record["steps"] > 0
+
+
+def test_gr1_joins_clean_and_perturbed_demonstrations(tmp_path):
+    """--data twice: one robot's datasets joined, normalised with the first one's statistics."""
+    from agents.data.lerobot_format import read_stats
+    from agents.data.mix import Joined
+    from agents.data.normalize import Normalizer
+
+    clip = make_clip_text(tmp_path / "clip")
+    clean, dart = tmp_path / "clean", tmp_path / "dart"
+    small = ["--suite", "smoke", "--episodes-per-task", "1", "--tasks", "open_drawer", "--workers", "1",
+             "--size", "48", "--gripper-size", "32"]  # fmt: skip
+    assert main(["collect", *small, "--out", str(clean)]) == 0
+    assert main(["collect", *small, "--action-noise", "0.5", "--out", str(dart)]) == 0
+    out = tmp_path / "joined"
+    common = ["--steps", "2", "--batch-size", "2", "--warmup-steps", "1", "--device", "cpu", *_model_overrides(clip)]
+    assert main(["train", "--agent", "gr1", "--data", str(clean), "--data", str(dart), "--out", str(out), *common]) == 0
+    saved = json.loads((out / "checkpoints" / "step-0000002" / "config.json").read_text())
+    assert saved["source"]["data"] == [str(clean), str(dart)]
+    first = Normalizer.from_stats(read_stats(clean), ("observation.state", "action")).to_dict()
+    assert saved["normalizer"] == json.loads(json.dumps(first))
+
+    class Fake(list):
+        def __init__(self, robot, n):
+            super().__init__(range(n))
+            self.info = {"robot_type": robot}
+
+    joined = Joined([Fake("panda", 3), Fake("panda", 2)])
+    assert len(joined) == 5 and joined[3] == 0 and joined[2] == 2
+    with pytest.raises(IndexError):
+        joined[5]
+    with pytest.raises(ValueError, match="different robots"):
+        Joined([Fake("panda", 1), Fake("bytemini", 1)])

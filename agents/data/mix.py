@@ -63,3 +63,31 @@ class RobotMix(Dataset):
             for r, d, g in zip(self.robots, self.datasets, self.batch_groups, strict=True)
         )
         return f"RobotMix({parts})"
+
+
+class Joined(Dataset):
+    """One robot's several datasets as one (clean demonstrations and perturbed ones, say): samples
+    of the first, then of the next; every dataset normalised with the first one's statistics, so a
+    model fine-tuned from a checkpoint of the first keeps its normaliser."""
+
+    def __init__(self, datasets: list[Dataset]):
+        if not datasets:
+            raise ValueError("Joined needs at least one dataset")
+        robots = {getattr(d, "info", {}).get("robot_type") for d in datasets}
+        if len(robots) > 1:
+            raise ValueError(f"the datasets are of different robots {sorted(map(str, robots))}; join one robot's data")
+        self.datasets = list(datasets)
+        self.normalizer = getattr(datasets[0], "normalizer", None)
+        self._starts = np.concatenate([[0], np.cumsum([len(d) for d in datasets])])
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"sample {index} out of range for {len(self)} samples")
+        g = int(np.searchsorted(self._starts, index, side="right") - 1)
+        return self.datasets[g][int(index - self._starts[g])]
+
+    def __repr__(self) -> str:
+        return f"Joined({', '.join(map(repr, self.datasets))})"

@@ -28,10 +28,8 @@ def build(
 
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}: use one of {STAGES}")
-    if data is not None and not isinstance(data, str):
-        if len(data) > 1:
-            raise ValueError(f"--data is given {len(data)} times; GR-1 trains on one dataset (one robot)")
-        data = data[0] if data else None
+    if isinstance(data, str):
+        data = [data]
     model_config = get_config(config, overrides)
     size = (model_config.image_size, model_config.image_size)
     image_size = {cam: size for cam in CAMERAS}
@@ -48,17 +46,24 @@ def build(
         if not data:
             raise ValueError("--stage finetune needs --data DATASET (made by gr-bench collect)")
         from agents.data import EpisodeWindows
+        from agents.data.mix import Joined
 
-        dataset = EpisodeWindows(
-            data,
-            history=model_config.history,
-            future=model_config.future,
-            chunk=model_config.chunk,
-            image_size=image_size,
-            tasks=tasks,
-        )
-        normalizer = dataset.normalizer.to_dict()
-        source = {"data": str(data), "tasks": tasks}
+        windows = []
+        for root in data:  # one robot's datasets (clean and perturbed demonstrations), the first's statistics
+            windows.append(
+                EpisodeWindows(
+                    root,
+                    history=model_config.history,
+                    future=model_config.future,
+                    chunk=model_config.chunk,
+                    image_size=image_size,
+                    tasks=tasks,
+                    normalizer=windows[0].normalizer if windows else None,
+                )
+            )
+        dataset = windows[0] if len(windows) == 1 else Joined(windows)
+        normalizer = windows[0].normalizer.to_dict()
+        source = {"data": str(data[0]) if len(data) == 1 else [str(d) for d in data], "tasks": tasks}
     model = GR1(model_config)
     checkpoint_config = {
         "agent": "gr1",

@@ -72,6 +72,7 @@ def collect(
     gripper_size: int | None = None,
     variation_prob: float = VARIATION_PROB,
     env: str | None = None,
+    action_noise: float = 0.0,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Collect expert demonstrations into ``out`` (LeRobot v3.0); returns meta/collection.json's content."""
@@ -86,6 +87,7 @@ def collect(
         gripper_size=gripper_size,
         variation_prob=variation_prob,
         env=env,
+        action_noise=action_noise,
     )
     out = Path(out)
     if check_out(out, spec):

@@ -16,6 +16,7 @@ EXAMPLES = """examples:
   gr-bench collect --suite seen --episodes-per-task 50 --out data/seen --workers 2
   gr-bench collect --suite seen --env FAMILY --episodes-per-task 10 --out data/other  # another family's tasks
   gr-bench collect --suite seen --episodes-per-task 2 --tasks open_drawer,close_drawer --out /tmp/d
+  gr-bench collect --suite seen --episodes-per-task 50 --action-noise 0.3 --out data/seen-dart  # recoveries
   gr-bench collect --suite long-horizon --episodes-per-task 20 --scenes A,B,C,D --out data/abcd
   (rerun a killed collection with the same command: it resumes from the staged episodes)
 """
@@ -36,6 +37,7 @@ def _command(args: argparse.Namespace) -> int:
         gripper_size=args.gripper_size,
         variation_prob=args.variation_prob,
         env=args.env,
+        action_noise=args.action_noise,
     )
     print(
         f"{collection['episodes']} episodes, {collection['frames']} frames in {args.out} (LeRobot v3.0); "
@@ -77,5 +79,12 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument(
         "--variation-prob", type=float, default=VARIATION_PROB, help="chance each visual axis is varied per episode"
+    )
+    parser.add_argument(
+        "--action-noise",
+        type=float,
+        default=0.0,
+        help="perturbed demonstrations (DART): execute the expert's action plus correlated noise of this std "
+        "(action units), record the expert's own action; 0 (default) records clean rollouts",
     )
     parser.set_defaults(func=_command)

@@ -22,7 +22,9 @@ def episode_setup(spec: CollectionSpec, task: str, scene: str, index: int) -> di
     from envs.episodes import keyed_rng
 
     family = spec.family
-    rng = keyed_rng("collect", task, scene, index)
+    # perturbed rollouts start from other states than the clean ones: the two datasets can be joined
+    key = ("collect", task, scene, index) + (("noise", spec.action_noise) if spec.action_noise else ())
+    rng = keyed_rng(*key)
     seed = COLLECT_SEED_OFFSET + int(rng.integers(2**31 - 1))
     phrasings = family.instructions(task, "train")
     instruction = phrasings[int(rng.integers(len(phrasings)))]
@@ -86,20 +88,30 @@ class Recorder:
         return meta
 
     def _rollout(self, task: str, scene: str, setup: dict[str, Any], max_steps: int):
+        from envs.episodes import keyed_rng
+        from gr_bench.collect.noise import ActionNoise
+
         env, expert = self.env, self.expert
         options = {"task": task, "scene": scene, "instruction": setup["instruction"], "variations": setup["variations"]}
         obs, info = env.reset(seed=setup["seed"], options=options)
         expert.reset(setup["instruction"])
+        noise = None
+        if self.spec.action_noise:
+            layout = self.spec.family.action_layout
+            noise = ActionNoise(self.spec.action_noise, layout, keyed_rng("noise", setup["seed"]))
+            low, high = env.action_space.low, env.action_space.high
         observed = (*self.cameras, "robot_obs", "scene_obs")
         recorded: dict[str, list[np.ndarray]] = {k: [] for k in (*observed, "action")}
         # CALVIN's budget, unless the environment sets each task's own (and truncates by itself)
         for _ in range(info.get("max_steps", max_steps)):
-            # what is recorded is exactly what the environment is given
+            # what is recorded is what the environment is given (the expert's, in a perturbed rollout)
             action = np.asarray(expert.act(obs), dtype=np.float32)
             for key in observed:
                 recorded[key].append(obs[key])
             recorded["action"].append(action)
-            obs, _, terminated, truncated, info = env.step(action)
+            # a perturbed rollout executes the expert's action plus noise; the dataset keeps the expert's
+            executed = action if noise is None else noise.perturb(action, low, high)
+            obs, _, terminated, truncated, info = env.step(executed)
             if terminated or truncated:
                 break
         return recorded, info

@@ -33,6 +33,7 @@ class CollectionSpec:
     gripper_size: int  # its small cameras (size_option "gripper_size": gripper, wrists), pixels (square)
     variation_prob: float
     env: str = field(default_factory=default_env)
+    action_noise: float = 0.0  # DART perturbation of the executed action (gr_bench.collect.noise); 0: clean
 
     @property
     def family(self):
@@ -69,6 +70,7 @@ def make_spec(
     gripper_size: int | None = None,
     variation_prob: float = VARIATION_PROB,
     env: str | None = None,
+    action_noise: float = 0.0,
 ) -> CollectionSpec:
     """Validate the arguments (a ValueError says what is wrong) and resolve the defaults."""
     from envs.errors import unknown_name_error
@@ -87,6 +89,8 @@ def make_spec(
             raise ValueError(f"{name} must be an even number of pixels >= 16 (H.264 video), got {value!r}")
     if not 0.0 <= variation_prob <= 1.0:
         raise ValueError(f"--variation-prob must be in [0, 1], got {variation_prob!r}")
+    if isinstance(action_noise, bool) or not isinstance(action_noise, int | float) or not 0.0 <= action_noise <= 1.0:
+        raise ValueError(f"--action-noise must be a number in [0, 1] (std, action units), got {action_noise!r}")
     episodes = [e for e in get_suite(suite).episodes if e.env_id == env]
     if not episodes:
         raise ValueError(f"suite {suite!r} has no episode in {env}")
@@ -115,5 +119,13 @@ def make_spec(
     if len(set(scenes)) != len(scenes) or not scenes:
         raise ValueError(f"--scenes must name at least one scene, each once; got {list(scenes)}")
     return CollectionSpec(
-        suite, tuple(tasks), tuple(scenes), episodes_per_task, size, gripper_size, variation_prob, env
+        suite,
+        tuple(tasks),
+        tuple(scenes),
+        episodes_per_task,
+        size,
+        gripper_size,
+        variation_prob,
+        env,
+        float(action_noise),
     )

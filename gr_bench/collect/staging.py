@@ -99,6 +99,7 @@ def check_out(out: Path, spec: CollectionSpec) -> bool:
         try:
             existing = json.loads((out / COLLECTION_PATH).read_text(encoding="utf-8"))["arguments"]
             existing.setdefault("env", default_env())  # written before collect knew other environments
+            existing.setdefault("action_noise", 0.0)  # written before collect knew perturbed rollouts
         except (OSError, json.JSONDecodeError, KeyError):
             raise ValueError(
                 f"{out} holds a dataset that gr-bench collect did not write; choose another --out"
@@ -112,6 +113,7 @@ def check_out(out: Path, spec: CollectionSpec) -> bool:
     if run_path.exists():
         existing = json.loads(run_path.read_text(encoding="utf-8"))
         existing.setdefault("env", default_env())
+        existing.setdefault("action_noise", 0.0)
         if existing != wanted:
             raise ValueError(
                 f"{out} holds an interrupted collection with other arguments ({_difference(existing, wanted)}); "
