@@ -17,7 +17,8 @@ def register_all() -> None:
     from envs.cloth.family import CLOTH
     from envs.cloth_bytemini.family import CLOTH_BYTEMINI
     from envs.tabletop.family import TABLETOP
+    from envs.tabletop_bullet.family import TABLETOP_BULLET
     from envs.tidy.family import TIDY
 
-    for family in (TABLETOP, TIDY, CLOTH, CLOTH_BYTEMINI):
+    for family in (TABLETOP, TIDY, CLOTH, CLOTH_BYTEMINI, TABLETOP_BULLET):
         register_family(family)

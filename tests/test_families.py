@@ -19,11 +19,11 @@ import envs  # noqa: F401  (registers the built-in families)
 from envs.family import Family, families, family_for_robot, family_named, family_of
 
 ROOT = Path(__file__).resolve().parents[1]
-BUILT_IN = [f for f in families() if f.id in ("tabletop", "tidy", "cloth", "cloth_bytemini")]
+BUILT_IN = [f for f in families() if f.id in ("tabletop", "tidy", "cloth", "cloth_bytemini", "tabletop_bullet")]
 
 
 def test_the_built_in_families_are_registered_in_order():
-    assert [f.id for f in families()][:4] == ["tabletop", "tidy", "cloth", "cloth_bytemini"]
+    assert [f.id for f in families()][:5] == ["tabletop", "tidy", "cloth", "cloth_bytemini", "tabletop_bullet"]
     for family in BUILT_IN:
         assert family.env_id in gym.registry
         assert family_named(family.id) is family_named(family.env_id) is family

@@ -94,6 +94,7 @@ class TabletopEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1 / CONTROL_DT))}
+    sim_class = PlayTableSim  # the simulator of a scene (the PyBullet twin swaps in its own)
 
     def __init__(
         self,
@@ -170,7 +171,7 @@ class TabletopEnv(gym.Env):
     # --- scene management ------------------------------------------------------------------
     def _sim_for(self, scene: str) -> PlayTableSim:
         if scene not in self._sims:
-            sim = PlayTableSim(get_scene(scene))
+            sim = self.sim_class(get_scene(scene))
             self._sims[scene] = sim
             self._home_q[scene] = _home_posture(sim)
         return self._sims[scene]
