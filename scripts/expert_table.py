@@ -2,6 +2,7 @@
 
     python scripts/expert_table.py                      # 34 tasks x scenes A-D x 50 seeds
     python scripts/expert_table.py --seeds 10 --scenes AD --tasks open_drawer,stack_block
+    python scripts/expert_table.py --env GRBench/TabletopBullet-v0   # the PyBullet twin
 
 Each episode starts from a random initial state where the task's precondition holds (seeded by
 the episode index) and runs up to 360 steps without cameras.
@@ -21,12 +22,14 @@ from tqdm import tqdm  # noqa: E402
 MAX_STEPS = 360
 
 
-def run_cell(job: tuple[str, str, int]) -> tuple[str, str, int, int]:
-    from envs.tabletop.env import TabletopEnv
+def run_cell(job: tuple[str, str, int, str]) -> tuple[str, str, int, int]:
+    import gymnasium as gym
+
+    import envs  # noqa: F401
     from envs.tabletop.expert import ScriptedExpert
 
-    task, scene, seeds = job
-    env = TabletopEnv(cameras=())
+    task, scene, seeds, env_id = job
+    env = gym.make(env_id, cameras=()).unwrapped
     expert = ScriptedExpert(env)
     successes = 0
     for seed in range(seeds):
@@ -48,10 +51,11 @@ def main() -> int:
     parser.add_argument("--scenes", default="ABCD")
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--env", default="GRBench/Tabletop-v0", help="the tabletop or its PyBullet twin")
     parser.add_argument("--min-rate", type=float, default=0.95, help="exit non-zero if any cell is below this")
     args = parser.parse_args()
     tasks = args.tasks.split(",")
-    jobs = [(t, s, args.seeds) for t in tasks for s in args.scenes]
+    jobs = [(t, s, args.seeds, args.env) for t in tasks for s in args.scenes]
     results = {}
     with ProcessPoolExecutor(args.workers) as pool:
         for task, scene, ok, n in tqdm(pool.map(run_cell, jobs), total=len(jobs), desc="task x scene"):

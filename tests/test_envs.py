@@ -17,12 +17,14 @@ SMALL_RESOLUTION = {
     "GRBench/Tidy-v0": {"head": 64, "left_wrist": 32, "right_wrist": 32},
     "GRBench/Cloth-v0": SMALL,
     "GRBench/ClothByteMini-v0": {"head": 64, "left_wrist": 32, "right_wrist": 32},
+    "GRBench/TabletopBullet-v0": SMALL,
 }
 QUICK_TASK = {
     "GRBench/Tabletop-v0": "open_drawer",
     "GRBench/Tidy-v0": "put_cup_in_tub",
     "GRBench/Cloth-v0": "fold_diagonally",
     "GRBench/ClothByteMini-v0": "fold_diagonally",
+    "GRBench/TabletopBullet-v0": "open_drawer",
 }
 
 

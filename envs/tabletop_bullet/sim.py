@@ -20,6 +20,8 @@ same opening), gravity compensation (none: the servos hold the arm).
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -40,38 +42,60 @@ CONTACT_DISTANCE = 1e-3  # metres: as PlayTableSim.block_contacts counts a MuJoC
 
 
 def _bullet():
+    """The pybullet module; its import prints its build time to the process's stderr, kept out here."""
+    if "pybullet" in sys.modules:
+        return sys.modules["pybullet"]
+    sys.stderr.flush()
+    saved = os.dup(2)
     try:
-        import pybullet
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            import pybullet
     except ImportError as exc:
         raise ImportError("the PyBullet twin needs pybullet: pip install -e '.[bullet]'") from exc
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
     return pybullet
 
 
 class BulletPlayTableSim(PlayTableSim):
     def __init__(self, scene: Scene):
         super().__init__(scene)  # the MuJoCo model: the description the twin is generated from, and the mirror
-        p = self.p = _bullet()
-        self.client = p.connect(p.DIRECT)
-        m = self.model
-        p.setGravity(*m.opt.gravity, physicsClientId=self.client)
-        p.setTimeStep(float(m.opt.timestep), physicsClientId=self.client)
-        p.setPhysicsEngineParameter(numSolverIterations=SOLVER_ITERATIONS, physicsClientId=self.client)
-        self.trees = build_trees(m)
+        self.p = _bullet()
+        self.client = self.p.connect(self.p.DIRECT)
+        self.trees = build_trees(self.model)
+        self._folder = tempfile.TemporaryDirectory(prefix="grbench-bullet-")
+        for tree in self.trees:
+            (Path(self._folder.name) / f"{tree.name}.urdf").write_text(tree.urdf, encoding="utf-8")
+        self._colours: dict[int, tuple[float, ...]] = {}
+        self._synced: tuple[np.ndarray, np.ndarray] | None = None  # mirror state as last pulled
+        mujoco.mj_forward(self.model, self.data)
+        self._push()
+
+    def _load(self) -> None:
+        """A fresh PyBullet world with the scene's trees, their friction, motors and the maps
+        between MuJoCo's geoms and joints and PyBullet's links.
+
+        PyBullet keeps contact manifolds, pair caches and solver warm starts across resets of
+        joints and bases (``restoreState`` included), so the same state would step differently after
+        different histories: every push of the mirror starts from a new world (about 10 ms)."""
+        p, m, c = self.p, self.model, self.client
+        p.resetSimulation(physicsClientId=c)
+        p.setGravity(*m.opt.gravity, physicsClientId=c)
+        p.setTimeStep(float(m.opt.timestep), physicsClientId=c)
+        p.setPhysicsEngineParameter(numSolverIterations=SOLVER_ITERATIONS, physicsClientId=c)
         self._body_id: dict[str, int] = {}
         self._link_index: dict[tuple[str, str], int] = {}  # (tree, link name) -> PyBullet link index
-        with tempfile.TemporaryDirectory(prefix="grbench-bullet-") as folder:
-            for tree in self.trees:
-                path = Path(folder) / f"{tree.name}.urdf"
-                path.write_text(tree.urdf, encoding="utf-8")
-                body = p.loadURDF(
-                    str(path), useFixedBase=tree.kind != "free", flags=p.URDF_USE_INERTIA_FROM_FILE,
-                    physicsClientId=self.client,
-                )  # fmt: skip
-                self._body_id[tree.name] = body
-                self._link_index[tree.name, tree.links[0]] = -1
-                for j in range(p.getNumJoints(body, physicsClientId=self.client)):
-                    info = p.getJointInfo(body, j, physicsClientId=self.client)
-                    self._link_index[tree.name, info[12].decode()] = j
+        for tree in self.trees:
+            body = p.loadURDF(
+                str(Path(self._folder.name) / f"{tree.name}.urdf"), useFixedBase=tree.kind != "free",
+                flags=p.URDF_USE_INERTIA_FROM_FILE, physicsClientId=c,
+            )  # fmt: skip
+            self._body_id[tree.name] = body
+            self._link_index[tree.name, tree.links[0]] = -1
+            for j in range(p.getNumJoints(body, physicsClientId=c)):
+                self._link_index[tree.name, p.getJointInfo(body, j, physicsClientId=c)[12].decode()] = j
         # where every MuJoCo geom and joint lives in PyBullet
         self._geom_at: dict[tuple[int, int], int] = {}  # (body id, link index) -> MuJoCo geom
         self._geom_place: dict[int, tuple[int, int]] = {}
@@ -86,7 +110,7 @@ class BulletPlayTableSim(PlayTableSim):
                 self._geom_place[g] = place
                 sliding, torsional, rolling = m.geom_friction[g]
                 p.changeDynamics(*place, lateralFriction=float(sliding), spinningFriction=float(torsional),
-                                 rollingFriction=float(rolling), physicsClientId=self.client)  # fmt: skip
+                                 rollingFriction=float(rolling), physicsClientId=c)  # fmt: skip
             for j, link in tree.joint_link.items():
                 qadr, dadr = int(m.jnt_qposadr[j]), int(m.jnt_dofadr[j])
                 if m.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE:
@@ -103,11 +127,8 @@ class BulletPlayTableSim(PlayTableSim):
             if (body, link) not in servoed:
                 force = 0.0 if (body, link) == self._button else float(m.dof_frictionloss[dadr])
                 p.setJointMotorControl2(body, link, p.VELOCITY_CONTROL, targetVelocity=0.0, force=force,
-                                        physicsClientId=self.client)  # fmt: skip
-        self._colours: dict[int, tuple[float, ...]] = {}
-        self._synced: tuple[np.ndarray, np.ndarray] | None = None  # mirror state as last pulled
-        mujoco.mj_forward(m, self.data)
-        self._push()
+                                        physicsClientId=c)  # fmt: skip
+        self._colours.clear()  # the URDF's colours are the compiled ones: sync_visuals repaints
 
     def _actuators(self) -> list[tuple[int, int, int, float]]:
         """(body, link, actuator, max force) per servoed joint; the gripper's drives both fingers."""
@@ -125,6 +146,7 @@ class BulletPlayTableSim(PlayTableSim):
     # --- mirror <-> PyBullet -----------------------------------------------------------------
     def _push(self) -> None:
         """Put PyBullet in the mirror's state (positions, velocities, welded bodies' poses)."""
+        self._load()
         p, data, c = self.p, self.data, self.client
         for qadr, dadr, body, link, _ in self._joints:
             p.resetJointState(body, link, float(data.qpos[qadr]), float(data.qvel[dadr]), physicsClientId=c)
@@ -245,6 +267,8 @@ class BulletPlayTableSim(PlayTableSim):
         if getattr(self, "client", None) is not None and self.p.isConnected(self.client):
             self.p.disconnect(self.client)
         self.client = None
+        if getattr(self, "_folder", None) is not None:
+            self._folder.cleanup()
 
     def __del__(self):
         with contextlib.suppress(Exception):  # at interpreter shutdown PyBullet may be gone first
