@@ -84,6 +84,11 @@ def test_the_servos_track_joint_targets(sim):
 
 def test_blocks_rest_on_the_table_and_contacts_are_labelled(sim):
     sim.arm.place(sim.data, REST_POSTURE, gripper_open=True)
+    for i, colour in enumerate(BLOCK_COLOURS):  # placed at rest: touching as soon as placed, as after mj_forward
+        half = get_scene("B").half_extents(colour)[2]
+        sim.set_block_pose(colour, np.array([-0.1 + 0.1 * i, -0.05, half]), np.array([1.0, 0, 0, 0]))
+    sim.forward()
+    assert all(sim.snapshot().touching[colour] == {"table"} for colour in BLOCK_COLOURS)
     for i, colour in enumerate(BLOCK_COLOURS):
         sim.set_block_pose(colour, np.array([-0.1 + 0.1 * i, -0.05, 0.03]), np.array([1.0, 0, 0, 0]))
     sim.forward()

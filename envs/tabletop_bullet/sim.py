@@ -14,7 +14,7 @@ the two tables: the control law, the kinematics and the oracles are the same cod
 MuJoCo features that PyBullet lacks are emulated here: joint friction loss (a velocity motor with
 that much force), the button's spring (a torque each physics step), the position servos (PyBullet's
 position motors with the actuators' force limits), the finger coupling (both fingers servo to the
-same opening), gravity compensation (none: the servos hold the arm).
+same opening), gravity compensation (an upward force at each compensated body's centre of mass).
 """
 
 from __future__ import annotations
@@ -34,9 +34,11 @@ from envs.tabletop.sim import MAX_QVEL, N_SUBSTEPS, PlayTableSim
 from envs.tabletop_bullet.urdf import build_trees, geom_rgba
 
 SOLVER_ITERATIONS = 50
-# PyBullet's position motor: a velocity constraint driving the joint error to zero; these gains
-# (per physics step) were chosen by the tracking check in tests/test_tabletop_bullet.py
-POSITION_GAIN = 0.3
+# PyBullet's position motor: a velocity constraint driving the joint error to zero. These gains make
+# the TCP follow a relative action (a new target 2 cm on, every control step) as fast as MuJoCo's
+# critically damped servos do: 1.5 cm per step on a descent in both (scripts/bullet_parity.py); MuJoCo's
+# arm coasts about 0.8 cm further when the targets stop, PyBullet's stops
+POSITION_GAIN = 0.1
 VELOCITY_GAIN = 1.0
 CONTACT_DISTANCE = 1e-3  # metres: as PlayTableSim.block_contacts counts a MuJoCo contact
 
@@ -128,6 +130,14 @@ class BulletPlayTableSim(PlayTableSim):
                 force = 0.0 if (body, link) == self._button else float(m.dof_frictionloss[dadr])
                 p.setJointMotorControl2(body, link, p.VELOCITY_CONTROL, targetVelocity=0.0, force=force,
                                         physicsClientId=c)  # fmt: skip
+        # MuJoCo's gravity compensation (the arm's bodies): an upward m g at each such body's centre of mass
+        self._gravcomp: dict[int, list[tuple[int, list[float]]]] = {}  # PyBullet body -> (link, force)
+        for tree in self.trees:
+            for b, link in tree.body_link.items():
+                if m.body_gravcomp[b] > 0 and m.body_mass[b] > 0:
+                    force = (-m.opt.gravity * m.body_mass[b] * m.body_gravcomp[b]).tolist()
+                    body = self._body_id[tree.name]
+                    self._gravcomp.setdefault(body, []).append((self._link_index[tree.name, link], force))
         self._colours.clear()  # the URDF's colours are the compiled ones: sync_visuals repaints
 
     def _actuators(self) -> list[tuple[int, int, int, float]]:
@@ -160,6 +170,7 @@ class BulletPlayTableSim(PlayTableSim):
         for b, body in self._welded:
             w, x, y, z = data.xquat[b]
             p.resetBasePositionAndOrientation(body, data.xpos[b].tolist(), [x, y, z, w], physicsClientId=c)
+        p.performCollisionDetection(physicsClientId=c)  # contacts of the new state, as mj_forward finds them
         self._synced = (data.qpos.copy(), data.qvel.copy())
 
     def _pull(self) -> None:
@@ -202,6 +213,7 @@ class BulletPlayTableSim(PlayTableSim):
             q = p.getJointState(button_body, button_link, physicsClientId=c)[0]
             p.setJointMotorControl2(button_body, button_link, p.TORQUE_CONTROL, force=-self._button_stiffness * q,
                                     physicsClientId=c)  # fmt: skip
+            self._compensate_gravity()
             p.stepSimulation(physicsClientId=c)
         self._pull()
         data.time += n_substeps * self.model.opt.timestep
@@ -211,6 +223,14 @@ class BulletPlayTableSim(PlayTableSim):
                 f"the PyBullet simulation became unstable at t={data.time:.3f}s (non-finite or exploding state); "
                 "this episode cannot continue — reset the environment"
             )
+
+    def _compensate_gravity(self) -> None:
+        """Forces last one physics step in PyBullet: applied before each."""
+        p, c = self.p, self.client
+        for body, links in self._gravcomp.items():
+            states = p.getLinkStates(body, [link for link, _ in links], physicsClientId=c)
+            for (link, force), state in zip(links, states, strict=True):
+                p.applyExternalForce(body, link, force, state[0], p.WORLD_FRAME, physicsClientId=c)
 
     # --- contacts --------------------------------------------------------------------------------
     def block_contacts(self) -> dict[str, frozenset[str]]:
