@@ -1,5 +1,5 @@
 """The simulation's speed: env steps with and without cameras, raw physics, renders, an expert
-episode, for the tabletop and the tidy environment.
+episode, for the tabletop (and its PyBullet twin's env step) and the tidy environment.
 
 Derived in ``gr-bench perf run``'s summary: an env step's physics against its raw ``mj_step``
 substeps, and what the cameras cost on top of the physics.
@@ -34,6 +34,29 @@ def test_tabletop_step(figure, tabletop, cameras, steps):
             env.step(action)
 
     figure(run, setup, group="tabletop", calls=steps, unit="env steps")
+
+
+@pytest.mark.parametrize(
+    ("cameras", "steps"), [((), 60), (("static", "gripper"), 20)], ids=["no_cameras", "two_cameras"]
+)
+def test_tabletop_bullet_step(figure, cameras, steps):
+    """env.step of the tabletop's PyBullet twin, physics only or with both cameras (200x200, 84x84):
+    the same actions from the same start as test_tabletop_step."""
+    pytest.importorskip("pybullet")
+    from envs.tabletop_bullet.env import TabletopBulletEnv
+
+    env = TabletopBulletEnv(cameras=cameras)
+    actions = np.random.default_rng(SEED).uniform(-ACTION_SCALE, ACTION_SCALE, size=(steps, 7))
+
+    def setup():
+        reset_tabletop(env)
+
+    def run():
+        for action in actions:
+            env.step(action)
+
+    figure(run, setup, group="tabletop", calls=steps, unit="env steps")
+    env.close()
 
 
 def test_tabletop_mj_step(figure, tabletop):

@@ -26,6 +26,15 @@ def derived_lines(seconds: Callable[[str], float | None]) -> list[str]:
             f"tabletop with both cameras: {1 / cameras:.0f} env steps per CPU second, {1 / cameras / high:.0f}-"
             f"{1 / cameras / low:.0f}x CALVIN's {low}-{high} steps/s (the target is 10x)"
         )
+    twin_physics = seconds("test_tabletop_bullet_step[no_cameras]")
+    twin_cameras = seconds("test_tabletop_bullet_step[two_cameras]")
+    if twin_physics and twin_cameras and physics and cameras:
+        low, high = CALVIN_STEPS_PER_S
+        lines.append(
+            f"tabletop's PyBullet twin: {1 / twin_cameras:.0f} env steps per CPU second with both cameras "
+            f"({twin_cameras / cameras:.1f}x the MuJoCo tabletop's cost; CALVIN {low}-{high}), "
+            f"{1 / twin_physics:.0f} physics-only ({twin_physics / physics:.1f}x)"
+        )
     tidy_physics, tidy_cameras = seconds("test_tidy_step[no_cameras]"), seconds("test_tidy_step[three_cameras]")
     if tidy_physics and tidy_cameras:
         lines.append(f"tidy: an env step with three cameras costs {tidy_cameras / tidy_physics:.2f}x one without")
