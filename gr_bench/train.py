@@ -203,9 +203,9 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--data",
         action="append",
-        help="finetune: a dataset made by gr-bench collect (GR-1: repeat it to join one robot's datasets, e.g. "
-        "clean and --action-noise ones, normalised as the first; GR-3: one dataset per robot); GR-2 "
-        "pretrain, vqgan: its frames and instructions too (repeatable)",
+        help="finetune: a dataset made by gr-bench collect; repeat it for several robots (GR-3) or to join one "
+        "robot's datasets, e.g. clean and --action-noise ones, normalised as its first; GR-2 pretrain, vqgan: its "
+        "frames and instructions too (repeatable)",
     )
     p.add_argument("--videos", action="append", help="pretrain: a folder of videos or a dataset (repeatable)")
     p.add_argument("--tasks", help="finetune: only episodes of these tasks (comma-separated)")

@@ -120,6 +120,19 @@ def test_gr1_joins_clean_and_perturbed_demonstrations(tmp_path):
     assert saved["source"]["data"] == [str(clean), str(dart)]
     first = Normalizer.from_stats(read_stats(clean), ("observation.state", "action")).to_dict()
     assert saved["normalizer"] == json.loads(json.dumps(first))
+    # GR-3: a robot's two datasets are joined too, normalised as its first
+    gr3 = tmp_path / "gr3"
+    small = ["--set", "image_size=32", "--set", "dit_hidden=32", "--set", "dit_mlp=64"]
+    both = ["--data", str(clean), "--data", str(dart)]
+    assert main(["train", "--agent", "gr3", *both, "--out", str(gr3), "--steps", "2", "--batch-size", "2",
+                 "--warmup-steps", "1", "--device", "cpu", *small]) == 0  # fmt: skip
+    saved = json.loads((gr3 / "checkpoints" / "step-0000002" / "config.json").read_text())
+    assert saved["source"]["data"] == [str(clean), str(dart)] and list(saved["normalizers"]) == ["tabletop_arm"]
+    from agents.gr3.training import build
+
+    _, dataset, _ = build(overrides={"image_size": 32, "dit_hidden": 32, "dit_mlp": 64}, data=[str(clean), str(dart)])
+    (joined_windows,) = dataset.datasets
+    assert isinstance(joined_windows, Joined) and len(dataset) == len(joined_windows)
 
     class Fake(list):
         def __init__(self, robot, n):

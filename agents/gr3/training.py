@@ -31,14 +31,19 @@ STAGES = ("finetune", "fewshot")
 
 
 def data_robots(data: Sequence[str]) -> list[str]:
-    """The GR-3 robot of each dataset (from its meta/info.json ``robot_type``), each robot once."""
+    """The GR-3 robot of each dataset (from its meta/info.json ``robot_type``)."""
     from agents.data import read_info
 
-    robots = [adapter_for_data(read_info(root).get("robot_type"), str(root)).name for root in data]
-    twice = sorted({r for r in robots if robots.count(r) > 1})
-    if twice:
-        raise ValueError(f"--data gives several datasets of robot(s) {twice}; give one dataset per robot")
-    return robots
+    return [adapter_for_data(read_info(root).get("robot_type"), str(root)).name for root in data]
+
+
+def by_robot(data: Sequence[str]) -> dict[str, list[str]]:
+    """Robot -> its datasets, robots in the order they first appear (a robot's several datasets,
+    clean and perturbed demonstrations say, are joined and normalised as its first)."""
+    out: dict[str, list[str]] = {}
+    for robot, root in zip(data_robots(data), data, strict=True):
+        out.setdefault(robot, []).append(root)
+    return out
 
 
 def build(
@@ -55,11 +60,12 @@ def build(
 ):
     """Returns (model, dataset, checkpoint_config).
 
-    ``data``: one dataset, or one per robot. ``invalid_pool``: requests about things not in the
-    scene, swapped in to train the ``invalid`` status, per robot (``gr_bench.train.invalid_requests``
-    gives each environment's training bank)."""
+    ``data``: one dataset, or several (a robot's several are joined, normalised as its first).
+    ``invalid_pool``: requests about things not in the scene, swapped in to train the ``invalid``
+    status, per robot (``gr_bench.train.invalid_requests`` gives each environment's training bank)."""
     from agents.data import EpisodeWindows, Normalizer, RobotMix
     from agents.data.lerobot_format import read_stats
+    from agents.data.mix import Joined
     from agents.gr3.model import GR3
 
     if stage not in STAGES:
@@ -71,7 +77,8 @@ def build(
     if not data:
         raise ValueError(f"--stage {stage} needs --data DATASET (made by gr-bench collect)")
     data = [data] if isinstance(data, str) else list(data)
-    robots = data_robots(data)
+    roots = by_robot(data)
+    robots = list(roots)
     if tasks and len(data) > 1:
         raise ValueError("--tasks selects episodes of one dataset; with several --data, give each dataset's own")
     if stage == "fewshot":
@@ -93,7 +100,7 @@ def build(
             robot: Normalizer.from_stats(
                 read_stats(root), (STATE_KEY, ACTION_KEY), unchanged={ACTION_KEY: ADAPTERS[robot].gripper_dims}
             )
-            for robot, root in zip(robots, data, strict=True)
+            for robot, (root, *_) in roots.items()
         }
     other = [r for r in robots if r not in model_config.robots]
     if other:
@@ -116,7 +123,10 @@ def build(
             normalizer=normalizers[robot],
         )
 
-    datasets = {robot: windows(root, robot) for robot, root in zip(robots, data, strict=True)}
+    datasets = {
+        robot: windows(first, robot) if not more else Joined([windows(r, robot) for r in (first, *more)])
+        for robot, (first, *more) in roots.items()
+    }
     if stage == "fewshot":
         datasets = {
             robot: HumanTrajectories(d, blank_cameras=ADAPTERS[robot].wrist_cameras) for robot, d in datasets.items()
