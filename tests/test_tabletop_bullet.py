@@ -11,7 +11,8 @@ from envs.tabletop.expert import ScriptedExpert  # noqa: E402
 from envs.tabletop.scenes import BLOCK_COLOURS, build_model, get_scene  # noqa: E402
 from envs.tabletop_bullet.env import TabletopBulletEnv  # noqa: E402
 from envs.tabletop_bullet.sim import BulletPlayTableSim  # noqa: E402
-from envs.tabletop_bullet.urdf import build_trees, mat_to_rpy, quat_mat  # noqa: E402
+from envs.tabletop_bullet.urdf import build_trees  # noqa: E402
+from envs.utils.rotations import mat_to_euler, quat_to_mat  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -33,17 +34,18 @@ def test_every_geom_and_joint_is_converted():
     assert kinds["world"] == "world"
 
 
-def test_roll_pitch_yaw_round_trip():
+def test_urdf_roll_pitch_yaw_is_extrinsic_xyz_euler():
+    """The URDF origins' rpy (R = Rz(yaw) Ry(pitch) Rx(roll)) are the extrinsic xyz angles of mat_to_euler."""
     rng = np.random.default_rng(0)
     for _ in range(50):
         quat = rng.normal(size=4)
         quat /= np.linalg.norm(quat)
-        roll, pitch, yaw = mat_to_rpy(quat_mat(quat))
+        roll, pitch, yaw = mat_to_euler(quat_to_mat(quat))
         cx, sx, cy, sy, cz, sz = np.cos(roll), np.sin(roll), np.cos(pitch), np.sin(pitch), np.cos(yaw), np.sin(yaw)
         rx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
         ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
         rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
-        np.testing.assert_allclose(rz @ ry @ rx, quat_mat(quat), atol=1e-9)
+        np.testing.assert_allclose(rz @ ry @ rx, quat_to_mat(quat), atol=1e-9)
 
 
 def test_pybullet_places_every_geom_where_mujoco_does(sim):
@@ -63,7 +65,8 @@ def test_pybullet_places_every_geom_where_mujoco_does(sim):
                 pos, quat = state[4], state[5]  # the link's frame (the URDF's), not its centre of mass
             x, y, z, w = quat
             np.testing.assert_allclose(pos, sim.data.geom_xpos[g], atol=1e-3)
-            np.testing.assert_allclose(quat_mat(np.array([w, x, y, z])), sim.data.geom_xmat[g].reshape(3, 3), atol=1e-3)
+            mat = quat_to_mat(np.array([w, x, y, z]))
+            np.testing.assert_allclose(mat, sim.data.geom_xmat[g].reshape(3, 3), atol=1e-3)
 
 
 def test_the_servos_track_joint_targets(sim):

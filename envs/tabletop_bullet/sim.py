@@ -32,6 +32,7 @@ from envs.errors import PhysicsError
 from envs.tabletop.scenes import BLOCK_COLOURS, Scene
 from envs.tabletop.sim import MAX_QVEL, N_SUBSTEPS, PlayTableSim
 from envs.tabletop_bullet.urdf import build_trees, geom_rgba
+from envs.utils.rotations import quat_to_mat
 
 SOLVER_ITERATIONS = 50
 # PyBullet's position motor: a velocity constraint driving the joint error to zero. These gains make
@@ -164,7 +165,7 @@ class BulletPlayTableSim(PlayTableSim):
             w, x, y, z = data.qpos[qadr + 3 : qadr + 7]
             pos = data.qpos[qadr : qadr + 3].tolist()
             p.resetBasePositionAndOrientation(body, pos, [x, y, z, w], physicsClientId=c)
-            rot = _quat_mat(data.qpos[qadr + 3 : qadr + 7])
+            rot = quat_to_mat(data.qpos[qadr + 3 : qadr + 7])
             angular = rot @ data.qvel[dadr + 3 : dadr + 6]  # MuJoCo's free joint: body-frame angular velocity
             p.resetBaseVelocity(body, data.qvel[dadr : dadr + 3].tolist(), angular.tolist(), physicsClientId=c)
         for b, body in self._welded:
@@ -184,7 +185,7 @@ class BulletPlayTableSim(PlayTableSim):
             linear, angular = p.getBaseVelocity(body, physicsClientId=c)
             data.qpos[qadr : qadr + 7] = [*pos, w, x, y, z]
             data.qvel[dadr : dadr + 3] = linear
-            data.qvel[dadr + 3 : dadr + 6] = _quat_mat(data.qpos[qadr + 3 : qadr + 7]).T @ np.asarray(angular)
+            data.qvel[dadr + 3 : dadr + 6] = quat_to_mat(data.qpos[qadr + 3 : qadr + 7]).T @ np.asarray(angular)
         mujoco.mj_kinematics(self.model, data)
         mujoco.mj_camlight(self.model, data)
         self._synced = (data.qpos.copy(), data.qvel.copy())
@@ -293,9 +294,3 @@ class BulletPlayTableSim(PlayTableSim):
     def __del__(self):
         with contextlib.suppress(Exception):  # at interpreter shutdown PyBullet may be gone first
             self.close()
-
-
-def _quat_mat(quat: np.ndarray) -> np.ndarray:
-    out = np.zeros(9)
-    mujoco.mju_quat2Mat(out, np.asarray(quat, dtype=float))
-    return out.reshape(3, 3)

@@ -26,6 +26,8 @@ from xml.sax.saxutils import quoteattr
 import mujoco
 import numpy as np
 
+from envs.utils.rotations import mat_to_euler, quat_to_mat
+
 PLANE_THICKNESS = 0.02  # metres: a MuJoCo plane becomes a thin box whose top is the plane
 DEFAULT_GEOM_RGBA = (0.5, 0.5, 0.5, 1.0)  # MuJoCo's: a geom left at it shows its material's colour
 
@@ -44,26 +46,9 @@ class Tree:
     joint_link: dict[int, str] = field(default_factory=dict)  # MuJoCo joint id -> the link it moves
 
 
-def mat_to_rpy(mat: np.ndarray) -> tuple[float, float, float]:
-    """URDF's roll-pitch-yaw (R = Rz(yaw) Ry(pitch) Rx(roll)) of a rotation matrix."""
-    pitch = float(np.arcsin(-np.clip(mat[2, 0], -1.0, 1.0)))
-    if abs(mat[2, 0]) < 1 - 1e-9:
-        roll = float(np.arctan2(mat[2, 1], mat[2, 2]))
-        yaw = float(np.arctan2(mat[1, 0], mat[0, 0]))
-    else:  # gimbal lock: fold the roll into the yaw
-        roll = 0.0
-        yaw = float(np.arctan2(-mat[0, 1], mat[1, 1]))
-    return roll, pitch, yaw
-
-
-def quat_mat(quat: np.ndarray) -> np.ndarray:
-    out = np.zeros(9)
-    mujoco.mju_quat2Mat(out, np.asarray(quat, dtype=float))
-    return out.reshape(3, 3)
-
-
 def _origin(pos, quat) -> str:
-    roll, pitch, yaw = mat_to_rpy(quat_mat(quat))
+    # URDF's roll-pitch-yaw is R = Rz(yaw) Ry(pitch) Rx(roll): CALVIN's extrinsic xyz euler angles
+    roll, pitch, yaw = mat_to_euler(quat_to_mat(np.asarray(quat, dtype=float)))
     return f'<origin xyz="{_f(pos)}" rpy="{roll:.9g} {pitch:.9g} {yaw:.9g}"/>'
 
 
