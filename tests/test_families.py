@@ -72,7 +72,8 @@ def test_a_family_keeps_its_contract(family: Family):
     assert family.invalid_training_requests()
     assert set(family.scene_axes) <= set(family.axes())
     assert family.expert_class().__name__
-    assert {t.suite for t in family.tracks()} <= {"smoke", "seen", "unseen", "ood-instruction", "long-horizon"}
+    suites = {"smoke", "seen", "unseen", "ood-instruction", "long-horizon", "cross-sim"}
+    assert {t.suite for t in family.tracks()} <= suites
 
 
 def _gr_bench(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:

@@ -145,3 +145,25 @@ def test_the_twin_renders_both_cameras():
         assert np.abs(env.render().astype(int) - plain.astype(int)).mean() > 1
     finally:
         env.close()
+
+
+def test_cross_sim_pairs_every_released_tabletop_episode_with_its_twin():
+    """`cross-sim` v1: the tabletop's seen and unseen v3 episodes as released, in MuJoCo and in the
+    twin, the same seed, task, instruction and variations on both sides."""
+    from dataclasses import replace
+
+    from gr_bench.suites import get_suite
+
+    suite = get_suite("cross-sim", 1)
+    halves = {"GRBench/Tabletop-v0": {}, "GRBench/TabletopBullet-v0": {}}
+    for e in suite.episodes:
+        simulator, rest = e.episode_id.split("/", 1)
+        assert simulator == {"GRBench/Tabletop-v0": "mujoco", "GRBench/TabletopBullet-v0": "pybullet"}[e.env_id]
+        halves[e.env_id][rest] = e
+    mujoco, twin = halves.values()
+    released = {e.episode_id: e for name in ("seen", "unseen") for e in get_suite(name, 3).episodes}
+    assert mujoco.keys() == twin.keys() and mujoco.keys() <= released.keys()
+    assert len(mujoco) == sum(e.env_id == "GRBench/Tabletop-v0" for e in released.values())
+    for rest, e in mujoco.items():
+        assert replace(e, episode_id=rest) == released[rest]
+        assert replace(twin[rest], env_id=e.env_id, episode_id=rest) == released[rest]

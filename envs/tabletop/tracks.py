@@ -256,6 +256,20 @@ def rescreen_v3(episodes: list[Episode]) -> list[Episode]:
     return out
 
 
+CROSS_SIM_SUITES = ("seen", "unseen")
+
+
+def cross_sim(env_id: str = ENV_ID, simulator: str = "mujoco") -> list[Episode]:
+    """The `cross-sim` suite's part for ``env_id`` (this table, or a twin of it in another simulator):
+    the tabletop's episodes of `seen` and `unseen` v3 exactly as released (seeds, instructions,
+    variations), each id prefixed with the simulator, so the halves pair up by the rest of the id."""
+    return [
+        replace(e, episode_id=f"{simulator}/{e.episode_id}", env_id=env_id)
+        for suite in CROSS_SIM_SUITES
+        for e in screened_v3(suite)
+    ]
+
+
 # the unseen ranges `unseen` v1 was released with (the colour ranges are shared with the tidy room's)
 UNSEEN_TABLE = {
     "rgb": {"hue": [0.2, 0.95], "saturation": [0.45, 0.75], "value": [0.45, 0.8]},
@@ -345,6 +359,13 @@ TRACKS = (
         "1000 five-task chains per protocol (ABC->D headline, ABCD->D beside it), pushes included, each "
         "feasible on its realised start",
         long_horizon_v3,
+    ),
+    Track(
+        "cross-sim",
+        1,
+        "seen and unseen v3 tabletop episodes in MuJoCo, paired with the same episodes in another simulator",
+        cross_sim,
+        rescreen=rescreen_v3,
     ),
 )
 
