@@ -27,6 +27,14 @@ class TabletopBulletEnv(TabletopEnv):
         height, width = self.resolution[camera]
         return self.sim.render(camera, height, width)
 
+    def __getstate__(self):
+        # the state pickled is the mirror's; PyBullet's contact and solver caches are not in it, so
+        # the original drops its own too and steps on from a fresh world, as the copy will
+        state = super().__getstate__()
+        if self.sim is not None:
+            self.sim.forget_caches()
+        return state
+
     def close(self):
         super().close()
         for sim in self._sims.values():

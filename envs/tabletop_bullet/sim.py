@@ -190,6 +190,11 @@ class BulletPlayTableSim(PlayTableSim):
         mujoco.mj_camlight(self.model, data)
         self._synced = (data.qpos.copy(), data.qvel.copy())
 
+    def forget_caches(self) -> None:
+        """Step next from a fresh PyBullet world in the mirror's state, as a copy of this simulator
+        made from the mirror alone (an unpickled environment) does: then both step alike."""
+        self._synced = None
+
     def _mirror_changed(self) -> bool:
         return self._synced is None or not (
             np.array_equal(self._synced[0], self.data.qpos) and np.array_equal(self._synced[1], self.data.qvel)
