@@ -25,7 +25,27 @@ class BatchGroup:
     weight: float  # share of the batches drawn from it (normalised over the groups)
 
 
-class RobotMix(Dataset):
+class _Concatenated(Dataset):
+    """Samples of ``self.datasets`` one after the other; ``locate`` finds a sample's dataset."""
+
+    datasets: list[Dataset]
+
+    def _concatenate(self, datasets: list[Dataset]) -> None:
+        self.datasets = list(datasets)
+        self._starts = np.concatenate([[0], np.cumsum([len(d) for d in self.datasets])])
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def locate(self, index: int) -> tuple[int, int]:
+        """(which dataset, index within it) of sample ``index``."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"sample {index} out of range for {len(self)} samples")
+        g = int(np.searchsorted(self._starts, index, side="right") - 1)
+        return g, int(index - self._starts[g])
+
+
+class RobotMix(_Concatenated):
     """Args:
     datasets: robot name -> its samples.
     weights: robot name -> share of batches; default: in proportion to each robot's samples.
@@ -39,23 +59,17 @@ class RobotMix(Dataset):
         if unknown:
             raise ValueError(f"robot weights name robots without data {unknown}; the data has {sorted(datasets)}")
         self.robots = tuple(datasets)
-        self.datasets = [datasets[r] for r in self.robots]
+        self._concatenate([datasets[r] for r in self.robots])
         sizes = [len(d) for d in self.datasets]
-        self._starts = np.concatenate([[0], np.cumsum(sizes)])
         shares = [float(weights.get(r, n)) if weights else float(n) for r, n in zip(self.robots, sizes, strict=True)]
         total = sum(shares)
         self.batch_groups = tuple(
             BatchGroup(int(self._starts[i]), int(self._starts[i + 1]), share / total) for i, share in enumerate(shares)
         )
 
-    def __len__(self) -> int:
-        return int(self._starts[-1])
-
     def __getitem__(self, index: int) -> dict[str, Any]:
-        if not 0 <= index < len(self):
-            raise IndexError(f"sample {index} out of range for {len(self)} samples")
-        g = int(np.searchsorted(self._starts, index, side="right") - 1)
-        return {**self.datasets[g][int(index - self._starts[g])], ROBOT_KEY: self.robots[g]}
+        g, i = self.locate(index)
+        return {**self.datasets[g][i], ROBOT_KEY: self.robots[g]}
 
     def __repr__(self) -> str:
         parts = ", ".join(
@@ -65,7 +79,7 @@ class RobotMix(Dataset):
         return f"RobotMix({parts})"
 
 
-class Joined(Dataset):
+class Joined(_Concatenated):
     """One robot's several datasets as one (clean demonstrations and perturbed ones, say): samples
     of the first, then of the next; every dataset normalised with the first one's statistics, so a
     model fine-tuned from a checkpoint of the first keeps its normaliser."""
@@ -76,18 +90,12 @@ class Joined(Dataset):
         robots = {getattr(d, "info", {}).get("robot_type") for d in datasets}
         if len(robots) > 1:
             raise ValueError(f"the datasets are of different robots {sorted(map(str, robots))}; join one robot's data")
-        self.datasets = list(datasets)
+        self._concatenate(datasets)
         self.normalizer = getattr(datasets[0], "normalizer", None)
-        self._starts = np.concatenate([[0], np.cumsum([len(d) for d in datasets])])
-
-    def __len__(self) -> int:
-        return int(self._starts[-1])
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        if not 0 <= index < len(self):
-            raise IndexError(f"sample {index} out of range for {len(self)} samples")
-        g = int(np.searchsorted(self._starts, index, side="right") - 1)
-        return self.datasets[g][int(index - self._starts[g])]
+        g, i = self.locate(index)
+        return self.datasets[g][i]
 
     def __repr__(self) -> str:
         return f"Joined({', '.join(map(repr, self.datasets))})"
