@@ -52,7 +52,7 @@ def main() -> int:
                 action = np.asarray(expert.act(obs), dtype=np.float32)
                 states.append(obs["robot_obs"])
                 for c in CAMERAS:
-                    frames[c].append(obs[f"rgb_{c}"])
+                    frames[c].append(obs[c])
                 actions.append(action)
                 obs, _, terminated, truncated, _ = env.step(action)
                 if terminated or truncated:
@@ -66,7 +66,7 @@ def main() -> int:
                 agent.reset(obs["instruction"])
                 arm, grip = [], []
                 for i, expert_action in enumerate(actions):
-                    seen = {f"rgb_{c}": frames[c][i] if mode == "raw" else decoded[c][i] for c in CAMERAS}
+                    seen = {c: frames[c][i] if mode == "raw" else decoded[c][i] for c in CAMERAS}
                     predicted = agent.act({**seen, "robot_obs": states[i]})
                     arm.append(np.abs(predicted[:6] - expert_action[:6]).mean())
                     grip.append(np.sign(predicted[6]) == np.sign(expert_action[6]))
