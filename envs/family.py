@@ -92,6 +92,17 @@ class Family:
     max_task_steps: Callable[[], int] | None = None
     # optional: (sim, rng) -> visual question-answer pairs from privileged state, for co-training data
     scene_questions: Callable[..., Any] | None = None
+    # (Python module, gr-bench extra that installs it) its environment needs beyond the core install
+    requires: tuple[tuple[str, str], ...] = ()
+
+    def missing_requirement(self) -> str | None:
+        """None, or one line saying which module this family's environment lacks and how to install it."""
+        import importlib.util
+
+        for module, extra in self.requires:
+            if importlib.util.find_spec(module) is None:
+                return f"{self.env_id} needs {module}, which is not installed: pip install -e '.[{extra}]'"
+        return None
 
     @property
     def camera_keys(self) -> tuple[str, ...]:

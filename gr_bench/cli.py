@@ -154,6 +154,12 @@ def _eval(args: argparse.Namespace) -> int:
         suite = suite.rescreened()
     if not suite.episodes:
         raise ValueError(f"no episode of suite {args.suite!r} matches --env/--task/--axis/--category")
+    from envs.family import family_named
+
+    for env_id in dict.fromkeys(e.env_id for e in suite.episodes):  # before any run directory exists
+        missing = family_named(env_id).missing_requirement()
+        if missing:
+            raise ValueError(f"{missing} (or leave its episodes out: --env, --track)")
     from gr_bench.agents import config_from_options
 
     config, default = config_from_options(args.agent, args.agent_config, args.set, args.checkpoint)

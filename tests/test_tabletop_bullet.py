@@ -167,3 +167,21 @@ def test_cross_sim_pairs_every_released_tabletop_episode_with_its_twin():
     for rest, e in mujoco.items():
         assert replace(e, episode_id=rest) == released[rest]
         assert replace(twin[rest], env_id=e.env_id, episode_id=rest) == released[rest]
+
+
+def test_an_evaluation_without_pybullet_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
+    """Without the [bullet] extra, an evaluation with twin episodes stops before it starts: one line,
+    the install command, no run directory; the MuJoCo half alone still runs."""
+    import importlib.util
+
+    from gr_bench.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pybullet" else real(name, *a))
+    out = tmp_path / "run"
+    assert main(["eval", "--agent", "oracle", "--suite", "cross-sim", "--episodes", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs pybullet" in err[0] and "pip install -e '.[bullet]'" in err[0]
+    assert not out.exists()
+    assert main(["eval", "--agent", "oracle", "--suite", "cross-sim", "--track", "tabletop", "--episodes", "1",
+                 "--out", str(out)]) == 0  # fmt: skip

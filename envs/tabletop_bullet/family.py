@@ -48,4 +48,5 @@ TABLETOP_BULLET = replace(
     description="the tabletop's twin in PyBullet: the same scene description, tasks, oracles and expert; "
     "PyBullet's physics and renderer (pip install -e '.[bullet]')",
     tracks=tracks,
+    requires=(("pybullet", "bullet"),),
 )

@@ -46,7 +46,7 @@ CONTACT_DISTANCE = 1e-3  # metres: as PlayTableSim.block_contacts counts a MuJoC
 
 def _bullet():
     """The pybullet module; its import prints its build time to the process's stderr, kept out here."""
-    if "pybullet" in sys.modules:
+    if sys.modules.get("pybullet") is not None:
         return sys.modules["pybullet"]
     sys.stderr.flush()
     saved = os.dup(2)
