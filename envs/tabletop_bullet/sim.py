@@ -31,14 +31,15 @@ import numpy as np
 from envs.errors import PhysicsError
 from envs.tabletop.scenes import BLOCK_COLOURS, Scene
 from envs.tabletop.sim import MAX_QVEL, N_SUBSTEPS, PlayTableSim
-from envs.tabletop_bullet.urdf import build_trees, geom_rgba
+from envs.tabletop_bullet.urdf import build_trees, geom_rgba, texture_mean
 from envs.utils.rotations import quat_to_mat
 
 SOLVER_ITERATIONS = 50
 # PyBullet's position motor: a velocity constraint driving the joint error to zero. These gains make
 # the TCP follow a relative action (a new target 2 cm on, every control step) as fast as MuJoCo's
-# critically damped servos do: 1.5 cm per step on a descent in both (scripts/bullet_parity.py); MuJoCo's
-# arm coasts about 0.8 cm further when the targets stop, PyBullet's stops
+# critically damped servos do: about 1.5 cm per step on a descent in both (measured while choosing
+# them, against positionGain 0.02-0.3 and velocityGain 0.3-1; docs/tabletop_bullet.md); MuJoCo's arm
+# coasts about 0.8 cm further when the targets stop, PyBullet's stops
 POSITION_GAIN = 0.1
 VELOCITY_GAIN = 1.0
 CONTACT_DISTANCE = 1e-3  # metres: as PlayTableSim.block_contacts counts a MuJoCo contact
@@ -72,6 +73,7 @@ class BulletPlayTableSim(PlayTableSim):
         for tree in self.trees:
             (Path(self._folder.name) / f"{tree.name}.urdf").write_text(tree.urdf, encoding="utf-8")
         self._colours: dict[int, tuple[float, ...]] = {}
+        self._texture_means: tuple[int | None, dict[int, np.ndarray]] = (None, {})  # (texture_version, means)
         self._synced: tuple[np.ndarray, np.ndarray] | None = None  # mirror state as last pulled
         mujoco.mj_forward(self.model, self.data)
         self._push()
@@ -258,15 +260,14 @@ class BulletPlayTableSim(PlayTableSim):
     def sync_visuals(self) -> None:
         """The lights' colours, and every geom's colour as the (possibly varied) model says."""
         super().sync_visuals()
+        if self._texture_means[0] != self.texture_version:  # a texture's mean only moves when it is repainted
+            m = self.model
+            self._texture_means = (self.texture_version, {t: texture_mean(m, t) for t in range(m.ntex)})
         for g, (body, link) in self._geom_place.items():
-            rgba = tuple(float(v) for v in geom_rgba(self.model, g))
+            rgba = tuple(float(v) for v in geom_rgba(self.model, g, self._texture_means[1]))
             if self._colours.get(g) != rgba:
                 self.p.changeVisualShape(body, link, rgbaColor=list(rgba), physicsClientId=self.client)
                 self._colours[g] = rgba
-        for b, body in self._welded:  # distractors move between episodes
-            w, x, y, z = self.data.xquat[b]
-            self.p.resetBasePositionAndOrientation(body, self.data.xpos[b].tolist(), [x, y, z, w],
-                                                   physicsClientId=self.client)  # fmt: skip
 
     def render(self, camera: str, height: int, width: int) -> np.ndarray:
         """(height, width, 3) uint8 picture from a MuJoCo camera's pose and field of view, by

@@ -86,7 +86,7 @@ def geom_rgba(model: mujoco.MjModel, g: int, texture_rgb: dict[int, np.ndarray] 
         rgba = model.mat_rgba[mat].copy()
         tex = int(np.max(model.mat_texid[mat]))
         if tex >= 0:
-            rgba[:3] *= (texture_rgb or {}).get(tex, texture_mean(model, tex))
+            rgba[:3] *= texture_rgb[tex] if texture_rgb and tex in texture_rgb else texture_mean(model, tex)
     return rgba
 
 
