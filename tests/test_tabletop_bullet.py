@@ -185,3 +185,8 @@ def test_an_evaluation_without_pybullet_is_refused_in_one_line(tmp_path, monkeyp
     assert not out.exists()
     assert main(["eval", "--agent", "oracle", "--suite", "cross-sim", "--track", "tabletop", "--episodes", "1",
                  "--out", str(out)]) == 0  # fmt: skip
+    capsys.readouterr()
+    data = tmp_path / "data"  # collecting in the twin is refused the same way
+    assert main(["collect", "--suite", "seen", "--env", "GRBench/TabletopBullet-v0", "--episodes-per-task", "1",
+                 "--out", str(data)]) == 2  # fmt: skip
+    assert "pip install -e '.[bullet]'" in capsys.readouterr().err and not data.exists()

@@ -79,6 +79,9 @@ def make_spec(
 
     family = family_named(env or default_env())
     env = family.env_id
+    missing = family.missing_requirement()
+    if missing:
+        raise ValueError(missing)
     defaults = {camera.size_option: camera.default_size for camera in reversed(family.cameras)}
     size = defaults.get("size", 0) if size is None else size
     gripper_size = defaults.get("gripper_size", defaults.get("size", 0)) if gripper_size is None else gripper_size
