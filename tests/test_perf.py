@@ -77,21 +77,27 @@ def _benchmarks(seconds: dict[str, float]) -> dict:
 
 
 def test_compare_names_each_movement():
-    candidate = _benchmarks({"slower": 3.0, "faster": 0.5, "same": 1.1, "new": 1.0})
-    candidate["failed"] = ["broken", "broken_everywhere"]  # from pytest's summary
-    reference = _benchmarks({"slower": 1.0, "faster": 1.0, "same": 1.0, "broken": 1.0})
+    candidate = _benchmarks(
+        {"slower": 3.0, "faster": 0.5, "same": 1.1, "new": 1.0, "not_there": 1.0, "fast_but_failing": 0.1}
+    )
+    candidate["failed"] = ["broken", "broken_everywhere", "fast_but_failing"]  # from pytest's summary
+    reference = _benchmarks({"slower": 1.0, "faster": 1.0, "same": 1.0, "broken": 1.0, "not_there": 0.1})
+    reference["failed"] = ["not_there"]  # timed, then its test failed: the reference lacks what it measures
     figures = {f.name: f for f in compare(candidate, reference, tolerance=0.25)}
+    assert figures["not_there"].status == "new (not gated)" and figures["not_there"].other is None
     assert figures["slower"].status == "REGRESSION" and figures["slower"].ratio == pytest.approx(3.0)
     assert figures["faster"].status == "improvement"
     assert figures["same"].status == "ok"
     assert figures["new"].status == "new (not gated)"
     assert figures["broken"].status == "FAILED"  # the reference ran it, the candidate did not
     assert figures["broken_everywhere"].status == "FAILED"  # neither side ran it
-    assert {f.name for f in failed(list(figures.values()))} == {"slower", "broken", "broken_everywhere"}
+    assert figures["fast_but_failing"].status == "FAILED"  # timed, then its test failed
+    expected = {"slower", "broken", "broken_everywhere", "fast_but_failing"}
+    assert {f.name for f in failed(list(figures.values()))} == expected
     text = format_check(list(figures.values()), 0.25, "abc123")
     assert "REGRESSION: slower takes 3.00x the reference's time per env step" in text
-    assert "FAILED: broken did not run in the candidate" in text
-    assert text.splitlines()[-1] == "perf: 2 passed, 3 failed"
+    assert "FAILED: broken failed or did not run in the candidate" in text
+    assert text.splitlines()[-1] == "perf: 2 passed, 4 failed"
     with pytest.raises(ValueError, match="tolerance"):
         compare(candidate, reference, tolerance=-1)
 

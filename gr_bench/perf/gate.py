@@ -215,14 +215,21 @@ def per_unit(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def compare(candidate: dict[str, Any], reference: dict[str, Any], tolerance: float) -> list[Figure]:
-    """Every figure the candidate measured or failed, against the reference's time."""
+    """Every figure the candidate measured or failed, against the reference's time. A figure whose
+    test failed on the reference side after it was timed is not a reference (the reference revision
+    lacks what it measures, e.g. a new environment found through the candidate's editable install):
+    it is new, not gated."""
     if not 0 < tolerance < 10:
         raise ValueError(f"tolerance is a fraction (0.25: fail at 25% slower than the reference), got {tolerance}")
-    ours, theirs = per_unit(candidate), per_unit(reference)
+    broken_here, broken_there = set(candidate.get("failed", [])), set(reference.get("failed", []))
+    ours = per_unit(candidate)
+    theirs = {name: f for name, f in per_unit(reference).items() if name not in broken_there}
     figures = []
     for name, figure in ours.items():
         other = theirs.get(name)
-        if other is None:
+        if name in broken_here:  # timed, then its test failed
+            status = "FAILED"
+        elif other is None:
             status = "new (not gated)"
         else:
             ratio = figure["seconds"] / other["seconds"]
@@ -233,7 +240,7 @@ def compare(candidate: dict[str, Any], reference: dict[str, Any], tolerance: flo
     for name in sorted(set(theirs) - set(ours)):
         other = theirs[name]
         figures.append(Figure(name, other["group"], other["unit"], None, other["seconds"], "FAILED"))
-    for name in sorted(set(candidate.get("failed", [])) - set(theirs)):  # failed on both sides
+    for name in sorted(broken_here - set(theirs) - set(ours)):  # failed on both sides
         figures.append(Figure(name, "", "", None, None, "FAILED"))
     return figures
 
@@ -258,7 +265,7 @@ def format_check(figures: list[Figure], tolerance: float, reference: str) -> str
         if f.status == "REGRESSION":
             lines.append(f"REGRESSION: {f.name} takes {f.ratio:.2f}x the reference's time per {f.unit[:-1]}")
         else:
-            lines.append(f"FAILED: {f.name} did not run in the candidate (see candidate.log)")
+            lines.append(f"FAILED: {f.name} failed or did not run in the candidate (see candidate.log)")
     gated = [f for f in figures if f.status in ("ok", "improvement", "REGRESSION", "FAILED")]
     lines.append(f"perf: {len(gated) - len(failed(figures))} passed, {len(failed(figures))} failed")
     return "\n".join(lines)
