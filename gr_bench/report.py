@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gr_bench.blind_flags import report_lines
+from gr_bench.paired import across_envs, markdown_lines
 
 
 def chain_groups(agg: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -288,6 +289,9 @@ def markdown(results: dict[str, Any]) -> str:
             "fraction of the objects a request names that were placed where it says), the fraction of a "
             "chain's tasks completed, or success for one task.",
         ]
+    paired = across_envs(results.get("episodes", []))  # cross-sim: each episode in both simulators
+    if paired:
+        out += ["", *markdown_lines(paired)]
     blind = report_lines(agg.get("per_task", {}))  # leaderboards/blind_flags.json
     if blind:
         out += ["", blind[0], "", *(f"- {line}" for line in blind[1:])]

@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from math import comb
 from pathlib import Path
+
+from gr_bench.paired import mcnemar_exact
 
 
 def load(run: Path) -> tuple[dict[str, bool], set[str]]:
@@ -26,15 +27,6 @@ def load(run: Path) -> tuple[dict[str, bool], set[str]]:
     results = json.loads((run / "results.json").read_text(encoding="utf-8"))
     beside = set(results["aggregates"].get("beside_headline", {}).get("per_task", {}))
     return {k: ok for k, (ok, task) in records.items() if task not in beside}, beside
-
-
-def mcnemar_exact(only_a: int, only_b: int) -> float:
-    """Two-sided exact p of the discordant split under 'no difference' (a fair coin)."""
-    n, k = only_a + only_b, min(only_a, only_b)
-    if n == 0:
-        return 1.0
-    tail = sum(comb(n, i) for i in range(k + 1)) / 2**n
-    return min(1.0, 2 * tail)
 
 
 def main() -> int:
