@@ -6,7 +6,6 @@ import copy
 import dataclasses
 from typing import Any
 
-import gymnasium as gym
 import mujoco
 import numpy as np
 from gymnasium import spaces
@@ -20,7 +19,7 @@ from envs.cloth.variations import apply as apply_variations
 from envs.errors import unknown_name_error
 from envs.utils.conventions import INSTRUCTION_CHARSET, MAX_REL_ORN, MAX_REL_POS, checked_instruction, real_action
 from envs.utils.physics_state import restore_physics, save_physics
-from envs.utils.rendering import CameraRenderers, camera_resolutions
+from envs.utils.rendering import CameraEnv, CameraRenderers, camera_resolutions
 from envs.utils.rotations import euler_to_mat, topdown_mat
 
 CAMERAS = ("static", "gripper")
@@ -43,7 +42,7 @@ WORKSPACE_LOW = np.array([-0.5, -0.4, 0.0])  # metres: TCP targets are clipped t
 WORKSPACE_HIGH = np.array([0.5, 0.25, 0.5])
 
 
-class ClothTaskEnv(gym.Env):
+class ClothTaskEnv(CameraEnv):
     """What the cloth tables' environments share, whatever robot stands at them: chaining tasks on
     the garment as it lies, the impossible-request judgement, observations and ``info``. A
     subclass sets ``render_camera`` and, where its robot differs, the hooks below."""
@@ -87,25 +86,9 @@ class ClothTaskEnv(gym.Env):
         self._steps = 0
         return self._observation()
 
-    def render(self):
-        if self.sim is None:
-            raise RuntimeError("call reset() before render()")
-        return self._render_camera(self.render_camera)
-
-    def close(self):
-        self._renderers.close()
-
     # --- observations ----------------------------------------------------------------------
-    def _render_camera(self, camera: str) -> np.ndarray:
-        height, width = self.resolution[camera]
-        return self._renderers.render(self.sim, camera, height, width)
-
-    def _observation(self) -> dict[str, Any]:
-        obs: dict[str, Any] = {f"rgb_{c}": self._render_camera(c) for c in self.cameras}
-        obs["robot_obs"] = self.sim.robot_obs()
-        obs["scene_obs"] = self.sim.scene_obs(SHAPE_INDEX[self.garment.shape])
-        obs["instruction"] = self.instruction
-        return obs
+    def _scene_obs(self) -> np.ndarray:
+        return self.sim.scene_obs(SHAPE_INDEX[self.garment.shape])
 
     def _info(self, success: bool, progress: float, details: dict) -> dict[str, Any]:
         return {

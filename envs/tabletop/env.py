@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
@@ -34,7 +33,7 @@ from envs.utils.conventions import (
     real_action,
 )
 from envs.utils.physics_state import restore_physics, save_physics
-from envs.utils.rendering import CameraRenderers, camera_resolutions
+from envs.utils.rendering import CameraEnv, CameraRenderers, camera_resolutions
 from envs.utils.rotations import euler_to_mat, mat_to_euler, topdown_mat
 
 WORKSPACE_LOW = np.array([-0.5, -0.45, -0.2])  # metres: absolute targets are clipped to this box
@@ -46,7 +45,7 @@ UNTOUCHED_JOINT = 0.01  # metres an articulation may move on an impossible reque
 UNTOUCHED_BLOCK = 0.02  # metres a block may move on an impossible request
 
 
-class TabletopEnv(gym.Env):
+class TabletopEnv(CameraEnv):
     """CALVIN-style play table: a Franka Panda, a desk with a drawer, a sliding-door cabinet, a
     button and green LED, a switch and yellow light bulb, and three blocks.
 
@@ -302,29 +301,9 @@ class TabletopEnv(gym.Env):
         blocks_still = all(np.linalg.norm(after[b] - before[b]) < UNTOUCHED_BLOCK for b in blocks)
         return bool(joints_still and lights_same and blocks_still)
 
-    def render(self):
-        if self.sim is None:
-            raise RuntimeError("call reset() before render()")
-        return self._render_camera("static")
-
-    def close(self):
-        self._renderers.close()
-
     # --- observations ----------------------------------------------------------------------
-    def _render_camera(self, camera: str) -> np.ndarray:
-        height, width = self.resolution[camera]
-        return self._renderers.render(self.sim, camera, height, width)
-
-    def _observation(self) -> dict[str, Any]:
-        obs: dict[str, Any] = {}
-        if self.cameras:
-            self.sim.sync_visuals()
-            for camera in self.cameras:
-                obs[f"rgb_{camera}"] = self._render_camera(camera)
-        obs["robot_obs"] = self.sim.robot_obs()
-        obs["scene_obs"] = self.sim.scene_obs()
-        obs["instruction"] = self.instruction
-        return obs
+    def _prepare_render(self) -> None:
+        self.sim.sync_visuals()
 
     def _info(self, success: bool) -> dict[str, Any]:
         return {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import gymnasium as gym
 import mujoco
 import numpy as np
 from gymnasium import spaces
@@ -38,7 +37,7 @@ from envs.utils.conventions import (
     real_action,
 )
 from envs.utils.physics_state import restore_physics, save_physics
-from envs.utils.rendering import CameraRenderers, camera_resolutions
+from envs.utils.rendering import CameraEnv, CameraRenderers, camera_resolutions
 
 CAMERAS = ("head", "left_wrist", "right_wrist")
 DEFAULT_RESOLUTION = {"head": 224, "left_wrist": 128, "right_wrist": 128}  # pixels
@@ -53,7 +52,7 @@ STEPS_BASE = 120  # ... plus this many
 INVALID_STEPS = 200  # control steps an invalid request runs before it is truncated
 
 
-class TidyEnv(gym.Env):
+class TidyEnv(CameraEnv):
     """Table tidying with the ByteMini: a long table with dishes, cutlery, rubbish and leftover food,
     a dish tub on the table, a rubbish bin standing beside its end, and a tray brought out when a
     task names it. Objects along the whole table: the base has to move.
@@ -114,6 +113,7 @@ class TidyEnv(gym.Env):
     v0: first release.
     """
 
+    render_camera = "head"
     metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1 / CONTROL_DT))}
 
     def __init__(
@@ -290,26 +290,6 @@ class TidyEnv(gym.Env):
         self._steps = 0
         self.max_steps = _step_budget(parsed, self.goals)
         return self._observation()
-
-    def render(self):
-        if self.sim is None:
-            raise RuntimeError("call reset() before render()")
-        return self._render_camera("head")
-
-    def close(self):
-        self._renderers.close()
-
-    # --- observations ----------------------------------------------------------------------
-    def _render_camera(self, camera: str) -> np.ndarray:
-        height, width = self.resolution[camera]
-        return self._renderers.render(self.sim, camera, height, width)
-
-    def _observation(self) -> dict[str, Any]:
-        obs: dict[str, Any] = {f"rgb_{c}": self._render_camera(c) for c in self.cameras}
-        obs["robot_obs"] = self.sim.robot_obs()
-        obs["scene_obs"] = self.sim.scene_obs()
-        obs["instruction"] = self.instruction
-        return obs
 
     def _evaluate(self) -> tuple[bool, float, list]:
         return self.task.evaluate(self.sim.objects, self._start, self.sim.snapshot())

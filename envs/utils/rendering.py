@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import gymnasium as gym
 import mujoco
 import numpy as np
 
@@ -34,6 +37,49 @@ class CameraRenderers:
         for renderer, _ in self._renderers.values():
             renderer.close()
         self._renderers.clear()
+
+
+class CameraEnv(gym.Env):
+    """What every gr-bench env shares: its observation (each camera's picture, the robot's and the
+    scene's state, the instruction), ``render()`` and ``close()``.
+
+    A subclass sets ``render_camera`` (what ``render()`` shows) and, once made, ``sim``, ``cameras``,
+    ``resolution`` (camera -> (height, width)), ``_renderers`` (a ``CameraRenderers``) and, at each
+    reset, ``instruction``; it overrides ``_render_camera`` where another renderer draws the
+    pictures, ``_prepare_render`` where the sim must update its visuals first and ``_scene_obs``
+    where the scene's state takes an argument.
+    """
+
+    render_camera = "static"
+
+    def render(self):
+        if self.sim is None:
+            raise RuntimeError("call reset() before render()")
+        return self._render_camera(self.render_camera)
+
+    def close(self):
+        self._renderers.close()
+
+    def _render_camera(self, camera: str) -> np.ndarray:
+        height, width = self.resolution[camera]
+        return self._renderers.render(self.sim, camera, height, width)
+
+    def _prepare_render(self) -> None:
+        """Called once before an observation's pictures are taken."""
+
+    def _scene_obs(self) -> np.ndarray:
+        return self.sim.scene_obs()
+
+    def _observation(self) -> dict[str, Any]:
+        obs: dict[str, Any] = {}
+        if self.cameras:
+            self._prepare_render()
+            for camera in self.cameras:
+                obs[f"rgb_{camera}"] = self._render_camera(camera)
+        obs["robot_obs"] = self.sim.robot_obs()
+        obs["scene_obs"] = self._scene_obs()
+        obs["instruction"] = self.instruction
+        return obs
 
 
 def camera_resolutions(
