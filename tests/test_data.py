@@ -318,3 +318,15 @@ def test_video_io_errors(tmp_path):
     with pytest.raises(VideoError, match="ends before frame 3"):
         decode_video(tmp_path / "v.mp4", ranges=[(1, 5)])
     assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_spans_locate_each_sample_in_its_run():
+    from agents.data.spans import Spans
+
+    spans = Spans([3, 0, 2])  # an empty run in the middle is skipped
+    assert len(spans) == 5
+    assert [spans.locate(i) for i in range(5)] == [(0, 0), (0, 1), (0, 2), (2, 0), (2, 1)]
+    for bad in (-1, 5):
+        with pytest.raises(IndexError, match="out of range for 5 samples"):
+            spans.locate(bad)
+    assert len(Spans([])) == 0

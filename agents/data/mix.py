@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from torch.utils.data import Dataset
+
+from agents.data.spans import Spans
 
 ROBOT_KEY = "robot"
 
@@ -32,17 +33,14 @@ class _Concatenated(Dataset):
 
     def _concatenate(self, datasets: list[Dataset]) -> None:
         self.datasets = list(datasets)
-        self._starts = np.concatenate([[0], np.cumsum([len(d) for d in self.datasets])])
+        self._spans = Spans(len(d) for d in self.datasets)
 
     def __len__(self) -> int:
-        return int(self._starts[-1])
+        return len(self._spans)
 
     def locate(self, index: int) -> tuple[int, int]:
         """(which dataset, index within it) of sample ``index``."""
-        if not 0 <= index < len(self):
-            raise IndexError(f"sample {index} out of range for {len(self)} samples")
-        g = int(np.searchsorted(self._starts, index, side="right") - 1)
-        return g, int(index - self._starts[g])
+        return self._spans.locate(index)
 
 
 class RobotMix(_Concatenated):
@@ -64,7 +62,8 @@ class RobotMix(_Concatenated):
         shares = [float(weights.get(r, n)) if weights else float(n) for r, n in zip(self.robots, sizes, strict=True)]
         total = sum(shares)
         self.batch_groups = tuple(
-            BatchGroup(int(self._starts[i]), int(self._starts[i + 1]), share / total) for i, share in enumerate(shares)
+            BatchGroup(int(start), int(end), share / total)
+            for start, end, share in zip(self._spans.starts[:-1], self._spans.starts[1:], shares, strict=True)
         )
 
     def __getitem__(self, index: int) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from agents.data.lerobot_format import IMAGE_PREFIX, INFO_PATH, load_episode_videos, read_episodes, read_info
+from agents.data.spans import Spans
 from agents.data.video_io import VIDEO_EXTENSIONS, decode_video
 from agents.data.windows import frame_window, window_steps
 
@@ -70,7 +71,7 @@ class VideoCorpus(Dataset):
             else:
                 self.clips += self._folder_clips(source)
         self.lengths = np.array([len(c.frames) for c in self.clips])
-        self._starts = np.concatenate([[0], np.cumsum(self.lengths)])
+        self._spans = Spans(self.lengths)
 
     def _folder_clips(self, folder: Path) -> list[Clip]:
         files = sorted(
@@ -107,13 +108,11 @@ class VideoCorpus(Dataset):
         ]
 
     def __len__(self) -> int:
-        return int(self._starts[-1])
+        return len(self._spans)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        if not 0 <= index < len(self):
-            raise IndexError(f"sample {index} out of range for {len(self)} samples")
-        c = int(np.searchsorted(self._starts, index, side="right") - 1)
-        clip, t = self.clips[c], int(index - self._starts[c])
+        c, t = self._spans.locate(index)
+        clip = self.clips[c]
         window = window_steps(t, len(clip.frames), self.history, self.future)
         past, after = frame_window(clip.frames, window["steps"], self.future)
         if clip.gripper is not None:

@@ -26,6 +26,7 @@ from agents.data.lerobot_format import (
     read_tasks,
 )
 from agents.data.normalize import Normalizer
+from agents.data.spans import Spans
 
 CAMERAS = ("rgb_static", "rgb_gripper")
 STATE_KEY = "observation.state"
@@ -129,17 +130,14 @@ class EpisodeWindows(Dataset):
             for camera in self.cameras
         }
         self.lengths = np.array([int(e["length"]) for e in self.episodes])
-        self._starts = np.concatenate([[0], np.cumsum(self.lengths)])
+        self._spans = Spans(self.lengths)
 
     def __len__(self) -> int:
-        return int(self._starts[-1])
+        return len(self._spans)
 
     def locate(self, index: int) -> tuple[int, int]:
         """(position in ``self.episodes``, step) of sample ``index``."""
-        if not 0 <= index < len(self):
-            raise IndexError(f"sample {index} out of range for {len(self)} samples")
-        e = int(np.searchsorted(self._starts, index, side="right") - 1)
-        return e, int(index - self._starts[e])
+        return self._spans.locate(index)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         e, t = self.locate(int(index))

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from agents.data.spans import Spans
 from agents.gr2.config import CAMERAS, TOKENIZER_FIELDS, GR2Config, get_config
 
 STAGES = ("pretrain", "finetune")
@@ -50,19 +51,16 @@ class Frames(Dataset):
         corpus = VideoCorpus(list(sources), history=1, future=0, image_size={cam: size for cam in CAMERAS})
         self.videos = [clip.frames for clip in corpus.clips]
         self.videos += [clip.gripper for clip in corpus.clips if clip.gripper is not None]
-        lengths = np.array([len(v) for v in self.videos], dtype=np.int64)
-        self._starts = np.concatenate([[0], np.cumsum(lengths)])
+        self._spans = Spans(len(v) for v in self.videos)
         if not len(self):
             raise ValueError(f"no frames in {', '.join(map(str, sources))}")
 
     def __len__(self) -> int:
-        return int(self._starts[-1])
+        return len(self._spans)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        video = int(np.searchsorted(self._starts, index, side="right")) - 1
-        frame = self.videos[video][index - self._starts[video]]
+        video, t = self._spans.locate(index)
+        frame = self.videos[video][t]
         return torch.from_numpy(np.ascontiguousarray(frame)).float().div_(255)
 
     def __repr__(self) -> str:
