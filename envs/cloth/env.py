@@ -11,15 +11,15 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.cloth.garments import SHAPES, Garment
-from envs.cloth.language import SPLITS, instructions
+from envs.cloth.language import instructions
 from envs.cloth.sim import CONTROL_DT, MAX_VERTICES, VERTEX_RADIUS, ClothSim
 from envs.cloth.tasks import Scorer, get_task, untouched
 from envs.cloth.variations import DEFAULT_CRUMPLE, GARMENT_AXES, check_variations
 from envs.cloth.variations import apply as apply_variations
 from envs.errors import unknown_name_error
-from envs.utils.conventions import INSTRUCTION_CHARSET, MAX_REL_ORN, MAX_REL_POS, checked_instruction, real_action
+from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS, checked_instruction, real_action
 from envs.utils.physics_state import restore_physics, save_physics
-from envs.utils.rendering import CameraEnv, CameraRenderers, camera_resolutions
+from envs.utils.rendering import CameraEnv
 from envs.utils.rotations import euler_to_mat, topdown_mat
 
 CAMERAS = ("static", "gripper")
@@ -187,23 +187,8 @@ class ClothEnv(ClothTaskEnv):
         if task is not None:
             get_task(task)
         check_scene(scene)
-        if instruction_split not in SPLITS:
-            raise ValueError(f"instruction_split must be 'train' or 'eval', got {instruction_split!r}")
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self.default_task = task
-        self.default_scene = scene
-        self.cameras = tuple(cameras)
-        self.resolution = camera_resolutions(cameras, resolution, DEFAULT_RESOLUTION)
-        self.instruction_split = instruction_split
-        self.render_mode = render_mode
-        obs_spaces: dict[str, spaces.Space] = {
-            f"rgb_{c}": spaces.Box(0, 255, (*self.resolution[c], 3), np.uint8) for c in self.cameras
-        }
-        obs_spaces["robot_obs"] = spaces.Box(-np.inf, np.inf, (15,), np.float32)
-        obs_spaces["scene_obs"] = spaces.Box(-np.inf, np.inf, (2 + 3 * MAX_VERTICES,), np.float32)
-        obs_spaces["instruction"] = spaces.Text(max_length=512, min_length=0, charset=INSTRUCTION_CHARSET)
-        self.observation_space = spaces.Dict(obs_spaces)
+        self._init_common(task, scene, cameras, resolution, instruction_split, render_mode, DEFAULT_RESOLUTION)
+        self.observation_space = self._observation_space(robot_obs=15, scene_obs=2 + 3 * MAX_VERTICES)
         self.action_space = spaces.Box(-1.0, 1.0, (7,), np.float32)
         self.action_spec = {
             "shape": (7,),
@@ -216,13 +201,9 @@ class ClothEnv(ClothTaskEnv):
         }
         self._sims: dict[tuple, ClothSim] = {}
         self._home_q: dict[tuple, np.ndarray] = {}
-        self._renderers = CameraRenderers()
         self.sim: ClothSim | None = None
         self.garment: Garment | None = None
-        self.task = None
         self.scorer: Scorer | None = None
-        self.instruction = ""
-        self.variations: dict[str, Any] = {}
         self.initial_state: dict[str, Any] = {}
         self.max_steps = 0
         self._steps = 0

@@ -15,8 +15,9 @@ from envs.assets import asset_path
 from envs.cloth.garments import SHAPES
 from envs.cloth.tasks import get_task
 from envs.errors import unknown_name_error
+from envs.utils.conventions import INSTRUCTION_SPLITS
 
-SPLITS = ("train", "eval")
+SPLITS = INSTRUCTION_SPLITS
 OOD_CATEGORIES = ("paraphrase", "synonym", "abstract", "multilingual", "distractor")
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import mujoco
 import numpy as np
-from gymnasium import spaces
 
 from envs.cloth.env import (
     ClothTaskEnv,
@@ -22,7 +21,7 @@ from envs.cloth.env import (
     task_budget,
 )
 from envs.cloth.garments import Garment
-from envs.cloth.language import SPLITS, instructions
+from envs.cloth.language import instructions
 from envs.cloth.sim import MAX_VERTICES
 from envs.cloth.tasks import Scorer, get_task
 from envs.cloth.variations import apply as apply_variations
@@ -30,9 +29,8 @@ from envs.cloth.variations import check_variations
 from envs.cloth_bytemini.sim import CONTROL_DT, TABLE_Z, ClothRoomSim
 from envs.robots.bytemini import HEAD_PAN, HEAD_TILT, LIFT_HEIGHT, REST_POSTURE, SIDES, grasp_orientation
 from envs.robots.bytemini_control import action_space, apply_action, check_posture, joint_targets, no_op_action
-from envs.utils.conventions import INSTRUCTION_CHARSET, checked_instruction, real_action
+from envs.utils.conventions import checked_instruction, real_action
 from envs.utils.physics_state import restore_physics, save_physics
-from envs.utils.rendering import CameraRenderers, camera_resolutions
 
 CAMERAS = ("head", "left_wrist", "right_wrist")
 DEFAULT_RESOLUTION = {"head": 224, "left_wrist": 128, "right_wrist": 128}  # pixels, as the tidying room's
@@ -122,39 +120,20 @@ class ClothByteMiniEnv(ClothTaskEnv):
             _check_task(task)
         check_scene(scene)
         check_posture(action_mode, lift, head)
-        if instruction_split not in SPLITS:
-            raise ValueError(f"instruction_split must be 'train' or 'eval', got {instruction_split!r}")
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self.default_task = task
-        self.default_scene = scene
-        self.cameras = tuple(cameras)
-        self.resolution = camera_resolutions(cameras, resolution, DEFAULT_RESOLUTION)
+        self._init_common(task, scene, cameras, resolution, instruction_split, render_mode, DEFAULT_RESOLUTION)
         self.action_mode = action_mode
-        self.instruction_split = instruction_split
         self.lift = float(lift)
         self.head = (float(head[0]), float(head[1]))
-        self.render_mode = render_mode
-        obs_spaces: dict[str, spaces.Space] = {
-            f"rgb_{c}": spaces.Box(0, 255, (*self.resolution[c], 3), np.uint8) for c in self.cameras
-        }
-        obs_spaces["robot_obs"] = spaces.Box(-np.inf, np.inf, (39,), np.float32)
-        obs_spaces["scene_obs"] = spaces.Box(-np.inf, np.inf, (2 + 3 * MAX_VERTICES,), np.float32)
-        obs_spaces["instruction"] = spaces.Text(max_length=512, min_length=0, charset=INSTRUCTION_CHARSET)
-        self.observation_space = spaces.Dict(obs_spaces)
+        self.observation_space = self._observation_space(robot_obs=39, scene_obs=2 + 3 * MAX_VERTICES)
         self._sims: dict[tuple, ClothRoomSim] = {}
         self._home_q: dict[tuple, dict[str, np.ndarray]] = {}
         default = scene_garment(scene, {})
         self.action_space, self.action_spec = action_space(
             self._sim_for(default).robot, action_mode, self.lift, self.head, CONTROL_DT
         )
-        self._renderers = CameraRenderers()
         self.sim: ClothRoomSim | None = None
         self.garment: Garment | None = None
-        self.task = None
         self.scorer: Scorer | None = None
-        self.instruction = ""
-        self.variations: dict[str, Any] = {}
         self.initial_state: dict[str, Any] = {}
         self.max_steps = 0
         self._steps = 0

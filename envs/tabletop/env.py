@@ -26,14 +26,13 @@ from envs.tabletop.tasks import TASKS, feasible, get_task
 from envs.tabletop.variations import apply as apply_variations
 from envs.tabletop.variations import check_variations
 from envs.utils.conventions import (
-    INSTRUCTION_CHARSET,
     MAX_REL_ORN,
     MAX_REL_POS,
     checked_instruction,
     real_action,
 )
 from envs.utils.physics_state import restore_physics, save_physics
-from envs.utils.rendering import CameraEnv, CameraRenderers, camera_resolutions
+from envs.utils.rendering import CameraEnv
 from envs.utils.rotations import euler_to_mat, mat_to_euler, topdown_mat
 
 WORKSPACE_LOW = np.array([-0.5, -0.45, -0.2])  # metres: absolute targets are clipped to this box
@@ -119,25 +118,9 @@ class TabletopEnv(CameraEnv):
         get_scene(scene)
         if action_mode not in ("relative", "absolute"):
             raise ValueError(f"action_mode must be 'relative' or 'absolute', got {action_mode!r}")
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        if instruction_split not in ("train", "eval"):
-            raise ValueError(f"instruction_split must be 'train' or 'eval', got {instruction_split!r}")
-        self.default_task = task
-        self.default_scene = scene
-        self.cameras = tuple(cameras)
-        self.resolution = camera_resolutions(cameras, resolution, DEFAULT_RESOLUTION)
+        self._init_common(task, scene, cameras, resolution, instruction_split, render_mode, DEFAULT_RESOLUTION)
         self.action_mode = action_mode
-        self.instruction_split = instruction_split
-        self.render_mode = render_mode
-
-        obs_spaces: dict[str, spaces.Space] = {
-            f"rgb_{c}": spaces.Box(0, 255, (*self.resolution[c], 3), np.uint8) for c in self.cameras
-        }
-        obs_spaces["robot_obs"] = spaces.Box(-np.inf, np.inf, (15,), np.float32)
-        obs_spaces["scene_obs"] = spaces.Box(-np.inf, np.inf, (24,), np.float32)
-        obs_spaces["instruction"] = spaces.Text(max_length=512, min_length=0, charset=INSTRUCTION_CHARSET)
-        self.observation_space = spaces.Dict(obs_spaces)
+        self.observation_space = self._observation_space(robot_obs=15, scene_obs=24)
         self.action_space = (
             spaces.Box(-1.0, 1.0, (7,), np.float32)
             if action_mode == "relative"
@@ -159,13 +142,9 @@ class TabletopEnv(CameraEnv):
         }
         self._sims: dict[str, PlayTableSim] = {}
         self._home_q: dict[str, np.ndarray] = {}
-        self._renderers = CameraRenderers()  # kept across episodes and scenes
         self.sim: PlayTableSim | None = None
-        self.task = None
-        self.instruction = ""
         self.symbolic_state: SymbolicState | None = None
         self._start = None
-        self.variations: dict[str, Any] = {}
 
     # --- scene management ------------------------------------------------------------------
     def _sim_for(self, scene: str) -> PlayTableSim:

@@ -7,7 +7,6 @@ from typing import Any
 
 import mujoco
 import numpy as np
-from gymnasium import spaces
 
 from envs.robots.bytemini import (
     HEAD_PAN,
@@ -24,7 +23,7 @@ from envs.robots.bytemini_control import (
     joint_targets,
     no_op_action,
 )
-from envs.tidy.language import SPLITS, instructions
+from envs.tidy.language import instructions
 from envs.tidy.layout import choose_objects, place_clutter, place_objects
 from envs.tidy.scenes import get_scene
 from envs.tidy.sim import CONTROL_DT, MAX_OBJECTS, Placement, TidySim
@@ -32,12 +31,11 @@ from envs.tidy.tasks import CLEAR_TABLE, TidyTask, get_task, untouched
 from envs.tidy.variations import DEFAULT_OBJECT_COUNT, check_variations
 from envs.tidy.variations import apply as apply_variations
 from envs.utils.conventions import (
-    INSTRUCTION_CHARSET,
     checked_instruction,
     real_action,
 )
 from envs.utils.physics_state import restore_physics, save_physics
-from envs.utils.rendering import CameraEnv, CameraRenderers, camera_resolutions
+from envs.utils.rendering import CameraEnv
 
 CAMERAS = ("head", "left_wrist", "right_wrist")
 DEFAULT_RESOLUTION = {"head": 224, "left_wrist": 128, "right_wrist": 128}  # pixels
@@ -143,38 +141,19 @@ class TidyEnv(CameraEnv):
             get_task(task)
         get_scene(scene)
         check_posture(action_mode, lift, head)
-        if instruction_split not in SPLITS:
-            raise ValueError(f"instruction_split must be 'train' or 'eval', got {instruction_split!r}")
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self.default_task = task
-        self.default_scene = scene
-        self.cameras = tuple(cameras)
-        self.resolution = camera_resolutions(cameras, resolution, DEFAULT_RESOLUTION)
+        self._init_common(task, scene, cameras, resolution, instruction_split, render_mode, DEFAULT_RESOLUTION)
         self.action_mode = action_mode
-        self.instruction_split = instruction_split
         self.lift = float(lift)
         self.head = (float(head[0]), float(head[1]))
-        self.render_mode = render_mode
-
-        obs_spaces: dict[str, spaces.Space] = {
-            f"rgb_{c}": spaces.Box(0, 255, (*self.resolution[c], 3), np.uint8) for c in self.cameras
-        }
-        obs_spaces["robot_obs"] = spaces.Box(-np.inf, np.inf, (39,), np.float32)
-        obs_spaces["scene_obs"] = spaces.Box(-np.inf, np.inf, (12 + 8 * MAX_OBJECTS,), np.float32)
-        obs_spaces["instruction"] = spaces.Text(max_length=512, min_length=0, charset=INSTRUCTION_CHARSET)
-        self.observation_space = spaces.Dict(obs_spaces)
+        self.observation_space = self._observation_space(robot_obs=39, scene_obs=12 + 8 * MAX_OBJECTS)
         self._sims: dict[str, TidySim] = {}
         self._home_q: dict[str, dict[str, np.ndarray]] = {}
         self.action_space, self.action_spec = action_space(
             self._sim_for(self.default_scene).robot, action_mode, self.lift, self.head, CONTROL_DT
         )
-        self._renderers = CameraRenderers()  # kept across episodes and scenes
         self.sim: TidySim | None = None
         self.task: TidyTask | None = None
         self.goals: tuple[tuple[str, str], ...] = ()
-        self.instruction = ""
-        self.variations: dict[str, Any] = {}
         self.initial_state: dict[str, Any] = {}
         self.max_steps = 0
         self._steps = 0

@@ -13,8 +13,9 @@ import yaml
 from envs.assets import asset_path
 from envs.errors import unknown_name_error
 from envs.tidy.tasks import CLEAR_TABLE, get_task
+from envs.utils.conventions import INSTRUCTION_SPLITS
 
-SPLITS = ("train", "eval")
+SPLITS = INSTRUCTION_SPLITS
 
 
 @lru_cache(maxsize=1)

@@ -19,6 +19,7 @@ INSTRUCTION_CHARSET = (
     + "".join(map(chr, range(0xFF00, 0xFF60)))  # full-width forms
 )
 MAX_INSTRUCTION_CHARS = 512  # the length the observation space's Text allows
+INSTRUCTION_SPLITS = ("train", "eval")  # phrasings demonstrations use; phrasings held out for evaluation
 
 
 def checked_instruction(instruction: str | None) -> str | None:

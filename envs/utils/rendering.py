@@ -7,8 +7,10 @@ from typing import Any
 import gymnasium as gym
 import mujoco
 import numpy as np
+from gymnasium import spaces
 
 from envs.errors import unknown_name_error
+from envs.utils.conventions import INSTRUCTION_CHARSET, INSTRUCTION_SPLITS, MAX_INSTRUCTION_CHARS
 
 
 class CameraRenderers:
@@ -51,6 +53,44 @@ class CameraEnv(gym.Env):
     """
 
     render_camera = "static"
+
+    def _init_common(
+        self,
+        task: str | None,
+        scene: str,
+        cameras: tuple[str, ...] | list[str],
+        resolution: dict[str, int | tuple[int, int]] | None,
+        instruction_split: str,
+        render_mode: str | None,
+        default_resolution: dict[str, int],
+    ) -> None:
+        """Check and keep the constructor arguments every env takes (the subclass checks its own
+        task and scene names), and start with no episode."""
+        if instruction_split not in INSTRUCTION_SPLITS:
+            raise ValueError(f"instruction_split must be 'train' or 'eval', got {instruction_split!r}")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self.default_task = task
+        self.default_scene = scene
+        self.cameras = tuple(cameras)
+        self.resolution = camera_resolutions(cameras, resolution, default_resolution)
+        self.instruction_split = instruction_split
+        self.render_mode = render_mode
+        self._renderers = CameraRenderers()  # kept across episodes and scenes
+        self.sim = None
+        self.task = None
+        self.instruction = ""
+        self.variations: dict[str, Any] = {}
+
+    def _observation_space(self, robot_obs: int, scene_obs: int) -> spaces.Dict:
+        """Each camera's picture, the robot's and the scene's state (sizes given), the instruction."""
+        obs: dict[str, spaces.Space] = {
+            f"rgb_{c}": spaces.Box(0, 255, (*self.resolution[c], 3), np.uint8) for c in self.cameras
+        }
+        obs["robot_obs"] = spaces.Box(-np.inf, np.inf, (robot_obs,), np.float32)
+        obs["scene_obs"] = spaces.Box(-np.inf, np.inf, (scene_obs,), np.float32)
+        obs["instruction"] = spaces.Text(max_length=MAX_INSTRUCTION_CHARS, min_length=0, charset=INSTRUCTION_CHARSET)
+        return spaces.Dict(obs)
 
     def render(self):
         if self.sim is None:
