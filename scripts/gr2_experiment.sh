@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The GR-2 experiment reported in docs/training.md (issue 18): a tiny GR-2 on four tasks within 45 CPU-minutes
+# of training (tokenizer, video pre-training and fine-tuning together, one thread each), and the
+# pre-training ablation: the same fine-tuning from the same tokenizer without the video stage.
+#   vqgan      the image tokenizer, on single frames of every task's demonstrations   1,500 steps
+#   pretrain   next-frame tokens on captioned frames of all 34 tasks (no actions)      1,500 steps
+#   pretrained fine-tuning on the four tasks, from pretrain                           6,000 steps
+#   scratch    the same fine-tuning from the tokenizer alone                          6,000 steps
+# then seen and unseen episodes of the four tasks for both and for random, and the video figures
+# (tokenizer PSNR, next-frame token accuracy, predicted frames) on held-out demonstrations.
+# CPU seconds of every command go to WORKDIR/cpu.txt. Rerun to resume (finished steps are skipped).
+# Usage: scripts/gr2_experiment.sh [WORKDIR]   (about 1.5 hours on a 2-core machine)
+set -euo pipefail
+W=${1:-runs/gr2-experiment}
+TASKS=open_drawer,close_drawer,move_slider_left,move_slider_right
+export MUJOCO_GL=egl OMP_NUM_THREADS=1
+mkdir -p "$W"
+
+timed() {  # NAME COMMAND...: run it, output to NAME.log, "NAME user-seconds system-seconds" to cpu.txt
+    local name=$1
+    shift
+    local TIMEFORMAT="$name %U %S"
+    { time "$@" >> "$W/$name.log" 2>&1; } 2>> "$W/cpu.txt"
+}
+
+done_at() {  # RUN STEPS: true if the run has its final checkpoint
+    [ -d "$1/checkpoints/step-$(printf %07d "$2")" ]
+}
+
+train() {  # NAME STEPS ARGS...: train to STEPS, resuming a killed run
+    local name=$1 steps=$2
+    shift 2
+    done_at "$W/$name" "$steps" && return 0
+    local resume=()
+    [ -d "$W/$name/checkpoints" ] && resume=(--resume)
+    timed "$name" gr-bench train "$@" --steps "$steps" --threads 1 --device cpu --seed 0 "${resume[@]}" --out "$W/$name"
+}
+
+# demonstrations of the four tasks; a corpus of every task (its actions unused); held-out demonstrations
+# of the four tasks (other starts: the perturbed collection's seeds, a small 0.05 action noise)
+[ -f "$W/data4/meta/info.json" ] || timed collect4 gr-bench collect --suite seen --episodes-per-task 100 --tasks $TASKS --out "$W/data4" --workers 2
+[ -f "$W/data34/meta/info.json" ] || timed collect34 gr-bench collect --suite seen --episodes-per-task 8 --out "$W/data34" --workers 2
+[ -f "$W/heldout/meta/info.json" ] || timed heldout gr-bench collect --suite seen --episodes-per-task 5 --tasks $TASKS \
+    --action-noise 0.05 --out "$W/heldout" --workers 2
+
+COMMON="--batch-size 8 --lr 3e-4 --warmup-steps 200 --checkpoint-every 500 --log-every 50"
+train vqgan 1500 --agent vqgan --videos "$W/data34" --data "$W/data4" --batch-size 16 --lr 3e-4 --warmup-steps 100 \
+    --checkpoint-every 500 --log-every 50
+train pretrain 1500 --agent gr2 --stage pretrain --videos "$W/data34" --tokenizer "$W/vqgan" $COMMON
+train pretrained 6000 --agent gr2 --stage finetune --data "$W/data4" --init "$W/pretrain" $COMMON &
+train scratch 6000 --agent gr2 --stage finetune --data "$W/data4" --tokenizer "$W/vqgan" $COMMON
+wait
+
+for run in pretrained scratch; do
+    for suite in seen unseen; do
+        [ -f "$W/$run-$suite/results.json" ] || gr-bench eval --agent gr2 --checkpoint "$W/$run" --suite $suite \
+            --task $TASKS --workers 2 --resume --out "$W/$run-$suite" > "$W/$run-$suite.log" 2>&1
+    done
+    python scripts/gr2_frames.py --checkpoint "$W/$run" --data "$W/heldout" --out "$W/$run-frames.png" \
+        --json "$W/$run-frames.json" > "$W/$run-frames.log" 2>&1
+done
+for suite in seen unseen; do
+    [ -f "$W/random-$suite/results.json" ] || gr-bench eval --agent random --suite $suite --task $TASKS --workers 2 \
+        --resume --out "$W/random-$suite" > "$W/random-$suite.log" 2>&1
+done
+cat "$W/cpu.txt"
