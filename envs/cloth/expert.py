@@ -327,13 +327,22 @@ def flatten_move(garment: Garment, particles: np.ndarray, rng_seed: int = 0) -> 
     (``STRETCH``, outwards from the garment's centre), so the wrinkles between it and the rest
     pull out."""
     flat = fit_flat(garment, particles, rng_seed)
-    edge = garment.boundary
+    pick, place, _ = flatten_pull(garment, particles, flat, garment.boundary)
+    return pick, place
+
+
+def flatten_pull(
+    garment: Garment, particles: np.ndarray, flat: np.ndarray, edge: np.ndarray
+) -> tuple[int, np.ndarray, float]:
+    """``flatten_move``'s choice among the edge vertices ``edge`` (a non-empty subset of the
+    boundary), given the flat garment's fit ``flat``: the vertex, where to lay it (x, y, 0), and
+    how far (metres) it lies from where it should."""
     error = np.linalg.norm(particles[edge, :2] - flat[edge], axis=1)
     far = edge[error >= FAR_ENOUGH * error.max()]
     pick = int(far[np.argmax(clearance(garment, particles, far))])
     outward = flat[pick] - flat.mean(axis=0)
     place = flat[pick] + STRETCH * outward / max(np.linalg.norm(outward), 1e-9)
-    return pick, np.r_[place, 0.0]
+    return pick, np.r_[place, 0.0], float(error.max())
 
 
 def clearance(garment: Garment, particles: np.ndarray, vertices: np.ndarray) -> np.ndarray:

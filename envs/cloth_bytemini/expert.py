@@ -32,7 +32,9 @@ from envs.cloth.expert import (
     MAX_FIXES,
     MAX_MOVES,
     carry_distance,
+    fit_flat,
     flatten_move,
+    flatten_pull,
     fold_corners,
     fold_fix,
     unfold_moves,
@@ -49,10 +51,13 @@ POS_TOLERANCE = 0.01  # metres
 ROT_TOLERANCE = 0.1  # radians
 GRIPPER_WAIT = 4  # control steps for the fingers to close or open
 TIMEOUT = 50  # control steps before giving up on a waypoint
+STALL_STEPS = 8  # ... or once every hand it moves has come less than STALL_DISTANCE closer in this many steps
+STALL_DISTANCE = 0.002  # metres (a hand held at the edge of its reach: the unreachable rest is skipped)
 APPROACH_Z = TABLE_Z + 0.08  # metres: the tool centre point above a pick or place point
 GRASP_Z = TABLE_Z + 0.024  # ... for a pinch: the pads reach 22 mm past it (bytemini.xml)
 PLACE_Z = TABLE_Z + 0.045  # ... where a carried vertex is let go
 CARRY_SPEED = 0.7  # of the largest step, carrying cloth
+PULL_AT_LEAST = 0.02  # metres off the flat fit: an edge worth a hand's pull in a two-hand flatten step
 
 
 @dataclass
@@ -74,6 +79,7 @@ class Waypoint:
     speed: float = 1.0
     steps: int = field(default=0, repr=False)
     held: int = field(default=0, repr=False)
+    errors: list = field(default_factory=list, repr=False)  # the hands' largest distance to their aims, per step
 
 
 class ClothByteMiniExpert:
@@ -125,18 +131,22 @@ class ClothByteMiniExpert:
         sim = self.env.sim
         wp.steps += 1
         reached = True
+        farthest = 0.0
         for side, (aim, mat, _) in self._aims(wp).items():
             if side not in wp.hands:
                 continue
             pos, now = sim.robot.arms[side].tcp_pose(sim.data)
             error = aim - pos
+            farthest = max(farthest, float(np.linalg.norm(error)))
             close = (
                 np.linalg.norm(error) < wp.tolerance
                 if wp.across is None
                 else np.linalg.norm(error[:2]) < wp.across and abs(error[2]) < wp.tolerance
             )
             reached &= bool(close and np.linalg.norm(rotvec_from_mat(mat @ now.T)) < ROT_TOLERANCE)
-        wp.held += reached
+        wp.errors.append(farthest)
+        stalled = len(wp.errors) > STALL_STEPS and wp.errors[-1 - STALL_STEPS] - farthest < STALL_DISTANCE
+        wp.held += reached or stalled  # as close as it gets: a gripper's wait starts there
         return wp.held > wp.wait or wp.steps > TIMEOUT + wp.wait
 
     def _action(self, wp: Waypoint) -> np.ndarray:
@@ -169,8 +179,10 @@ class ClothByteMiniExpert:
             move = None
             while self._unfold and move is None:
                 move = self._unfold.pop(0)(particles)
-            pick, place = move or flatten_move(garment, particles)
-            return carry({_side(particles[pick]): (pick, place[:2])}, particles)
+            if move is not None:
+                pick, place = move
+                return carry({_side(particles[pick]): (pick, place[:2])}, particles)
+            return carry(two_hand_pulls(garment, particles), particles)
         if task.category == "fold":
             if self._corners is None:
                 # the shortest carry among the folds whose two corners lie one on each hand's side
@@ -195,6 +207,25 @@ class ClothByteMiniExpert:
                 vertex, onto = fix
                 return carry({_side(particles[vertex]): (vertex, particles[onto, :2])}, particles)
         return []
+
+
+def two_hand_pulls(garment, particles: np.ndarray) -> dict[str, tuple[int, np.ndarray]]:
+    """Once the folds are undone: on each side of the centre line, the Panda expert's pull among
+    that side's edge vertices (side -> (vertex, where to lay it)), for both hands at once; a side
+    whose edge lies within ``PULL_AT_LEAST`` of where it should gets none (the one pull left is
+    the single-hand expert's, on the whole edge)."""
+    flat = fit_flat(garment, particles)
+    edge = garment.boundary
+    left = particles[edge, 1] >= 0.0
+    pulls: dict[str, tuple[int, np.ndarray, float]] = {}
+    for side, mine in (("left", edge[left]), ("right", edge[~left])):
+        if len(mine):
+            pulls[side] = flatten_pull(garment, particles, flat, mine)
+    both = {side: (pick, place[:2]) for side, (pick, place, error) in pulls.items() if error >= PULL_AT_LEAST}
+    if len(both) == 2:
+        return both
+    pick, place = flatten_move(garment, particles)
+    return {_side(particles[pick]): (pick, place[:2])}
 
 
 def _side(point: np.ndarray) -> str:
