@@ -9,6 +9,7 @@ Headline episodes only, as every headline rate.
 
 from __future__ import annotations
 
+import html
 from collections import defaultdict
 from math import comb
 from typing import Any
@@ -73,25 +74,45 @@ def across_envs(records: list[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
-def markdown_lines(paired: dict[str, Any]) -> list[str]:
-    """The report's section: each environment's success on the same episodes, per axis and per task."""
+def table_rows(paired: dict[str, Any]) -> tuple[str, list[str], list[list[str]]]:
+    """The report's section as (caption, header, rows of cells): each environment's success on the
+    same episodes, overall, per axis and per task."""
     a, b = paired["envs"]
-    out = [
+    caption = (
         f"Paired across environments ({paired['overall']['pairs']} episodes, each run in both; "
-        "p: McNemar's exact test on the episodes exactly one side solved):",
-        "",
-        f"| group | {a} | {b} | difference | only {a.split('/')[-1]} / only {b.split('/')[-1]} | p | n |",
-        "|---|---|---|---|---|---|---|",
-    ]
+        "p: McNemar's exact test on the episodes exactly one side solved):"
+    )
+    header = ["group", a, b, "difference", f"only {a.split('/')[-1]} / only {b.split('/')[-1]}", "p", "n"]
 
-    def row(label: str, c: dict[str, Any]) -> str:
+    def row(label: str, c: dict[str, Any]) -> list[str]:
         (alo, ahi), (blo, bhi) = c["a"]["ci95"], c["b"]["ci95"]
-        return (
-            f"| {label} | {c['a']['rate']:.1%} [{alo:.0%}, {ahi:.0%}] | {c['b']['rate']:.1%} [{blo:.0%}, {bhi:.0%}] "
-            f"| {c['b']['rate'] - c['a']['rate']:+.1%} | {c['only_a']} / {c['only_b']} | {c['p']:.2g} | {c['pairs']} |"
-        )
+        return [
+            label,
+            f"{c['a']['rate']:.1%} [{alo:.0%}, {ahi:.0%}]",
+            f"{c['b']['rate']:.1%} [{blo:.0%}, {bhi:.0%}]",
+            f"{c['b']['rate'] - c['a']['rate']:+.1%}",
+            f"{c['only_a']} / {c['only_b']}",
+            f"{c['p']:.2g}",
+            str(c["pairs"]),
+        ]
 
-    out.append(row("**overall**", paired["overall"]))
-    out += [row(f"axis: {k}", c) for k, c in paired["per_axis"].items()]
-    out += [row(f"task: {k}", c) for k, c in paired["per_task"].items()]
-    return out
+    rows = [row("overall", paired["overall"])]
+    rows += [row(f"axis: {k}", c) for k, c in paired["per_axis"].items()]
+    rows += [row(f"task: {k}", c) for k, c in paired["per_task"].items()]
+    return caption, header, rows
+
+
+def markdown_lines(paired: dict[str, Any]) -> list[str]:
+    """The report's section in Markdown."""
+    caption, header, rows = table_rows(paired)
+    out = [caption, "", "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    rows[0][0] = "**overall**"
+    return out + ["| " + " | ".join(cells) + " |" for cells in rows]
+
+
+def html_table(paired: dict[str, Any]) -> str:
+    """The report's section as an HTML table."""
+    caption, header, rows = table_rows(paired)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>" for cells in rows)
+    return f"<p>{html.escape(caption)}</p><table><tr>{head}</tr>{body}</table>"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gr_bench.blind_flags import report_lines
-from gr_bench.paired import across_envs, markdown_lines
+from gr_bench.paired import across_envs, html_table, markdown_lines
 
 
 def chain_groups(agg: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -318,9 +318,16 @@ def html_page(results: dict[str, Any], compare: dict[str, Any] | None = None) ->
         f"<h1>{html.escape(results['agent']['name'])} on {html.escape(results['suite']['name'])}</h1>",
         f"<pre>{html.escape(table(results, compare))}</pre>",
     ]
+    paired = across_envs(results.get("episodes", []))
+    if paired:
+        body.append(f"<h2>Paired across environments</h2>{html_table(paired)}")
     for title, data in figures:
         body.append(f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>")
-    style = "body{font-family:sans-serif;max-width:900px;margin:auto}pre{background:#f4f4f4;padding:8px}"
+    style = (
+        "body{font-family:sans-serif;max-width:900px;margin:auto}pre{background:#f4f4f4;padding:8px}"
+        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
+        "td:first-child{text-align:left}"
+    )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>gr-bench report</title><style>{style}</style>"
         f"</head><body>{''.join(body)}</body></html>"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gr_bench.paired import across_envs, compare, markdown_lines, mcnemar_exact
-from gr_bench.report import markdown
+from gr_bench.report import html_page, markdown
 from gr_bench.results import aggregate
 
 MJ, PB = "GRBench/Tabletop-v0", "GRBench/TabletopBullet-v0"
@@ -100,4 +100,6 @@ def test_the_report_shows_the_paired_section_only_for_paired_runs():
 
     records = _cross_sim_records()
     assert "Paired across environments (10 episodes" in markdown(results(records))
-    assert "Paired across environments" not in markdown(results([r for r in records if r["env_id"] == MJ]))
+    assert "<h2>Paired across environments</h2>" in html_page(results(records))
+    one_sim = results([r for r in records if r["env_id"] == MJ])
+    assert "Paired across environments" not in markdown(one_sim) + html_page(one_sim)
