@@ -1,9 +1,9 @@
 """Paired comparisons: the same episodes under two conditions, compared episode by episode.
 
 Two runs of one episode list (two checkpoints), or one run of a suite that holds each episode in two
-environments (``cross-sim``: the tabletop in MuJoCo and in its PyBullet twin, ids ``mujoco/...`` and
-``pybullet/...``), differ by sampling noise far less than two independent draws would: only the
-episodes where exactly one side succeeds say anything, and McNemar's exact test weighs them.
+environments (``cross-sim``: each episode once per simulator, ids prefixed by the simulator's name),
+differ by sampling noise far less than two independent draws would: only the episodes where exactly
+one side succeeds say anything, and McNemar's exact test weighs them.
 Headline episodes only, as every headline rate.
 """
 
