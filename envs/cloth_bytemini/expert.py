@@ -3,10 +3,12 @@
 It plans as the Panda's expert (``envs.cloth.expert``: the same choice of which vertex goes where)
 and moves with two hands where a task has two corners to carry:
 
-- ``flatten``: undo the start's random folds, last first, then pull the edge vertex farthest from a
-  rigid fit of the flat garment, until normalised coverage passes the threshold with a margin;
-  each pull is one pick-and-place by the hand on the pick's side (left: +y), the other waiting at
-  home.
+- ``flatten``: undo the start's random folds, last first (one pick-and-place by the hand on the
+  pick's side, left: +y, the other waiting at home), then pull edge vertices far from a rigid fit of
+  the flat garment, one per side of the centre line with both hands at once where both sides' edges
+  lie off the fit (``two_hand_pulls``), until normalised coverage passes the threshold with a margin.
+
+A hand that stops getting closer to its waypoint (at the edge of its reach) counts as there.
 - ``fold_in_half``: the fold with the shortest carry among those whose two corners lie one on
   each hand's side (any fold where none does); both hands take the moving part's two corners at
   once and lay them on their mirror vertices together (the flap turns over as one);
