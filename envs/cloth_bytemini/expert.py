@@ -7,14 +7,14 @@ and moves with two hands where a task has two corners to carry:
   pick's side, left: +y, the other waiting at home), then pull edge vertices far from a rigid fit of
   the flat garment, one per side of the centre line with both hands at once where both sides' edges
   lie off the fit (``two_hand_pulls``), until normalised coverage passes the threshold with a margin.
-
-A hand that stops getting closer to its waypoint (at the edge of its reach) counts as there.
 - ``fold_in_half``: the fold with the shortest carry among those whose two corners lie one on
   each hand's side (any fold where none does); both hands take the moving part's two corners at
   once and lay them on their mirror vertices together (the flap turns over as one);
   then, where a soft flap still lies short, one hand lays its worst edge vertex down.
 - ``fold_diagonally``: the one corner, by the hand on its side.
 - invalid requests: hold still.
+
+A hand that stops getting closer to its waypoint (at the edge of its reach) counts as there.
 
 It commands the robot like any agent: end-effector motions turned into GR-3's joint targets when
 the environment runs in ``joint`` mode (as the tidying expert), so its demonstrations live in the
@@ -35,7 +35,6 @@ from envs.cloth.expert import (
     MAX_MOVES,
     carry_distance,
     fit_flat,
-    flatten_move,
     flatten_pull,
     fold_corners,
     fold_fix,
@@ -226,7 +225,7 @@ def two_hand_pulls(garment, particles: np.ndarray) -> dict[str, tuple[int, np.nd
     both = {side: (pick, place[:2]) for side, (pick, place, error) in pulls.items() if error >= PULL_AT_LEAST}
     if len(both) == 2:
         return both
-    pick, place = flatten_move(garment, particles)
+    pick, place, _ = flatten_pull(garment, particles, flat, edge)  # the single-hand expert's pull
     return {_side(particles[pick]): (pick, place[:2])}
 
 
