@@ -32,7 +32,7 @@ train() {  # NAME STEPS ARGS...: train to STEPS, resuming a killed run
     shift 2
     done_at "$W/$name" "$steps" && return 0
     local resume=()
-    [ -d "$W/$name/checkpoints" ] && resume=(--resume)
+    compgen -G "$W/$name/checkpoints/step-*" > /dev/null && resume=(--resume)  # killed before its first: anew
     timed "$name" gr-bench train "$@" --steps "$steps" --threads 1 --device cpu --seed 0 "${resume[@]}" --out "$W/$name"
 }
 
