@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from agents.atomic import write_atomic
-from agents.reference.recipes import RECIPES, Collection, Recipe  # data beside the references they make
+from agents.reference.recipes import RECIPES, Collection, Recipe, Stage  # data beside the references they make
 
 DEFAULT_ROOT = Path("runs/reference")
 
 
-__all__ = ["RECIPES", "Collection", "Recipe", "get_recipe"]
+__all__ = ["RECIPES", "Collection", "Recipe", "Stage", "get_recipe"]
 
 
 def get_recipe(name: str) -> Recipe:
@@ -131,13 +131,11 @@ def run_recipe(
     device: str = "auto",
     max_minutes: float | None = None,
 ) -> Path:
-    """Collect, then train (each resumed where a killed call stopped); returns the last checkpoint."""
+    """Collect, train the recipe's earlier stages (a tokenizer, a pre-training), then its model, each
+    resumed where a killed call stopped; returns the last checkpoint of the last stage that ran."""
     import torch
 
-    from agents.train.checkpoint import last_checkpoint
-    from agents.train.loop import TrainConfig, train
     from gr_bench.collect import collect
-    from gr_bench.train import build_for_training
 
     recipe = get_recipe(name)
     workdir = Path(workdir) if workdir else DEFAULT_ROOT / recipe.name
@@ -155,32 +153,120 @@ def run_recipe(
         collect(c.suite, c.episodes_per_task, out, env=c.env, workers=workers)
         datasets.append(str(out))
 
-    ledger.start("train")
     if threads:
         torch.set_num_threads(threads)
-    torch.manual_seed(recipe.seed)  # the model's initial weights follow the recipe's seed
-    model, dataset, checkpoint_config = build_for_training(
-        recipe.agent, config=recipe.config, overrides=recipe.overrides, stage="finetune", data=datasets
-    )
-    checkpoint_config["recipe"] = recipe.name
-    config = TrainConfig(
-        steps=recipe.steps,
+    deadline = None if max_minutes is None else time.monotonic() + 60 * max_minutes
+    runs = {}
+    for stage in recipe.before:
+        ledger.start(f"train:{stage.name}")
+        runs[stage.name] = workdir / stage.name
+        last, step = _train_stage(
+            stage,
+            recipe.seed,
+            datasets,
+            runs[stage.name],
+            device,
+            deadline,
+            tokenizer=runs[stage.tokenizer] if stage.tokenizer else None,
+        )
+        if step < stage.steps:  # out of time: the next call continues this stage
+            data = ledger.finish(last_checkpoint=str(last), stage=stage.name, step=step, done=False)
+            print(f"checkpoint {last} (stage {stage.name}, step {step} of {stage.steps}); CPU so far {_hours(data)}")
+            return last
+
+    ledger.start("train")
+    model = Stage(
+        "train",
+        recipe.agent,
+        recipe.steps,
+        config=recipe.config,
+        overrides=recipe.overrides,
         batch_size=recipe.batch_size,
         lr=recipe.lr,
         warmup_steps=recipe.warmup_steps,
         checkpoint_every=recipe.checkpoint_every,
+    )
+    last, step = _train_stage(
+        model,
+        recipe.seed,
+        datasets,
+        workdir / "train",
+        device,
+        deadline,
+        recipe=recipe.name,
+        tokenizer=runs[recipe.tokenizer] if recipe.tokenizer else None,
+        init=runs[recipe.init] if recipe.init else None,
+    )
+    data = ledger.finish(last_checkpoint=str(last), stage="train", step=step, done=step >= recipe.steps)
+    print(f"checkpoint {last} (step {step} of {recipe.steps}); CPU time so far {_hours(data)}")
+    return last
+
+
+def _hours(ledger: dict[str, Any]) -> str:
+    return f"{sum(ledger['cpu_seconds'].values()) / 3600:.2f} h: {ledger['cpu_seconds']}"
+
+
+def _train_stage(
+    stage,
+    seed: int,
+    datasets: list[str],
+    out: Path,
+    device: str,
+    deadline: float | None,
+    recipe: str | None = None,
+    tokenizer: Path | None = None,
+    init: Path | None = None,
+) -> tuple[Path, int]:
+    """Train one stage into ``out`` (resuming its last checkpoint; a finished stage is not rebuilt);
+    (its last checkpoint, its step)."""
+    import torch
+
+    from agents.train.checkpoint import last_checkpoint
+    from agents.train.loop import TrainConfig, train
+    from gr_bench.train import build_for_training
+
+    last = last_checkpoint(out / "checkpoints")
+    if last is not None:
+        step = json.loads((last / "config.json").read_text(encoding="utf-8"))["step"]
+        if step >= stage.steps:
+            print(f"[{stage.name}] done: {last}")
+            return last, step
+    torch.manual_seed(seed)  # the model's initial weights follow the recipe's seed
+    model, dataset, checkpoint_config = build_for_training(
+        stage.agent,
+        config=stage.config,
+        overrides=stage.overrides,
+        stage=stage.stage,
+        data=datasets,
+        tokenizer=str(tokenizer) if tokenizer else None,
+        init=str(init) if init else None,
+    )
+    if recipe:
+        checkpoint_config["recipe"] = recipe
+    config = TrainConfig(
+        steps=stage.steps,
+        batch_size=stage.batch_size,
+        lr=stage.lr,
+        warmup_steps=stage.warmup_steps,
+        checkpoint_every=stage.checkpoint_every,
         log_every=100,
-        seed=recipe.seed,
+        seed=seed,
         device=device,
     )
-    train_dir = workdir / "train"
-    resume = last_checkpoint(train_dir / "checkpoints") is not None
-    print(f"[train] {recipe.agent} {recipe.config}, {recipe.steps} steps of batch {recipe.batch_size} on {dataset!r}")
-    if resume:
-        print(f"[train] resuming {train_dir} from {last_checkpoint(train_dir / 'checkpoints').name}")
-    last = train(model, dataset, config, train_dir, checkpoint_config, resume=resume, max_minutes=max_minutes)
-    step = json.loads((last / "config.json").read_text(encoding="utf-8"))["step"]
-    data = ledger.finish(last_checkpoint=str(last), step=step, done=step >= recipe.steps)
-    hours = sum(data["cpu_seconds"].values()) / 3600
-    print(f"checkpoint {last} (step {step} of {recipe.steps}); CPU time so far {hours:.2f} h: {data['cpu_seconds']}")
-    return last
+    print(
+        f"[{stage.name}] {stage.agent} {stage.config}, {stage.steps} steps of batch {stage.batch_size} on {dataset!r}"
+    )
+    if last is not None:
+        print(f"[{stage.name}] resuming {out} from {last.name}")
+    minutes = None if deadline is None else max((deadline - time.monotonic()) / 60, 1e-9)
+    last = train(
+        model,
+        dataset,
+        config,
+        out,
+        checkpoint_config,
+        resume=last is not None,
+        max_minutes=minutes,
+        init=init if last is None else None,
+    )
+    return last, json.loads((last / "config.json").read_text(encoding="utf-8"))["step"]

@@ -4,8 +4,8 @@
 # pre-training ablation: the same fine-tuning from the same tokenizer without the video stage.
 #   vqgan      the image tokenizer, on single frames of every task's demonstrations   1,500 steps
 #   pretrain   next-frame tokens on captioned frames of all 34 tasks (no actions)      1,500 steps
-#   pretrained fine-tuning on the four tasks, from pretrain                           6,000 steps
-#   scratch    the same fine-tuning from the tokenizer alone                          6,000 steps
+#   pretrained fine-tuning on the four tasks, from pretrain                           4,000 steps
+#   scratch    the same fine-tuning from the tokenizer alone                          4,000 steps
 # then seen and unseen episodes of the four tasks for both and for random, and the video figures
 # (tokenizer PSNR, next-frame token accuracy, predicted frames) on held-out demonstrations.
 # CPU seconds of every command go to WORKDIR/cpu.txt. Rerun to resume (finished steps are skipped).
@@ -47,8 +47,8 @@ COMMON="--batch-size 8 --lr 3e-4 --warmup-steps 200 --checkpoint-every 500 --log
 train vqgan 1500 --agent vqgan --videos "$W/data34" --data "$W/data4" --batch-size 16 --lr 3e-4 --warmup-steps 100 \
     --checkpoint-every 500 --log-every 50
 train pretrain 1500 --agent gr2 --stage pretrain --videos "$W/data34" --tokenizer "$W/vqgan" $COMMON
-train pretrained 6000 --agent gr2 --stage finetune --data "$W/data4" --init "$W/pretrain" $COMMON &
-train scratch 6000 --agent gr2 --stage finetune --data "$W/data4" --tokenizer "$W/vqgan" $COMMON
+train pretrained 4000 --agent gr2 --stage finetune --data "$W/data4" --init "$W/pretrain" $COMMON &
+train scratch 4000 --agent gr2 --stage finetune --data "$W/data4" --tokenizer "$W/vqgan" $COMMON
 wait
 
 for run in pretrained scratch; do

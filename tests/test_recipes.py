@@ -13,11 +13,14 @@ from gr_bench.cli import main  # noqa: E402
 
 
 def test_reference_recipes_are_declared():
-    assert set(recipes.RECIPES) == {"gr1-tiny", "gr3-tiny"}
+    assert set(recipes.RECIPES) == {"gr1-tiny", "gr2-tiny", "gr3-tiny"}
     gr3 = recipes.RECIPES["gr3-tiny"]
     assert gr3.agent == "gr3" and {c.env for c in gr3.collections} == {"GRBench/Tabletop-v0", "GRBench/Tidy-v0"}
     # GR-3 reuses GR-1's tabletop data
     assert recipes.RECIPES["gr1-tiny"].collections == recipes.RECIPES["gr3-tiny"].collections[:1]
+    gr2 = recipes.RECIPES["gr2-tiny"]  # its tokenizer first, the pre-training with it, the model from that
+    assert [s.agent for s in gr2.before] == ["vqgan", "gr2"] and gr2.before[1].tokenizer == gr2.before[0].name
+    assert gr2.init == gr2.before[1].name and gr2.collections == recipes.RECIPES["gr1-tiny"].collections
 
 
 def test_a_recipe_collects_trains_and_resumes(tmp_path, monkeypatch, capsys):
@@ -53,3 +56,41 @@ def test_a_recipe_collects_trains_and_resumes(tmp_path, monkeypatch, capsys):
     assert "another version of recipe" in capsys.readouterr().err
     assert main(["train", "--recipe", "gr9-tiny"]) == 2
     assert "gr1-tiny" in capsys.readouterr().err
+
+
+def test_a_recipe_with_earlier_stages_trains_them_in_order_and_resumes(tmp_path, monkeypatch, capsys):
+    """GR-2's shape: a tokenizer, video pre-training with it, then the model from the pre-training;
+    a call stopped inside a stage continues it, a finished stage is not trained again."""
+    small = {"layers": 1, "hidden": 64, "heads": 2, "history": 2, "chunk": 3, "cvae_hidden": 32, "latent_dim": 8}
+    quick = {"batch_size": 2, "warmup_steps": 1, "checkpoint_every": 2}
+    staged = recipes.Recipe(
+        "test-staged",
+        "gr2",
+        "GR-2 tiny on one smoke task",
+        (recipes.Collection("smoke", "GRBench/Tabletop-v0", "smoke", 1),),
+        steps=2,
+        before=(
+            recipes.Stage("vqgan", "vqgan", 2, overrides={"image_size": 32}, **quick),
+            recipes.Stage("pretrain", "gr2", 4, stage="pretrain", overrides=small, tokenizer="vqgan", **quick),
+        ),
+        init="pretrain",
+        **quick,
+    )
+    monkeypatch.setitem(recipes.RECIPES, staged.name, staged)
+    work, data = tmp_path / "work", tmp_path / "data"
+    args = ["train", "--recipe", "test-staged", "--out", str(work), "--data-root", str(data)]
+    assert main(args + ["--max-minutes", "1e-6"]) == 0  # the tokenizer's first step, then it stops
+    first = json.loads((work / "recipe.json").read_text())
+    assert (first["stage"], first["step"], first["done"]) == ("vqgan", 1, False)
+    assert not (work / "pretrain").exists()
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "[vqgan] resuming" in out and "step 2 of 2" in out
+    ledger = json.loads((work / "recipe.json").read_text())
+    assert ledger["done"] and set(ledger["cpu_seconds"]) == {"collect:smoke", "train:vqgan", "train:pretrain", "train"}
+    pre = json.loads((work / "pretrain" / "checkpoints" / "step-0000004" / "config.json").read_text())
+    final = json.loads((work / "train" / "checkpoints" / "step-0000002" / "config.json").read_text())
+    assert pre["agent"] == final["agent"] == "gr2" and final["recipe"] == "test-staged"
+    assert final["model"]["hidden"] == 64  # the pre-training's model, fine-tuned
+    assert main(args) == 0  # everything done: nothing trains again
+    assert "[vqgan] done" in capsys.readouterr().out

@@ -21,6 +21,24 @@ class Collection:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """A training run before the recipe's own, into its own folder of the work folder: an image
+    tokenizer (GR-2's VQGAN) or a pre-training stage, on the recipe's demonstrations."""
+
+    name: str  # its folder; what a later stage's ``tokenizer`` or ``init`` names
+    agent: str
+    steps: int
+    stage: str = "finetune"  # the trainer's --stage
+    config: str = "tiny"
+    overrides: dict[str, Any] = field(default_factory=dict)  # config fields (--set)
+    batch_size: int = 8
+    lr: float = 3e-4
+    warmup_steps: int = 200
+    checkpoint_every: int = 500
+    tokenizer: str | None = None  # an earlier stage's name: its checkpoint is this stage's --tokenizer
+
+
+@dataclass(frozen=True)
 class Recipe:
     name: str
     agent: str
@@ -34,6 +52,9 @@ class Recipe:
     warmup_steps: int = 500
     checkpoint_every: int = 5000
     seed: int = 0
+    before: tuple[Stage, ...] = ()  # runs trained first, in order
+    tokenizer: str | None = None  # a stage of ``before`` whose checkpoint is the model's --tokenizer
+    init: str | None = None  # a stage of ``before`` whose checkpoint the model starts from (--init)
 
 
 TABLETOP = Collection("tabletop", "GRBench/Tabletop-v0", "seen", 100)
@@ -58,6 +79,21 @@ RECIPES: dict[str, Recipe] = {
             (TABLETOP, TIDY),
             overrides={"robot_weights": {"tabletop_arm": 0.6, "bytemini": 0.4}},
             steps=100000,
+        ),
+        Recipe(
+            "gr2-tiny",
+            "gr2",
+            "GR-2 tiny on all 34 tabletop tasks: its image tokenizer, video pre-training on the demonstrations' "
+            "captioned frames, then fine-tuning on them with actions",
+            (TABLETOP,),
+            # the stages as measured on four tasks (docs/training.md, scripts/gr2_experiment.sh): the tokenizer's
+            # 1,500 steps of batch 16 reach 23 dB; 1,500 pre-training steps; fine-tuning as long as the budget allows
+            before=(
+                Stage("vqgan", "vqgan", 1500, batch_size=16, warmup_steps=100),
+                Stage("pretrain", "gr2", 1500, stage="pretrain", tokenizer="vqgan"),
+            ),
+            init="pretrain",
+            steps=25000,
         ),
     )
 }
