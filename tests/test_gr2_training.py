@@ -345,3 +345,26 @@ def test_finetune_data_parallel_on_cpu_with_gloo(runs, tmp_path):
     vqgan = _weights(runs["vqgan"])
     assert all(torch.equal(weights[f"tokenizer.{k}"], v) for k, v in vqgan.items())
     assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
+
+
+def test_the_video_figures_script_on_held_out_frames(runs, tmp_path):
+    """scripts/gr2_frames.py: PSNR, next-frame token accuracy beside copying the last frame, and the picture."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "gr2_frames.py"
+    out, figures = tmp_path / "frames.png", tmp_path / "frames.json"
+    args = ["--checkpoint", str(runs["finetune"]), "--data", str(runs["data"]), "--samples", "6", "--pictures", "1"]
+    done = subprocess.run(
+        [sys.executable, str(script), *args, "--out", str(out), "--json", str(figures)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    saved = json.loads(figures.read_text())
+    assert saved["windows"] == 6 and out.stat().st_size > 1000
+    for cam in ("rgb_static", "rgb_gripper"):
+        assert 0 < saved[f"psnr_{cam}"] < 60
+        assert 0 <= saved[f"token_acc_{cam}"] <= 1 and 0 <= saved[f"copy_last_acc_{cam}"] <= 1

@@ -11,7 +11,8 @@ and moves with two hands where a task has two corners to carry:
   each hand's side (any fold where none does); both hands take the moving part's two corners at
   once and lay them on their mirror vertices together (the flap turns over as one);
   then, where a soft flap still lies short, one hand lays its worst edge vertex down.
-- ``fold_diagonally``: the one corner, by the hand on its side.
+- ``fold_diagonally``: the one corner, pinched where it lies nearest the robot and laid on the far
+  corner by the hand on the far corner's side (a hand reaches far only on its own side).
 - invalid requests: hold still.
 
 A hand that stops getting closer to its waypoint (at the edge of its reach) counts as there.
@@ -190,7 +191,10 @@ class ClothByteMiniExpert:
                 # (a carry along the hands, not across the robot's centre line), if any has them
                 folds = task.folds(garment)
                 paired = [f for f in folds if _one_per_side(fold_corners(garment, f), particles)]
-                self._fold = min(paired or folds, key=lambda f: carry_distance(garment, particles, f))
+                if paired:
+                    self._fold = min(paired, key=lambda f: carry_distance(garment, particles, f))
+                else:  # one hand carries: the pinch at the corner nearest the robot, laid far
+                    self._fold = min(folds, key=lambda f: particles[fold_corners(garment, f)[0][0], 0])
                 self._corners = fold_corners(garment, self._fold)
                 # two corners at once, one per hand, where the fold has two on either side
                 pair = _one_per_side(self._corners, particles)
@@ -199,7 +203,8 @@ class ClothByteMiniExpert:
                     return carry({side: (c, particles[o, :2]) for side, (c, o) in pair.items()}, particles)
             if self._corners:
                 corner, onto = self._corners.pop(0)
-                return carry({_side(particles[corner]): (corner, particles[onto, :2])}, particles)
+                hand = _reach_side(particles[corner], particles[onto])
+                return carry({hand: (corner, particles[onto, :2])}, particles)
             fix = None
             if self._fixes < MAX_FIXES:
                 fix = fold_fix(garment, self._fold, particles, env.scorer.fold_tolerance)
@@ -232,6 +237,12 @@ def two_hand_pulls(garment, particles: np.ndarray) -> dict[str, tuple[int, np.nd
 def _side(point: np.ndarray) -> str:
     """The hand on the point's side of the garment's centre line (left: +y)."""
     return "left" if point[1] >= 0.0 else "right"
+
+
+def _reach_side(pick: np.ndarray, place: np.ndarray) -> str:
+    """The hand for a carry: the one on the side of its far end (the pick or the place farther
+    from the robot), which a hand reaches only on its own side; the near end it reaches across."""
+    return _side(pick if pick[0] >= place[0] else place)
 
 
 def _one_per_side(corners: list[tuple[int, int]], particles: np.ndarray) -> dict[str, tuple[int, int]]:
