@@ -187,6 +187,11 @@ def validate_submission(
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
         raise SubmissionError(f"schema: field {where}: {exc.message}") from exc
+    if results["agent"].get("privileged_inputs"):
+        raise SubmissionError(
+            f"agent: it read the simulator's {', '.join(results['agent']['privileged_inputs'])} (a diagnostic "
+            "control); a board ranks agents on what a robot could observe"
+        )
     manifest = manifest or load_manifest()
     suite_info = results["suite"]
     name = suite_info["name"]

@@ -13,7 +13,11 @@ from gr_bench.cli import main  # noqa: E402
 
 
 def test_reference_recipes_are_declared():
-    assert set(recipes.RECIPES) == {"gr1-tiny", "gr2-tiny", "gr3-tiny"}
+    assert set(recipes.RECIPES) == {"gr1-tiny", "gr1-tiny-scene-state", "gr2-tiny", "gr3-tiny"}
+    control = recipes.RECIPES["gr1-tiny-scene-state"]  # gr1-tiny's recipe but for the privileged state
+    assert control.overrides == {"scene_state": True}
+    assert {**recipes.RECIPES["gr1-tiny"].__dict__, "name": control.name, "description": control.description,
+            "overrides": control.overrides} == control.__dict__  # fmt: skip
     gr3 = recipes.RECIPES["gr3-tiny"]
     assert gr3.agent == "gr3" and {c.env for c in gr3.collections} == {"GRBench/Tabletop-v0", "GRBench/Tidy-v0"}
     # GR-3 reuses GR-1's tabletop data

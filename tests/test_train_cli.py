@@ -145,3 +145,36 @@ def test_gr1_joins_clean_and_perturbed_demonstrations(tmp_path):
         joined[5]
     with pytest.raises(ValueError, match="different robots"):
         Joined([Fake("panda", 1), Fake("bytemini", 1)])
+
+
+def test_the_scene_state_control_sees_scene_obs_and_stays_off_the_boards(tmp_path, capsys):
+    """GR-1 with ``scene_state``: the simulator's scene_obs joins its state in training and in
+    evaluation; its results say so and ``leaderboard add`` refuses them with one line."""
+    data = tmp_path / "data"
+    clip = make_clip_text(tmp_path / "clip")
+    assert main(["collect", "--suite", "smoke", "--episodes-per-task", "1", "--tasks", "open_drawer",
+                 "--out", str(data), "--workers", "1", "--size", "48", "--gripper-size", "32"]) == 0  # fmt: skip
+    run = tmp_path / "control"
+    common = ["--steps", "2", "--batch-size", "2", "--warmup-steps", "1", "--device", "cpu", *_model_overrides(clip)]
+    assert main(["train", "--agent", "gr1", "--data", str(data), "--set", "scene_state=true", "--out", str(run),
+                 *common]) == 0  # fmt: skip
+    saved = json.loads((run / "checkpoints" / "step-0000002" / "config.json").read_text())
+    info = json.loads((data / "meta" / "info.json").read_text())
+    scene = info["features"]["observation.environment_state"]["shape"][0]
+    assert saved["model"]["state_dim"] == 15 + scene and saved["privileged_inputs"] == ["scene_obs"]
+    assert "observation.environment_state" in saved["normalizer"]["mean"]
+
+    out = tmp_path / "eval"
+    assert main(["eval", "--agent", "gr1", "--checkpoint", str(run), "--suite", "smoke", "--task", "open_drawer",
+                 "--out", str(out)]) == 0  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    record = results["episodes"][0] if "episodes" in results else results["records"][0]
+    assert record["failure"] is None and record["steps"] > 0  # it was given scene_obs at every step
+    assert results["agent"]["privileged_inputs"] == ["scene_obs"]
+    capsys.readouterr()
+    boards = tmp_path / "boards"
+    assert main(["leaderboard", "add", str(out / "results.json"), "--name", "control",
+                 "--submissions", str(boards)]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "read the simulator's scene_obs" in err and len(err.strip().splitlines()) == 1
+    assert not boards.exists() or not any(boards.rglob("*.json"))

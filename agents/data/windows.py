@@ -72,12 +72,15 @@ class EpisodeWindows(Dataset):
         cameras: cameras to load (``rgb_static``, ``rgb_gripper``).
         normalizer: statistics for state and actions; default from the dataset's meta/stats.json
             (the gripper action dimension is left as +-1).
+        state_keys: the features that make up ``state``, each normalised, joined in this order
+            (default the robot's state; ``observation.environment_state`` adds the simulator's
+            privileged scene state, for a control that is never a ranked result).
 
     A sample (T = history; cameras as loaded):
         rgb_static, rgb_gripper: uint8 (T, 3, H, W), frames t-T+1..t, zeros where padded
         future_rgb_static, future_rgb_gripper: uint8 (T, 3, H, W), frame ``future`` steps after each
         future_mask: bool (T,); history_mask: bool (T,)
-        state: float32 (T, 15) normalised, zeros where padded
+        state: float32 (T, 15) normalised (more with ``state_keys``), zeros where padded
         actions: float32 (T, chunk, 7) arm normalised, gripper +-1; action_mask: bool (T, chunk)
         instruction: str; task_index, episode_index, frame_index: int64 scalars
     """
@@ -93,6 +96,7 @@ class EpisodeWindows(Dataset):
         tasks: Sequence[str] | None = None,
         cameras: Sequence[str] = CAMERAS,
         normalizer: Normalizer | None = None,
+        state_keys: Sequence[str] = (STATE_KEY,),
     ):
         for name, value, low in (("history", history, 1), ("future", future, 0), ("chunk", chunk, 1)):
             if int(value) != value or value < low:
@@ -108,11 +112,16 @@ class EpisodeWindows(Dataset):
         if unknown:
             raise ValueError(f"image_size names cameras {unknown} that are not loaded; loaded: {list(cameras)}")
         self.cameras = tuple(cameras)
-        self.normalizer = normalizer or Normalizer.from_stats(read_stats(self.root), (STATE_KEY, ACTION_KEY))
+        missing = [k for k in state_keys if k not in self.info["features"]]
+        if missing:
+            raise ValueError(f"{self.root} has no feature {missing}; it has {sorted(self.info['features'])}")
+        self.state_keys = tuple(state_keys)
+        self.normalizer = normalizer or Normalizer.from_stats(read_stats(self.root), (*self.state_keys, ACTION_KEY))
         self.task_texts = read_tasks(self.root)
 
         self.episodes = _select(read_episodes(self.root), episodes, tasks, self.root)
-        frames = read_frames(self.root, self.info, ["index", "episode_index", "task_index", STATE_KEY, ACTION_KEY])
+        columns = ["index", "episode_index", "task_index", *self.state_keys, ACTION_KEY]
+        frames = read_frames(self.root, self.info, columns)
         self._state, self._actions, self._task_index = [], [], []
         for episode in self.episodes:
             rows = slice(int(episode["dataset_from_index"]), int(episode["dataset_to_index"]))
@@ -120,7 +129,8 @@ class EpisodeWindows(Dataset):
                 raise ValueError(
                     f"{self.root}: episode {episode['episode_index']} is not where meta/episodes says in the data files"
                 )
-            self._state.append(self.normalizer.normalize(STATE_KEY, frames[STATE_KEY][rows].astype(np.float32)))
+            parts = [self.normalizer.normalize(k, frames[k][rows].astype(np.float32)) for k in self.state_keys]
+            self._state.append(np.concatenate(parts, axis=-1))
             self._actions.append(self.normalizer.normalize(ACTION_KEY, frames[ACTION_KEY][rows].astype(np.float32)))
             self._task_index.append(frames["task_index"][rows])
         self._frames = {

@@ -24,6 +24,7 @@ from agents.gr1.model import GR1
 from agents.train.checkpoint import load_weights, read_agent_checkpoint
 
 STATE_KEY = "observation.state"
+SCENE_STATE_KEY = "observation.environment_state"
 ACTION_KEY = "action"
 ACTION_DIM = 7  # CALVIN's relative TCP motion and gripper
 
@@ -60,6 +61,8 @@ class GR1Agent:
             )
         self.normalizer = Normalizer.from_dict(saved["normalizer"])
         self.config: GR1Config = self.model.config
+        # the scene-state control (GR1Config.scene_state) is given the simulator's scene_obs as well
+        self.privileged_inputs = ("scene_obs",) if self.config.scene_state else ()
         self._history: deque[torch.Tensor] = deque(maxlen=self.config.history)
         self._queue: deque[np.ndarray] = deque()
         self._lang: torch.Tensor | None = None
@@ -84,6 +87,11 @@ class GR1Agent:
             frame = torch.from_numpy(np.ascontiguousarray(observation[cam])).to(self.device)  # (h, w, 3) uint8
             images[cam] = model.prepare_images(frame.permute(2, 0, 1)[None])  # (1, 3, S, S)
         state = self.normalizer.normalize(STATE_KEY, np.asarray(observation["robot_obs"], dtype=np.float32))
+        if self.config.scene_state:
+            if "scene_obs" not in observation:
+                raise ValueError("this GR-1 is the scene-state control: it needs the observation's scene_obs")
+            scene = np.asarray(observation["scene_obs"], dtype=np.float32)
+            state = np.concatenate([state, self.normalizer.normalize(SCENE_STATE_KEY, scene)])
         tokens = model.encode_observation(images, torch.from_numpy(state)[None].to(self.device))  # (1, K, H)
         self._history.append(tokens)
         if self._queue:

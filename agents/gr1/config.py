@@ -44,6 +44,10 @@ class GR1Config:
     resampler_layers: int = 3  # perceiver resampler depth
     # --- state and action ---
     state_dim: int = 15  # robot_obs: TCP xyz, TCP euler, gripper width, 7 joints, gripper action
+    # a diagnostic control, not GR-1: the simulator's scene_obs (privileged: object poses, drawer and
+    # slider positions) joins robot_obs as the state, so a run says how much of the gap is perception;
+    # the trainer sets state_dim to match, and such a run is never filed on a board
+    scene_state: bool = False
     arm_dim: int = 6  # relative TCP translation and rotation
     chunk: int = 1  # actions predicted per timestep (GR-1: 1)
     # --- video prediction ---

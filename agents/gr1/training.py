@@ -13,6 +13,8 @@ from typing import Any
 from agents.gr1.config import CAMERAS, get_config
 
 STAGES = ("pretrain", "finetune")
+STATE_KEY = "observation.state"
+SCENE_STATE_KEY = "observation.environment_state"  # the simulator's scene_obs (privileged)
 
 
 def build(
@@ -48,6 +50,7 @@ def build(
         from agents.data import EpisodeWindows
         from agents.data.mix import Joined
 
+        state_keys = (STATE_KEY, SCENE_STATE_KEY) if model_config.scene_state else (STATE_KEY,)
         windows = []
         for root in data:  # one robot's datasets (clean and perturbed demonstrations), the first's statistics
             windows.append(
@@ -59,9 +62,13 @@ def build(
                     image_size=image_size,
                     tasks=tasks,
                     normalizer=windows[0].normalizer if windows else None,
+                    state_keys=state_keys,
                 )
             )
         dataset = windows[0] if len(windows) == 1 else Joined(windows)
+        state_dim = int(dataset[0]["state"].shape[-1])
+        if state_dim != model_config.state_dim:
+            model_config = model_config.with_overrides({"state_dim": state_dim})
         normalizer = windows[0].normalizer.to_dict()
         source = {"data": str(data[0]) if len(data) == 1 else [str(d) for d in data], "tasks": tasks}
     model = GR1(model_config)
@@ -72,4 +79,6 @@ def build(
         "normalizer": normalizer,
         "source": source,
     }
+    if model_config.scene_state:
+        checkpoint_config["privileged_inputs"] = ["scene_obs"]  # the harness keeps its runs off the boards
     return model, dataset, checkpoint_config

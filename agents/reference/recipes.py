@@ -81,6 +81,16 @@ RECIPES: dict[str, Recipe] = {
             steps=100000,
         ),
         Recipe(
+            "gr1-tiny-scene-state",
+            "gr1",
+            "a diagnostic control, not a reference: gr1-tiny's recipe with the simulator's scene_obs (object "
+            "poses, drawer and slider positions) joined to its state, to measure how much of its gap is perception",
+            (TABLETOP,),
+            overrides={"scene_state": True},
+            steps=30000,
+            lr=5e-4,
+        ),
+        Recipe(
             "gr2-tiny",
             "gr2",
             "GR-2 tiny on all 34 tabletop tasks: its image tokenizer, video pre-training on the demonstrations' "

@@ -43,6 +43,7 @@ from gr_bench.evaluator.run_directory import (
     checkpoint_of,
     locked,
     make_run_directory,
+    privileged_inputs_of,
     read_done,
 )
 from gr_bench.evaluator.runner import (
@@ -205,7 +206,14 @@ def _write_results(
     records = [r for r in done.values() if r["episode_id"] in wanted]
     try:
         results = build_results(
-            suite, agent_spec, agent_config or {}, records, workers, reused, checkpoint_sha256=checkpoint_sha256
+            suite,
+            agent_spec,
+            agent_config or {},
+            records,
+            workers,
+            reused,
+            checkpoint_sha256=checkpoint_sha256,
+            privileged_inputs=privileged_inputs_of(agent_config),
         )
         validate(results)
     except (KeyError, TypeError, jsonschema.ValidationError) as exc:

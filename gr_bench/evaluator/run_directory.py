@@ -76,6 +76,20 @@ def checkpoint_of(agent_config: dict | None) -> str | None:
     return checkpoint_sha256(agent_config["checkpoint"])
 
 
+def privileged_inputs_of(agent_config: dict | None) -> list[str]:
+    """What simulator state the agent's checkpoint was trained to read (its config's
+    ``privileged_inputs``, e.g. GR-1's scene-state control): empty for an ordinary agent."""
+    if not agent_config or not agent_config.get("checkpoint"):
+        return []
+    from agents.train.checkpoint import resolve_checkpoint
+
+    try:
+        saved = json.loads((resolve_checkpoint(agent_config["checkpoint"]) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [str(x) for x in saved.get("privileged_inputs", [])]
+
+
 def make_run_directory(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -43,6 +43,9 @@ class EpisodeRunner:
         # observation it answers; the robot keeps executing what it was sent before
         self.latency = latency_steps(agent_config)
         self.privileged = bool(getattr(self.agent, "privileged", False))
+        # a learned agent declared a control that sees the simulator's scene_obs beside its cameras
+        # (e.g. GR-1's scene-state control); its results record it and no board takes them
+        self.sees_scene = self.privileged or "scene_obs" in getattr(self.agent, "privileged_inputs", ())
         self.time_limit = time_limit
         self._deadline = 0.0  # time.monotonic() at which the running episode's time is up
         self._envs: dict[str, Any] = {}
@@ -59,8 +62,8 @@ class EpisodeRunner:
         return self._envs[env_id]
 
     def _observe(self, obs: dict[str, Any]) -> dict[str, Any]:
-        # scene_obs is privileged: only the oracle may see it
-        return obs if self.privileged else {k: v for k, v in obs.items() if k != "scene_obs"}
+        # scene_obs is privileged: only the oracle and declared controls see it
+        return obs if self.sees_scene else {k: v for k, v in obs.items() if k != "scene_obs"}
 
     def run(self, episode: Episode) -> dict[str, Any]:
         from envs.errors import PhysicsError
