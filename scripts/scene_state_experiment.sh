@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Is GR-1's weakness on block tasks perception? (issue 13, docs/training.md "A control with the
+# simulator's scene state"). Four block tasks that the shipped gr1-tiny mostly fails; 100 expert
+# demonstrations each; the same tiny GR-1 recipe twice, side by side, one thread each:
+#   pixels       cameras and robot_obs, as every reference
+#   scene-state  the same plus the simulator's scene_obs (block poses, drawer, slider, ...)
+# then both on the four tasks' seen episodes and on as many again drawn with the public validation
+# secret (neither a demonstration's nor the release's starts), paired by episode.
+# CPU seconds of every command go to WORKDIR/cpu.txt. Rerun to resume (finished steps are skipped).
+# Usage: scripts/scene_state_experiment.sh [WORKDIR] [STEPS]
+set -euo pipefail
+W=${1:-runs/scene-state-experiment}
+STEPS=${2:-5000}
+TASKS=lift_red_block_table,lift_pink_block_table,push_blue_block_left,rotate_red_block_right
+export MUJOCO_GL=egl OMP_NUM_THREADS=1
+mkdir -p "$W"
+
+timed() {  # NAME COMMAND...: run it, output to NAME.log, "NAME user-seconds system-seconds" to cpu.txt
+    local name=$1
+    shift
+    local TIMEFORMAT="$name %U %S"
+    { time "$@" >> "$W/$name.log" 2>&1; } 2>> "$W/cpu.txt"
+}
+
+train() {  # NAME ARGS...: train to STEPS, resuming a killed run
+    local name=$1
+    shift
+    [ -d "$W/$name/checkpoints/step-$(printf %07d "$STEPS")" ] && return 0
+    local resume=()
+    compgen -G "$W/$name/checkpoints/step-*" > /dev/null && resume=(--resume)
+    timed "$name" gr-bench train --agent gr1 --config tiny --data "$W/data" --steps "$STEPS" --batch-size 8 --lr 5e-4 \
+        --warmup-steps 200 --checkpoint-every 1000 --log-every 100 --threads 1 --device cpu --seed 0 \
+        "$@" "${resume[@]}" --out "$W/$name"
+}
+
+[ -f "$W/data/meta/info.json" ] || timed collect gr-bench collect --suite seen --episodes-per-task 100 --tasks $TASKS \
+    --out "$W/data" --workers 2
+train pixels &
+train scene-state --set scene_state=true
+wait
+
+printf '%s' "gr-bench scene-state experiment: public validation draw" > "$W/secret.txt"
+for run in pixels scene-state; do
+    [ -f "$W/$run-seen/results.json" ] || gr-bench eval --agent gr1 --checkpoint "$W/$run" --suite seen --task $TASKS \
+        --workers 2 --resume --out "$W/$run-seen" > "$W/$run-seen.log" 2>&1
+    [ -f "$W/$run-drawn/results.json" ] || gr-bench eval --agent gr1 --checkpoint "$W/$run" --suite seen --task $TASKS \
+        --split hidden --secret-file "$W/secret.txt" --workers 2 --resume --out "$W/$run-drawn" > "$W/$run-drawn.log" 2>&1
+done
+for draw in seen drawn; do
+    python scripts/reference/paired.py "$W/pixels-$draw" "$W/scene-state-$draw" > "$W/paired-$draw.txt" || true
+done
+cat "$W/cpu.txt"
