@@ -61,8 +61,6 @@ class GR1Agent:
             )
         self.normalizer = Normalizer.from_dict(saved["normalizer"])
         self.config: GR1Config = self.model.config
-        # the scene-state control (GR1Config.scene_state) is given the simulator's scene_obs as well
-        self.privileged_inputs = ("scene_obs",) if self.config.scene_state else ()
         self._history: deque[torch.Tensor] = deque(maxlen=self.config.history)
         self._queue: deque[np.ndarray] = deque()
         self._lang: torch.Tensor | None = None
@@ -89,7 +87,10 @@ class GR1Agent:
         state = self.normalizer.normalize(STATE_KEY, np.asarray(observation["robot_obs"], dtype=np.float32))
         if self.config.scene_state:
             if "scene_obs" not in observation:
-                raise ValueError("this GR-1 is the scene-state control: it needs the observation's scene_obs")
+                raise ValueError(
+                    "this GR-1 is the scene-state control: it needs the observation's scene_obs (its checkpoint's "
+                    "privileged_inputs tell the evaluator to pass it)"
+                )
             scene = np.asarray(observation["scene_obs"], dtype=np.float32)
             state = np.concatenate([state, self.normalizer.normalize(SCENE_STATE_KEY, scene)])
         tokens = model.encode_observation(images, torch.from_numpy(state)[None].to(self.device))  # (1, K, H)

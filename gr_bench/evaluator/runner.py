@@ -37,15 +37,16 @@ class EpisodeRunner:
 
     def __init__(self, agent_spec: str, agent_config: dict | None = None, time_limit: float = EPISODE_TIME_LIMIT):
         from gr_bench.agents import latency_steps, make_agent
+        from gr_bench.evaluator.run_directory import privileged_inputs_of
 
         self.agent = make_agent(agent_spec, agent_config)
         # latency-aware evaluation: an action reaches the robot this many control steps after the
         # observation it answers; the robot keeps executing what it was sent before
         self.latency = latency_steps(agent_config)
         self.privileged = bool(getattr(self.agent, "privileged", False))
-        # a learned agent declared a control that sees the simulator's scene_obs beside its cameras
-        # (e.g. GR-1's scene-state control); its results record it and no board takes them
-        self.sees_scene = self.privileged or "scene_obs" in getattr(self.agent, "privileged_inputs", ())
+        # a checkpoint trained to read the simulator's scene_obs beside its cameras (GR-1's scene-state
+        # control) declares it, and results.json records that declaration: the one source of truth
+        self.sees_scene = self.privileged or "scene_obs" in privileged_inputs_of(agent_config)
         self.time_limit = time_limit
         self._deadline = 0.0  # time.monotonic() at which the running episode's time is up
         self._envs: dict[str, Any] = {}
