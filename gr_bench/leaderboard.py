@@ -192,6 +192,11 @@ def validate_submission(
             f"agent: it read the simulator's {', '.join(results['agent']['privileged_inputs'])} (a diagnostic "
             "control); a board ranks agents on what a robot could observe"
         )
+    if results["agent"].get("privileged") and results["agent"]["name"] != "oracle":
+        raise SubmissionError(
+            f"agent: {results['agent']['name']} was handed the simulator (privileged); of those, the boards rank "
+            "only the registered oracle, as their upper bound"
+        )
     manifest = manifest or load_manifest()
     suite_info = results["suite"]
     name = suite_info["name"]
@@ -344,12 +349,18 @@ def verify_submission(
     if not path.exists() or _filed_name(path) != name:
         raise SubmissionError(f"no submission {name!r} for suite {hidden_results['suite']['name']!r} ({path})")
     record = json.loads(path.read_text(encoding="utf-8"))
-    if record["results"]["agent"] != hidden_results["agent"]:
+    if _same_agent(record["results"]["agent"]) != _same_agent(hidden_results["agent"]):
         raise SubmissionError("agent: the hidden run used a different agent or config than the submission")
     record["submission"]["verified_hidden_split"] = True
     record["submission"]["hidden_success"] = hidden_results["aggregates"]["overall"]["rate"]
     write_atomic(path, json.dumps(record, ensure_ascii=False) + "\n")
     return path
+
+
+def _same_agent(agent: dict[str, Any]) -> dict[str, Any]:
+    """An agent record as compared between a filing and its hidden re-run: ``privileged`` is derived
+    from the agent's class, and filings from before it was recorded lack it."""
+    return {k: v for k, v in agent.items() if k != "privileged"}
 
 
 def public_vs_hidden(path: Path, hidden_results: dict[str, Any]) -> str:

@@ -206,13 +206,17 @@ def build_results(
     reused: dict | None = None,
     checkpoint_sha256: str | None = None,
     privileged_inputs: list[str] | None = None,
+    privileged: bool = False,
 ) -> dict[str, Any]:
     """The results file's content; ``reused`` says which records came from an earlier run,
-    ``checkpoint_sha256`` (``agents.train.checkpoint.checkpoint_sha256``) which model made them, and
-    ``privileged_inputs`` what simulator state a learned agent read (a control, kept off the boards)."""
+    ``checkpoint_sha256`` (``agents.train.checkpoint.checkpoint_sha256``) which model made them,
+    ``privileged_inputs`` what simulator state a learned agent read (a control, kept off the boards),
+    and ``privileged`` that the agent was handed the environment itself (the oracle, the controls)."""
     agent: dict[str, Any] = {"name": agent_spec, "config": agent_config}
     if checkpoint_sha256:
         agent["checkpoint_sha256"] = checkpoint_sha256
+    if privileged:
+        agent["privileged"] = True
     if privileged_inputs:
         agent["privileged_inputs"] = list(privileged_inputs)
     order = {e.episode_id: i for i, e in enumerate(suite.episodes)}

@@ -106,3 +106,17 @@ def test_hand_edited_submission_file_is_named(tmp_path, smoke_results):
     path.write_text(json.dumps(record))
     with pytest.raises(SubmissionError, match=f"{path.name}.*episodes\\[0\\].axis"):
         build_boards(submissions, tmp_path / "boards")
+
+
+def test_an_outside_agent_handed_the_simulator_is_kept_off_the_boards(tmp_path):
+    """A module:Class agent that declares ``privileged`` reads the simulator: its results say so
+    and no board takes them (only the registered oracle, their upper bound)."""
+    results = evaluate(get_suite("smoke").select(episodes=1), "eval_agents:EagerOracle", tmp_path, progress=False)
+    assert results["agent"]["privileged"] is True
+    with pytest.raises(SubmissionError, match="handed the simulator"):
+        validate_submission(results)
+    oracle = evaluate(get_suite("smoke").select(episodes=1), "oracle", tmp_path / "oracle", progress=False)
+    assert oracle["agent"]["privileged"] is True  # the oracle says so too, and is not refused for it
+    with pytest.raises(SubmissionError) as refused:
+        validate_submission(oracle)
+    assert "handed the simulator" not in str(refused.value)  # smoke is not released: refused for that only

@@ -55,6 +55,7 @@ from gr_bench.evaluator.runner import (
     blank_record,
     episode_progress,
     finish_record,
+    is_privileged,
     last_line,
 )
 from gr_bench.suites import Episode, Suite
@@ -214,6 +215,7 @@ def _write_results(
             reused,
             checkpoint_sha256=checkpoint_sha256,
             privileged_inputs=privileged_inputs_of(agent_config),
+            privileged=is_privileged(agent_spec),
         )
         validate(results)
     except (KeyError, TypeError, jsonschema.ValidationError) as exc:

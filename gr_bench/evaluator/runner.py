@@ -43,7 +43,7 @@ class EpisodeRunner:
         # latency-aware evaluation: an action reaches the robot this many control steps after the
         # observation it answers; the robot keeps executing what it was sent before
         self.latency = latency_steps(agent_config)
-        self.privileged = bool(getattr(self.agent, "privileged", False))
+        self.privileged = is_privileged(agent_spec)  # as results.json records it: the class says
         # a checkpoint trained to read the simulator's scene_obs beside its cameras (GR-1's scene-state
         # control) declares it, and results.json records that declaration: the one source of truth
         self.sees_scene = self.privileged or "scene_obs" in privileged_inputs_of(agent_config)
@@ -207,6 +207,14 @@ class EpisodeRunner:
         except Exception:  # noqa: BLE001 - a probe: the episode's outcome is already decided
             return False
         return status == TERMINATED
+
+
+def is_privileged(agent_spec: str) -> bool:
+    """Whether the agent's class is handed the environment itself (``privileged``: the oracle, the
+    controls that never look); read off the class, so that an instance cannot turn it on."""
+    from gr_bench.agents import resolve
+
+    return bool(getattr(resolve(agent_spec), "privileged", False))
 
 
 def blank_record(episode: Episode) -> dict[str, Any]:
