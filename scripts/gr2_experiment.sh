@@ -9,7 +9,7 @@
 # then seen and unseen episodes of the four tasks for both and for random, and the video figures
 # (tokenizer PSNR, next-frame token accuracy, predicted frames) on held-out demonstrations.
 # CPU seconds of every command go to WORKDIR/cpu.txt. Rerun to resume (finished steps are skipped).
-# Usage: scripts/gr2_experiment.sh [WORKDIR]   (not yet timed end to end; the tokenizer alone took 16 CPU-minutes)
+# Usage: scripts/gr2_experiment.sh [WORKDIR]   (1 h 50 min of wall time here beside other jobs; docs/training.md has its numbers)
 set -euo pipefail
 W=${1:-runs/gr2-experiment}
 TASKS=open_drawer,close_drawer,move_slider_left,move_slider_right
