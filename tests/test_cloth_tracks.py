@@ -110,5 +110,10 @@ def test_collect_writes_a_cloth_dataset_whose_particles_stay_privileged(tmp_path
     particles = np.stack(frames.column("observation.environment_state").to_numpy(zero_copy_only=False))
     assert particles[0, 1] == 400 and np.ptp(particles[:, 2:1202:3]) > 0.05  # the square's vertices move
     agents = Path(__file__).resolve().parents[1] / "agents"
-    readers = [p for p in agents.rglob("*.py") if "environment_state" in p.read_text()]
-    assert readers == [], f"an agent reads the privileged particle state: {readers}"
+    readers = [p.relative_to(agents).as_posix() for p in agents.rglob("*.py") if "environment_state" in p.read_text()]
+    assert readers == ["data/privileged.py"], f"an agent reads the privileged particle state: {readers}"
+    # ... whose one name for it only GR-1's declared scene-state control imports (its checkpoints say so)
+    files = agents.rglob("*.py")
+    importers = sorted(p.relative_to(agents).as_posix() for p in files if "SCENE_STATE_KEY" in p.read_text())
+    assert importers == ["data/privileged.py", "gr1/agent.py", "gr1/training.py"]
+    assert 'checkpoint_config["privileged_inputs"] = ["scene_obs"]' in (agents / "gr1" / "training.py").read_text()

@@ -73,7 +73,7 @@ class EpisodeWindows(Dataset):
         normalizer: statistics for state and actions; default from the dataset's meta/stats.json
             (the gripper action dimension is left as +-1).
         state_keys: the features that make up ``state``, each normalised, joined in this order
-            (default the robot's state; ``observation.environment_state`` adds the simulator's
+            (default the robot's state; ``agents.data.privileged``'s key adds the simulator's
             privileged scene state, for a control that is never a ranked result).
 
     A sample (T = history; cameras as loaded):

@@ -19,12 +19,12 @@ import numpy as np
 import torch
 
 from agents.data.normalize import Normalizer
+from agents.data.privileged import SCENE_STATE_KEY
 from agents.gr1.config import CAMERAS, GR1Config
 from agents.gr1.model import GR1
 from agents.train.checkpoint import load_weights, read_agent_checkpoint
 
 STATE_KEY = "observation.state"
-SCENE_STATE_KEY = "observation.environment_state"
 ACTION_KEY = "action"
 ACTION_DIM = 7  # CALVIN's relative TCP motion and gripper
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from agents.data.privileged import SCENE_STATE_KEY
 from agents.gr1.config import CAMERAS, get_config
 
 STAGES = ("pretrain", "finetune")
 STATE_KEY = "observation.state"
-SCENE_STATE_KEY = "observation.environment_state"  # the simulator's scene_obs (privileged)
 
 
 def build(
