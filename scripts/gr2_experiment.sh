@@ -48,8 +48,8 @@ train vqgan 1500 --agent vqgan --videos "$W/data34" --data "$W/data4" --batch-si
     --checkpoint-every 500 --log-every 50
 train pretrain 1500 --agent gr2 --stage pretrain --videos "$W/data34" --tokenizer "$W/vqgan" $COMMON
 train pretrained 4000 --agent gr2 --stage finetune --data "$W/data4" --init "$W/pretrain" $COMMON &
-train scratch 4000 --agent gr2 --stage finetune --data "$W/data4" --tokenizer "$W/vqgan" $COMMON
-wait
+train scratch 4000 --agent gr2 --stage finetune --data "$W/data4" --tokenizer "$W/vqgan" $COMMON &
+wait  # both in the background: a foreground `time` would also count a background job reaped while it runs
 
 for run in pretrained scratch; do
     for suite in seen unseen; do

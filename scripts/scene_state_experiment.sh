@@ -35,8 +35,9 @@ train() {  # NAME ARGS...: train to STEPS, resuming a killed run
 
 [ -f "$W/data/meta/info.json" ] || timed collect gr-bench collect --suite seen --episodes-per-task 100 --tasks $TASKS \
     --out "$W/data" --workers 2
+# both in the background: a foreground `time` would also count a background job reaped while it runs
 train pixels &
-train scene-state --set scene_state=true
+train scene-state --set scene_state=true &
 wait
 
 printf '%s' "gr-bench scene-state experiment: public validation draw" > "$W/secret.txt"
