@@ -25,6 +25,10 @@ def test_reference_recipes_are_declared():
     gr2 = recipes.RECIPES["gr2-tiny"]  # its tokenizer first, the pre-training with it, the model from that
     assert [s.agent for s in gr2.before] == ["vqgan", "gr2"] and gr2.before[1].tokenizer == gr2.before[0].name
     assert gr2.init == gr2.before[1].name and gr2.collections == recipes.RECIPES["gr1-tiny"].collections
+    with pytest.raises(ValueError, match="is none of its stages"):
+        recipes.Recipe("bad", "gr2", "", (), before=(recipes.Stage("vqgan", "vqgan", 1),), init="pretrain")
+    with pytest.raises(ValueError, match="is no earlier stage"):
+        recipes.Recipe("bad", "gr2", "", (), before=(recipes.Stage("pre", "gr2", 1, tokenizer="vqgan"),))
 
 
 def test_a_recipe_collects_trains_and_resumes(tmp_path, monkeypatch, capsys):

@@ -56,6 +56,20 @@ class Recipe:
     tokenizer: str | None = None  # a stage of ``before`` whose checkpoint is the model's --tokenizer
     init: str | None = None  # a stage of ``before`` whose checkpoint the model starts from (--init)
 
+    def __post_init__(self):
+        earlier: list[str] = []
+        for stage in self.before:
+            if stage.tokenizer is not None and stage.tokenizer not in earlier:
+                raise ValueError(
+                    f"recipe {self.name}: stage {stage.name}'s tokenizer {stage.tokenizer!r} is no earlier stage"
+                )
+            earlier.append(stage.name)
+        for field_name in ("tokenizer", "init"):
+            if getattr(self, field_name) not in (None, *earlier):
+                raise ValueError(
+                    f"recipe {self.name}: {field_name} {getattr(self, field_name)!r} is none of its stages {earlier}"
+                )
+
 
 TABLETOP = Collection("tabletop", "GRBench/Tabletop-v0", "seen", 100)
 TIDY = Collection("tidy", "GRBench/Tidy-v0", "seen", 20)
