@@ -16,12 +16,7 @@ TASKS=open_drawer,close_drawer,move_slider_left,move_slider_right
 export MUJOCO_GL=egl OMP_NUM_THREADS=1
 mkdir -p "$W"
 
-timed() {  # NAME COMMAND...: run it, output to NAME.log, "NAME user-seconds system-seconds" to cpu.txt
-    local name=$1
-    shift
-    local TIMEFORMAT="$name %U %S"
-    { time "$@" >> "$W/$name.log" 2>&1; } 2>> "$W/cpu.txt"
-}
+. "$(dirname "$0")/experiment_timing.sh"  # timed NAME COMMAND...
 
 done_at() {  # RUN STEPS: true if the run has its final checkpoint
     [ -d "$1/checkpoints/step-$(printf %07d "$2")" ]
@@ -49,8 +44,7 @@ train vqgan 1500 --agent vqgan --videos "$W/data34" --data "$W/data4" --batch-si
 train pretrain 1500 --agent gr2 --stage pretrain --videos "$W/data34" --tokenizer "$W/vqgan" $COMMON
 train pretrained 4000 --agent gr2 --stage finetune --data "$W/data4" --init "$W/pretrain" $COMMON &
 train scratch 4000 --agent gr2 --stage finetune --data "$W/data4" --tokenizer "$W/vqgan" $COMMON &
-wait  # both in the background: a foreground `time` would also count a background job reaped while it runs
-
+wait
 for run in pretrained scratch; do
     for suite in seen unseen; do
         [ -f "$W/$run-$suite/results.json" ] || gr-bench eval --agent gr2 --checkpoint "$W/$run" --suite $suite \

@@ -15,12 +15,7 @@ TASKS=lift_red_block_table,lift_pink_block_table,push_blue_block_left,rotate_red
 export MUJOCO_GL=egl OMP_NUM_THREADS=1
 mkdir -p "$W"
 
-timed() {  # NAME COMMAND...: run it, output to NAME.log, "NAME user-seconds system-seconds" to cpu.txt
-    local name=$1
-    shift
-    local TIMEFORMAT="$name %U %S"
-    { time "$@" >> "$W/$name.log" 2>&1; } 2>> "$W/cpu.txt"
-}
+. "$(dirname "$0")/experiment_timing.sh"  # timed NAME COMMAND...
 
 train() {  # NAME ARGS...: train to STEPS, resuming a killed run
     local name=$1
@@ -35,7 +30,6 @@ train() {  # NAME ARGS...: train to STEPS, resuming a killed run
 
 [ -f "$W/data/meta/info.json" ] || timed collect gr-bench collect --suite seen --episodes-per-task 100 --tasks $TASKS \
     --out "$W/data" --workers 2
-# both in the background: a foreground `time` would also count a background job reaped while it runs
 train pixels &
 train scene-state --set scene_state=true &
 wait
