@@ -82,6 +82,7 @@ def test_a_recipe_with_earlier_stages_trains_them_in_order_and_resumes(tmp_path,
             recipes.Stage("pretrain", "gr2", 4, stage="pretrain", overrides=small, tokenizer="vqgan", **quick),
         ),
         init="pretrain",
+        overrides={"video_weight": 0.1},  # a loss weight of the pre-trained model, changed for fine-tuning
         **quick,
     )
     monkeypatch.setitem(recipes.RECIPES, staged.name, staged)
@@ -99,6 +100,6 @@ def test_a_recipe_with_earlier_stages_trains_them_in_order_and_resumes(tmp_path,
     pre = json.loads((work / "pretrain" / "checkpoints" / "step-0000004" / "config.json").read_text())
     final = json.loads((work / "train" / "checkpoints" / "step-0000002" / "config.json").read_text())
     assert pre["agent"] == final["agent"] == "gr2" and final["recipe"] == "test-staged"
-    assert final["model"]["hidden"] == 64  # the pre-training's model, fine-tuned
+    assert final["model"]["hidden"] == 64 and final["model"]["video_weight"] == 0.1  # the pre-training's model
     assert main(args) == 0  # everything done: nothing trains again
     assert "[vqgan] done" in capsys.readouterr().out
