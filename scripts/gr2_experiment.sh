@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GR-2 experiment reported in docs/training.md (issue 18): a tiny GR-2 on four tasks within 45 CPU-minutes
-# of training (tokenizer, video pre-training and fine-tuning together, one thread each), and the
+# The GR-2 experiment reported in docs/training.md (issue 18): a tiny GR-2 on four tasks, aiming at 45 CPU-minutes
+# of training (tokenizer, video pre-training and fine-tuning together, one thread each; it measured 53), and the
 # pre-training ablation: the same fine-tuning from the same tokenizer without the video stage.
 #   vqgan      the image tokenizer, on single frames of every task's demonstrations   1,500 steps
 #   pretrain   next-frame tokens on captioned frames of all 34 tasks (no actions)      1,500 steps
