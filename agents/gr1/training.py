@@ -14,7 +14,6 @@ from agents.data.privileged import SCENE_STATE_KEY
 from agents.gr1.config import CAMERAS, get_config
 
 STAGES = ("pretrain", "finetune")
-STATE_KEY = "observation.state"
 
 
 def build(
@@ -49,6 +48,7 @@ def build(
             raise ValueError("--stage finetune needs --data DATASET (made by gr-bench collect)")
         from agents.data import EpisodeWindows
         from agents.data.mix import Joined
+        from agents.data.windows import STATE_KEY
 
         state_keys = (STATE_KEY, SCENE_STATE_KEY) if model_config.scene_state else (STATE_KEY,)
         windows = []
