@@ -97,6 +97,17 @@ def _play(args: argparse.Namespace) -> int:
     return 0 if info["success"] else 1
 
 
+def _watch(args: argparse.Namespace) -> int:
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    if os.getcwd() not in sys.path:  # module:Class agents, found as `gr-bench eval` found them
+        sys.path.append(os.getcwd())
+    from gr_bench.watch import describe, film_episode
+
+    result = film_episode(args.run, args.episode, args.out)
+    print(describe(result))
+    return 0
+
+
 def _tasks(args: argparse.Namespace) -> int:
     from envs.family import family_named
 
@@ -394,6 +405,19 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--size", type=int, default=200, help="first camera's resolution in pixels (static, head)")
     play.add_argument("--out", default="demo.mp4", help="video file, .mp4 or .gif")
     play.set_defaults(func=_play)
+    watch = sub.add_parser(
+        "watch",
+        help="film one episode of an evaluation run: play it again with the run's agent and write a video",
+        epilog="examples:\n  gr-bench watch runs/seen-gr1                       # its first failed episode\n"
+        "  gr-bench watch runs/seen-gr1 --episode move_slider_right/A/0 --out slider.mp4\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    watch.add_argument("run", help="a run directory written by gr-bench eval")
+    watch.add_argument(
+        "--episode", help="an episode id, or a part of one that only one episode has (default: the first failed one)"
+    )
+    watch.add_argument("--out", help="video file, .mp4 or .gif (default RUN/videos/EPISODE.mp4)")
+    watch.set_defaults(func=_watch)
     tasks = sub.add_parser("tasks", help="list every environment's tasks with a sample instruction")
     tasks.add_argument("--env", help="only this environment's (an id or a family name)")
     tasks.set_defaults(func=_tasks)

@@ -8,6 +8,7 @@ import signal
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,13 @@ def _on_alarm(signum, frame):
 class EpisodeRunner:
     """Owns one agent and the environments it needs; runs episodes one at a time."""
 
-    def __init__(self, agent_spec: str, agent_config: dict | None = None, time_limit: float = EPISODE_TIME_LIMIT):
+    def __init__(
+        self,
+        agent_spec: str,
+        agent_config: dict | None = None,
+        time_limit: float = EPISODE_TIME_LIMIT,
+        watch: Callable[[dict[str, Any]], None] | None = None,
+    ):
         from gr_bench.agents import latency_steps, make_agent
         from gr_bench.evaluator.run_directory import privileged_inputs_of
 
@@ -48,6 +55,9 @@ class EpisodeRunner:
         # control) declares it, and results.json records that declaration: the one source of truth
         self.sees_scene = self.privileged or "scene_obs" in privileged_inputs_of(agent_config)
         self.time_limit = time_limit
+        # shown every observation the environment returns, the first included (``gr-bench watch``
+        # films an episode so); the cameras then render for a privileged agent too
+        self.watch = watch
         self._deadline = 0.0  # time.monotonic() at which the running episode's time is up
         self._envs: dict[str, Any] = {}
 
@@ -58,7 +68,7 @@ class EpisodeRunner:
             import envs  # noqa: F401  (registers the ids)
 
             # a privileged agent reads state, not pixels: no need to render for it
-            kwargs = {"cameras": ()} if self.privileged else {}
+            kwargs = {"cameras": ()} if self.privileged and self.watch is None else {}
             self._envs[env_id] = gym.make(env_id, **kwargs).unwrapped
         return self._envs[env_id]
 
@@ -131,6 +141,8 @@ class EpisodeRunner:
         clock = time.perf_counter()
         obs, info = env.reset(seed=episode.seed, options=options)
         record["env_seconds"] += time.perf_counter() - clock
+        if self.watch is not None:
+            self.watch(obs)
         invalid = episode.instruction_category == "invalid"
         measures = "progress" in info  # the environment grades its tasks itself
         current = float(info.get("progress", 0.0))  # the graded progress of the task under way
@@ -140,6 +152,8 @@ class EpisodeRunner:
                 if index > 0:
                     obs = env.begin_task(task, instruction)
                     current = 0.0
+                    if self.watch is not None:
+                        self.watch(obs)
                 if self.privileged:
                     self._call(lambda: self.agent.bind(env, task, episode.instruction_category))  # noqa: B023
                 if hasattr(self.agent, "bind_action_space"):
@@ -170,6 +184,8 @@ class EpisodeRunner:
                     clock = time.perf_counter()
                     obs, _, terminated, truncated, info = env.step(action)
                     record["env_seconds"] += time.perf_counter() - clock
+                    if self.watch is not None:
+                        self.watch(obs)
                     record["steps"] += 1
                     current = float(info.get("progress", current))
                     if terminated and not invalid:
