@@ -183,11 +183,13 @@ def add_parser(sub) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from agents.reference.recipes import RECIPES
+
     p.add_argument("--agent", help=f"one of {sorted(TRAINABLE)}")
     p.add_argument(
         "--recipe",
-        help="a reference recipe (gr1-tiny, gr3-tiny): collect its data, then train, resuming where a killed call "
-        "stopped; --out is its work folder (default runs/reference/NAME)",
+        help=f"a reference recipe ({', '.join(RECIPES)}): collect its data, then train, resuming where a killed "
+        "call stopped; --out is its work folder (default runs/reference/NAME)",
     )
     p.add_argument("--data-root", help="--recipe: the folder of the collected data (default runs/reference/data)")
     p.add_argument("--workers", type=int, default=1, help="--recipe: collection worker processes")

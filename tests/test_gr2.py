@@ -134,6 +134,24 @@ def test_frame_tokens_are_predicted_causally():
     assert not torch.allclose(a[:, 1], b[:, 1], atol=1e-5)
 
 
+def test_lang_in_act_adds_no_weights_and_feeds_the_instruction_to_every_act_token():
+    """A model with ``lang_in_act`` loads the weights of one without (a pre-training fine-tunes with it); the
+    frame predictions before the first [ACT] are the same, the actions are not."""
+    torch.manual_seed(0)
+    plain = GR2(tiny_config(), text_encoder=StubText(32)).eval()
+    with_lang = GR2(tiny_config(lang_in_act=True), text_encoder=StubText(32)).eval()
+    with_lang.load_state_dict(plain.state_dict(), strict=True)
+    batch = synthetic_batch(tiny_config(), b=2)
+    with torch.no_grad():
+        a, b = plain(batch, with_actions=False), with_lang(batch, with_actions=False)
+    assert torch.allclose(a["frame_logits"][:, 0], b["frame_logits"][:, 0], atol=1e-5)
+    assert not torch.allclose(a["arm"], b["arm"], atol=1e-4)
+    assert (
+        GR2Config.from_dict({k: v for k, v in tiny_config().to_dict().items() if k != "lang_in_act"}).lang_in_act
+        is False
+    )
+
+
 # --- the VQGAN tokenizer ------------------------------------------------------------------------
 @pytest.mark.parametrize("ema", [True, False])
 def test_tokenizer_reconstructs_a_synthetic_image_better_after_a_few_steps(ema):

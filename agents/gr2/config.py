@@ -40,6 +40,10 @@ class GR2Config:
     heads: int = 12  # attention heads (chosen)
     dropout: float = 0.1  # dropout inside the trunk (chosen)
     history: int = 4  # timesteps in a window (chosen; the paper does not give its context length)
+    # the instruction's embedding added to every step's ACT token too, not only read from the one language
+    # token at the head of the sequence (chosen, as measured: docs/training.md, "The four-task experiment";
+    # no new weights, so a pre-training without it fine-tunes with it)
+    lang_in_act: bool = False
     # --- language (frozen) ---
     text_encoder: str = "openai/clip-vit-base-patch32"  # GR-2: frozen CLIP text encoder
     freeze_text: bool = True

@@ -7,7 +7,9 @@ The sequence of a window of T steps (L = 1 + T * (cameras * g * g + 2) tokens):
 
 The attention is causal. The output at the position before each frame code predicts that code
 (cross-entropy, every camera): the frames of step t are predicted from the text, every earlier step
-and the codes of step t before them. [ACT] of step t sees step t's frames and state; its output
+and the codes of step t before them. [ACT] of step t sees step t's frames and state (and, with
+``lang_in_act``, carries the instruction's embedding itself: the one [lang] token at the head of a long
+window was found to be ignored once the history fills, docs/training.md); its output
 conditions the cVAE, whose encoder reads the true chunk at training time and whose learned prior
 p(z | ACT) gives the latent at inference (its mean, or a sample).
 
@@ -144,11 +146,13 @@ class GR2(nn.Module):
         -> (B, 1 + T * tokens_per_step, H) outputs."""
         b, t, _ = codes.shape
         frames = self.embed_code(codes) + self.embed_pos.flatten(0, 1)  # (B, T, F, H)
-        step_tokens = torch.cat(
-            [frames, self.embed_state(state).unsqueeze(2), self.act_query.expand(b, t, 1, -1)], dim=2
-        )  # (B, T, S, H)
+        lang = self.embed_lang(lang)  # (B, H)
+        act = self.act_query.expand(b, t, 1, -1)
+        if self.config.lang_in_act:
+            act = act + lang[:, None, None]
+        step_tokens = torch.cat([frames, self.embed_state(state).unsqueeze(2), act], dim=2)  # (B, T, S, H)
         step_tokens = step_tokens + self.embed_step.weight[:t][None, :, None]
-        x = torch.cat([self.embed_lang(lang).unsqueeze(1), step_tokens.flatten(1, 2)], dim=1)  # (B, L, H)
+        x = torch.cat([lang.unsqueeze(1), step_tokens.flatten(1, 2)], dim=1)  # (B, L, H)
         length = x.shape[1]
         valid = torch.cat(
             [history_mask.new_ones(b, 1), history_mask.repeat_interleave(self.tokens_per_step, dim=1)], dim=1
