@@ -22,10 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from agents.data.lerobot_format import read_episodes, read_frames, read_info
+from agents.data.lerobot_format import ACTION_KEY, read_episodes, read_frames, read_info
 
 TASK_NAME_COLUMN = "task_name"  # gr-bench's task name per episode, in meta/episodes (as agents.data.windows)
-ACTION_KEY = "action"
 UNKNOWN_INSTRUCTION = ("nearest", "error")  # what ReplayAgent does with an instruction its dataset never had
 
 

@@ -38,6 +38,8 @@ EPISODES_PATH = "meta/episodes/chunk-{chunk_index:03d}/file-{file_index:03d}.par
 DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
 VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
 IMAGE_PREFIX = "observation.images."  # a camera's video key is IMAGE_PREFIX + its name
+STATE_KEY = "observation.state"  # the robot's proprioception (robot_obs), LeRobot's name
+ACTION_KEY = "action"
 # columns every LeRobot frame has, besides the recorded features
 INDEX_FEATURES = {
     "timestamp": "float32",  # seconds since the episode's start

@@ -17,7 +17,9 @@ import torch
 from torch.utils.data import Dataset
 
 from agents.data.lerobot_format import (
+    ACTION_KEY,
     IMAGE_PREFIX,
+    STATE_KEY,
     load_episode_videos,
     read_episodes,
     read_frames,
@@ -29,8 +31,6 @@ from agents.data.normalize import Normalizer
 from agents.data.spans import Spans
 
 CAMERAS = ("rgb_static", "rgb_gripper")
-STATE_KEY = "observation.state"
-ACTION_KEY = "action"
 TASK_NAME_COLUMN = "task_name"  # gr-bench's task name per episode, in meta/episodes
 
 

@@ -18,14 +18,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.data.lerobot_format import ACTION_KEY, STATE_KEY
 from agents.data.normalize import Normalizer
 from agents.data.privileged import SCENE_STATE_KEY
 from agents.gr1.config import CAMERAS, GR1Config
 from agents.gr1.model import GR1
 from agents.train.checkpoint import load_weights, read_agent_checkpoint
 
-STATE_KEY = "observation.state"
-ACTION_KEY = "action"
 ACTION_DIM = 7  # CALVIN's relative TCP motion and gripper
 
 

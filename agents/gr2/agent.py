@@ -24,14 +24,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.data.lerobot_format import ACTION_KEY, STATE_KEY
 from agents.data.normalize import Normalizer
 from agents.gr1.agent import require_tabletop_arm
 from agents.gr2.config import CAMERAS, GR2Config
 from agents.gr2.model import GR2
 from agents.train.checkpoint import load_weights, read_agent_checkpoint
-
-STATE_KEY = "observation.state"
-ACTION_KEY = "action"
 
 
 def load_model(checkpoint: str | Path) -> tuple[GR2, dict[str, Any]]:
