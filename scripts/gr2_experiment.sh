@@ -57,4 +57,24 @@ for suite in seen unseen; do
     [ -f "$W/random-$suite/results.json" ] || gr-bench eval --agent random --suite $suite --task $TASKS --workers 2 \
         --resume --out "$W/random-$suite" > "$W/random-$suite.log" 2>&1
 done
+
+# then, as docs/training.md reports: the video weight at 0.1, with and without pre-training, and the instruction
+# added to every ACT token (lang_in_act); each evaluated at its last checkpoint and at step 3,000 (the tokenizer,
+# pre-training and 3,000 fine-tuning steps are within the bar's 45 CPU-minutes)
+V01="--set video_weight=0.1"
+train pretrained-video0.1 4000 --agent gr2 --stage finetune --data "$W/data4" --init "$W/pretrain" $V01 $COMMON &
+train scratch-video0.1 4000 --agent gr2 --stage finetune --data "$W/data4" --tokenizer "$W/vqgan" $V01 $COMMON &
+wait
+train pretrained-video0.1-langact 4000 --agent gr2 --stage finetune --data "$W/data4" --init "$W/pretrain" $V01 \
+    --set lang_in_act=true $COMMON
+for run in pretrained-video0.1 scratch-video0.1 pretrained-video0.1-langact; do
+    for at in "" s3000; do
+        checkpoint="$W/$run" && [ -n "$at" ] && checkpoint="$W/$run/checkpoints/step-0003000"
+        for suite in seen unseen; do
+            out="$W/$run${at:+-$at}-$suite"
+            [ -f "$out/results.json" ] || gr-bench eval --agent gr2 --checkpoint "$checkpoint" --suite $suite \
+                --task $TASKS --workers 2 --resume --out "$out" > "$out.log" 2>&1
+        done
+    done
+done
 cat "$W/cpu.txt"
