@@ -565,6 +565,13 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"{error}: this command needs the agents' extras: pip install -e '.[agents]'")
     except RunStopped as error:  # e.g. the policy server is gone: what was recorded stays, --resume goes on
         return _fail(str(error))
+    except KeyboardInterrupt:  # Ctrl-C: every long command writes durably as it goes
+        print(
+            f"gr-bench: {args.command} interrupted; what it had finished is kept: run the same command again "
+            "to go on (eval: with --resume)",
+            file=sys.stderr,
+        )
+        return 130
 
 
 def _fail(message: str) -> int:

@@ -131,3 +131,29 @@ def test_tidy_env_refuses_them_too():
     with pytest.raises(ValueError, match="real numbers"):
         env.step(np.zeros(env.action_space.shape) + 1j)
     env.close()
+
+
+def test_ctrl_c_during_a_collection_is_one_line_and_resumes(tmp_path):
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) stops a long collection with one line
+    and exit 130; the same command then finishes it."""
+    import signal
+    import time
+
+    out = tmp_path / "data"
+    cmd = [sys.executable, "-m", "gr_bench.cli", "collect", "--suite", "seen", "--tasks", "open_drawer",
+           "--episodes-per-task", "12", "--workers", "2", "--out", str(out)]  # fmt: skip
+    env = {**os.environ, "MUJOCO_GL": "egl"}
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as stderr:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=stderr, text=True, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while "1/12" not in log.read_text() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)  # the first demonstration is in
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=60)
+    err = log.read_text()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "collect interrupted" in err and "run the same command again" in err
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (out / "meta" / "info.json").is_file()

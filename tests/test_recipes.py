@@ -22,9 +22,9 @@ def test_reference_recipes_are_declared():
     assert gr3.agent == "gr3" and {c.env for c in gr3.collections} == {"GRBench/Tabletop-v0", "GRBench/Tidy-v0"}
     # GR-3 reuses GR-1's tabletop data
     assert recipes.RECIPES["gr1-tiny"].collections == recipes.RECIPES["gr3-tiny"].collections[:1]
-    gr2 = recipes.RECIPES["gr2-tiny"]  # its tokenizer first, the pre-training with it, the model from that
-    assert [s.agent for s in gr2.before] == ["vqgan", "gr2"] and gr2.before[1].tokenizer == gr2.before[0].name
-    assert gr2.init == gr2.before[1].name and gr2.collections == recipes.RECIPES["gr1-tiny"].collections
+    gr2 = recipes.RECIPES["gr2-tiny"]  # its tokenizer first, the model fine-tuned with it (no pre-training: measured)
+    assert [s.agent for s in gr2.before] == ["vqgan"] and gr2.tokenizer == "vqgan" and gr2.init is None
+    assert gr2.collections == recipes.RECIPES["gr1-tiny"].collections
     with pytest.raises(ValueError, match="is none of its stages"):
         recipes.Recipe("bad", "gr2", "", (), before=(recipes.Stage("vqgan", "vqgan", 1),), init="pretrain")
     with pytest.raises(ValueError, match="is no earlier stage"):
@@ -103,3 +103,30 @@ def test_a_recipe_with_earlier_stages_trains_them_in_order_and_resumes(tmp_path,
     assert final["model"]["hidden"] == 64 and final["model"]["video_weight"] == 0.1  # the pre-training's model
     assert main(args) == 0  # everything done: nothing trains again
     assert "[vqgan] done" in capsys.readouterr().out
+
+
+def test_a_model_stage_fed_a_tokenizer_stage_directly(tmp_path, monkeypatch):
+    """gr2-tiny's shape: the tokenizer, then the model trained with it (no pre-training in between); the
+    model takes the tokenizer's image size and the recipe's own fields."""
+    small = {"layers": 1, "hidden": 64, "heads": 2, "history": 2, "chunk": 3, "cvae_hidden": 32, "latent_dim": 8}
+    quick = {"batch_size": 2, "warmup_steps": 1, "checkpoint_every": 2}
+    direct = recipes.Recipe(
+        "test-direct",
+        "gr2",
+        "GR-2 tiny on one smoke task, from its tokenizer",
+        (recipes.Collection("smoke", "GRBench/Tabletop-v0", "smoke", 1),),
+        steps=2,
+        before=(recipes.Stage("vqgan", "vqgan", 2, overrides={"image_size": 32}, **quick),),
+        tokenizer="vqgan",
+        overrides={**small, "video_weight": 0.1},
+        **quick,
+    )
+    monkeypatch.setitem(recipes.RECIPES, direct.name, direct)
+    work = tmp_path / "work"
+    args = ["train", "--recipe", "test-direct", "--out", str(work), "--data-root", str(tmp_path / "data")]
+    assert main(args) == 0
+    ledger = json.loads((work / "recipe.json").read_text())
+    assert ledger["done"] and set(ledger["cpu_seconds"]) == {"collect:smoke", "train:vqgan", "train"}
+    final = json.loads((work / "train" / "checkpoints" / "step-0000002" / "config.json").read_text())
+    assert final["model"]["image_size"] == 32 and final["model"]["hidden"] == 64
+    assert final["model"]["video_weight"] == 0.1 and final["model"]["action_loss"]
