@@ -66,8 +66,11 @@ train pretrained-video0.1 4000 --agent gr2 --stage finetune --data "$W/data4" --
 train scratch-video0.1 4000 --agent gr2 --stage finetune --data "$W/data4" --tokenizer "$W/vqgan" $V01 $COMMON &
 wait
 train pretrained-video0.1-langact 4000 --agent gr2 --stage finetune --data "$W/data4" --init "$W/pretrain" $V01 \
-    --set lang_in_act=true $COMMON
-for run in pretrained-video0.1 scratch-video0.1 pretrained-video0.1-langact; do
+    --set lang_in_act=true $COMMON &
+train scratch-video0.1-langact 4000 --agent gr2 --stage finetune --data "$W/data4" --tokenizer "$W/vqgan" $V01 \
+    --set lang_in_act=true $COMMON &
+wait
+for run in pretrained-video0.1 scratch-video0.1 pretrained-video0.1-langact scratch-video0.1-langact; do
     for at in "" s3000; do
         checkpoint="$W/$run" && [ -n "$at" ] && checkpoint="$W/$run/checkpoints/step-0003000"
         for suite in seen unseen; do
@@ -77,4 +80,6 @@ for run in pretrained-video0.1 scratch-video0.1 pretrained-video0.1-langact; do
         done
     done
 done
+python scripts/gr2_frames.py --checkpoint "$W/scratch-video0.1" --data "$W/heldout" --out "$W/scratch-video0.1-frames.png" \
+    --json "$W/scratch-video0.1-frames.json" > "$W/scratch-video0.1-frames.log" 2>&1
 cat "$W/cpu.txt"
