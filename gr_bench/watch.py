@@ -61,7 +61,7 @@ def film_episode(run: str | Path, wanted: str | None = None, out: str | Path | N
     record = runner.run(episode)
     if not frames:
         raise ValueError(f"episode {episode.episode_id} failed before its first observation: {record.get('failure')}")
-    fps = int(runner._env(episode.env_id).metadata.get("render_fps", 15))
+    fps = int(runner.environment(episode.env_id).metadata.get("render_fps", 15))
     frames += [frames[-1]] * fps  # the outcome held for a second
     path = Path(out) if out else run / "videos" / (episode.episode_id.replace("/", "_") + ".mp4")
     write_video(path, frames, fps=fps)

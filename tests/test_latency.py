@@ -33,7 +33,7 @@ def _applied_actions(latency: int, steps: int = 10) -> list[np.ndarray]:
     episode = get_suite("smoke").episodes[0]
     episode = type(episode)(**{**episode.__dict__, "max_steps": steps})
     runner = EpisodeRunner(SPEC, {"latency_steps": latency} if latency else None)
-    env = runner._env(episode.env_id)
+    env = runner.environment(episode.env_id)
     applied, step = [], env.step
 
     def spy(action):

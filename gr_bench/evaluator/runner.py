@@ -61,7 +61,8 @@ class EpisodeRunner:
         self._deadline = 0.0  # time.monotonic() at which the running episode's time is up
         self._envs: dict[str, Any] = {}
 
-    def _env(self, env_id: str):
+    def environment(self, env_id: str):
+        """The environment (unwrapped) this runner plays ``env_id``'s episodes in, made on first use."""
         if env_id not in self._envs:
             import gymnasium as gym
 
@@ -126,7 +127,7 @@ class EpisodeRunner:
     def _play(self, episode: Episode, record: dict[str, Any]) -> None:
         from agents.base import INVALID, TERMINATED, split_status
 
-        env = self._env(episode.env_id)
+        env = self.environment(episode.env_id)
         if hasattr(self.agent, "seed"):
             self._call(lambda: self.agent.seed(episode.seed))
         options: dict[str, Any] = {
