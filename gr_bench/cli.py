@@ -409,14 +409,19 @@ def build_parser() -> argparse.ArgumentParser:
         "watch",
         help="film one episode of an evaluation run: play it again with the run's agent and write a video",
         epilog="examples:\n  gr-bench watch runs/seen-gr1                       # its first failed episode\n"
-        "  gr-bench watch runs/seen-gr1 --episode move_slider_right/A/0 --out slider.mp4\n",
+        "  gr-bench watch runs/seen-gr1 --episode move_slider_right/A/0 --out slider.mp4\n"
+        "  gr-bench watch leaderboards/submissions/seen/v3/tabletop/gr1-tiny-gr-bench-reference.json\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    watch.add_argument("run", help="a run directory written by gr-bench eval")
+    watch.add_argument(
+        "run", help="a run directory written by gr-bench eval, or a results file (results.json, a board's submission)"
+    )
     watch.add_argument(
         "--episode", help="an episode id, or a part of one that only one episode has (default: the first failed one)"
     )
-    watch.add_argument("--out", help="video file, .mp4 or .gif (default RUN/videos/EPISODE.mp4)")
+    watch.add_argument(
+        "--out", help="video file, .mp4 or .gif (default RUN/videos/EPISODE.mp4; runs/videos/AGENT/ for a results file)"
+    )
     watch.set_defaults(func=_watch)
     tasks = sub.add_parser("tasks", help="list every environment's tasks with a sample instruction")
     tasks.add_argument("--env", help="only this environment's (an id or a family name)")

@@ -1,6 +1,9 @@
 """Film one episode of a run: ``gr-bench watch RUN --episode ID`` plays the episode again with the
 run's agent and config and writes what the cameras saw as a video, then says whether the replay
-ended as the run recorded it (an agent that is deterministic given the episode's seed does)."""
+ended as the run recorded it (an agent that is deterministic given the episode's seed does).
+
+RUN is a run directory (``gr-bench eval --out``), or a results file: a run's ``results.json`` or a
+leaderboard submission, whose episodes are found again in the released suite it names."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ def run_episodes(run: Path) -> tuple[dict[str, Any], list[Episode], dict[str, di
     """The run's identity (run.json), its episodes as run (suite.json) and its records so far."""
     from gr_bench.evaluator.run_directory import read_done
 
+    if run.is_file():
+        return results_episodes(run)
     for name in ("run.json", "suite.json"):
         if not (run / name).is_file():
             raise ValueError(f"{run} is not a run directory (it has no {name}): give a folder gr-bench eval wrote")
@@ -24,6 +29,31 @@ def run_episodes(run: Path) -> tuple[dict[str, Any], list[Episode], dict[str, di
     log = run / "episodes.jsonl"
     records = read_done(log, repair=False) if log.is_file() else {}
     return identity, episodes, records
+
+
+def results_episodes(path: Path) -> tuple[dict[str, Any], list[Episode], dict[str, dict[str, Any]]]:
+    """A results file's (or a leaderboard submission's) agent, its episodes from the released suite it
+    names, and its records."""
+    from gr_bench.suites import get_suite
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        results = data.get("results", data)  # a submission wraps the results file
+        agent, described = results["agent"], results["suite"]
+        records = {r["episode_id"]: r for r in results["episodes"]}
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path} is not a results file or a leaderboard submission ({exc})") from exc
+    suite = get_suite(described["name"], described["version"])
+    if described.get("track", "all") != "all":
+        suite = suite.select(track=described["track"])
+    released = {e.episode_id: e for e in suite.episodes}
+    episodes = [released[i] for i in records if i in released and released[i].seed == records[i]["seed"]]
+    if len(episodes) < len(records):
+        raise ValueError(
+            f"{path}: {len(records) - len(episodes)} of its episodes are not in released suite "
+            f"{described['name']} v{described['version']} (a hidden split?): give its run directory instead"
+        )
+    return {"agent": agent["name"], "agent_config": agent.get("config") or None}, episodes, records
 
 
 def pick_episode(episodes: list[Episode], records: dict[str, dict[str, Any]], wanted: str | None) -> Episode:
@@ -63,7 +93,9 @@ def film_episode(run: str | Path, wanted: str | None = None, out: str | Path | N
         raise ValueError(f"episode {episode.episode_id} failed before its first observation: {record.get('failure')}")
     fps = int(runner.environment(episode.env_id).metadata.get("render_fps", 15))
     frames += [frames[-1]] * fps  # the outcome held for a second
-    path = Path(out) if out else run / "videos" / (episode.episode_id.replace("/", "_") + ".mp4")
+    name = episode.episode_id.replace("/", "_") + ".mp4"
+    folder = run / "videos" if run.is_dir() else Path("runs") / "videos" / identity["agent"].replace("/", ".")
+    path = Path(out) if out else folder / name
     write_video(path, frames, fps=fps)
     return {"episode": episode, "record": record, "recorded": records.get(episode.episode_id), "video": path}
 

@@ -88,3 +88,28 @@ def test_ambiguous_part_names_the_candidates(tmp_path, name):
     episodes = get_suite("seen").select(env="GRBench/Tabletop-v0", episodes=4).episodes
     with pytest.raises(ValueError, match="episodes match"):
         pick_episode(list(episodes), {}, name)
+
+
+def test_films_an_episode_of_a_results_file_or_a_board_submission(tmp_path, monkeypatch):
+    """A results file (or a submission wrapping one) holds no suite.json: its episodes are found again in
+    the released suite it names; one that is not there (a hidden split) is refused."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    results = evaluate(get_suite("smoke"), "oracle", tmp_path / "run", progress=False)
+    submission = tmp_path / "oracle-submission.json"
+    submission.write_text(json.dumps({"submission": {"name": "oracle"}, "results": results}))
+    for source in (tmp_path / "run" / "results.json", submission):
+        result = film_episode(source, "open_drawer")
+        assert result["record"]["success"] and result["recorded"]["success"]
+        assert result["video"] == Path("runs") / "videos" / "oracle" / (
+            result["episode"].episode_id.replace("/", "_") + ".mp4"
+        )
+        assert result["video"].is_file()
+    results["episodes"][0]["seed"] += 1  # not the released episode any more
+    (tmp_path / "edited.json").write_text(json.dumps(results))
+    with pytest.raises(ValueError, match="not in released suite smoke v1"):
+        film_episode(tmp_path / "edited.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match="is not a results file"):
+        film_episode(tmp_path / "bad.json")
