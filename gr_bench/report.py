@@ -339,9 +339,25 @@ def write_reports(results: dict[str, Any], out: Path, compare: dict[str, Any] | 
     adds a second column and, for an unseen run, the per-axis gap plot."""
     out.mkdir(parents=True, exist_ok=True)
     md, page = out / "report.md", out / "report.html"
-    md.write_text(markdown(results), encoding="utf-8")
-    page.write_text(html_page(results, compare), encoding="utf-8")
+    watch = watch_line(results, out)
+    md.write_text(markdown(results) + (f"\n{watch}\n" if watch else ""), encoding="utf-8")
+    text = html_page(results, compare)
+    if watch:
+        code = f"gr-bench watch {out} --episode EPISODE"
+        line = html.escape(watch.replace(f"`{code}`", "@@")).replace("@@", f"<code>{html.escape(code)}</code>")
+        text = text.replace("</body>", f"<p>{line}</p></body>")
+    page.write_text(text, encoding="utf-8")
     return md, page
+
+
+def watch_line(results: dict[str, Any], out: Path) -> str | None:
+    """How to film one of the run's episodes (``gr-bench watch``), where one failed."""
+    if all(e.get("success") for e in results.get("episodes", [])):
+        return None
+    return (
+        f"Watch an episode: `gr-bench watch {out} --episode EPISODE` plays it again and writes its video "
+        "(without --episode, the run's first failed one)."
+    )
 
 
 def write_latency_curve(runs: list[tuple[int, dict[str, Any]]], out: Path) -> list[Path]:

@@ -113,3 +113,15 @@ def test_films_an_episode_of_a_results_file_or_a_board_submission(tmp_path, monk
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="is not a results file"):
         film_episode(tmp_path / "bad.json")
+
+
+def test_the_report_says_how_to_watch_a_failure(tmp_path):
+    from gr_bench.report import write_reports
+
+    failing = evaluate(get_suite("seen").select(env="GRBench/Tabletop-v0", episodes=1), "random", tmp_path / "r")
+    md, page = write_reports(failing, tmp_path / "r")
+    assert f"`gr-bench watch {tmp_path / 'r'} --episode EPISODE`" in md.read_text()
+    assert f"<code>gr-bench watch {tmp_path / 'r'} --episode EPISODE</code>" in page.read_text()
+    passing = evaluate(get_suite("smoke").select(episodes=1), "oracle", tmp_path / "o", progress=False)
+    md, page = write_reports(passing, tmp_path / "o")
+    assert "gr-bench watch" not in md.read_text() and "gr-bench watch" not in page.read_text()
