@@ -53,7 +53,8 @@ def results_episodes(path: Path) -> tuple[dict[str, Any], list[Episode], dict[st
             f"{path}: {len(records) - len(episodes)} of its episodes are not in released suite "
             f"{described['name']} v{described['version']} (a hidden split?): give its run directory instead"
         )
-    return {"agent": agent["name"], "agent_config": agent.get("config") or None}, episodes, records
+    identity = {"agent": agent["name"], "agent_config": agent.get("config") or None}
+    return identity | {"checkpoint_sha256": agent.get("checkpoint_sha256")}, episodes, records
 
 
 def pick_episode(episodes: list[Episode], records: dict[str, dict[str, Any]], wanted: str | None) -> Episode:
@@ -77,11 +78,20 @@ def film_episode(run: str | Path, wanted: str | None = None, out: str | Path | N
     """Play the episode again and write its video; returns the replay's record, the recorded one
     (or None) and the video's path."""
     from gr_bench.evaluator import EpisodeRunner
+    from gr_bench.evaluator.run_directory import checkpoint_of
     from gr_bench.video import side_by_side, write_video
 
+    if out is not None and Path(out).suffix.lower() not in (".mp4", ".gif"):
+        raise ValueError(f"video path must end in .mp4 or .gif, got {Path(out).name!r}")
     run = Path(run)
     identity, episodes, records = run_episodes(run)
     episode = pick_episode(episodes, records, wanted)
+    recorded_sha = identity.get("checkpoint_sha256")
+    if recorded_sha and checkpoint_of(identity.get("agent_config")) != recorded_sha:
+        raise ValueError(
+            f"the run was made with a checkpoint of sha256 {recorded_sha[:16]}, but "
+            f"{identity['agent_config']['checkpoint']} now holds another (retrained?): a replay would not be the run"
+        )
     frames = []
 
     def keep(obs: dict[str, Any]) -> None:

@@ -110,6 +110,12 @@ def test_films_an_episode_of_a_results_file_or_a_board_submission(tmp_path, monk
     (tmp_path / "edited.json").write_text(json.dumps(results))
     with pytest.raises(ValueError, match="not in released suite smoke v1"):
         film_episode(tmp_path / "edited.json")
+    results["episodes"][0]["seed"] -= 1
+    results["agent"] = {"name": "gr1", "config": {"checkpoint": str(ROOT / "agents/reference/gr1-tiny")}}
+    results["agent"]["checkpoint_sha256"] = "0" * 64  # made with other weights than the shipped ones
+    (tmp_path / "other-weights.json").write_text(json.dumps(results))
+    with pytest.raises(ValueError, match="now holds another"):
+        film_episode(tmp_path / "other-weights.json")
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="is not a results file"):
         film_episode(tmp_path / "bad.json")
