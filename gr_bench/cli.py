@@ -410,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="film one episode of an evaluation run: play it again with the run's agent and write a video",
         epilog="examples:\n  gr-bench watch runs/seen-gr1                       # its first failed episode\n"
         "  gr-bench watch runs/seen-gr1 --episode move_slider_right/A/0 --out slider.mp4\n"
-        "  gr-bench watch leaderboards/submissions/seen/v3/tabletop/gr1-tiny-gr-bench-reference.json\n",
+        "  gr-bench watch leaderboards/submissions/seen/v4/random-gr-bench-reference.json   # a board submission\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     watch.add_argument(
