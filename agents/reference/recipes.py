@@ -112,8 +112,9 @@ RECIPES: dict[str, Recipe] = {
             (TABLETOP,),
             # the stages as measured on four tasks (docs/training.md, scripts/gr2_experiment.sh): the tokenizer's
             # 1,500 steps of batch 16 reach 24 dB; fine-tuning at video weight 0.1 from the tokenizer alone solved
-            # 17/24 seen episodes, from 1,500 steps of video pre-training 13/24 (6/24 and 8/24 at GR-2's weight 1):
-            # pre-training on the same demonstrations' frames did not help, so its 9 CPU-minutes are not spent.
+            # 17, 11 and 12 of 24 seen episodes (seeds 0-2), from 1,500 steps of video pre-training 13/24 (6/24
+            # against 8/24 at GR-2's weight 1): pre-training on the same demonstrations' frames did not help, so
+            # its 9 CPU-minutes are not spent.
             # 20,000 steps at 0.36 CPU-s are 2 CPU-h, about 3 with the tokenizer and the collection
             before=(Stage("vqgan", "vqgan", 1500, batch_size=16, warmup_steps=100),),
             tokenizer="vqgan",
