@@ -334,30 +334,29 @@ def html_page(results: dict[str, Any], compare: dict[str, Any] | None = None) ->
     )
 
 
+WATCH_HINT = "plays it again and writes its video (without --episode, the run's first failed one)."
+
+
 def write_reports(results: dict[str, Any], out: Path, compare: dict[str, Any] | None = None) -> tuple[Path, Path]:
     """report.md and report.html under ``out``; ``compare`` (say, the seen run of the same agent)
     adds a second column and, for an unseen run, the per-axis gap plot."""
     out.mkdir(parents=True, exist_ok=True)
     md, page = out / "report.md", out / "report.html"
-    watch = watch_line(results, out)
-    md.write_text(markdown(results) + (f"\n{watch}\n" if watch else ""), encoding="utf-8")
+    command = watch_command(results, out)
+    md.write_text(markdown(results) + (f"\nWatch an episode: `{command}` {WATCH_HINT}\n" if command else ""), "utf-8")
     text = html_page(results, compare)
-    if watch:
-        code = f"gr-bench watch {out} --episode EPISODE"
-        line = html.escape(watch.replace(f"`{code}`", "@@")).replace("@@", f"<code>{html.escape(code)}</code>")
-        text = text.replace("</body>", f"<p>{line}</p></body>")
+    if command:
+        hint = f"<p>Watch an episode: <code>{html.escape(command)}</code> {html.escape(WATCH_HINT)}</p>"
+        text = text.replace("</body>", f"{hint}</body>")
     page.write_text(text, encoding="utf-8")
     return md, page
 
 
-def watch_line(results: dict[str, Any], out: Path) -> str | None:
-    """How to film one of the run's episodes (``gr-bench watch``), where one failed."""
+def watch_command(results: dict[str, Any], out: Path) -> str | None:
+    """The ``gr-bench watch`` command that films one of the run's episodes, where one failed."""
     if all(e.get("success") for e in results.get("episodes", [])):
         return None
-    return (
-        f"Watch an episode: `gr-bench watch {out} --episode EPISODE` plays it again and writes its video "
-        "(without --episode, the run's first failed one)."
-    )
+    return f"gr-bench watch {out} --episode EPISODE"
 
 
 def write_latency_curve(runs: list[tuple[int, dict[str, Any]]], out: Path) -> list[Path]:
