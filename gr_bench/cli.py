@@ -97,10 +97,15 @@ def _play(args: argparse.Namespace) -> int:
     return 0 if info["success"] else 1
 
 
+def _find_local_agents() -> None:
+    """module:Class agents are found in the current directory too, as `python -m` finds them."""
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
+
+
 def _watch(args: argparse.Namespace) -> int:
     os.environ.setdefault("MUJOCO_GL", "egl")
-    if os.getcwd() not in sys.path:  # module:Class agents, found as `gr-bench eval` found them
-        sys.path.append(os.getcwd())
+    _find_local_agents()
     from gr_bench.watch import describe, film_episode
 
     result = film_episode(args.run, args.episode, args.out)
@@ -143,9 +148,7 @@ def _eval(args: argparse.Namespace) -> int:
     # a crash in native agent code run in this process says where it was (stderr may be captured: no file)
     with contextlib.suppress(ValueError, OSError):
         faulthandler.enable()
-    # module:Class agents are found in the current directory too, as `python -m` finds them
-    if os.getcwd() not in sys.path:
-        sys.path.append(os.getcwd())
+    _find_local_agents()
     from gr_bench.evaluator import evaluate
     from gr_bench.report import table, write_reports
     from gr_bench.suites import get_suite

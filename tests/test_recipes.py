@@ -11,6 +11,10 @@ pytest.importorskip("torch")
 from gr_bench import recipes  # noqa: E402
 from gr_bench.cli import main  # noqa: E402
 
+# a GR-2 small enough to train a few steps in a test, and a schedule that checkpoints every other step
+GR2_SMALL = {"layers": 1, "hidden": 64, "heads": 2, "history": 2, "chunk": 3, "cvae_hidden": 32, "latent_dim": 8}
+QUICK = {"batch_size": 2, "warmup_steps": 1, "checkpoint_every": 2}
+
 
 def test_reference_recipes_are_declared():
     assert set(recipes.RECIPES) == {"gr1-tiny", "gr1-tiny-scene-state", "gr2-tiny", "gr3-tiny"}
@@ -69,8 +73,6 @@ def test_a_recipe_collects_trains_and_resumes(tmp_path, monkeypatch, capsys):
 def test_a_recipe_with_earlier_stages_trains_them_in_order_and_resumes(tmp_path, monkeypatch, capsys):
     """GR-2's shape: a tokenizer, video pre-training with it, then the model from the pre-training;
     a call stopped inside a stage continues it, a finished stage is not trained again."""
-    small = {"layers": 1, "hidden": 64, "heads": 2, "history": 2, "chunk": 3, "cvae_hidden": 32, "latent_dim": 8}
-    quick = {"batch_size": 2, "warmup_steps": 1, "checkpoint_every": 2}
     staged = recipes.Recipe(
         "test-staged",
         "gr2",
@@ -78,12 +80,12 @@ def test_a_recipe_with_earlier_stages_trains_them_in_order_and_resumes(tmp_path,
         (recipes.Collection("smoke", "GRBench/Tabletop-v0", "smoke", 1),),
         steps=2,
         before=(
-            recipes.Stage("vqgan", "vqgan", 2, overrides={"image_size": 32}, **quick),
-            recipes.Stage("pretrain", "gr2", 4, stage="pretrain", overrides=small, tokenizer="vqgan", **quick),
+            recipes.Stage("vqgan", "vqgan", 2, overrides={"image_size": 32}, **QUICK),
+            recipes.Stage("pretrain", "gr2", 4, stage="pretrain", overrides=GR2_SMALL, tokenizer="vqgan", **QUICK),
         ),
         init="pretrain",
         overrides={"video_weight": 0.1},  # a loss weight of the pre-trained model, changed for fine-tuning
-        **quick,
+        **QUICK,
     )
     monkeypatch.setitem(recipes.RECIPES, staged.name, staged)
     work, data = tmp_path / "work", tmp_path / "data"
@@ -108,18 +110,16 @@ def test_a_recipe_with_earlier_stages_trains_them_in_order_and_resumes(tmp_path,
 def test_a_model_stage_fed_a_tokenizer_stage_directly(tmp_path, monkeypatch):
     """gr2-tiny's shape: the tokenizer, then the model trained with it (no pre-training in between); the
     model takes the tokenizer's image size and the recipe's own fields."""
-    small = {"layers": 1, "hidden": 64, "heads": 2, "history": 2, "chunk": 3, "cvae_hidden": 32, "latent_dim": 8}
-    quick = {"batch_size": 2, "warmup_steps": 1, "checkpoint_every": 2}
     direct = recipes.Recipe(
         "test-direct",
         "gr2",
         "GR-2 tiny on one smoke task, from its tokenizer",
         (recipes.Collection("smoke", "GRBench/Tabletop-v0", "smoke", 1),),
         steps=2,
-        before=(recipes.Stage("vqgan", "vqgan", 2, overrides={"image_size": 32}, **quick),),
+        before=(recipes.Stage("vqgan", "vqgan", 2, overrides={"image_size": 32}, **QUICK),),
         tokenizer="vqgan",
-        overrides={**small, "video_weight": 0.1},
-        **quick,
+        overrides={**GR2_SMALL, "video_weight": 0.1},
+        **QUICK,
     )
     monkeypatch.setitem(recipes.RECIPES, direct.name, direct)
     work = tmp_path / "work"

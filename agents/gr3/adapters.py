@@ -22,10 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.data.lerobot_format import ACTION_KEY
+from agents.data.lerobot_format import ACTION_KEY, STATE_KEY
 
 Transform = Callable[[dict[str, Any]], dict[str, Any]]
-STATE_KEY = "observation.state"  # the dataset's (and normaliser's) name for robot_obs
 
 
 @dataclass(frozen=True)
