@@ -61,6 +61,7 @@ def test_blind_is_an_agent_option_recorded_in_its_config():
 def test_gr_agents_default_to_their_shipped_reference():
     pytest.importorskip("torch")
     assert with_default_checkpoint("gr3", {}) == ({"checkpoint": "reference:gr3-tiny"}, "reference:gr3-tiny")
+    assert with_default_checkpoint("gr2", {}) == ({"checkpoint": "reference:gr2-tiny"}, "reference:gr2-tiny")
     assert with_default_checkpoint("gr1", {"checkpoint": "runs/x"}) == ({"checkpoint": "runs/x"}, None)
     assert with_default_checkpoint("random", {}) == ({}, None)
 
@@ -72,10 +73,11 @@ def test_a_missing_reference_is_one_clear_line_and_no_run_folder(tmp_path, monke
     monkeypatch.setattr(agents.reference, "ROOT", tmp_path / "empty")
     (tmp_path / "empty").mkdir()
     out = tmp_path / "run"
-    assert main(["eval", "--agent", "gr3", "--suite", "smoke", "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert "no reference checkpoint 'gr3-tiny'" in err and "--recipe gr3-tiny" in err and len(err.splitlines()) == 1
-    assert not out.exists()
+    for name in ("gr3", "gr2"):
+        assert main(["eval", "--agent", name, "--suite", "smoke", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"no reference checkpoint '{name}-tiny'" in err and f"--recipe {name}-tiny" in err, err
+        assert len(err.splitlines()) == 1 and not out.exists()
     assert main(["eval", "--agent", "random", "--suite", "smoke", "--agent-config", "[1]", "--out", str(out)]) == 2
     assert "JSON object" in capsys.readouterr().err and not out.exists()
 

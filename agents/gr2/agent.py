@@ -41,21 +41,21 @@ def load_model(checkpoint: str | Path) -> tuple[GR2, dict[str, Any]]:
 
 
 class GR2Agent:
-    # No GR-2 reference ships yet (issue 18); once one does, "reference:gr2-tiny" goes here, as for GR-1/GR-3.
-    DEFAULT_CHECKPOINT = None
+    """Args:
+    checkpoint: a checkpoint folder, a training run (its newest checkpoint), or ``reference:NAME``
+        (default: ``reference:gr2-tiny``, the shipped reference).
+    execute_steps: actions executed per chunk before planning again (default: the whole chunk).
+    """
+
+    DEFAULT_CHECKPOINT = "reference:gr2-tiny"  # shipped with gr-bench (agents/reference/)
 
     def __init__(
         self,
-        checkpoint: str | None = None,
+        checkpoint: str = DEFAULT_CHECKPOINT,
         device: str = "cpu",
         threads: int | None = 1,
         execute_steps: int | None = None,
     ):
-        if not checkpoint:
-            raise ValueError(
-                "GR-2 ships no reference checkpoint yet: train one (docs/training.md, 'GR-2': gr-bench train "
-                "--agent vqgan, then --agent gr2 --stage pretrain and finetune) and pass --checkpoint RUN"
-            )
         if threads:
             torch.set_num_threads(threads)
         self.device = torch.device(device)

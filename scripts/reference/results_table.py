@@ -9,6 +9,14 @@ table. Missing runs show as "not run".
         --agent gr3=runs/v4/gr3-{suite} \\
         --agent oracle=runs/v4/oracle-{suite} --agent random=runs/v4/random-{suite} \\
         [--readme README.md]   # rewrites the part between <!-- results --> and <!-- /results -->
+
+From the boards' submissions (what the README shows; S=leaderboards/submissions, R=gr-bench-reference):
+
+    python scripts/reference/results_table.py \\
+        --agent gr1=$S/{suite}/v3/tabletop/gr1-tiny-$R.json+$S/{suite}/v4/cloth/gr1-tiny-$R.json \\
+        --agent gr3=$S/{suite}/v4/gr3-tiny-gr-bench-reference.json \\
+        --agent oracle=$S/{suite}/v4/oracle-gr-bench-reference.json \\
+        --agent random=$S/{suite}/v4/random-gr-bench-reference.json
 """
 
 from __future__ import annotations
@@ -24,14 +32,17 @@ BEGIN, END = "<!-- results -->", "<!-- /results -->"
 
 
 def load(pattern: str, suite: str) -> dict | None:
-    """The run of ``pattern`` for ``suite``; with several patterns joined by ``+`` (an agent's runs
-    of separate tracks), their environments' parts and chains merged, the first run's where two
-    ran the same environment."""
+    """The run of ``pattern`` for ``suite``: a run folder, a results file or a board submission
+    (``.json``); with several patterns joined by ``+`` (an agent's runs of separate tracks), their
+    environments' parts and chains merged, the first run's where two ran the same environment."""
     runs = []
     for one in pattern.split("+"):
-        path = Path(one.format(suite=suite)) / "results.json"
+        path = Path(one.format(suite=suite))
+        if path.suffix != ".json":
+            path = path / "results.json"
         if path.is_file():
-            runs.append(json.loads(path.read_text()))
+            data = json.loads(path.read_text())
+            runs.append(data.get("results", data))  # a submission wraps its results
     if len(runs) <= 1:
         return runs[0] if runs else None
     per_env: dict = {}
