@@ -318,6 +318,46 @@ def test_act_plans_on_a_left_padded_window_as_training_does(runs):
     assert len(agent._history) == 0  # the history is per task
 
 
+def test_temporal_ensembling_averages_the_chunks_that_cover_a_step(runs):
+    """``ensemble=m``: a plan at every step, and the action at step n is the mean of what the chunks
+    planned at steps n-k (k < chunk) give for step n, weighted exp(-m * i) from the oldest; the
+    gripper is the sign of its mean. Checked against the chunks the agent's own model plans."""
+    import numpy as np
+
+    from agents.gr2.agent import GR2Agent
+
+    m = 0.5
+    plain, ensembled = GR2Agent(str(runs["finetune"]), execute_steps=1), GR2Agent(str(runs["finetune"]), ensemble=m)
+    chunk = ensembled.config.chunk
+    planned = []  # every chunk the ensembling agent plans, un-normalised, in order
+    inner = ensembled._ensembled
+    ensembled._ensembled = lambda actions: (planned.append(actions.copy()), inner(actions))[1]
+    rng = np.random.default_rng(2)
+    frames = [
+        {"rgb_static": rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)}
+        | {"rgb_gripper": rng.integers(0, 256, (24, 24, 3), dtype=np.uint8), "robot_obs": rng.normal(size=15)}
+        for _ in range(chunk + 3)
+    ]
+    plain.reset("open the drawer")
+    ensembled.reset("open the drawer")
+    for n, obs in enumerate(frames):
+        first = plain.act(obs)
+        got = ensembled.act(obs)
+        np.testing.assert_allclose(planned[n][0, :6], first[:6], rtol=1e-4, atol=1e-5)  # the same plan
+        covering = [(planned[s][n - s], n - s) for s in range(max(0, n - chunk + 1), n + 1)]  # oldest first
+        weights = np.exp(-m * np.arange(len(covering)))
+        mean = weights @ np.stack([a for a, _ in covering]) / weights.sum()
+        np.testing.assert_allclose(got[:6], mean[:6], rtol=1e-6)
+        assert got[6] == (1.0 if mean[6] > 0 else -1.0)
+    assert len(ensembled._chunks) == chunk
+    ensembled.reset("close the drawer")
+    assert not ensembled._chunks
+    with pytest.raises(ValueError, match="weight decay"):
+        GR2Agent(str(runs["finetune"]), ensemble=-1.0)
+    with pytest.raises(ValueError, match="leave execute_steps out"):
+        GR2Agent(str(runs["finetune"]), ensemble=0.01, execute_steps=3)
+
+
 def test_finetune_data_parallel_on_cpu_with_gloo(runs, tmp_path):
     """Two processes under torchrun (gloo) fine-tune through the CLI; the frozen tokenizer, held as buffers,
     is the same on both ranks and in the checkpoint."""

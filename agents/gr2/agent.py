@@ -10,7 +10,8 @@ deterministic given its observations).
 
 Execution: the chunk's first ``execute_steps`` actions are executed in order, one per ``act()``, before
 planning again (default: the whole chunk, as GR-1's agent does; ``--set execute_steps=1`` plans at every
-step). Observations that arrive while a chunk runs still join the history. Action: the tabletop arm's
+step; ``--set ensemble=0.01`` plans at every step and averages the chunks that cover it, ACT's temporal
+ensembling). Observations that arrive while a chunk runs still join the history. Action: the tabletop arm's
 7-D relative action, the arm un-normalised with the statistics of the fine-tuning data, the gripper +1
 (open) where its logit is positive, else -1.
 """
@@ -45,6 +46,10 @@ class GR2Agent:
     checkpoint: a checkpoint folder, a training run (its newest checkpoint), or ``reference:NAME``
         (default: ``reference:gr2-tiny``, the shipped reference).
     execute_steps: actions executed per chunk before planning again (default: the whole chunk).
+    ensemble: temporal ensembling, as ACT's: plan at every step and act on the weighted mean of the
+        actions that the chunks still covering this step give for it, weights ``exp(-ensemble * i)``
+        with ``i = 0`` the oldest chunk (ACT: 0.01); the gripper opens where the mean of its +1/-1
+        commands is positive. None (default): off, chunks are executed as planned.
     """
 
     DEFAULT_CHECKPOINT = "reference:gr2-tiny"  # shipped with gr-bench (agents/reference/)
@@ -55,6 +60,7 @@ class GR2Agent:
         device: str = "cpu",
         threads: int | None = 1,
         execute_steps: int | None = None,
+        ensemble: float | None = None,
     ):
         if threads:
             torch.set_num_threads(threads)
@@ -72,8 +78,14 @@ class GR2Agent:
         self.execute_steps = chunk if execute_steps is None else int(execute_steps)
         if not 1 <= self.execute_steps <= chunk:
             raise ValueError(f"execute_steps must be in [1, {chunk}] (the checkpoint's chunk), got {execute_steps}")
+        if ensemble is not None and (not np.isfinite(ensemble) or ensemble < 0):
+            raise ValueError(f"ensemble must be a weight decay >= 0 (ACT uses 0.01), got {ensemble}")
+        if ensemble is not None and execute_steps not in (None, 1):
+            raise ValueError("ensemble plans at every step: leave execute_steps out")
+        self.ensemble = None if ensemble is None else float(ensemble)
         self._history: deque[tuple[torch.Tensor, torch.Tensor]] = deque(maxlen=self.config.history)
         self._queue: deque[np.ndarray] = deque()
+        self._chunks: deque[np.ndarray] = deque(maxlen=chunk)  # ensembling: the last plans, oldest first
         self._lang: torch.Tensor | None = None
 
     def bind_action_space(self, space) -> None:
@@ -83,6 +95,7 @@ class GR2Agent:
     def reset(self, instruction: str) -> None:
         self._history.clear()
         self._queue.clear()
+        self._chunks.clear()
         with torch.inference_mode():
             self._lang = self.model.text([instruction]).to(self.device)  # (1, text dim), frozen
 
@@ -113,5 +126,18 @@ class GR2Agent:
         arm, gripper = self.model.action_chunk(codes, state, self._lang, mask)  # (1, chunk, 6), (1, chunk)
         actions = torch.cat([arm[0], torch.where(gripper[0] > 0, 1.0, -1.0)[:, None]], dim=-1)  # (chunk, 7)
         actions = self.normalizer.unnormalize(ACTION_KEY, actions.float().cpu().numpy())
+        if self.ensemble is not None:
+            return self._ensembled(np.asarray(actions, dtype=np.float64))
         self._queue.extend(np.asarray(a, dtype=np.float64) for a in actions[: self.execute_steps])
         return self._queue.popleft()
+
+    def _ensembled(self, actions: np.ndarray) -> np.ndarray:
+        """This step's action from every chunk that covers it: the chunk planned ``age`` steps ago
+        gives its action ``age``; weights ``exp(-ensemble * i)``, ``i = 0`` for the oldest."""
+        self._chunks.append(actions)
+        n = len(self._chunks)
+        votes = np.stack([chunk[n - 1 - k] for k, chunk in enumerate(self._chunks)])  # oldest first
+        weights = np.exp(-self.ensemble * np.arange(n))
+        mean = weights @ votes / weights.sum()
+        mean[-1] = 1.0 if mean[-1] > 0 else -1.0
+        return mean

@@ -74,6 +74,22 @@ def _same_part(other: dict | None, mine: dict) -> dict | None:
     return other["aggregates"].get("overall")
 
 
+def _stages(recipe: dict) -> list[str]:
+    """A line for the stages trained before the model's own (a tokenizer, a pre-training), if any."""
+    before = recipe.get("before") or []
+    if not before:
+        return []
+    return [
+        "- **Stages before it**: "
+        + "; ".join(
+            f"`{b['name']}` (agent `{b['agent']}`, config `{b['config']}`, stage {b['stage']}): {b['steps']} steps "
+            f"of batch {b['batch_size']}, lr {b['lr']} (warmup {b['warmup_steps']})"
+            for b in before
+        )
+        + "."
+    ]
+
+
 def card(args, recipe_json: dict, saved: dict, sha: str, size_mb: float) -> str:
     results, blind, random = pairs(args.results), pairs(args.blind), pairs(args.random)
     recipe = recipe_json["recipe"]
@@ -92,8 +108,12 @@ def card(args, recipe_json: dict, saved: dict, sha: str, size_mb: float) -> str:
             for c in recipe["collections"]
         )
         + ". Collection seeds lie above every suite seed: no evaluated initial state was trained on.",
+        *_stages(recipe),
         f"- **Training**: {saved['step']} steps of batch {recipe['batch_size']}, lr {recipe['lr']} "
-        f"(warmup {recipe['warmup_steps']}, cosine decay), seed {recipe['seed']}.",
+        f"(warmup {recipe['warmup_steps']}, cosine decay), seed {recipe['seed']}"
+        + (f", with the frozen tokenizer of stage `{recipe['tokenizer']}`" if recipe.get("tokenizer") else "")
+        + (f", starting from stage `{recipe['init']}`" if recipe.get("init") else "")
+        + ".",
         f"- **CPU time** (the run's ledger when this was shipped): {sum(cpu.values()) / 3600:.2f} h in all ("
         + ", ".join(f"{k} {v / 3600:.2f} h" for k, v in cpu.items())
         + f"), on {machine['cpu']} ({machine['cores']} cores, {machine['device']}), torch {machine['torch']}.",
