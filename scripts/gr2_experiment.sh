@@ -88,6 +88,12 @@ done
 for run in pretrained-video0.1 pretrained-video0.1-langact; do
     evaluate "$run-s3000" "$W/$run/checkpoints/step-0003000" seen
 done
+# control-side levers, evaluation only, on the seed-0 arm: re-planning at every step, temporal ensembling
+for lever in execute_steps=1 ensemble=0.01; do
+    run="scratch-video0.1-${lever/=/}"
+    [ -f "$W/$run-seen/results.json" ] || gr-bench eval --agent gr2 --checkpoint "$W/scratch-video0.1" --suite seen \
+        --task $TASKS --workers 2 --resume --set "$lever" --out "$W/$run-seen" > "$W/$run-seen.log" 2>&1
+done
 python scripts/gr2_frames.py --checkpoint "$W/scratch-video0.1" --data "$W/heldout" --out "$W/scratch-video0.1-frames.png" \
     --json "$W/scratch-video0.1-frames.json" > "$W/scratch-video0.1-frames.log" 2>&1
 cat "$W/cpu.txt"
