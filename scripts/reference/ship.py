@@ -82,7 +82,7 @@ def _stages(recipe: dict) -> list[str]:
     return [
         "- **Stages before it**: "
         + "; ".join(
-            f"`{b['name']}` (agent `{b['agent']}`, config `{b['config']}`, stage {b['stage']}): {b['steps']} steps "
+            f"`{b['name']}` (agent `{b['agent']}`, config `{b['config']}`): {b['steps']} steps "
             f"of batch {b['batch_size']}, lr {b['lr']} (warmup {b['warmup_steps']})"
             for b in before
         )
