@@ -100,10 +100,14 @@ def test_an_agent_for_another_robot_is_refused_before_the_run(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("name", "env_ids"),
-    [("gr1", ["GRBench/Tabletop-v0"]), ("gr3", ["GRBench/Tabletop-v0", "GRBench/Tidy-v0"])],
+    [
+        ("gr1", ["GRBench/Tabletop-v0"]),
+        ("gr2", ["GRBench/Tabletop-v0"]),
+        ("gr3", ["GRBench/Tabletop-v0", "GRBench/Tidy-v0"]),
+    ],
 )
 def test_the_shipped_references_load_and_act_on_their_robots(name, env_ids):
-    """Both references ship with the package; each acts on every robot it serves, and its model card
+    """The references ship with the package; each acts on every robot it serves, and its model card
     names the weights that are there."""
     pytest.importorskip("torch")
     import gymnasium as gym
@@ -127,7 +131,7 @@ def test_the_shipped_references_load_and_act_on_their_robots(name, env_ids):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["gr1", "gr3"])
+@pytest.mark.parametrize("name", ["gr1", "gr2", "gr3"])
 def test_a_reference_scores_on_seen_as_its_model_card_says(tmp_path, name):
     """20 evenly spaced tabletop episodes of `seen`: the card's full-suite tabletop rate must lie
     inside their 95% Wilson interval."""

@@ -1,8 +1,8 @@
 """The reference checkpoints shipped with gr-bench (package data), named ``reference:NAME``.
 
 Each folder here is a checkpoint (``config.json``, ``model.safetensors``) with a ``MODEL_CARD.md``,
-made by ``gr-bench train --recipe NAME`` and chosen as its card says. ``--agent gr1`` and
-``--agent gr3`` without ``--checkpoint`` run ``reference:gr1-tiny`` and ``reference:gr3-tiny``.
+made by ``gr-bench train --recipe NAME`` and chosen as its card says. ``--agent gr1``, ``gr2`` and
+``gr3`` without ``--checkpoint`` run ``reference:gr1-tiny``, ``reference:gr2-tiny`` and ``reference:gr3-tiny``.
 """
 
 from __future__ import annotations
