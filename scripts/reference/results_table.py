@@ -15,9 +15,9 @@ From the boards' submissions (what the README shows; S=leaderboards/submissions,
     python scripts/reference/results_table.py \\
         --agent gr1=$S/{suite}/v3/tabletop/gr1-tiny-$R.json+$S/{suite}/v4/cloth/gr1-tiny-$R.json \\
         --agent gr2=$S/{suite}/v4/tabletop/gr2-tiny-$R.json \\
-        --agent gr3=$S/{suite}/v4/gr3-tiny-gr-bench-reference.json \\
-        --agent oracle=$S/{suite}/v4/oracle-gr-bench-reference.json \\
-        --agent random=$S/{suite}/v4/random-gr-bench-reference.json
+        --agent gr3=$S/{suite}/v4/gr3-tiny-$R.json \\
+        --agent oracle=$S/{suite}/v4/oracle-$R.json \\
+        --agent random=$S/{suite}/v4/random-$R.json
 """
 
 from __future__ import annotations
