@@ -132,6 +132,24 @@ def test_aggregate_stats_equals_stats_of_the_union():
         np.testing.assert_allclose(pooled[name], direct[name])
 
 
+@pytest.mark.parametrize(
+    "shape, low, high",
+    [((50, 30, 40, 3), 0, 256), ((7, 9, 9, 3), 100, 104), ((3, 4, 4, 3), 7, 8), ((130, 5, 6, 3), 0, 256)],
+)
+def test_image_stats_from_histograms_match_sorting_every_pixel(shape, low, high):
+    """image_stats counts each channel's 256 levels instead of sorting pixels: the same min, max,
+    mean, std and (linear-interpolated) quantiles as array_stats of the scaled pixels, with at most
+    100 evenly spaced frames, a constant image and a frame count past that cap included."""
+    frames = np.random.default_rng(sum(shape)).integers(low, high, shape, dtype=np.uint8)
+    stats = image_stats(frames)
+    picked = frames[np.linspace(0, len(frames) - 1, min(len(frames), 100)).round().astype(int)]
+    direct = array_stats(picked.reshape(-1, 3).astype(np.float64) / 255.0)
+    assert set(stats) == set(direct) and stats["count"].tolist() == [len(frames)]
+    for name in set(direct) - {"count"}:
+        assert stats[name].shape == (3, 1, 1)
+        np.testing.assert_allclose(stats[name].ravel(), direct[name], rtol=0, atol=1e-12, err_msg=name)
+
+
 def test_read_info_errors(tmp_path):
     with pytest.raises(ValueError, match="not a LeRobot dataset"):
         read_info(tmp_path)

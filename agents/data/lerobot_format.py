@@ -92,11 +92,37 @@ def array_stats(values: np.ndarray) -> dict[str, np.ndarray]:
 
 def image_stats(frames: np.ndarray, max_frames: int = 100) -> dict[str, np.ndarray]:
     """Per-channel stats of uint8 frames (N, H, W, 3) scaled to [0, 1], shaped (3, 1, 1) as LeRobot's;
-    computed on at most ``max_frames`` evenly spaced frames, ``count`` is the number of frames."""
+    computed on at most ``max_frames`` evenly spaced frames, ``count`` is the number of frames.
+
+    The same numbers as ``array_stats`` of the scaled pixels (linear-interpolated quantiles
+    included), computed from each channel's 256-bin histogram instead of sorting every pixel: this
+    was half of a tabletop collection's CPU time."""
     frames = np.asarray(frames)
     picked = frames[np.linspace(0, len(frames) - 1, min(len(frames), max_frames)).round().astype(int)]
-    pixels = picked.reshape(-1, 3).astype(np.float64) / 255.0
-    stats = {k: v.reshape(3, 1, 1) for k, v in array_stats(pixels).items() if k != "count"}
+    if picked.dtype != np.uint8:
+        pixels = picked.reshape(-1, 3).astype(np.float64) / 255.0
+        stats = {k: v.reshape(3, 1, 1) for k, v in array_stats(pixels).items() if k != "count"}
+        return {**stats, "count": np.array([len(frames)])}
+    flat = picked.reshape(-1, 3)
+    n = len(flat)
+    levels = np.arange(256, dtype=np.float64)
+    channels: dict[str, list[float]] = {k: [] for k in ("min", "max", "mean", "std", *QUANTILES)}
+    for c in range(3):
+        counts = np.bincount(flat[:, c], minlength=256)
+        cumulative = np.cumsum(counts)
+        present = np.flatnonzero(counts)
+        mean = float(counts @ levels) / n
+        channels["min"].append(float(present[0]))
+        channels["max"].append(float(present[-1]))
+        channels["mean"].append(mean)
+        channels["std"].append(float(np.sqrt(counts @ (levels - mean) ** 2 / n)))
+        for name, q in QUANTILES.items():  # numpy's "linear": between sorted values floor(h) and floor(h)+1
+            h = (n - 1) * q
+            below = int(np.floor(h))
+            lo = np.searchsorted(cumulative, below, side="right")
+            hi = np.searchsorted(cumulative, min(below + 1, n - 1), side="right")
+            channels[name].append(lo + (h - below) * (hi - lo))
+    stats = {k: (np.array(v, dtype=np.float64) / 255.0).reshape(3, 1, 1) for k, v in channels.items()}
     return {**stats, "count": np.array([len(frames)])}
 
 
