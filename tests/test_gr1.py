@@ -52,7 +52,7 @@ def tiny_config(encoders, **overrides) -> GR1Config:
 class Windows(torch.utils.data.Dataset):
     """Random but fixed training windows with the keys agents.data.EpisodeWindows serves."""
 
-    def __init__(self, n: int = 16, seed: int = 0):
+    def __init__(self, n: int = 16, seed: int = 0, chunk: int = 1):
         g = torch.Generator().manual_seed(seed)
         self.items = []
         for i in range(n):
@@ -66,11 +66,15 @@ class Windows(torch.utils.data.Dataset):
                     "future_rgb_gripper": torch.randint(0, 256, (T, 3, S, S), generator=g, dtype=torch.uint8),
                     "state": torch.randn(T, 15, generator=g),
                     "actions": torch.cat(
-                        [torch.randn(T, 1, 6, generator=g), torch.randint(0, 2, (T, 1, 1), generator=g) * 2.0 - 1], -1
+                        [
+                            torch.randn(T, chunk, 6, generator=g),
+                            torch.randint(0, 2, (T, chunk, 1), generator=g) * 2.0 - 1,
+                        ],
+                        -1,
                     ),
                     "history_mask": mask,
                     "future_mask": mask.clone(),
-                    "action_mask": mask[:, None].clone(),
+                    "action_mask": mask[:, None].expand(T, chunk).clone(),
                     "instruction": ["open the drawer", "move the slider left"][i % 2],
                 }
             )
@@ -174,19 +178,19 @@ def test_pretraining_ignores_actions(encoders):
     assert model.arm_head[0].weight.grad is None  # the action head is untouched by video prediction
 
 
-def _train(tmp, encoders, steps, resume=False, out="run", stop_after=None):
+def _train(tmp, encoders, steps, resume=False, out="run", stop_after=None, chunk=1):
     from agents.gr1.model import GR1
     from agents.train.loop import TrainConfig, train
 
     torch.manual_seed(0)
-    config = tiny_config(encoders)
+    config = tiny_config(encoders, chunk=chunk)
     model = GR1(config)
     train_config = TrainConfig(
         steps=steps, batch_size=4, lr=1e-3, warmup_steps=2, log_every=1, checkpoint_every=3, device="cpu"
     )
     last = train(
         model,
-        Windows(16),
+        Windows(16, chunk=chunk),
         train_config,
         tmp / out,
         _checkpoint_config(config),
@@ -283,6 +287,36 @@ def test_act_pads_the_history_like_training_windows(tmp_path, encoders):
         assert got[6] == (1.0 if pred["gripper"][0, -1, 0] > 0 else -1.0)
     agent.reset("open the drawer")
     assert len(agent._history) == 0  # the history is per task
+
+
+def test_chunks_execute_their_first_execute_steps_then_replan(tmp_path, encoders):
+    """A chunk-3 checkpoint: by default each plan's 3 actions are executed in turn; with
+    execute_steps=2 it plans again after 2, its first plan's actions the same."""
+    from agents.gr1.agent import GR1Agent
+
+    _, last = _train(tmp_path, encoders, steps=2, chunk=3)
+    rng = np.random.default_rng(2)
+    frames = [
+        {
+            "rgb_static": rng.integers(0, 256, (S, S, 3), dtype=np.uint8),
+            "rgb_gripper": rng.integers(0, 256, (S, S, 3), dtype=np.uint8),
+            "robot_obs": rng.normal(size=15).astype(np.float32),
+        }
+        for _ in range(6)
+    ]
+    runs = {}
+    for execute in (None, 2):
+        agent = GR1Agent(str(last), execute_steps=execute)
+        plans = []
+        trunk = agent.model.trunk
+        agent.model.trunk = lambda *a, _t=trunk, _p=plans, **k: (_p.append(len(_p)), _t(*a, **k))[1]
+        agent.reset("open the drawer")
+        runs[execute] = (np.stack([agent.act(f) for f in frames]), len(plans))
+    assert runs[None][1] == 2 and runs[2][1] == 3  # plans at steps 1, 4 / 1, 3, 5
+    np.testing.assert_array_equal(runs[None][0][:2], runs[2][0][:2])
+    assert not np.allclose(runs[None][0][2], runs[2][0][2])  # step 3: the old plan's last vs a new plan's first
+    with pytest.raises(ValueError, match=r"execute_steps must be in \[1, 3\]"):
+        GR1Agent(str(last), execute_steps=4)
 
 
 def test_bad_checkpoint_and_config_errors(tmp_path):

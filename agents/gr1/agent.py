@@ -6,7 +6,9 @@ episode sees the same timestep embeddings it was trained with. Each observation 
 when it arrives; the trunk reruns over the cached tokens of the whole history.
 
 Action: CALVIN's 7-D relative action (TCP translation and rotation, gripper +1 open / -1 close),
-un-normalised with the statistics of the data the checkpoint was trained on.
+un-normalised with the statistics of the data the checkpoint was trained on. A checkpoint trained
+with ``chunk`` > 1 plans that many actions at once; the first ``execute_steps`` of them (default:
+all) are executed, one per ``act()``, before it plans again.
 """
 
 from __future__ import annotations
@@ -45,9 +47,22 @@ def require_tabletop_arm(space, agent: str) -> None:
 
 
 class GR1Agent:
+    """Args:
+    checkpoint: a checkpoint folder, a training run (its newest checkpoint), or ``reference:NAME``
+        (default: ``reference:gr1-tiny``, the shipped reference).
+    execute_steps: actions of a chunk executed before planning again (default: the whole chunk; the
+        reference plans one action per step, chunk 1).
+    """
+
     DEFAULT_CHECKPOINT = "reference:gr1-tiny"  # shipped with gr-bench (agents/reference/)
 
-    def __init__(self, checkpoint: str = DEFAULT_CHECKPOINT, device: str = "cpu", threads: int | None = 1):
+    def __init__(
+        self,
+        checkpoint: str = DEFAULT_CHECKPOINT,
+        device: str = "cpu",
+        threads: int | None = 1,
+        execute_steps: int | None = None,
+    ):
         if threads:
             torch.set_num_threads(threads)
         self.device = torch.device(device)
@@ -60,6 +75,10 @@ class GR1Agent:
             )
         self.normalizer = Normalizer.from_dict(saved["normalizer"])
         self.config: GR1Config = self.model.config
+        chunk = self.config.chunk
+        self.execute_steps = chunk if execute_steps is None else int(execute_steps)
+        if not 1 <= self.execute_steps <= chunk:
+            raise ValueError(f"execute_steps must be in [1, {chunk}] (the checkpoint's chunk), got {execute_steps}")
         self._history: deque[torch.Tensor] = deque(maxlen=self.config.history)
         self._queue: deque[np.ndarray] = deque()
         self._lang: torch.Tensor | None = None
@@ -105,5 +124,5 @@ class GR1Agent:
         arm, gripper = model.action_heads(out["act"][:, -1])  # (1, chunk, 6), (1, chunk)
         actions = torch.cat([arm[0], torch.where(gripper[0] > 0, 1.0, -1.0)[:, None]], dim=-1)  # (chunk, 7)
         actions = self.normalizer.unnormalize(ACTION_KEY, actions.float().cpu().numpy())
-        self._queue.extend(np.asarray(a, dtype=np.float64) for a in actions)
+        self._queue.extend(np.asarray(a, dtype=np.float64) for a in actions[: self.execute_steps])
         return self._queue.popleft()
