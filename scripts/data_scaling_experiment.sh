@@ -15,7 +15,7 @@ TASKS=lift_red_block_table,lift_pink_block_table,push_blue_block_left,rotate_red
 export MUJOCO_GL=egl OMP_NUM_THREADS=1
 mkdir -p "$W"
 
-. "$(dirname "$0")/experiment_timing.sh"  # timed NAME COMMAND...
+. "$(dirname "$0")/experiment_timing.sh"  # timed NAME COMMAND..., seen_and_drawn
 
 collect() {  # N: demonstrations per task into W/dataN
     [ -f "$W/data$1/meta/info.json" ] || timed "collect$1" gr-bench collect --suite seen --episodes-per-task "$1" \
@@ -38,12 +38,8 @@ train 100 &
 train 500 &
 wait
 
-printf '%s' "gr-bench scene-state experiment: public validation draw" > "$W/secret.txt"
 for run in demos100 demos500; do
-    [ -f "$W/$run-seen/results.json" ] || gr-bench eval --agent gr1 --checkpoint "$W/$run" --suite seen --task $TASKS \
-        --workers 2 --resume --out "$W/$run-seen" > "$W/$run-seen.log" 2>&1
-    [ -f "$W/$run-drawn/results.json" ] || gr-bench eval --agent gr1 --checkpoint "$W/$run" --suite seen --task $TASKS \
-        --split hidden --secret-file "$W/secret.txt" --workers 2 --resume --out "$W/$run-drawn" > "$W/$run-drawn.log" 2>&1
+    seen_and_drawn gr1 "$run" "$TASKS"
 done
 for draw in seen drawn; do
     python scripts/reference/paired.py "$W/demos100-$draw" "$W/demos500-$draw" > "$W/paired-$draw.txt" || true

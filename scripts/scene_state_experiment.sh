@@ -15,7 +15,7 @@ TASKS=lift_red_block_table,lift_pink_block_table,push_blue_block_left,rotate_red
 export MUJOCO_GL=egl OMP_NUM_THREADS=1
 mkdir -p "$W"
 
-. "$(dirname "$0")/experiment_timing.sh"  # timed NAME COMMAND...
+. "$(dirname "$0")/experiment_timing.sh"  # timed NAME COMMAND..., seen_and_drawn
 
 train() {  # NAME ARGS...: train to STEPS, resuming a killed run
     local name=$1
@@ -34,12 +34,8 @@ train pixels &
 train scene-state --set scene_state=true &
 wait
 
-printf '%s' "gr-bench scene-state experiment: public validation draw" > "$W/secret.txt"
 for run in pixels scene-state; do
-    [ -f "$W/$run-seen/results.json" ] || gr-bench eval --agent gr1 --checkpoint "$W/$run" --suite seen --task $TASKS \
-        --workers 2 --resume --out "$W/$run-seen" > "$W/$run-seen.log" 2>&1
-    [ -f "$W/$run-drawn/results.json" ] || gr-bench eval --agent gr1 --checkpoint "$W/$run" --suite seen --task $TASKS \
-        --split hidden --secret-file "$W/secret.txt" --workers 2 --resume --out "$W/$run-drawn" > "$W/$run-drawn.log" 2>&1
+    seen_and_drawn gr1 "$run" "$TASKS"
 done
 for draw in seen drawn; do
     python scripts/reference/paired.py "$W/pixels-$draw" "$W/scene-state-$draw" > "$W/paired-$draw.txt" || true
