@@ -15,7 +15,7 @@ TASKS=lift_red_block_table,lift_pink_block_table,push_blue_block_left,rotate_red
 export MUJOCO_GL=egl OMP_NUM_THREADS=1
 mkdir -p "$W"
 
-. "$(dirname "$0")/experiment_timing.sh"  # timed NAME COMMAND..., seen_and_drawn
+. "$(dirname "$0")/experiment_timing.sh"  # timed NAME COMMAND..., seen_and_drawn, paired_draws
 
 collect() {  # N: demonstrations per task into W/dataN
     [ -f "$W/data$1/meta/info.json" ] || timed "collect$1" gr-bench collect --suite seen --episodes-per-task "$1" \
@@ -41,7 +41,5 @@ wait
 for run in demos100 demos500; do
     seen_and_drawn gr1 "$run" "$TASKS"
 done
-for draw in seen drawn; do
-    python scripts/reference/paired.py "$W/demos100-$draw" "$W/demos500-$draw" > "$W/paired-$draw.txt" || true
-done
+paired_draws demos100 demos500
 cat "$W/cpu.txt"

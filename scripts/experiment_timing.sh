@@ -21,3 +21,11 @@ seen_and_drawn() {
         --task "$tasks" --split hidden --secret-file "$W/secret.txt" --workers 2 --resume --out "$W/$run-drawn" \
         > "$W/$run-drawn.log" 2>&1
 }
+
+# paired_draws A B: runs W/A-{seen,drawn} against W/B-{seen,drawn}, episode by episode, into W/paired-{seen,drawn}.txt
+paired_draws() {
+    local draw
+    for draw in seen drawn; do
+        python scripts/reference/paired.py "$W/$1-$draw" "$W/$2-$draw" > "$W/paired-$draw.txt" || true
+    done
+}

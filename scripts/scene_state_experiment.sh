@@ -15,7 +15,7 @@ TASKS=lift_red_block_table,lift_pink_block_table,push_blue_block_left,rotate_red
 export MUJOCO_GL=egl OMP_NUM_THREADS=1
 mkdir -p "$W"
 
-. "$(dirname "$0")/experiment_timing.sh"  # timed NAME COMMAND..., seen_and_drawn
+. "$(dirname "$0")/experiment_timing.sh"  # timed NAME COMMAND..., seen_and_drawn, paired_draws
 
 train() {  # NAME ARGS...: train to STEPS, resuming a killed run
     local name=$1
@@ -37,7 +37,5 @@ wait
 for run in pixels scene-state; do
     seen_and_drawn gr1 "$run" "$TASKS"
 done
-for draw in seen drawn; do
-    python scripts/reference/paired.py "$W/pixels-$draw" "$W/scene-state-$draw" > "$W/paired-$draw.txt" || true
-done
+paired_draws pixels scene-state
 cat "$W/cpu.txt"
