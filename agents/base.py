@@ -56,3 +56,12 @@ def split_status(output: np.ndarray | tuple[np.ndarray, str]) -> tuple[np.ndarra
     if array.dtype.kind not in "biuf":  # strings and complex numbers are refused, not converted
         raise ValueError(f"an action is an array of real numbers; got {array.dtype} values: {array.ravel()[:7]!r}")
     return array.astype(np.float64), status
+
+
+def chunk_execute_steps(requested: int | None, chunk: int, default: int | None = None) -> int:
+    """How many actions of each planned chunk an agent executes before planning again: ``requested``,
+    else ``default``, else the whole chunk; one clear error outside 1..chunk."""
+    steps = requested if requested is not None else (default if default is not None else chunk)
+    if not 1 <= int(steps) <= chunk:
+        raise ValueError(f"execute_steps must be in [1, {chunk}] (the checkpoint's chunk), got {requested}")
+    return int(steps)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.base import chunk_execute_steps
 from agents.data.lerobot_format import ACTION_KEY, STATE_KEY
 from agents.data.normalize import Normalizer
 from agents.data.privileged import SCENE_STATE_KEY
@@ -75,10 +76,7 @@ class GR1Agent:
             )
         self.normalizer = Normalizer.from_dict(saved["normalizer"])
         self.config: GR1Config = self.model.config
-        chunk = self.config.chunk
-        self.execute_steps = chunk if execute_steps is None else int(execute_steps)
-        if not 1 <= self.execute_steps <= chunk:
-            raise ValueError(f"execute_steps must be in [1, {chunk}] (the checkpoint's chunk), got {execute_steps}")
+        self.execute_steps = chunk_execute_steps(execute_steps, self.config.chunk)
         self._history: deque[torch.Tensor] = deque(maxlen=self.config.history)
         self._queue: deque[np.ndarray] = deque()
         self._lang: torch.Tensor | None = None

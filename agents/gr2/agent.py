@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.base import chunk_execute_steps
 from agents.data.lerobot_format import ACTION_KEY, STATE_KEY
 from agents.data.normalize import Normalizer
 from agents.gr1.agent import require_tabletop_arm
@@ -74,10 +75,7 @@ class GR2Agent:
             )
         self.normalizer = Normalizer.from_dict(saved["normalizer"])
         self.config: GR2Config = self.model.config
-        chunk = self.config.chunk
-        self.execute_steps = chunk if execute_steps is None else int(execute_steps)
-        if not 1 <= self.execute_steps <= chunk:
-            raise ValueError(f"execute_steps must be in [1, {chunk}] (the checkpoint's chunk), got {execute_steps}")
+        self.execute_steps = chunk_execute_steps(execute_steps, self.config.chunk)
         if ensemble is not None and (not np.isfinite(ensemble) or ensemble < 0):
             raise ValueError(f"ensemble must be a weight decay >= 0 (ACT uses 0.01), got {ensemble}")
         if ensemble is not None and execute_steps not in (None, 1):
@@ -85,7 +83,7 @@ class GR2Agent:
         self.ensemble = None if ensemble is None else float(ensemble)
         self._history: deque[tuple[torch.Tensor, torch.Tensor]] = deque(maxlen=self.config.history)
         self._queue: deque[np.ndarray] = deque()
-        self._chunks: deque[np.ndarray] = deque(maxlen=chunk)  # ensembling: the last plans, oldest first
+        self._chunks: deque[np.ndarray] = deque(maxlen=self.config.chunk)  # ensembling: the last plans, oldest first
         self._lang: torch.Tensor | None = None
 
     def bind_action_space(self, space) -> None:

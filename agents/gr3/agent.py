@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.base import INVALID, ONGOING, TASK_STATUSES, TERMINATED
+from agents.base import INVALID, ONGOING, TASK_STATUSES, TERMINATED, chunk_execute_steps
 from agents.gr3.adapters import Compose, adapter_for_action_space, checkpoint_normalizers
 from agents.gr3.config import GR3Config
 from agents.gr3.model import GR3
@@ -77,9 +77,7 @@ class GR3Agent:
         self.model, saved = load_model(checkpoint)
         self.model.to(self.device)
         self.config: GR3Config = self.model.config
-        self.execute_steps = execute_steps or self.config.execute_steps
-        if not 1 <= self.execute_steps <= self.config.chunk:
-            raise ValueError(f"execute_steps must be in 1..{self.config.chunk} (the chunk), got {self.execute_steps}")
+        self.execute_steps = chunk_execute_steps(execute_steps, self.config.chunk, self.config.execute_steps)
         self.flow_steps = flow_steps or self.config.flow_steps
         if status_patience < 1:
             raise ValueError(f"status_patience must be >= 1 (plans), got {status_patience}")
