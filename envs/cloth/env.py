@@ -17,7 +17,7 @@ from envs.cloth.tasks import Scorer, get_task, untouched
 from envs.cloth.variations import DEFAULT_CRUMPLE, GARMENT_AXES, check_variations
 from envs.cloth.variations import apply as apply_variations
 from envs.errors import unknown_name_error
-from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS, checked_instruction, real_action
+from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS, checked_action, checked_instruction
 from envs.utils.physics_state import restore_physics, save_physics
 from envs.utils.rendering import CameraEnv
 from envs.utils.rotations import euler_to_mat, topdown_mat
@@ -268,11 +268,7 @@ class ClothEnv(ClothTaskEnv):
     def step(self, action):
         if self.sim is None:
             raise RuntimeError("call reset() before step()")
-        action = real_action(action)
-        if action.shape != (7,):
-            raise ValueError(f"action must have shape (7,): xyz, euler xyz, gripper; got shape {action.shape}")
-        if not np.all(np.isfinite(action)):
-            raise ValueError(f"action contains NaN or inf: {action.tolist()}")
+        action = checked_action(action, (7,), "xyz, euler xyz, gripper")
         sim, data = self.sim, self.sim.data
         rel = np.clip(action, -1.0, 1.0)
         pos, mat = sim.arm.tcp_pose(data)

@@ -27,9 +27,9 @@ from envs.cloth.tasks import Scorer, get_task
 from envs.cloth.variations import apply as apply_variations
 from envs.cloth.variations import check_variations
 from envs.cloth_bytemini.sim import CONTROL_DT, TABLE_Z, ClothRoomSim
-from envs.robots.bytemini import HEAD_PAN, HEAD_TILT, LIFT_HEIGHT, REST_POSTURE, SIDES, grasp_orientation
-from envs.robots.bytemini_control import action_space, apply_action, check_posture, joint_targets, no_op_action
-from envs.utils.conventions import checked_instruction, real_action
+from envs.robots.bytemini import HEAD_PAN, HEAD_TILT, LIFT_HEIGHT, SIDES
+from envs.robots.bytemini_control import ByteMiniControl, action_space, home_posture
+from envs.utils.conventions import checked_instruction
 from envs.utils.physics_state import restore_physics, save_physics
 
 CAMERAS = ("head", "left_wrist", "right_wrist")
@@ -42,7 +42,7 @@ HOME_CLOSING = 0.0  # radians: at home the fingers close along the base's x axis
 SETTLE_STEPS = 10  # control steps of physics after the garment is laid out
 
 
-class ClothByteMiniEnv(ClothTaskEnv):
+class ClothByteMiniEnv(ByteMiniControl, ClothTaskEnv):
     """A garment on a table in front of ByteMini, to flatten or fold with both arms as asked.
 
     ## Description
@@ -91,6 +91,7 @@ class ClothByteMiniEnv(ClothTaskEnv):
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1 / CONTROL_DT))}
+    control_dt = CONTROL_DT
     render_camera = "head"
 
     def __init__(
@@ -119,11 +120,8 @@ class ClothByteMiniEnv(ClothTaskEnv):
         if task is not None:
             _check_task(task)
         check_scene(scene)
-        check_posture(action_mode, lift, head)
+        self._init_control(action_mode, lift, head)
         self._init_common(task, scene, cameras, resolution, instruction_split, render_mode, DEFAULT_RESOLUTION)
-        self.action_mode = action_mode
-        self.lift = float(lift)
-        self.head = (float(head[0]), float(head[1]))
         self.observation_space = self._observation_space(robot_obs=39, scene_obs=2 + 3 * MAX_VERTICES)
         self._sims: dict[tuple, ClothRoomSim] = {}
         self._home_q: dict[tuple, dict[str, np.ndarray]] = {}
@@ -144,7 +142,7 @@ class ClothByteMiniEnv(ClothTaskEnv):
         if key not in self._sims:
             sim = ClothRoomSim(garment)
             self._sims[key] = sim
-            self._home_q[key] = _home_posture(sim, self.lift, self.head)
+            self._home_q[key] = home_posture(sim, BASE, self.lift, self.head, HOME_TCP, HOME_CLOSING)
         return self._sims[key]
 
     # --- gym API ---------------------------------------------------------------------------
@@ -195,20 +193,8 @@ class ClothByteMiniEnv(ClothTaskEnv):
         return self._observation(), self._info(*self.scorer.evaluate(sim.snapshot()))
 
     def step(self, action):
-        if self.sim is None:
-            raise RuntimeError("call reset() before step()")
-        action = real_action(action)
-        shape = self.action_space.shape
-        if action.shape != shape:
-            raise ValueError(
-                f"action must have shape {shape} in action_mode {self.action_mode!r} "
-                f"({', '.join(self.action_spec['layout'][:3])}, ...); got shape {action.shape}"
-            )
-        if not np.all(np.isfinite(action)):
-            raise ValueError(f"action contains NaN or inf: {action.tolist()}")
+        opened = self._apply_action(action)
         sim = self.sim
-        opened = apply_action(sim.robot, sim.data, action, self.action_mode, self.lift, self.head, CONTROL_DT)
-        sim.last_gripper_action = {side: 1.0 if opened[side] else -1.0 for side in SIDES}
         sim.step()
         for side in SIDES:
             sim.update_grasp(side, closed=not opened[side])
@@ -217,16 +203,6 @@ class ClothByteMiniEnv(ClothTaskEnv):
         terminated = success and self.task.category != "invalid"
         truncated = self._steps >= self.max_steps and not terminated
         return self._observation(), float(success), terminated, truncated, self._info(success, progress, details)
-
-    def joint_targets(self, ee_action: np.ndarray) -> np.ndarray:
-        """The 14 arm joint targets (rad; left arm, then right) that an end-effector action asks for
-        from the current state (``envs.robots.bytemini_control.joint_targets``)."""
-        return joint_targets(self.sim.robot, self.sim.data, ee_action)
-
-    def no_op_action(self) -> np.ndarray:
-        """Base still, grippers open, the arms where they are."""
-        sim = self.sim
-        return no_op_action(sim and sim.robot, sim and sim.data, self.action_mode, self.action_space.shape)
 
     def _parse_task(self, name: str):
         return _check_task(name)
@@ -287,17 +263,3 @@ def _check_task(name: str):
 def on_table(garment: Garment, state: dict[str, Any]) -> np.ndarray:
     """(N, 3) vertex positions of the garment laid out as ``state`` says, on the cloth room's table."""
     return crumple_stages(garment, state)[-1] + [0.0, 0.0, TABLE_Z]
-
-
-def _home_posture(sim: ClothRoomSim, lift: float, head: tuple[float, float]) -> dict[str, np.ndarray]:
-    """Arm joints that put each tool centre point at its home pose, pointing down."""
-    q = {side: REST_POSTURE.copy() for side in SIDES}
-    for _ in range(20):
-        sim.robot.place(sim.data, BASE, lift, head, q)
-        sim.forward()
-        origin, rot = sim.robot.base_frame(sim.data)
-        q = {
-            side: arm.solve_ik(sim.data, origin + rot @ HOME_TCP[side], rot @ grasp_orientation(HOME_CLOSING))
-            for side, arm in sim.robot.arms.items()
-        }
-    return q

@@ -18,11 +18,68 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
-from envs.robots.bytemini import ARM_MAX_SPEED, BASE_MAX_SPEED, SIDES, ByteMini
-from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS
+from envs.robots.bytemini import ARM_MAX_SPEED, BASE_MAX_SPEED, REST_POSTURE, SIDES, ByteMini, grasp_orientation
+from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS, checked_action
 from envs.utils.rotations import euler_to_mat, mat_to_euler
 
 ACTION_MODES = ("joint", "ee")
+
+
+class ByteMiniControl:
+    """What every ByteMini environment's robot side shares: its posture arguments, a step's action
+    checked and written to the servos, the end-effector IK and the no-op.
+
+    The environment sets ``control_dt`` (seconds per control step) and, once made, ``sim`` (with
+    ``robot``, ``data``, ``last_gripper_action``), ``action_space`` and ``action_spec``.
+    """
+
+    control_dt: float
+
+    def _init_control(self, action_mode: str, lift: float, head: tuple[float, float]) -> None:
+        check_posture(action_mode, lift, head)
+        self.action_mode = action_mode
+        self.lift = float(lift)
+        self.head = (float(head[0]), float(head[1]))
+
+    def _apply_action(self, action) -> dict[str, bool]:
+        """Check a step's action and write its servo targets; returns which grippers it opens."""
+        if self.sim is None:
+            raise RuntimeError("call reset() before step()")
+        layout = f"{', '.join(self.action_spec['layout'][:3])}, ... (action_mode {self.action_mode!r})"
+        action = checked_action(action, self.action_space.shape, layout)
+        sim = self.sim
+        opened = apply_action(sim.robot, sim.data, action, self.action_mode, self.lift, self.head, self.control_dt)
+        sim.last_gripper_action = {side: 1.0 if opened[side] else -1.0 for side in SIDES}
+        return opened
+
+    def joint_targets(self, ee_action: np.ndarray) -> np.ndarray:
+        """The 14 arm joint targets (rad; left arm, then right) that an end-effector action asks for
+        from the current state (``joint_targets``)."""
+        return joint_targets(self.sim.robot, self.sim.data, ee_action)
+
+    def no_op_action(self) -> np.ndarray:
+        """The action that keeps the robot as it is: base still, grippers open, and the arms at
+        their current joint targets (joint mode) or not moving (end-effector mode)."""
+        sim = self.sim
+        return no_op_action(sim and sim.robot, sim and sim.data, self.action_mode, self.action_space.shape)
+
+
+def home_posture(
+    sim, base: np.ndarray, lift: float, head: tuple[float, float], tcp: dict[str, np.ndarray], closing: float
+) -> dict[str, np.ndarray]:
+    """Arm joints that put each tool centre point at ``tcp[side]`` (base frame), pointing down, the
+    fingers closing at ``closing`` (rad) about the base's z, with the base at ``base``; ``sim`` has
+    ``robot``, ``data`` and ``forward()``."""
+    q = {side: REST_POSTURE.copy() for side in SIDES}
+    for _ in range(20):
+        sim.robot.place(sim.data, base, lift, head, q)
+        sim.forward()
+        origin, rot = sim.robot.base_frame(sim.data)
+        q = {
+            side: arm.solve_ik(sim.data, origin + rot @ tcp[side], rot @ grasp_orientation(closing))
+            for side, arm in sim.robot.arms.items()
+        }
+    return q
 
 
 def check_posture(action_mode: str, lift: float, head: tuple[float, float]) -> None:

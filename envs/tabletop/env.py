@@ -28,8 +28,8 @@ from envs.tabletop.variations import check_variations
 from envs.utils.conventions import (
     MAX_REL_ORN,
     MAX_REL_POS,
+    checked_action,
     checked_instruction,
-    real_action,
 )
 from envs.utils.physics_state import restore_physics, save_physics
 from envs.utils.rendering import CameraEnv
@@ -221,11 +221,7 @@ class TabletopEnv(CameraEnv):
     def step(self, action):
         if self.sim is None:
             raise RuntimeError("call reset() before step()")
-        action = real_action(action)
-        if action.shape != (7,):
-            raise ValueError(f"action must have shape (7,): xyz, euler xyz, gripper; got shape {action.shape}")
-        if not np.all(np.isfinite(action)):
-            raise ValueError(f"action contains NaN or inf: {action.tolist()}")
+        action = checked_action(action, (7,), "xyz, euler xyz, gripper")
         sim, data = self.sim, self.sim.data
         pos, mat = sim.arm.tcp_pose(data)
         if self.action_mode == "relative":

@@ -12,17 +12,9 @@ from envs.robots.bytemini import (
     HEAD_PAN,
     HEAD_TILT,
     LIFT_HEIGHT,
-    REST_POSTURE,
     SIDES,
-    grasp_orientation,
 )
-from envs.robots.bytemini_control import (
-    action_space,
-    apply_action,
-    check_posture,
-    joint_targets,
-    no_op_action,
-)
+from envs.robots.bytemini_control import ByteMiniControl, action_space, home_posture
 from envs.tidy.language import instructions
 from envs.tidy.layout import choose_objects, place_clutter, place_objects
 from envs.tidy.scenes import get_scene
@@ -32,7 +24,6 @@ from envs.tidy.variations import DEFAULT_OBJECT_COUNT, check_variations
 from envs.tidy.variations import apply as apply_variations
 from envs.utils.conventions import (
     checked_instruction,
-    real_action,
 )
 from envs.utils.physics_state import restore_physics, save_physics
 from envs.utils.rendering import CameraEnv
@@ -40,6 +31,7 @@ from envs.utils.rendering import CameraEnv
 CAMERAS = ("head", "left_wrist", "right_wrist")
 DEFAULT_RESOLUTION = {"head": 224, "left_wrist": 128, "right_wrist": 128}  # pixels
 BASE_X = -0.12  # metres: where the base stands, its front 2 cm from the table's edge
+HOME_BASE = np.array([BASE_X, 0.0, 0.0])  # where the base stands when the arms' home posture is solved
 BASE_Y_START = (-0.1, 0.1)  # metres: the base starts anywhere in this range, facing the table
 # tool centre points at the start, base frame (m): above the table's near edge, pointing down
 HOME_TCP = {"left": np.array([0.32, 0.26, 1.0]), "right": np.array([0.32, -0.26, 1.0])}
@@ -50,7 +42,7 @@ STEPS_BASE = 120  # ... plus this many
 INVALID_STEPS = 200  # control steps an invalid request runs before it is truncated
 
 
-class TidyEnv(CameraEnv):
+class TidyEnv(ByteMiniControl, CameraEnv):
     """Table tidying with the ByteMini: a long table with dishes, cutlery, rubbish and leftover food,
     a dish tub on the table, a rubbish bin standing beside its end, and a tray brought out when a
     task names it. Objects along the whole table: the base has to move.
@@ -113,6 +105,7 @@ class TidyEnv(CameraEnv):
 
     render_camera = "head"
     metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1 / CONTROL_DT))}
+    control_dt = CONTROL_DT
 
     def __init__(
         self,
@@ -140,11 +133,8 @@ class TidyEnv(CameraEnv):
         if task is not None:
             get_task(task)
         get_scene(scene)
-        check_posture(action_mode, lift, head)
+        self._init_control(action_mode, lift, head)
         self._init_common(task, scene, cameras, resolution, instruction_split, render_mode, DEFAULT_RESOLUTION)
-        self.action_mode = action_mode
-        self.lift = float(lift)
-        self.head = (float(head[0]), float(head[1]))
         self.observation_space = self._observation_space(robot_obs=39, scene_obs=12 + 8 * MAX_OBJECTS)
         self._sims: dict[str, TidySim] = {}
         self._home_q: dict[str, dict[str, np.ndarray]] = {}
@@ -164,7 +154,7 @@ class TidyEnv(CameraEnv):
         if scene not in self._sims:
             sim = TidySim(get_scene(scene))
             self._sims[scene] = sim
-            self._home_q[scene] = _home_posture(sim, self.lift, self.head)
+            self._home_q[scene] = home_posture(sim, HOME_BASE, self.lift, self.head, HOME_TCP, HOME_CLOSING)
         return self._sims[scene]
 
     # --- gym API ---------------------------------------------------------------------------
@@ -209,37 +199,13 @@ class TidyEnv(CameraEnv):
         return self._observation(), self._info(*self._evaluate())
 
     def step(self, action):
-        if self.sim is None:
-            raise RuntimeError("call reset() before step()")
-        action = real_action(action)
-        shape = self.action_space.shape
-        if action.shape != shape:
-            raise ValueError(
-                f"action must have shape {shape} in action_mode {self.action_mode!r} "
-                f"({', '.join(self.action_spec['layout'][:3])}, ...); got shape {action.shape}"
-            )
-        if not np.all(np.isfinite(action)):
-            raise ValueError(f"action contains NaN or inf: {action.tolist()}")
-        sim = self.sim
-        opened = apply_action(sim.robot, sim.data, action, self.action_mode, self.lift, self.head, CONTROL_DT)
-        sim.last_gripper_action = {side: 1.0 if opened[side] else -1.0 for side in SIDES}
-        sim.step()
+        self._apply_action(action)
+        self.sim.step()
         self._steps += 1
         success, progress, subtasks = self._evaluate()
         terminated = success and self.task.category != "invalid"
         truncated = self._steps >= self.max_steps and not terminated
         return self._observation(), float(success), terminated, truncated, self._info(success, progress, subtasks)
-
-    def joint_targets(self, ee_action: np.ndarray) -> np.ndarray:
-        """The 14 arm joint targets (rad; left arm, then right) that an end-effector action asks for
-        from the current state (``envs.robots.bytemini_control.joint_targets``)."""
-        return joint_targets(self.sim.robot, self.sim.data, ee_action)
-
-    def no_op_action(self) -> np.ndarray:
-        """The action that keeps the robot as it is: base still, grippers open, and the arms at
-        their current joint targets (joint mode) or not moving (end-effector mode)."""
-        sim = self.sim
-        return no_op_action(sim and sim.robot, sim and sim.data, self.action_mode, self.action_space.shape)
 
     def untouched(self) -> bool:
         """Whether no object on the table has moved more than 2 cm or is held since the task began:
@@ -332,18 +298,3 @@ class TidyEnv(CameraEnv):
 def _step_budget(task: TidyTask, goals: tuple[tuple[str, str], ...]) -> int:
     """Control steps before the episode is truncated."""
     return INVALID_STEPS if task.category == "invalid" else STEPS_BASE + STEPS_PER_OBJECT * len(goals)
-
-
-def _home_posture(sim: TidySim, lift: float, head: tuple[float, float]) -> dict[str, np.ndarray]:
-    """Arm joints that put each tool centre point at its home pose, pointing down."""
-    base = np.array([BASE_X, 0.0, 0.0])
-    q = {side: REST_POSTURE.copy() for side in SIDES}
-    for _ in range(20):
-        sim.robot.place(sim.data, base, lift, head, q)
-        sim.forward()
-        origin, rot = sim.robot.base_frame(sim.data)
-        q = {
-            side: arm.solve_ik(sim.data, origin + rot @ HOME_TCP[side], rot @ grasp_orientation(HOME_CLOSING))
-            for side, arm in sim.robot.arms.items()
-        }
-    return q

@@ -48,4 +48,15 @@ def real_action(action) -> np.ndarray:
     return array.astype(np.float64)
 
 
+def checked_action(action, shape: tuple[int, ...], layout: str) -> np.ndarray:
+    """``action`` as a float64 array of ``shape`` with every number finite, or one clear error
+    (``layout`` says what the numbers are, for that error)."""
+    array = real_action(action)
+    if array.shape != shape:
+        raise ValueError(f"action must have shape {shape}: {layout}; got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"action contains NaN or inf: {array.tolist()}")
+    return array
+
+
 _CHARSET = frozenset(INSTRUCTION_CHARSET)
