@@ -22,20 +22,18 @@ import torch
 
 from agents.base import chunk_execute_steps
 from agents.data.lerobot_format import ACTION_KEY, STATE_KEY
-from agents.data.normalize import Normalizer
 from agents.data.privileged import SCENE_STATE_KEY
 from agents.gr1.config import CAMERAS, GR1Config
 from agents.gr1.model import GR1
-from agents.train.checkpoint import load_weights, read_agent_checkpoint
+from agents.train.checkpoint import action_normalizer, policy_model
+from agents.train.checkpoint import load_model as load_checkpoint_model
 
 ACTION_DIM = 7  # CALVIN's relative TCP motion and gripper
 
 
 def load_model(checkpoint: str | Path) -> tuple[GR1, dict[str, Any]]:
-    folder, saved = read_agent_checkpoint(checkpoint, "gr1")
-    model = GR1(GR1Config.from_dict(saved["model"]))
-    load_weights(model, folder)
-    return model.eval(), saved
+    """The GR-1 model of a checkpoint (or a run's newest, or ``reference:NAME``), in eval mode, and its config."""
+    return load_checkpoint_model(checkpoint, "gr1", GR1, GR1Config)
 
 
 def require_tabletop_arm(space, agent: str) -> None:
@@ -64,17 +62,8 @@ class GR1Agent:
         threads: int | None = 1,
         execute_steps: int | None = None,
     ):
-        if threads:
-            torch.set_num_threads(threads)
-        self.device = torch.device(device)
-        self.model, saved = load_model(checkpoint)
-        self.model.to(self.device)
-        if not saved.get("normalizer"):
-            raise ValueError(
-                f"checkpoint {checkpoint} was trained without actions (video pre-training); fine-tune it on "
-                "demonstrations before evaluating: gr-bench train --agent gr1 --stage finetune --init ..."
-            )
-        self.normalizer = Normalizer.from_dict(saved["normalizer"])
+        self.model, saved, self.device = policy_model(checkpoint, "gr1", GR1, GR1Config, device, threads)
+        self.normalizer = action_normalizer(saved, checkpoint, "gr1")
         self.config: GR1Config = self.model.config
         self.execute_steps = chunk_execute_steps(execute_steps, self.config.chunk)
         self._history: deque[torch.Tensor] = deque(maxlen=self.config.history)

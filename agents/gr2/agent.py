@@ -27,19 +27,16 @@ import torch
 
 from agents.base import chunk_execute_steps
 from agents.data.lerobot_format import ACTION_KEY, STATE_KEY
-from agents.data.normalize import Normalizer
 from agents.gr1.agent import require_tabletop_arm
 from agents.gr2.config import CAMERAS, GR2Config
 from agents.gr2.model import GR2
-from agents.train.checkpoint import load_weights, read_agent_checkpoint
+from agents.train.checkpoint import action_normalizer, policy_model
+from agents.train.checkpoint import load_model as load_checkpoint_model
 
 
 def load_model(checkpoint: str | Path) -> tuple[GR2, dict[str, Any]]:
-    """The GR-2 model of a checkpoint (or a run's newest), with its tokenizer, in eval mode."""
-    folder, saved = read_agent_checkpoint(checkpoint, "gr2")
-    model = GR2(GR2Config.from_dict(saved["model"]))
-    load_weights(model, folder)
-    return model.eval(), saved
+    """The GR-2 model of a checkpoint (or a run's newest, or ``reference:NAME``), in eval mode, and its config."""
+    return load_checkpoint_model(checkpoint, "gr2", GR2, GR2Config)
 
 
 class GR2Agent:
@@ -63,17 +60,8 @@ class GR2Agent:
         execute_steps: int | None = None,
         ensemble: float | None = None,
     ):
-        if threads:
-            torch.set_num_threads(threads)
-        self.device = torch.device(device)
-        self.model, saved = load_model(checkpoint)
-        self.model.to(self.device)
-        if not saved.get("normalizer"):
-            raise ValueError(
-                f"checkpoint {checkpoint} was trained without actions (video pre-training); fine-tune it on "
-                "demonstrations before evaluating: gr-bench train --agent gr2 --stage finetune --init ..."
-            )
-        self.normalizer = Normalizer.from_dict(saved["normalizer"])
+        self.model, saved, self.device = policy_model(checkpoint, "gr2", GR2, GR2Config, device, threads)
+        self.normalizer = action_normalizer(saved, checkpoint, "gr2")
         self.config: GR2Config = self.model.config
         self.execute_steps = chunk_execute_steps(execute_steps, self.config.chunk)
         if ensemble is not None and (not np.isfinite(ensemble) or ensemble < 0):

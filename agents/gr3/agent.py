@@ -30,14 +30,13 @@ from agents.base import INVALID, ONGOING, TASK_STATUSES, TERMINATED, chunk_execu
 from agents.gr3.adapters import Compose, adapter_for_action_space, checkpoint_normalizers
 from agents.gr3.config import GR3Config
 from agents.gr3.model import GR3
-from agents.train.checkpoint import load_weights, read_agent_checkpoint
+from agents.train.checkpoint import load_model as load_checkpoint_model
+from agents.train.checkpoint import policy_model
 
 
 def load_model(checkpoint: str | Path) -> tuple[GR3, dict[str, Any]]:
-    folder, saved = read_agent_checkpoint(checkpoint, "gr3")
-    model = GR3(GR3Config.from_dict(saved["model"]))
-    load_weights(model, folder)
-    return model.eval(), saved
+    """The GR-3 model of a checkpoint (or a run's newest, or ``reference:NAME``), in eval mode, and its config."""
+    return load_checkpoint_model(checkpoint, "gr3", GR3, GR3Config)
 
 
 @dataclass(frozen=True)
@@ -71,11 +70,7 @@ class GR3Agent:
         seed: int = 0,
         status_patience: int = 2,
     ):
-        if threads:
-            torch.set_num_threads(threads)
-        self.device = torch.device(device)
-        self.model, saved = load_model(checkpoint)
-        self.model.to(self.device)
+        self.model, saved, self.device = policy_model(checkpoint, "gr3", GR3, GR3Config, device, threads)
         self.config: GR3Config = self.model.config
         self.execute_steps = chunk_execute_steps(execute_steps, self.config.chunk, self.config.execute_steps)
         self.flow_steps = flow_steps or self.config.flow_steps

@@ -156,3 +156,38 @@ def read_agent_checkpoint(checkpoint: str | Path, agent: str) -> tuple[Path, dic
     if saved.get("agent") != agent:
         raise ValueError(f"{folder} is a checkpoint of {saved.get('agent')!r}, not {agent}")
     return folder, saved
+
+
+def load_model(checkpoint: str | Path, agent: str, model_class, config_class) -> tuple[nn.Module, dict[str, Any]]:
+    """``agent``'s model of a checkpoint (or a training run's newest, or ``reference:NAME``): built
+    from its config by ``model_class(config_class.from_dict(...))``, its weights loaded, in eval
+    mode; and the checkpoint's config."""
+    folder, saved = read_agent_checkpoint(checkpoint, agent)
+    model = model_class(config_class.from_dict(saved["model"]))
+    load_weights(model, folder)
+    return model.eval(), saved
+
+
+def policy_model(
+    checkpoint: str | Path, agent: str, model_class, config_class, device: str, threads: int | None
+) -> tuple[nn.Module, dict[str, Any], torch.device]:
+    """What an agent's constructor starts with: torch limited to ``threads`` threads (None or 0:
+    as torch chose), the model (``load_model``) on ``device``, its checkpoint's config, the device."""
+    if threads:
+        torch.set_num_threads(threads)
+    model, saved = load_model(checkpoint, agent, model_class, config_class)
+    device = torch.device(device)
+    return model.to(device), saved, device
+
+
+def action_normalizer(saved: dict[str, Any], checkpoint: str | Path, agent: str):
+    """The action and state normaliser of a fine-tuned checkpoint (its config ``saved``); one clear
+    error for a checkpoint trained without actions (video pre-training only)."""
+    from agents.data.normalize import Normalizer
+
+    if not saved.get("normalizer"):
+        raise ValueError(
+            f"checkpoint {checkpoint} was trained without actions (video pre-training); fine-tune it on "
+            f"demonstrations before evaluating: gr-bench train --agent {agent} --stage finetune --init ..."
+        )
+    return Normalizer.from_dict(saved["normalizer"])

@@ -45,9 +45,61 @@ WORKSPACE_HIGH = np.array([0.5, 0.25, 0.5])
 class ClothTaskEnv(CameraEnv):
     """What the cloth tables' environments share, whatever robot stands at them: chaining tasks on
     the garment as it lies, the impossible-request judgement, observations and ``info``. A
-    subclass sets ``render_camera`` and, where its robot differs, the hooks below."""
+    subclass sets ``render_camera``, ``layout_centre`` and ``_sim_for``, lays out an episode
+    (``_lay_out``: its robot at home, the garment) and, where its robot differs, the other hooks
+    below."""
 
     render_camera = "static"
+    layout_centre = CLOTH_CENTRE  # world xy (m) garments are laid out about
+
+    # --- the episode -----------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        options = dict(options or {})
+        unknown = set(options) - {"task", "scene", "instruction", "variations", "initial_state"}
+        if unknown:
+            raise ValueError(
+                f"unknown reset options {sorted(unknown)}; allowed: task, scene, instruction, variations, initial_state"
+            )
+        variations = check_variations(options.get("variations"))
+        task = self._parse_task(options.get("task", self.default_task) or "flatten")
+        scene = options.get("scene", self.default_scene)
+        if "garment_shape" in variations:  # the shape axis is the scene, as the tabletop's layout is
+            if "scene" in options and options["scene"] != variations["garment_shape"]:
+                raise ValueError(
+                    f"reset options name scene {options['scene']!r} but the garment_shape variation "
+                    f"{variations['garment_shape']!r}; give one of them"
+                )
+            scene = variations["garment_shape"]
+        scene = check_scene(str(scene))
+        instruction = checked_instruction(options.get("instruction"))
+        garment = scene_garment(scene, variations)
+        if not task.feasible(garment):
+            raise ValueError(infeasible_message(task, garment))
+        sim = self._sim_for(garment)
+        sim.set_material(garment)
+        self.variations = apply_variations(sim, variations)
+        rng = self.np_random
+        crumple = crumple_of(variations) if task.name == "flatten" else {"folds": 0, "lines": "any"}
+        state = options.get("initial_state") or draw_layout(garment, crumple, rng, self.layout_centre)
+        self.instruction = instruction or str(rng.choice(instructions(task.name, self.instruction_split, scene)))
+
+        mujoco.mj_resetData(sim.model, sim.data)
+        sim.release()
+        self._lay_out(sim, garment, task, state)
+        sim.forward()
+        for _ in range(SETTLE_STEPS):
+            sim.step()
+        self.sim, self.garment, self.task = sim, garment, task
+        self.initial_state = copy.deepcopy(state)
+        self.scorer = Scorer(task, garment, sim.snapshot(), size_scale(garment))
+        self.max_steps = task_budget(task, garment)
+        self._steps = 0
+        return self._observation(), self._info(*self.scorer.evaluate(sim.snapshot()))
+
+    def _lay_out(self, sim, garment: Garment, task, state: dict[str, Any]) -> None:
+        """Put the robot at home and the garment as ``state`` says, in a freshly reset ``sim``."""
+        raise NotImplementedError
 
     def _parse_task(self, name: str):
         """The task called ``name`` (a subclass refuses the tasks its robot has none of)."""
@@ -218,52 +270,12 @@ class ClothEnv(ClothTaskEnv):
         return self._sims[key]
 
     # --- gym API ---------------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        options = dict(options or {})
-        unknown = set(options) - {"task", "scene", "instruction", "variations", "initial_state"}
-        if unknown:
-            raise ValueError(
-                f"unknown reset options {sorted(unknown)}; allowed: task, scene, instruction, variations, initial_state"
-            )
-        variations = check_variations(options.get("variations"))
-        task = get_task(options.get("task", self.default_task) or "flatten")
-        scene = options.get("scene", self.default_scene)
-        if "garment_shape" in variations:  # the shape axis is the scene, as the tabletop's layout
-            if "scene" in options and options["scene"] != variations["garment_shape"]:
-                raise ValueError(
-                    f"reset options name scene {options['scene']!r} but the garment_shape variation "
-                    f"{variations['garment_shape']!r}; give one of them"
-                )
-            scene = variations["garment_shape"]
-        scene = check_scene(str(scene))
-        instruction = checked_instruction(options.get("instruction"))
-        garment = scene_garment(scene, variations)
-        if not task.feasible(garment):
-            raise ValueError(infeasible_message(task, garment))
-        sim = self._sim_for(garment)
-        sim.set_material(garment)
-        self.variations = apply_variations(sim, variations)
-        rng = self.np_random
-        crumple = crumple_of(variations) if task.name == "flatten" else {"folds": 0, "lines": "any"}
-        state = options.get("initial_state") or draw_layout(garment, crumple, rng)
-        self.instruction = instruction or str(rng.choice(instructions(task.name, self.instruction_split, scene)))
-
-        mujoco.mj_resetData(sim.model, sim.data)
-        sim.release()
+    def _lay_out(self, sim: ClothSim, garment: Garment, task, state: dict[str, Any]) -> None:
+        """The arm at home, the rack in place for ``hang``, the garment as ``state`` says."""
         sim.arm.place(sim.data, self._home_q[garment.geometry_key], gripper_open=True)
         sim.place_rack(task.category == "hang")
         sim.set_particles(laid_out(garment, state))
         sim.last_gripper_action = 1.0
-        sim.forward()
-        for _ in range(SETTLE_STEPS):
-            sim.step()
-        self.sim, self.garment, self.task = sim, garment, task
-        self.initial_state = copy.deepcopy(state)
-        self.scorer = Scorer(task, garment, sim.snapshot(), size_scale(garment))
-        self.max_steps = task_budget(task, garment)
-        self._steps = 0
-        return self._observation(), self._info(*self.scorer.evaluate(sim.snapshot()))
 
     def step(self, action):
         if self.sim is None:

@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from typing import Any
 
-import mujoco
 import numpy as np
 
 from envs.cloth.env import (
     ClothTaskEnv,
     check_scene,
-    crumple_of,
     crumple_stages,
-    draw_layout,
-    infeasible_message,
     scene_garment,
     size_scale,
-    task_budget,
 )
 from envs.cloth.garments import Garment
-from envs.cloth.language import instructions
 from envs.cloth.sim import MAX_VERTICES
 from envs.cloth.tasks import Scorer, get_task
 from envs.cloth.variations import apply as apply_variations
-from envs.cloth.variations import check_variations
 from envs.cloth_bytemini.sim import CONTROL_DT, TABLE_Z, ClothRoomSim
 from envs.robots.bytemini import HEAD_PAN, HEAD_TILT, LIFT_HEIGHT, SIDES
 from envs.robots.bytemini_control import ByteMiniControl, action_space, home_posture
-from envs.utils.conventions import checked_instruction
 from envs.utils.physics_state import restore_physics, save_physics
 
 CAMERAS = ("head", "left_wrist", "right_wrist")
@@ -39,7 +30,6 @@ CLOTH_CENTRE = np.array([0.40, 0.0])  # metres (world): where garments are laid 
 # tool centre points at the start, base frame (m), pointing down: as the tidying room's
 HOME_TCP = {"left": np.array([0.32, 0.26, 1.0]), "right": np.array([0.32, -0.26, 1.0])}
 HOME_CLOSING = 0.0  # radians: at home the fingers close along the base's x axis (towards the garment)
-SETTLE_STEPS = 10  # control steps of physics after the garment is laid out
 
 
 class ClothByteMiniEnv(ByteMiniControl, ClothTaskEnv):
@@ -92,6 +82,7 @@ class ClothByteMiniEnv(ByteMiniControl, ClothTaskEnv):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1 / CONTROL_DT))}
     control_dt = CONTROL_DT
+    layout_centre = CLOTH_CENTRE
     render_camera = "head"
 
     def __init__(
@@ -146,51 +137,11 @@ class ClothByteMiniEnv(ByteMiniControl, ClothTaskEnv):
         return self._sims[key]
 
     # --- gym API ---------------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        options = dict(options or {})
-        unknown = set(options) - {"task", "scene", "instruction", "variations", "initial_state"}
-        if unknown:
-            raise ValueError(
-                f"unknown reset options {sorted(unknown)}; allowed: task, scene, instruction, variations, initial_state"
-            )
-        variations = check_variations(options.get("variations"))
-        task = _check_task(options.get("task", self.default_task) or "flatten")
-        scene = options.get("scene", self.default_scene)
-        if "garment_shape" in variations:  # the shape axis is the scene, as the Panda table's
-            if "scene" in options and options["scene"] != variations["garment_shape"]:
-                raise ValueError(
-                    f"reset options name scene {options['scene']!r} but the garment_shape variation "
-                    f"{variations['garment_shape']!r}; give one of them"
-                )
-            scene = variations["garment_shape"]
-        scene = check_scene(str(scene))
-        instruction = checked_instruction(options.get("instruction"))
-        garment = scene_garment(scene, variations)
-        if not task.feasible(garment):
-            raise ValueError(infeasible_message(task, garment))
-        sim = self._sim_for(garment)
-        sim.set_material(garment)
-        self.variations = apply_variations(sim, variations)
-        rng = self.np_random
-        crumple = crumple_of(variations) if task.name == "flatten" else {"folds": 0, "lines": "any"}
-        state = options.get("initial_state") or draw_layout(garment, crumple, rng, CLOTH_CENTRE)
-        self.instruction = instruction or str(rng.choice(instructions(task.name, self.instruction_split, scene)))
-
-        mujoco.mj_resetData(sim.model, sim.data)
-        sim.release()
+    def _lay_out(self, sim: ClothRoomSim, garment: Garment, task, state: dict[str, Any]) -> None:
+        """ByteMini at home, the garment as ``state`` says."""
         sim.robot.place(sim.data, BASE, self.lift, self.head, self._home_q[garment.geometry_key])
         sim.set_particles(on_table(garment, state))
         sim.last_gripper_action = {side: 1.0 for side in SIDES}
-        sim.forward()
-        for _ in range(SETTLE_STEPS):
-            sim.step()
-        self.sim, self.garment, self.task = sim, garment, task
-        self.initial_state = copy.deepcopy(state)
-        self.scorer = Scorer(task, garment, sim.snapshot(), size_scale(garment))
-        self.max_steps = task_budget(task, garment)
-        self._steps = 0
-        return self._observation(), self._info(*self.scorer.evaluate(sim.snapshot()))
 
     def step(self, action):
         opened = self._apply_action(action)
