@@ -43,10 +43,11 @@ WORKSPACE_HIGH = np.array([0.5, 0.25, 0.5])
 
 
 class ClothTaskEnv(CameraEnv):
-    """What the cloth tables' environments share, whatever robot stands at them: chaining tasks on
+    """What the cloth tables' environments share, whatever robot stands at them: the reset, chaining tasks on
     the garment as it lies, the impossible-request judgement, observations and ``info``. A
     subclass sets ``render_camera``, ``layout_centre`` and ``_sim_for``, lays out an episode
-    (``_lay_out``: its robot at home, the garment) and, where its robot differs, the other hooks
+    (``_lay_out(sim, garment, task, state)``: in a freshly reset ``sim``, its robot at home and the
+    garment as ``state`` says) and, where its robot differs, the other hooks
     below."""
 
     render_camera = "static"
@@ -96,10 +97,6 @@ class ClothTaskEnv(CameraEnv):
         self.max_steps = task_budget(task, garment)
         self._steps = 0
         return self._observation(), self._info(*self.scorer.evaluate(sim.snapshot()))
-
-    def _lay_out(self, sim, garment: Garment, task, state: dict[str, Any]) -> None:
-        """Put the robot at home and the garment as ``state`` says, in a freshly reset ``sim``."""
-        raise NotImplementedError
 
     def _parse_task(self, name: str):
         """The task called ``name`` (a subclass refuses the tasks its robot has none of)."""
