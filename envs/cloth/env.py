@@ -17,7 +17,7 @@ from envs.cloth.tasks import Scorer, get_task, untouched
 from envs.cloth.variations import DEFAULT_CRUMPLE, GARMENT_AXES, check_variations
 from envs.cloth.variations import apply as apply_variations
 from envs.errors import unknown_name_error
-from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS, checked_action, checked_instruction
+from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS, checked_action, checked_instruction, checked_options
 from envs.utils.physics_state import restore_physics, save_physics
 from envs.utils.rendering import CameraEnv
 from envs.utils.rotations import euler_to_mat, topdown_mat
@@ -56,12 +56,7 @@ class ClothTaskEnv(CameraEnv):
     # --- the episode -----------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        options = dict(options or {})
-        unknown = set(options) - {"task", "scene", "instruction", "variations", "initial_state"}
-        if unknown:
-            raise ValueError(
-                f"unknown reset options {sorted(unknown)}; allowed: task, scene, instruction, variations, initial_state"
-            )
+        options = checked_options(options, ("task", "scene", "instruction", "variations", "initial_state"))
         variations = check_variations(options.get("variations"))
         task = self._parse_task(options.get("task", self.default_task) or "flatten")
         scene = options.get("scene", self.default_scene)

@@ -12,6 +12,7 @@ head are held at configured poses.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import mujoco
@@ -45,12 +46,16 @@ class ByteMiniControl:
         """Check a step's action and write its servo targets; returns which grippers it opens."""
         if self.sim is None:
             raise RuntimeError("call reset() before step()")
-        layout = f"{', '.join(self.action_spec['layout'][:3])}, ... (action_mode {self.action_mode!r})"
-        action = checked_action(action, self.action_space.shape, layout)
+        action = checked_action(action, self.action_space.shape, self._action_layout)
         sim = self.sim
         opened = apply_action(sim.robot, sim.data, action, self.action_mode, self.lift, self.head, self.control_dt)
         sim.last_gripper_action = {side: 1.0 if opened[side] else -1.0 for side in SIDES}
         return opened
+
+    @functools.cached_property
+    def _action_layout(self) -> str:
+        """What an action's numbers are, for the error a malformed one gets (made once, not every step)."""
+        return f"{', '.join(self.action_spec['layout'][:3])}, ... (action_mode {self.action_mode!r})"
 
     def joint_targets(self, ee_action: np.ndarray) -> np.ndarray:
         """The 14 arm joint targets (rad; left arm, then right) that an end-effector action asks for

@@ -30,6 +30,7 @@ from envs.utils.conventions import (
     MAX_REL_POS,
     checked_action,
     checked_instruction,
+    checked_options,
 )
 from envs.utils.physics_state import restore_physics, save_physics
 from envs.utils.rendering import CameraEnv
@@ -157,12 +158,7 @@ class TabletopEnv(CameraEnv):
     # --- gym API ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        options = dict(options or {})
-        unknown = set(options) - {"task", "scene", "initial_state", "instruction", "variations"}
-        if unknown:
-            raise ValueError(
-                f"unknown reset options {sorted(unknown)}; allowed: task, scene, initial_state, instruction, variations"
-            )
+        options = checked_options(options, ("task", "scene", "initial_state", "instruction", "variations"))
         variations = check_variations(options.get("variations"))
         instruction = checked_instruction(options.get("instruction"))
         scene = options.get("scene", self.default_scene)

@@ -24,6 +24,7 @@ from envs.tidy.variations import DEFAULT_OBJECT_COUNT, check_variations
 from envs.tidy.variations import apply as apply_variations
 from envs.utils.conventions import (
     checked_instruction,
+    checked_options,
 )
 from envs.utils.physics_state import restore_physics, save_physics
 from envs.utils.rendering import CameraEnv
@@ -160,10 +161,7 @@ class TidyEnv(ByteMiniControl, CameraEnv):
     # --- gym API ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        options = dict(options or {})
-        unknown = set(options) - {"task", "scene", "instruction", "variations"}
-        if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; allowed: task, scene, instruction, variations")
+        options = checked_options(options, ("task", "scene", "instruction", "variations"))
         variations = check_variations(options.get("variations"))
         task = get_task(options.get("task", self.default_task) or CLEAR_TABLE)
         instruction = checked_instruction(options.get("instruction"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,15 @@ def real_action(action) -> np.ndarray:
     if array.dtype.kind not in "biuf":
         raise ValueError(f"an action is an array of real numbers; got {array.dtype} values: {array.ravel()[:7]!r}")
     return array.astype(np.float64)
+
+
+def checked_options(options: dict[str, Any] | None, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of ``reset``'s ``options``, or one clear error naming the ones not in ``allowed``."""
+    options = dict(options or {})
+    unknown = set(options) - set(allowed)
+    if unknown:
+        raise ValueError(f"unknown reset options {sorted(unknown)}; allowed: {', '.join(allowed)}")
+    return options
 
 
 def checked_action(action, shape: tuple[int, ...], layout: str) -> np.ndarray:
