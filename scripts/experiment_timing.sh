@@ -9,16 +9,18 @@ timed() {
     { time "$@" >> "$W/$name.log" 2>&1; } 2>> "$W/cpu.txt"
 }
 
-# seen_and_drawn AGENT RUN TASKS: the checkpoint W/RUN on the comma-separated TASKS' seen episodes
-# (W/RUN-seen) and on as many drawn with the public validation secret (W/RUN-drawn; the secret is
-# the scene-state experiment's, so every four-task experiment draws the same episodes), resumably.
+# seen_and_drawn AGENT RUN TASKS [EVAL ARGS...]: the checkpoint W/RUN on the comma-separated TASKS'
+# seen episodes (W/RUN-seen) and on as many drawn with the public validation secret (W/RUN-drawn; the
+# secret is the scene-state experiment's, so every four-task experiment draws the same episodes),
+# resumably; EVAL ARGS (e.g. --set execute_steps=5) go to both evaluations.
 seen_and_drawn() {
     local agent=$1 run=$2 tasks=$3
+    shift 3
     printf '%s' "gr-bench scene-state experiment: public validation draw" > "$W/secret.txt"
     [ -f "$W/$run-seen/results.json" ] || gr-bench eval --agent "$agent" --checkpoint "$W/$run" --suite seen \
-        --task "$tasks" --workers 2 --resume --out "$W/$run-seen" > "$W/$run-seen.log" 2>&1
+        --task "$tasks" --workers 2 --resume --out "$W/$run-seen" "$@" > "$W/$run-seen.log" 2>&1
     [ -f "$W/$run-drawn/results.json" ] || gr-bench eval --agent "$agent" --checkpoint "$W/$run" --suite seen \
-        --task "$tasks" --split hidden --secret-file "$W/secret.txt" --workers 2 --resume --out "$W/$run-drawn" \
+        --task "$tasks" --split hidden --secret-file "$W/secret.txt" --workers 2 --resume --out "$W/$run-drawn" "$@" \
         > "$W/$run-drawn.log" 2>&1
 }
 
