@@ -11,10 +11,10 @@ carried vertex following a half circle about the middle of the carry (``pick_and
 - ``fold_in_half`` / ``fold_diagonally``: choose the fold with the shortest carry, then lay each
   corner of the moving part (and the middle of a long edge) on its mirror vertex, farthest first,
   one at a time from where it lies after the last.
-- ``hang``: pinch the garment at its middle, lift it (it hangs down around the pinch), carry it
-  above the bar and lower it onto the bar, shifting the hand across the bar towards the side with
-  less of the garment until about half hangs on each side (privileged: the particles say), let go
-  and hold still while it settles (``hang_moves``).
+- ``hang``: pinch the garment at its middle and lift it (it hangs as a column below the pinch),
+  carry the column across the bar low enough that the bar catches its lower part, which folds over
+  it, then move the hand away from the bar or back until about half the garment lies beyond it
+  (privileged: the particles say), let go and hold still while it settles (``hang_moves``).
 - invalid requests: hold still.
 """
 
@@ -51,14 +51,18 @@ LONG_EDGE = 0.32  # metres: a flap edge longer than this is also laid down at it
 MAX_FIXES = 2  # extra moves of a fold's flap after its corners, where it still lies short
 FIX_BELOW = 0.6  # ... until its mean landing distance is under this fraction of the tolerance
 HANG_LIFT_Z = 0.5  # metres: the hand's height carrying the garment to the rack (the workspace's top)
-HANG_ON_BAR = 0.04  # metres above the bar's axis: where the pinch is let go (TCP; pads reach below)
-HANG_GAIN = 0.8  # metres the hand shifts across the bar per unit of imbalance
-HANG_SHIFT = 0.1  # ... at most
+# carried across the bar, the hand is this fraction of the column hanging below it above the bar's
+# axis: the bar catches the rest, which then hangs on the near side (docs/cloth.md, "Hanging")
+HANG_CROSS = 0.6
+HANG_NEAR = 0.10  # metres short of the bar (the garment's side) where the hand comes down to that height
+HANG_FAR = 0.06  # metres past the bar where the carry across ends
+HANG_GAIN = 0.05  # metres a step the hand moves away from the bar per unit of the garment short beyond it
+HANG_REACH = (0.03, 0.25)  # metres past the bar the hand stays within, balancing
 HANG_EVEN = 0.06  # the share on either side may be this far from a half
-HANG_TIMEOUT = 160  # control steps the hand may take lowering and balancing it
-HANG_SETTLE = 15  # control steps it must hang evenly before the hand lets go (and waits at the bar)
+HANG_TIMEOUT = 160  # control steps the hand may take balancing it across the bar
+HANG_SETTLE = 15  # control steps it must lie evenly across the bar before the hand lets go
 HANG_SPEED = 0.3  # of the largest step, carrying the hanging garment to the bar: faster, it swings
-HANG_LOWER = 0.2  # ... and lowering it onto the bar
+HANG_LOWER = 0.2  # ... and lowering it and carrying it across the bar
 ARC_HEIGHT = 0.8  # the half circle's height as a fraction of its radius: some slack in the flap
 # (the carried vertex stays inside the circle about the fold line, so the flap never pulls the rest)
 
@@ -213,38 +217,63 @@ def pinch(xy: np.ndarray, vertex: int | None = None) -> list[Waypoint]:
 
 def hang_moves(garment: Garment, particles: np.ndarray) -> list[Waypoint]:
     """Waypoints that hang the garment over the rack's bar from where it lies: pinch the vertex
-    nearest its centre of mass and lift it (it hangs down around the pinch, about as much of it
-    on every side), carry it above the bar (waiting there for the swing to die down), lower it
-    onto the bar, and keep shifting the hand across the bar towards the side with less of the
-    garment until half of its vertices, give or take ``HANG_EVEN``, have hung on each side for
-    ``HANG_SETTLE`` steps running; then let go."""
+    nearest its centre of mass and lift it (it hangs as a column of length L below the pinch),
+    carry it to ``HANG_NEAR`` short of the bar and lower the hand to ``HANG_CROSS`` L above the
+    bar's axis, then carry it across: the bar catches the column's lower part, which folds over
+    it and hangs on the near side. Beyond the bar, move the hand away from it (pulling more of the
+    garment over) or back towards it until half of its vertices, give or take ``HANG_EVEN``, have
+    lain beyond the bar for ``HANG_SETTLE`` steps running; then let go: the part in the hand drops
+    and hangs on the far side. The garment hangs folded about a line across its column, so it
+    reaches about half as far below the bar as when hung from its middle (a square 1.4x the
+    training size clears the table from the 0.25 m bar)."""
     centre = particles.mean(axis=0)
     pick = int(np.argmin(np.linalg.norm(particles[:, :2] - centre[:2], axis=1)))
     p = particles[pick]
-    over = np.r_[RACK_BAR[0], np.clip(p[1], RACK_BAR[1] - 0.1, RACK_BAR[1] + 0.1)]
+    y = float(np.clip(p[1], RACK_BAR[1] - 0.1, RACK_BAR[1] + 0.1))
+    bar_x, bar_z = RACK_BAR[0], RACK_BAR[2]
+    column: list[float] = []  # its length below the hand, measured once, lifted and still
 
-    def share(now: np.ndarray) -> float:  # of the garment on the far side of the bar (-x)
-        return float(np.mean(now[:, 0] < RACK_BAR[0]))
+    def share(now: np.ndarray) -> float:  # of the garment beyond the bar (-x)
+        return float(np.mean(now[:, 0] < bar_x))
+
+    def cross_height(hand: np.ndarray, now: np.ndarray) -> float:
+        if not column:
+            column.append(float(hand[2] - now[:, 2].min()))
+        return bar_z + HANG_CROSS * column[0]
 
     def balance(hand: np.ndarray, now: np.ndarray) -> np.ndarray:
-        shift = np.clip(HANG_GAIN * (share(now) - 0.5), -HANG_SHIFT, HANG_SHIFT)
-        return np.r_[RACK_BAR[0] + shift, over[1], RACK_BAR[2] + HANG_ON_BAR]
+        x = np.clip(hand[0] - HANG_GAIN * (0.5 - share(now)), bar_x - HANG_REACH[1], bar_x - HANG_REACH[0])
+        return np.r_[x, y, cross_height(hand, now)]
 
     steady = []
 
-    def even(now: np.ndarray) -> bool:  # about half on each side for HANG_SETTLE steps running
+    def even(now: np.ndarray) -> bool:  # about half beyond the bar for HANG_SETTLE steps running
         steady.append(abs(share(now) - 0.5) <= HANG_EVEN)
         return len(steady) >= HANG_SETTLE and all(steady[-HANG_SETTLE:])
 
     return [
         *pinch(p[:2], pick),
         Waypoint(np.r_[p[:2], HANG_LIFT_Z], False, tolerance=0.02, speed=CARRY_SPEED),
-        Waypoint(np.r_[over, HANG_LIFT_Z], False, tolerance=0.015, speed=HANG_SPEED, wait=HANG_SETTLE),
-        # lower onto the bar, shifting across it towards the side with less of the garment, until
-        # it hangs about evenly and still
-        Waypoint(balance, False, tolerance=0.01, speed=HANG_LOWER, until=even, timeout=HANG_TIMEOUT),
+        # short of the bar, waiting for the swing to die down
+        Waypoint(np.r_[bar_x + HANG_NEAR, y, HANG_LIFT_Z], False, tolerance=0.015, speed=HANG_SPEED, wait=HANG_SETTLE),
+        Waypoint(
+            lambda hand, now: np.r_[bar_x + HANG_NEAR, y, cross_height(hand, now)],
+            False,
+            tolerance=0.01,
+            speed=HANG_LOWER,
+            wait=5,
+        ),
+        Waypoint(
+            lambda hand, now: np.r_[bar_x - HANG_FAR, y, cross_height(hand, now)],
+            False,
+            tolerance=0.01,
+            speed=HANG_LOWER,
+            wait=5,
+        ),
+        # balance across the bar: never "reached" (tolerance 0), ended by ``even`` or the timeout
+        Waypoint(balance, False, tolerance=0.0, speed=HANG_LOWER, until=even, timeout=HANG_TIMEOUT),
         Waypoint(None, True, tolerance=0.02, wait=GRIPPER_WAIT),  # open where the hand is
-        Waypoint(np.r_[over, HANG_LIFT_Z], True, tolerance=0.02),
+        Waypoint(lambda hand, now: np.r_[hand[0], y, HANG_LIFT_Z], True, tolerance=0.02),
     ]
 
 
