@@ -1,4 +1,4 @@
-"""The cloth table's suite tracks (suites v4, issue 17 item 6): every episode starts in the
+"""The cloth table's suite tracks (suites v4; hang joined in v5, issue 17 item 6): every episode starts in the
 environment as declared, the unseen track pins every live axis, and the scripted expert finishes
 a chain and refuses an impossible request through the evaluator."""
 
@@ -26,7 +26,28 @@ def test_v4_suites_have_the_cloth_track():
         part = get_suite(name, 4).select(track="cloth")
         assert len(part.episodes) == count
         assert all(e.env_id == "GRBench/Cloth-v0" and e.rules == 3 and e.max_steps is None for e in part.episodes)
+        assert "hang" not in {t for e in part.episodes for t in e.tasks}
         assert "cloth" not in get_suite(name, 3).tracks
+
+
+def test_v5_adds_hang_and_keeps_every_v4_episode_as_it_was():
+    # seen: hang on both training garments; unseen: hang under each axis that changes the square;
+    # ood-instruction: hang under each phrasing category; long-horizon: every chain ends hanging
+    added = {"seen": 12, "unseen": 10, "ood-instruction": 6, "long-horizon": 0}
+    for name, extra in added.items():
+        v4 = get_suite(name, 4).select(track="cloth").episodes
+        v5 = get_suite(name, 5).select(track="cloth").episodes
+        assert len(v5) == len(v4) + extra
+        if name == "long-horizon":
+            assert all(e.tasks[-1] == "hang" and e.tasks[:2] == f.tasks for e, f in zip(v5, v4, strict=True))
+            continue
+        by_id = {e.episode_id: e for e in v5}
+        assert all(by_id.get(e.episode_id) == e for e in v4), f"{name}: a v4 episode changed in v5"
+        ids = {e.episode_id for e in v4}
+        assert all(e.tasks == ("hang",) for e in v5 if e.episode_id not in ids)
+    unseen = get_suite("unseen", 5).select(track="cloth").episodes
+    hang_axes = {e.axis for e in unseen if e.tasks == ("hang",)}
+    assert hang_axes == {"garment_size", "stiffness", "colour", "lighting", "table"}
 
 
 def test_the_unseen_track_pins_every_live_axis_and_holds_out_the_tshirt():
@@ -42,7 +63,7 @@ def test_the_unseen_track_pins_every_live_axis_and_holds_out_the_tshirt():
 
 @pytest.mark.parametrize("suite", ["seen", "unseen", "ood-instruction", "long-horizon"])
 def test_every_episode_starts_as_declared(env, suite):
-    for e in get_suite(suite, 4).select(track="cloth").episodes:
+    for e in get_suite(suite, 5).select(track="cloth").episodes:  # v4's episodes are all in v5
         _, info = env.reset(
             seed=e.seed,
             options={
@@ -72,16 +93,16 @@ def test_the_expert_finishes_a_chain_and_refuses_an_impossible_request(tmp_path)
     from gr_bench.evaluator import evaluate
     from gr_bench.suites import Suite
 
-    chain = next(e for e in tracks.long_horizon() if e.tasks == ("flatten", "fold_diagonally"))
+    chain = next(e for e in tracks.long_horizon() if e.tasks == ("flatten", "fold_diagonally", "hang"))
     invalid = next(e for e in tracks.ood_instruction() if e.instruction_category == "invalid")
-    suite = Suite("long-horizon", 4, "two cloth episodes", (chain, invalid), track="cloth")
+    suite = Suite("long-horizon", 5, "two cloth episodes", (chain, invalid), track="cloth")
     evaluate(suite, "oracle", tmp_path / "run", progress=False)
     records = {r["episode_id"]: r for r in map(json.loads, (tmp_path / "run" / "episodes.jsonl").open())}
-    assert records[chain.episode_id]["success"] and records[chain.episode_id]["completed"] == 2
+    assert records[chain.episode_id]["success"] and records[chain.episode_id]["completed"] == 3
     assert records[invalid.episode_id]["success"] and records[invalid.episode_id]["status"] == "invalid"
-    # the chain's progress: the flatten done counts whole, the fold by its graded progress
+    # the chain's progress: the tasks done count whole, the last by its graded progress
     done = records[chain.episode_id]
-    assert 0.5 < done["progress"] <= 1.0
+    assert 2 / 3 < done["progress"] <= 1.0
     # a validator cannot recompute an env-graded progress from the outcome, and does not try
     from gr_bench.leaderboard import _check_record
 

@@ -1,18 +1,22 @@
-"""The cloth table's suite tracks (first released in version 4 of each suite).
+"""The cloth table's suite tracks (first released in version 4 of each suite; hanging on the rack
+joined in version 5).
 
 As the other families' (``envs/tabletop/tracks.py``): each builder is the table's part of a suite
 exactly as released, scored by rules 3, and ``unseen`` reads its axes and ranges from
 ``UNSEEN_V4``, pinned here. Every episode runs to the environment's own step budget per task
 (``max_steps=None``: a larger garment gets proportionally more, ``envs.cloth.env._budget``).
 
-- ``seen``: every task in every training garment it applies to (flatten and fold in half on the
-  square and the towel, the diagonal fold on the square), training phrasings.
+- ``seen``: every task in every training garment it applies to (flatten, fold in half and, from v5,
+  hang on the square and the towel, the diagonal fold on the square), training phrasings.
 - ``unseen``: the square under each pinned axis, every task that axis changes; the held-out
   T-shirt (``garment_shape``) flattened and folded.
 - ``ood-instruction``: every task under evaluation phrasings and each out-of-distribution
   category, in a training garment; the two kinds of impossible request.
 - ``long-horizon``: flatten a crumpled garment, then fold it (in half, or on the square
-  diagonally), evaluation phrasings.
+  diagonally) and, from v5, hang it on the rack, evaluation phrasings.
+
+Version 5 adds ``hang`` to every track (v4's episodes are all in v5, each the same episode: a task's
+episodes are keyed by the task, never by the list of tasks) and makes each chain a three-task one.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from envs.family import Track
 ENV_ID = "GRBench/Cloth-v0"
 TRAINING_SCENES = ("square", "towel")
 HELD_OUT_SCENE = "tshirt"
-VALID_TASKS = ("flatten", "fold_in_half", "fold_diagonally")
+V4_TASKS = ("flatten", "fold_in_half", "fold_diagonally")
+VALID_TASKS = (*V4_TASKS, "hang")  # v5 on
 INVALID_TASKS = ("absent_garment", "impossible_fold")
 PER_TASK = 6  # seen episodes of each task in each garment it applies to
 PER_AXIS = 2  # unseen episodes of each task an axis changes
@@ -76,16 +81,18 @@ def _episode(
     )
 
 
-def seen(per_task: int = PER_TASK) -> list[Episode]:
+def seen(tasks: tuple[str, ...] = VALID_TASKS, per_task: int = PER_TASK) -> list[Episode]:
     return [
         _episode("seen", (task,), scene, i, "train", "none", "train")
-        for task in VALID_TASKS
+        for task in tasks
         for scene in _scenes(task)
         for i in range(per_task)
     ]
 
 
-def unseen(axes: tuple[tuple[str, dict[str, Any]], ...], per_axis: int = PER_AXIS) -> list[Episode]:
+def unseen(
+    axes: tuple[tuple[str, dict[str, Any]], ...], tasks: tuple[str, ...] = VALID_TASKS, per_axis: int = PER_AXIS
+) -> list[Episode]:
     """The square under every pinned axis (``crumple`` changes only how a flatten starts, so it
     has flatten episodes only, twice as many); ``garment_shape`` is the held-out T-shirt."""
     from envs.cloth.variations import AXES
@@ -95,9 +102,9 @@ def unseen(axes: tuple[tuple[str, dict[str, Any]], ...], per_axis: int = PER_AXI
     for axis, unseen_range in axes:
         sampler = axis_named(AXES, axis).sampler
         scene = HELD_OUT_SCENE if axis == "garment_shape" else "square"
-        tasks = ("flatten",) if axis == "crumple" else tuple(t for t in VALID_TASKS if _scenes(t, (scene,)))
+        changed = ("flatten",) if axis == "crumple" else tuple(t for t in tasks if _scenes(t, (scene,)))
         count = 2 * per_axis if axis == "crumple" else per_axis
-        for task in tasks:
+        for task in changed:
             for i in range(count):
                 variations = {}
                 if axis != "garment_shape":  # a scene axis: the scene is its value
@@ -106,14 +113,14 @@ def unseen(axes: tuple[tuple[str, dict[str, Any]], ...], per_axis: int = PER_AXI
     return episodes
 
 
-def ood_instruction() -> list[Episode]:
+def ood_instruction(tasks: tuple[str, ...] = VALID_TASKS) -> list[Episode]:
     """Every task under evaluation phrasings and each out-of-distribution category (one episode
     each, in a training garment drawn per episode); each impossible request phrased from its
     evaluation and out-of-distribution banks."""
     from envs.cloth.language import OOD_CATEGORIES
 
     episodes = []
-    for task in VALID_TASKS:
+    for task in tasks:
         for category in ("eval", *OOD_CATEGORIES):
             scenes = _scenes(task)
             scene = scenes[int(keyed_rng("ood-instruction", ENV_ID, task, category).integers(len(scenes)))]
@@ -127,15 +134,16 @@ def ood_instruction() -> list[Episode]:
     return episodes
 
 
-def long_horizon(chains: int = CHAINS) -> list[Episode]:
-    """Flatten, then fold: half the chains on the square (folded in half or diagonally, drawn per
-    chain), half on the towel (in half), evaluation phrasings."""
+def long_horizon(hang: bool = True, chains: int = CHAINS) -> list[Episode]:
+    """Flatten, then fold, then (``hang``) hang on the rack: half the chains on the square (folded
+    in half or diagonally, drawn per chain), half on the towel (in half), evaluation phrasings."""
     episodes = []
     for i in range(chains):
         scene = TRAINING_SCENES[i % len(TRAINING_SCENES)]
-        folds = tuple(t for t in VALID_TASKS if t != "flatten" and _scenes(t, (scene,)))
+        folds = tuple(t for t in V4_TASKS if t != "flatten" and _scenes(t, (scene,)))
         fold = folds[int(keyed_rng("long-horizon", ENV_ID, scene, i).integers(len(folds)))]
-        episodes.append(_episode("long-horizon", ("flatten", fold), scene, i, "eval", "long_horizon_cloth", "eval"))
+        tasks = ("flatten", fold, "hang") if hang else ("flatten", fold)
+        episodes.append(_episode("long-horizon", tasks, scene, i, "eval", "long_horizon_cloth", "eval"))
     return episodes
 
 
@@ -150,21 +158,42 @@ UNSEEN_V4 = (
 )
 
 TRACKS = (
-    Track("seen", 4, "cloth: every task in the training garments (square, towel)", seen),
+    Track("seen", 4, "cloth: every task in the training garments (square, towel)", lambda: seen(V4_TASKS)),
     Track(
         "unseen",
         4,
         "cloth: the square under every axis, the held-out T-shirt",
-        lambda: unseen(UNSEEN_V4),
+        lambda: unseen(UNSEEN_V4, V4_TASKS),
         axes=UNSEEN_V4,
     ),
     Track(
         "ood-instruction",
         4,
         "cloth: every task under each held-out phrasing category; impossible requests refused by status",
+        lambda: ood_instruction(V4_TASKS),
+    ),
+    Track(
+        "long-horizon",
+        4,
+        f"cloth: {CHAINS} flatten-then-fold chains, square and towel",
+        lambda: long_horizon(hang=False),
+    ),
+    # v5: hanging on the rack joins every track (the expert's table: docs/cloth.md)
+    Track("seen", 5, "cloth: every task, hang included, in the training garments (square, towel)", seen),
+    Track(
+        "unseen",
+        5,
+        "cloth: the square under every axis (hang included), the held-out T-shirt",
+        lambda: unseen(UNSEEN_V4),
+        axes=UNSEEN_V4,
+    ),
+    Track(
+        "ood-instruction",
+        5,
+        "cloth: every task, hang included, under each held-out phrasing category; impossible requests refused",
         ood_instruction,
     ),
-    Track("long-horizon", 4, f"cloth: {CHAINS} flatten-then-fold chains, square and towel", long_horizon),
+    Track("long-horizon", 5, f"cloth: {CHAINS} flatten, fold, then hang chains, square and towel", long_horizon),
 )
 
 
