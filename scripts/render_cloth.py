@@ -46,15 +46,16 @@ def main() -> None:
             if TASKS[task].feasible(garment):
                 obs, _ = env.reset(seed=args.seed, options={"task": task, "scene": scene})
                 tiles.append(labelled(obs["rgb_static"], f"{task} / {scene}"))
-    # and how a hang ends (the scripted expert's)
-    obs, _ = env.reset(seed=args.seed, options={"task": "hang", "scene": "towel"})
+    # and how a hang ends (the scripted expert's), on the towel and on the largest unseen square
     expert = ClothExpert(env)
-    expert.reset()
-    for _ in range(env.max_steps):
-        obs, _, terminated, truncated, _ = env.step(expert.act(obs))
-        if terminated or truncated:
-            break
-    tiles.append(labelled(obs["rgb_static"], "hang / towel: done (expert)"))
+    for scene, variations, label in (("towel", {}, "towel"), ("square", {"garment_size": 1.4}, "square 1.4x")):
+        obs, _ = env.reset(seed=args.seed, options={"task": "hang", "scene": scene, "variations": variations})
+        expert.reset()
+        for _ in range(env.max_steps):
+            obs, _, terminated, truncated, _ = env.step(expert.act(obs))
+            if terminated or truncated:
+                break
+        tiles.append(labelled(obs["rgb_static"], f"hang / {label}: done (expert)"))
     Image.fromarray(grid(tiles, 4)).save("docs/cloth_tasks.png")
     rng = np.random.default_rng(args.seed)
     tiles = []
