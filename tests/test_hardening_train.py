@@ -130,3 +130,32 @@ def test_train_without_torch_names_the_extra(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "pip install -e '.[agents]'" in proc.stderr
+
+
+def _train_to(steps, out):
+    config = TrainConfig(**{**FAST, "steps": steps})
+    return train(TinyModel(), TinyData(), config, out, CONFIG, progress=False, resume=True)
+
+
+def test_each_checkpoint_records_the_cpu_seconds_of_the_run_so_far_across_a_resume(tmp_path, monkeypatch):
+    """A run killed and resumed still says what its steps cost (the experiments' CPU budgets)."""
+    import itertools
+    import json
+
+    from agents.train import loop
+
+    clock = itertools.count(0.0, 10.0)  # a CPU clock that moves 10 s each time it is read
+    monkeypatch.setattr(loop.time, "process_time", lambda: next(clock))
+    first = _train(tmp_path / "run")
+    resumed = _train_to(4, tmp_path / "run")
+    cpu = {folder.name: json.loads((folder / "config.json").read_text())["cpu_seconds"] for folder in (first, resumed)}
+    # each process reads the clock as often, so the resumed one adds as much as the first spent
+    assert cpu["step-0000002"] > 0 and cpu["step-0000004"] == 2 * cpu["step-0000002"], cpu
+    state = torch.load(resumed / "training_state.pt", weights_only=False)
+    assert state["cpu_seconds"] == cpu["step-0000004"]
+    # a checkpoint from before the count: the resumed run says it does not know, never a partial sum
+    old = torch.load(resumed / "training_state.pt", weights_only=False)
+    del old["cpu_seconds"]
+    torch.save(old, resumed / "training_state.pt")
+    last = _train_to(6, tmp_path / "run")
+    assert json.loads((last / "config.json").read_text())["cpu_seconds"] is None

@@ -208,7 +208,7 @@ def _check_same_run(last: Path, checkpoint_config: dict[str, Any]) -> None:
     """A resumed run trains the same agent, model and data as it did."""
     from agents.train.checkpoint import read_config
 
-    saved = {k: v for k, v in read_config(last).items() if k not in ("train", "step")}
+    saved = {k: v for k, v in read_config(last).items() if k not in ("train", "step", "cpu_seconds")}
     now = json.loads(json.dumps(checkpoint_config))
     differing = sorted(k for k in saved.keys() | now.keys() if not _same(saved.get(k), now.get(k)))
     if differing:
@@ -259,6 +259,10 @@ def train(
     model.to(device)
     start, state = _starting_point(model, config, out, checkpoint_config, resume, init)
     learner = _Learner.build(model, config, state, world, device)
+    # this process's CPU seconds (all its threads) to reach each checkpoint, carried across resumes;
+    # None where the run was resumed from a checkpoint that predates the count
+    learner.cpu_before = 0.0 if state is None else state.get("cpu_seconds")
+    learner.cpu_started = time.process_time()
     sampler = StepBatches(len(dataset), config, start, rank, world, groups=getattr(dataset, "batch_groups", None))
     loader = torch.utils.data.DataLoader(
         dataset, batch_sampler=sampler, num_workers=config.num_workers, persistent_workers=config.num_workers > 0
@@ -382,6 +386,8 @@ class _Learner:
     device: torch.device
     autocast: Any  # bf16 on CUDA, off on CPU
     config: TrainConfig
+    cpu_before: float | None = 0.0  # CPU seconds of the run before this process began (resumed runs)
+    cpu_started: float = 0.0  # time.process_time() when this process began training
 
     @classmethod
     def build(
@@ -430,14 +436,16 @@ class _Learner:
     def save(self, checkpoints: Path, step: int, checkpoint_config: dict[str, Any]) -> Path:
         """Checkpoint ``step`` into ``checkpoints`` and mark it as the last one."""
         folder = checkpoints / f"step-{step:07d}"
+        cpu = None if self.cpu_before is None else round(self.cpu_before + time.process_time() - self.cpu_started, 3)
         training_state = {
             "step": step,
+            "cpu_seconds": cpu,
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "rng": torch.get_rng_state(),
             "train_config": asdict(self.config),
         }
-        checkpoint = {**checkpoint_config, "train": asdict(self.config), "step": step}
+        checkpoint = {**checkpoint_config, "train": asdict(self.config), "step": step, "cpu_seconds": cpu}
         save_checkpoint(folder, checkpoint, self.model, training_state)
         mark_last(checkpoints, folder)
         return folder
