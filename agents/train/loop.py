@@ -259,10 +259,6 @@ def train(
     model.to(device)
     start, state = _starting_point(model, config, out, checkpoint_config, resume, init)
     learner = _Learner.build(model, config, state, world, device)
-    # this process's CPU seconds (all its threads) to reach each checkpoint, carried across resumes;
-    # None where the run was resumed from a checkpoint that predates the count
-    learner.cpu_before = 0.0 if state is None else state.get("cpu_seconds")
-    learner.cpu_started = time.process_time()
     sampler = StepBatches(len(dataset), config, start, rank, world, groups=getattr(dataset, "batch_groups", None))
     loader = torch.utils.data.DataLoader(
         dataset, batch_sampler=sampler, num_workers=config.num_workers, persistent_workers=config.num_workers > 0
@@ -386,8 +382,11 @@ class _Learner:
     device: torch.device
     autocast: Any  # bf16 on CUDA, off on CPU
     config: TrainConfig
-    cpu_before: float | None = 0.0  # CPU seconds of the run before this process began (resumed runs)
-    cpu_started: float = 0.0  # time.process_time() when this process began training
+    # the CPU seconds (this process, all its threads) each checkpoint records, carried across
+    # resumes: those of the run before this process began (None where it resumed from a checkpoint
+    # that predates the count), and time.process_time() when this process began
+    cpu_before: float | None
+    cpu_started: float
 
     @classmethod
     def build(
@@ -418,7 +417,10 @@ class _Learner:
             if device.type == "cuda"
             else torch.autocast("cpu", enabled=False)
         )
-        return cls(model, step_model, params, optimizer, scheduler, device, autocast, config)
+        cpu_before = 0.0 if state is None else state.get("cpu_seconds")
+        return cls(
+            model, step_model, params, optimizer, scheduler, device, autocast, config, cpu_before, time.process_time()
+        )
 
     def step(self, batch: Any, step: int) -> tuple[dict[str, float], torch.Tensor]:
         """One optimisation step on ``batch``: its metrics and the gradient norm before clipping."""
