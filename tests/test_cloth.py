@@ -8,8 +8,8 @@ import pytest
 from envs.cloth.env import GARMENTS, ClothEnv, laid_out
 from envs.cloth.expert import ClothExpert, fit_flat
 from envs.cloth.garments import Garment
-from envs.cloth.sim import CONTROL_DT, RACK_BAR, ClothSnapshot
-from envs.cloth.tasks import FOLD_TOLERANCE, HangMilestones, Scorer, coverage, get_task, max_coverage
+from envs.cloth.sim import CONTROL_DT, PANDA_RACK, ClothSnapshot
+from envs.cloth.tasks import FOLD_TOLERANCE, HangMilestones, Scorer, coverage, get_task, max_coverage, over_bar
 
 
 @pytest.fixture(scope="module")
@@ -198,16 +198,16 @@ def test_the_expert_folds_the_square_diagonally(env):
 def _draped(garment: Garment, offset: float = 0.0) -> np.ndarray:
     """The flat garment laid across the bar, its middle ``offset`` m past the bar's axis (+x)."""
     return np.c_[
-        garment.points[:, 0] + RACK_BAR[0] + offset,
-        garment.points[:, 1] + RACK_BAR[1],
-        np.full(len(garment.points), RACK_BAR[2] + 0.02),
+        garment.points[:, 0] + PANDA_RACK.centre[0] + offset,
+        garment.points[:, 1] + PANDA_RACK.centre[1],
+        np.full(len(garment.points), PANDA_RACK.centre[2] + 0.02),
     ]
 
 
 def test_hang_milestones_latch_in_order_and_success_needs_two_still_seconds():
     garment = GARMENTS["square"]
     flat = np.c_[garment.points, np.zeros(len(garment.points))]
-    milestones = HangMilestones()
+    milestones = HangMilestones(PANDA_RACK, 0.0)
     d = milestones.update(ClothSnapshot(flat, frozenset()))
     assert not any(d[n] for n in HangMilestones.NAMES)
     d = milestones.update(ClothSnapshot(flat, frozenset({0})))
@@ -216,9 +216,9 @@ def test_hang_milestones_latch_in_order_and_success_needs_two_still_seconds():
     assert d["lifted"] and not d["over_bar"]
     # hanging down both sides of the bar, still: over the bar at once, hanging after 2 s
     hung = flat.copy()
-    hung[:, 0] = np.where(garment.points[:, 0] < 0, RACK_BAR[0] - 0.02, RACK_BAR[0] + 0.02)
-    hung[:, 1] = garment.points[:, 1] + RACK_BAR[1]
-    hung[:, 2] = RACK_BAR[2] - np.abs(garment.points[:, 0])
+    hung[:, 0] = np.where(garment.points[:, 0] < 0, PANDA_RACK.centre[0] - 0.02, PANDA_RACK.centre[0] + 0.02)
+    hung[:, 1] = garment.points[:, 1] + PANDA_RACK.centre[1]
+    hung[:, 2] = PANDA_RACK.centre[2] - np.abs(garment.points[:, 0])
     steps = 0
     while not (d := milestones.update(ClothSnapshot(hung, frozenset())))["hanging"]:
         assert d["over_bar"] and d["grasped"] and d["lifted"]
@@ -228,10 +228,32 @@ def test_hang_milestones_latch_in_order_and_success_needs_two_still_seconds():
     d = milestones.update(ClothSnapshot(flat, frozenset()))
     assert not d["on_bar"] and d["hanging"]
     # a moving garment never counts as hanging
-    swinging = HangMilestones()
+    swinging = HangMilestones(PANDA_RACK, 0.0)
     for k in range(60):
         d = swinging.update(ClothSnapshot(hung + [0.01 * (k % 2), 0, 0], frozenset()))
     assert d["over_bar"] and not d["hanging"]
+
+
+def test_hang_milestones_read_the_rack_and_table_they_are_given():
+    """A bar along x (ByteMini's room), a table 0.74 m high: lifted counts from the table top, and
+    the garment must hang on both sides of the bar across y."""
+    from envs.cloth_bytemini.sim import ROOM_RACK, TABLE_Z
+
+    garment = GARMENTS["square"]
+    flat = np.c_[garment.points, np.full(len(garment.points), TABLE_Z)]
+    milestones = HangMilestones(ROOM_RACK, TABLE_Z)
+    d = milestones.update(ClothSnapshot(flat + [0, 0, 0.05], frozenset({0})))
+    assert d["grasped"] and not d["lifted"]  # 0.79 m up, but 5 cm above the table
+    assert milestones.update(ClothSnapshot(flat + [0, 0, 0.15], frozenset({0})))["lifted"]
+    bar = ROOM_RACK.centre
+    across_y = np.c_[
+        garment.points[:, 1] + bar[0],  # along the bar
+        np.where(garment.points[:, 0] < 0, bar[1] - 0.02, bar[1] + 0.02),  # either side of it
+        bar[2] - np.abs(garment.points[:, 0]),
+    ]
+    assert over_bar(across_y, ROOM_RACK) == {"on_bar": True, "both_sides": True}
+    # the same drape 30 cm to the left hangs beside the bar, not over it
+    assert over_bar(across_y + [0, 0.3, 0], ROOM_RACK) == {"on_bar": False, "both_sides": False}
 
 
 def test_the_rack_is_there_for_hang_only_and_a_garment_laid_over_it_stays(env):

@@ -111,8 +111,8 @@ def test_the_expert_folds_with_both_hands(task, scene, seed, mode):
 
 
 def test_bad_requests_say_what_was_wrong(env):
-    with pytest.raises(ValueError, match="'hang' is not set on ByteMini"):
-        env.reset(seed=0, options={"task": "hang"})
+    with pytest.raises(ValueError, match="square and towel only"):
+        env.reset(seed=0, options={"task": "hang", "scene": "tshirt"})
     with pytest.raises(ValueError, match="no fold on a tshirt"):
         env.reset(seed=0, options={"task": "fold_diagonally", "scene": "tshirt"})
     with pytest.raises(ValueError, match="action_mode must be"):
@@ -145,7 +145,7 @@ def test_the_family_is_registered_for_bytemini_and_gr3_acts_on_it():
     from gr_bench.agents import make_agent
 
     family = family_named("GRBench/ClothByteMini-v0")
-    assert family.robot == "bytemini" and "hang" not in family.tasks()
+    assert family.robot == "bytemini" and family.tasks() == family_named("GRBench/Cloth-v0").tasks()
     e = gym.make(family.env_id)
     obs, _ = e.reset(seed=0, options={"task": "fold_in_half"})
     assert {f"rgb_{c.name}" for c in family.cameras} <= set(obs)
@@ -158,9 +158,41 @@ def test_the_family_is_registered_for_bytemini_and_gr3_acts_on_it():
     e.close()
 
 
-def test_a_chain_goes_on_to_a_fold_and_refuses_hang(env):
+def test_a_chain_goes_on_to_a_fold_then_brings_the_rack_in_for_hang(env):
     env.reset(seed=0, options={"task": "flatten", "scene": "square"})
+    assert not env.sim.rack_in_place
     obs = env.begin_task("fold_in_half")
     assert env.task.name == "fold_in_half" and obs["instruction"] and env.max_steps == 300
-    with pytest.raises(ValueError, match="'hang' is not set on ByteMini"):
-        env.begin_task("hang")
+    env.begin_task("hang")
+    assert env.sim.rack_in_place and env.task.name == "hang"
+
+
+# --- hanging on the rack at the robot's left -------------------------------------------------------
+def test_the_expert_hangs_the_square_with_its_left_hand_and_a_pickled_copy_goes_on_exactly():
+    """The room's rack (a bar along x, on the left): the Panda's hang plan carried out by the left
+    hand, the right waiting; pickled mid-balance, the copy goes on exactly as the original."""
+    e = ClothByteMiniEnv(cameras=(), action_mode="joint")
+    obs, _ = e.reset(seed=1, options={"task": "hang", "scene": "square"})
+    assert e.sim.rack_in_place
+    expert = ClothByteMiniExpert(e)
+    expert.reset()
+    reached, copy = [], None
+    for _ in range(e.max_steps):
+        action = expert.act(obs)
+        obs, _, terminated, truncated, info = e.step(action)
+        assert info["held"]["right"] == 0
+        reached += [n for n in ("grasped", "lifted", "over_bar", "hanging") if info["score"][n] and n not in reached]
+        if copy is not None:
+            _, _, _, _, info_copy = copy.step(action)
+            assert info_copy["score"] == info["score"]
+        elif info["score"]["over_bar"]:
+            copy = pickle.loads(pickle.dumps(e))  # mid-balance: the copy follows the same actions from here
+        if terminated or truncated:
+            break
+    np.testing.assert_array_equal(copy.sim.particles(), e.sim.particles())
+    copy.close()
+    assert info["success"] and reached == ["grasped", "lifted", "over_bar", "hanging"], info["score"]
+    p = e.sim.particles()
+    assert p[:, 2].min() > TABLE_Z + 0.05  # clear of the table
+    assert np.any(p[:, 1] > e.sim.rack.centre[1]) and np.any(p[:, 1] < e.sim.rack.centre[1])  # both sides of the bar
+    e.close()

@@ -12,7 +12,7 @@ from gymnasium import spaces
 
 from envs.cloth.garments import SHAPES, Garment
 from envs.cloth.language import instructions
-from envs.cloth.sim import CONTROL_DT, MAX_VERTICES, VERTEX_RADIUS, ClothSim
+from envs.cloth.sim import CONTROL_DT, MAX_VERTICES, VERTEX_RADIUS, ClothSim, ClothSnapshot
 from envs.cloth.tasks import Scorer, get_task, untouched
 from envs.cloth.variations import DEFAULT_CRUMPLE, GARMENT_AXES, check_variations
 from envs.cloth.variations import apply as apply_variations
@@ -83,12 +83,13 @@ class ClothTaskEnv(CameraEnv):
         mujoco.mj_resetData(sim.model, sim.data)
         sim.release()
         self._lay_out(sim, garment, task, state)
+        sim.place_rack(task.category == "hang")
         sim.forward()
         for _ in range(SETTLE_STEPS):
             sim.step()
         self.sim, self.garment, self.task = sim, garment, task
         self.initial_state = copy.deepcopy(state)
-        self.scorer = Scorer(task, garment, sim.snapshot(), size_scale(garment))
+        self.scorer = self._scorer(task, sim.snapshot())
         self.max_steps = task_budget(task, garment)
         self._steps = 0
         return self._observation(), self._info(*self.scorer.evaluate(sim.snapshot()))
@@ -97,8 +98,17 @@ class ClothTaskEnv(CameraEnv):
         """The task called ``name`` (a subclass refuses the tasks its robot has none of)."""
         return get_task(name)
 
+    def _scorer(self, task, start: ClothSnapshot, hang: dict | None = None) -> Scorer:
+        """The scorer of ``task`` on this episode's garment from ``start``, with this sim's rack
+        and table (``hang``: the hang milestones' saved state, when restoring)."""
+        sim = self.sim
+        return Scorer(task, self.garment, start, size_scale(self.garment), hang, sim.rack, sim.table_z)
+
     def _task_begins(self, task) -> None:
-        """Set the scene for ``task`` before it is scored (``begin_task``)."""
+        """Set the scene for ``task`` before it is scored (``begin_task``): the rack is brought in
+        for the hang and taken away after."""
+        self.sim.place_rack(task.category == "hang")
+        self.sim.forward()
 
     def _held_info(self):
         """``info["held"]``: how many vertices the hand holds."""
@@ -125,7 +135,7 @@ class ClothTaskEnv(CameraEnv):
             self.np_random.choice(instructions(task, self.instruction_split, self.garment.shape))
         )
         self._task_begins(parsed)
-        self.scorer = Scorer(parsed, self.garment, self.sim.snapshot(), size_scale(self.garment))
+        self.scorer = self._scorer(parsed, self.sim.snapshot())
         self.max_steps = task_budget(parsed, self.garment)
         self._steps = 0
         return self._observation()
@@ -263,9 +273,8 @@ class ClothEnv(ClothTaskEnv):
 
     # --- gym API ---------------------------------------------------------------------------
     def _lay_out(self, sim: ClothSim, garment: Garment, task, state: dict[str, Any]) -> None:
-        """The arm at home, the rack in place for ``hang``, the garment as ``state`` says."""
+        """The arm at home, the garment as ``state`` says."""
         sim.arm.place(sim.data, self._home_q[garment.geometry_key], gripper_open=True)
-        sim.place_rack(task.category == "hang")
         sim.set_particles(laid_out(garment, state))
         sim.last_gripper_action = 1.0
 
@@ -295,10 +304,6 @@ class ClothEnv(ClothTaskEnv):
         action = np.zeros(7)
         action[6] = 1.0
         return action
-
-    def _task_begins(self, task) -> None:
-        self.sim.place_rack(task.category == "hang")  # brought in for the hang, taken away after
-        self.sim.forward()
 
     # --- pickling: rebuild the simulator, then restore its full state ------------------------
     def __getstate__(self):
@@ -335,7 +340,7 @@ class ClothEnv(ClothTaskEnv):
             self.task = get_task(state["task"])
             self.instruction = state["instruction"]
             self.initial_state = state["initial_state"]
-            self.scorer = Scorer(self.task, garment, state["start"], size_scale(garment), state.get("hang"))
+            self.scorer = self._scorer(self.task, state["start"], state.get("hang"))
             self._steps, self.max_steps = state["steps"]
             sim.last_gripper_action = state["gripper"]
 

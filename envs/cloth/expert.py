@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.cloth.garments import Garment
-from envs.cloth.sim import RACK_BAR
+from envs.cloth.sim import Rack
 from envs.cloth.tasks import FLATTEN_SUCCESS
 from envs.utils.conventions import MAX_REL_ORN, MAX_REL_POS
 from envs.utils.rotations import mat_to_euler, rotvec_from_mat, topdown_mat
@@ -50,7 +50,7 @@ CARRY_SPEED = 0.7  # of the largest step, while carrying cloth
 LONG_EDGE = 0.32  # metres: a flap edge longer than this is also laid down at its middle
 MAX_FIXES = 2  # extra moves of a fold's flap after its corners, where it still lies short
 FIX_BELOW = 0.6  # ... until its mean landing distance is under this fraction of the tolerance
-HANG_LIFT_Z = 0.5  # metres: the hand's height carrying the garment to the rack (the workspace's top)
+HANG_LIFT_Z = 0.5  # metres above the table: the hand's height carrying the garment (the Panda's workspace top)
 # carried across the bar, the hand is this fraction of the column hanging below it above the bar's
 # axis: the bar catches the rest, which then hangs on the near side (docs/cloth.md, "Hanging")
 HANG_CROSS = 0.6
@@ -158,7 +158,7 @@ class ClothExpert:
             if self._moves:
                 return []  # let go: hold still while it settles
             self._moves += 1
-            return hang_moves(garment, particles)
+            return hang_moves(HangPlan(particles, env.sim.rack, env.sim.table_z))
         if task.category == "fold":
             if self._corners is None:
                 self._fold = min(task.folds(garment), key=lambda f: carry_distance(garment, particles, f))
@@ -215,7 +215,71 @@ def pinch(xy: np.ndarray, vertex: int | None = None) -> list[Waypoint]:
     ]
 
 
-def hang_moves(garment: Garment, particles: np.ndarray) -> list[Waypoint]:
+class HangPlan:
+    """The hang's geometry from where the garment lies, whatever robot carries it (``hang_moves``
+    for the Panda; ByteMini's expert uses the same with one hand): the vertex to pinch, and the
+    hand's aims as functions of where the hand and the particles are now. ``rack``: the table's
+    bar; ``table_z``: its table top's height."""
+
+    def __init__(self, particles: np.ndarray, rack: Rack, table_z: float):
+        self.rack = rack
+        centre = particles.mean(axis=0)
+        self.pick = int(np.argmin(np.linalg.norm(particles[:, :2] - centre[:2], axis=1)))
+        self.start = particles[self.pick].copy()
+        a = rack.along
+        self.along = float(np.clip(self.start[a], rack.centre[a] - 0.1, rack.centre[a] + 0.1))
+        self.lift_z = table_z + HANG_LIFT_Z
+        self._column: list[float] = []  # its length below the hand, measured once, lifted and still
+        self._steady: list[bool] = []
+
+    def share(self, now: np.ndarray) -> float:
+        """The share of the garment's vertices beyond the bar."""
+        return float(np.mean(self.rack.past(now)))
+
+    def cross_height(self, hand: np.ndarray, now: np.ndarray) -> float:
+        if not self._column:
+            self._column.append(float(hand[2] - now[:, 2].min()))
+        return self.rack.centre[2] + HANG_CROSS * self._column[0]
+
+    def lifted(self) -> np.ndarray:
+        """Above the pinch, as high as the carry goes."""
+        return np.r_[self.start[:2], self.lift_z]
+
+    def short_high(self) -> np.ndarray:
+        """``HANG_NEAR`` short of the bar, as high as the carry goes."""
+        return self.rack.at(-HANG_NEAR, self.along, self.lift_z)
+
+    def short_low(self, hand: np.ndarray, now: np.ndarray) -> np.ndarray:
+        """... lowered to ``HANG_CROSS`` column lengths above the bar's axis."""
+        return self.rack.at(-HANG_NEAR, self.along, self.cross_height(hand, now))
+
+    def across(self, hand: np.ndarray, now: np.ndarray) -> np.ndarray:
+        """``HANG_FAR`` beyond the bar at that height: the bar catches the column."""
+        return self.rack.at(HANG_FAR, self.along, self.cross_height(hand, now))
+
+    def balance(self, hand: np.ndarray, now: np.ndarray) -> np.ndarray:
+        """Away from the bar while less than half the garment lies beyond it, back while more,
+        within ``HANG_REACH`` beyond it."""
+        rack = self.rack
+        offset = hand[rack.across] + rack.beyond * (HANG_GAIN * (0.5 - self.share(now)))
+        limits = sorted(rack.centre[rack.across] + rack.beyond * r for r in HANG_REACH)
+        point = rack.at(0.0, self.along, self.cross_height(hand, now))
+        point[rack.across] = np.clip(offset, *limits)
+        return point
+
+    def even(self, now: np.ndarray) -> bool:
+        """About half beyond the bar for ``HANG_SETTLE`` steps running."""
+        self._steady.append(abs(self.share(now) - 0.5) <= HANG_EVEN)
+        return len(self._steady) >= HANG_SETTLE and all(self._steady[-HANG_SETTLE:])
+
+    def up(self, hand: np.ndarray, now: np.ndarray) -> np.ndarray:
+        """Straight up from where the hand let go, as high as the carry goes."""
+        point = self.rack.at(0.0, self.along, self.lift_z)
+        point[self.rack.across] = hand[self.rack.across]
+        return point
+
+
+def hang_moves(plan: HangPlan) -> list[Waypoint]:
     """Waypoints that hang the garment over the rack's bar from where it lies: pinch the vertex
     nearest its centre of mass and lift it (it hangs as a column of length L below the pinch),
     carry it to ``HANG_NEAR`` short of the bar and lower the hand to ``HANG_CROSS`` L above the
@@ -226,54 +290,17 @@ def hang_moves(garment: Garment, particles: np.ndarray) -> list[Waypoint]:
     and hangs on the far side. The garment hangs folded about a line across its column, so it
     reaches about half as far below the bar as when hung from its middle (a square 1.4x the
     training size clears the table from the 0.25 m bar)."""
-    centre = particles.mean(axis=0)
-    pick = int(np.argmin(np.linalg.norm(particles[:, :2] - centre[:2], axis=1)))
-    p = particles[pick]
-    y = float(np.clip(p[1], RACK_BAR[1] - 0.1, RACK_BAR[1] + 0.1))
-    bar_x, bar_z = RACK_BAR[0], RACK_BAR[2]
-    column: list[float] = []  # its length below the hand, measured once, lifted and still
-
-    def share(now: np.ndarray) -> float:  # of the garment beyond the bar (-x)
-        return float(np.mean(now[:, 0] < bar_x))
-
-    def cross_height(hand: np.ndarray, now: np.ndarray) -> float:
-        if not column:
-            column.append(float(hand[2] - now[:, 2].min()))
-        return bar_z + HANG_CROSS * column[0]
-
-    def balance(hand: np.ndarray, now: np.ndarray) -> np.ndarray:
-        x = np.clip(hand[0] - HANG_GAIN * (0.5 - share(now)), bar_x - HANG_REACH[1], bar_x - HANG_REACH[0])
-        return np.r_[x, y, cross_height(hand, now)]
-
-    steady = []
-
-    def even(now: np.ndarray) -> bool:  # about half beyond the bar for HANG_SETTLE steps running
-        steady.append(abs(share(now) - 0.5) <= HANG_EVEN)
-        return len(steady) >= HANG_SETTLE and all(steady[-HANG_SETTLE:])
-
     return [
-        *pinch(p[:2], pick),
-        Waypoint(np.r_[p[:2], HANG_LIFT_Z], False, tolerance=0.02, speed=CARRY_SPEED),
+        *pinch(plan.start[:2], plan.pick),
+        Waypoint(plan.lifted(), False, tolerance=0.02, speed=CARRY_SPEED),
         # short of the bar, waiting for the swing to die down
-        Waypoint(np.r_[bar_x + HANG_NEAR, y, HANG_LIFT_Z], False, tolerance=0.015, speed=HANG_SPEED, wait=HANG_SETTLE),
-        Waypoint(
-            lambda hand, now: np.r_[bar_x + HANG_NEAR, y, cross_height(hand, now)],
-            False,
-            tolerance=0.01,
-            speed=HANG_LOWER,
-            wait=5,
-        ),
-        Waypoint(
-            lambda hand, now: np.r_[bar_x - HANG_FAR, y, cross_height(hand, now)],
-            False,
-            tolerance=0.01,
-            speed=HANG_LOWER,
-            wait=5,
-        ),
+        Waypoint(plan.short_high(), False, tolerance=0.015, speed=HANG_SPEED, wait=HANG_SETTLE),
+        Waypoint(plan.short_low, False, tolerance=0.01, speed=HANG_LOWER, wait=5),
+        Waypoint(plan.across, False, tolerance=0.01, speed=HANG_LOWER, wait=5),
         # balance across the bar: never "reached" (tolerance 0), ended by ``even`` or the timeout
-        Waypoint(balance, False, tolerance=0.0, speed=HANG_LOWER, until=even, timeout=HANG_TIMEOUT),
+        Waypoint(plan.balance, False, tolerance=0.0, speed=HANG_LOWER, until=plan.even, timeout=HANG_TIMEOUT),
         Waypoint(None, True, tolerance=0.02, wait=GRIPPER_WAIT),  # open where the hand is
-        Waypoint(lambda hand, now: np.r_[hand[0], y, HANG_LIFT_Z], True, tolerance=0.02),
+        Waypoint(plan.up, True, tolerance=0.02),
     ]
 
 

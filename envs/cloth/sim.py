@@ -52,12 +52,48 @@ PAD_Z = (0.0644, 0.1124)
 TIP_REACH = 0.006
 PAD_INNER = 0.002  # metres from a finger's joint position to its pad's inner face
 VISUAL_FIELDS = ("flex_rgba", "geom_rgba", "light_diffuse", "light_dir")  # every field an axis writes
-# the hang task's rack (cloth_table.xml): the bar's centre (world, m) when it is in place, a
-# capsule along y, left of the garment and above the table; parked below the floor otherwise
-RACK_BAR = np.array([-0.3, -0.1, 0.25])
-RACK_HALF_LENGTH = 0.24  # metres either way along y
-RACK_RADIUS = 0.012
-RACK_PARKED = np.array([0.0, 0.0, -3.0])
+RACK_PARKED = np.array([0.0, 0.0, -3.0])  # world (m): the hang task's rack when it is not in place
+
+
+@dataclass(frozen=True)
+class Rack:
+    """The hang task's rack: a horizontal bar (a capsule) on two posts standing on the table, a
+    mocap body ``rack`` in the model, parked below the floor except for ``hang``. Where it stands
+    is the cloth table's: ``centre`` of the bar (world, m) when in place, ``along`` the horizontal
+    axis the bar lies along (0: x, 1: y), and ``beyond`` the direction across the bar (+1 or -1
+    along the other horizontal axis) that points away from where the garment lies."""
+
+    centre: np.ndarray
+    along: int
+    beyond: float
+    half_length: float = 0.24  # metres either way along the bar
+    radius: float = 0.012
+
+    @property
+    def across(self) -> int:
+        """The horizontal axis across the bar."""
+        return 1 - self.along
+
+    def past(self, points: np.ndarray) -> np.ndarray:
+        """Which of ``points`` (N, 3) lie beyond the bar (on the far side from the garment's)."""
+        offset = points[:, self.across] - self.centre[self.across]
+        return offset < 0 if self.beyond < 0 else offset > 0
+
+    def at(self, across: float, along: float, z: float) -> np.ndarray:
+        """The world point ``across`` metres beyond the bar's axis (negative: short of it, on the
+        garment's side), at ``along`` on the bar's axis and height ``z``."""
+        point = np.empty(3)
+        point[self.across] = self.centre[self.across] + self.beyond * across
+        point[self.along], point[2] = along, z
+        return point
+
+    def beyond_of(self, point: np.ndarray) -> float:
+        """How far ``point`` lies beyond the bar's axis (negative: short of it)."""
+        return self.beyond * (point[self.across] - self.centre[self.across])
+
+
+# the Panda cloth table's rack (cloth_table.xml): a bar along y, left of the garment, 0.25 m above the table
+PANDA_RACK = Rack(centre=np.array([-0.3, -0.1, 0.25]), along=1, beyond=-1.0)
 
 
 def flex_xml(garment: Garment, z: float = 0.0, contype: int = 2, conaffinity: int = 2) -> str:
@@ -110,7 +146,11 @@ class ClothSnapshot:
 class ClothSheet(Appearance):
     """What every cloth table's simulation shares, whatever robot stands at it: the compiled model
     with one garment geometry, the sheet's vertices, its material, its privileged observation, and
-    the checked step. A subclass builds ``model`` (``build``) and adds its robot and grasp rule."""
+    the checked step, the hang task's rack. A subclass builds ``model`` (``build``), adds its robot
+    and grasp rule, and says where its table top and rack are (``table_z``, ``rack``)."""
+
+    table_z: float  # metres: the table top's height, world frame
+    rack: Rack
 
     def _init_sheet(self, garment: Garment, model: mujoco.MjModel, visual_fields: tuple[str, ...]) -> None:
         self.garment = garment
@@ -126,6 +166,7 @@ class ClothSheet(Appearance):
         self._qadr = np.array([[m.jnt_qposadr[j + a] for a in range(3)] for j in joints])
         self._dadr = np.array([[m.jnt_dofadr[j + a] for a in range(3)] for j in joints])
         self._table = m.geom("table_surface").id
+        self._rack = int(m.body("rack").mocapid[0])
         self._stiffness = m.flex_stiffness.copy()
         self._bending = m.flex_bending.copy()
         self.scene = _SceneName(garment.shape)
@@ -142,6 +183,15 @@ class ClothSheet(Appearance):
         self.model.geom_friction[self._table, 0] = garment.friction  # the table's contact decides
         self.model.flex_rgba[self.flex_id] = [*garment.rgb, 1.0]
         self.garment = garment
+
+    # --- the hang task's rack ----------------------------------------------------------------------
+    def place_rack(self, in_place: bool) -> None:
+        """Put the hang task's rack on the table, or park it out of sight and reach."""
+        self.data.mocap_pos[self._rack] = self.rack.centre if in_place else RACK_PARKED
+
+    @property
+    def rack_in_place(self) -> bool:
+        return bool(self.data.mocap_pos[self._rack, 2] > RACK_PARKED[2] + 1.0)
 
     # --- particles ----------------------------------------------------------------------------
     def particles(self) -> np.ndarray:
@@ -174,13 +224,15 @@ class ClothSheet(Appearance):
 class ClothSim(ClothSheet):
     """One garment geometry on the cloth table: model, data, the Panda, the particles, the grasp."""
 
+    table_z = 0.0
+    rack = PANDA_RACK
+
     def __init__(self, garment: Garment):
         self._init_sheet(garment, build_model(garment), VISUAL_FIELDS)
         m = self.model
         self.arm = PandaArm(m)
         self.grasp_eq = np.array([m.equality(f"grasp_{k}").id for k in range(self.n)])
         self._hand = m.body("panda_hand").id
-        self._rack = int(m.body("rack").mocapid[0])
         self.last_gripper_action = 1.0
 
     # --- the grasp rule -------------------------------------------------------------------------
@@ -227,14 +279,6 @@ class ClothSim(ClothSheet):
         m.eq_data[eq, 0:3] = local  # anchor in the hand's frame
         m.eq_data[eq, 3:6] = 0.0  # at the vertex body's origin
         d.eq_active[eq] = 1
-
-    def place_rack(self, in_place: bool) -> None:
-        """Put the hang task's rack by the table, or park it out of sight and reach."""
-        self.data.mocap_pos[self._rack] = RACK_BAR if in_place else RACK_PARKED
-
-    @property
-    def rack_in_place(self) -> bool:
-        return bool(self.data.mocap_pos[self._rack, 2] > RACK_PARKED[2] + 1.0)
 
     def release(self) -> None:
         self.data.eq_active[self.grasp_eq] = 0

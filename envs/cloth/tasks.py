@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.cloth.garments import Garment
-from envs.cloth.sim import CONTROL_DT, RACK_BAR, RACK_HALF_LENGTH, RACK_RADIUS, ClothSnapshot
+from envs.cloth.sim import CONTROL_DT, PANDA_RACK, ClothSnapshot, Rack
 from envs.errors import unknown_name_error
 
 FLATTEN_SUCCESS = 0.85  # normalised coverage
@@ -123,25 +123,27 @@ def _fixed(garment: Garment, fold: str) -> np.ndarray:
 _FIXED: dict[tuple, np.ndarray] = {}
 
 
-def over_bar(particles: np.ndarray) -> dict[str, bool]:
+def over_bar(particles: np.ndarray, rack: Rack) -> dict[str, bool]:
     """Whether the garment lies over the rack's bar: some vertex resting on it, and vertices
-    beyond it on both sides (a garment draped over it, not beside it)."""
-    rel = particles - RACK_BAR
-    along = np.abs(rel[:, 1]) <= RACK_HALF_LENGTH
-    across = np.hypot(rel[:, 0], rel[:, 2])  # from the bar's axis
-    touching = bool(np.any(along & (across <= RACK_RADIUS + ON_BAR)))
-    below = rel[:, 2] < -RACK_RADIUS
-    near, far = below & (rel[:, 0] > 0), below & (rel[:, 0] < 0)
+    below it on both sides (a garment draped over it, not beside it)."""
+    rel = particles - rack.centre
+    along = np.abs(rel[:, rack.along]) <= rack.half_length
+    across = np.hypot(rel[:, rack.across], rel[:, 2])  # from the bar's axis
+    touching = bool(np.any(along & (across <= rack.radius + ON_BAR)))
+    below = rel[:, 2] < -rack.radius
+    near, far = below & (rel[:, rack.across] > 0), below & (rel[:, rack.across] < 0)
     return {"on_bar": touching, "both_sides": bool(near.any() and far.any())}
 
 
 class HangMilestones:
     """The hang task's milestones, latched as they are reached; ``update`` once per control step
-    (stillness is measured between consecutive steps)."""
+    (stillness is measured between consecutive steps). ``rack``: where the bar is; ``table_z``:
+    the table top's height, which "lifted" is measured from."""
 
     NAMES = ("grasped", "lifted", "over_bar", "hanging")
 
-    def __init__(self, state: dict | None = None):
+    def __init__(self, rack: Rack, table_z: float, state: dict | None = None):
+        self.rack, self.table_z = rack, table_z
         state = state or {}
         self.reached: dict[str, bool] = {n: bool(state.get("reached", {}).get(n, False)) for n in self.NAMES}
         self.still_steps = int(state.get("still_steps", 0))
@@ -158,7 +160,7 @@ class HangMilestones:
 
     def update(self, now: ClothSnapshot) -> dict:
         p = now.particles
-        over = over_bar(p)
+        over = over_bar(p, self.rack)
         held = bool(now.held)
         speed = np.inf if self.last is None else float(np.linalg.norm(p - self.last, axis=1).mean() / CONTROL_DT)
         self.last = p.copy()
@@ -166,7 +168,7 @@ class HangMilestones:
         self.still_steps = self.still_steps + 1 if hanging and speed <= STILL_SPEED else 0
         reached = self.reached
         reached["grasped"] |= held
-        reached["lifted"] |= held and float(p[:, 2].mean()) >= LIFTED
+        reached["lifted"] |= held and float(p[:, 2].mean()) - self.table_z >= LIFTED
         reached["over_bar"] |= over["on_bar"] and over["both_sides"]
         reached["hanging"] |= self.still_steps * CONTROL_DT >= STILL_SECONDS
         return {**over, "held": held, "still_s": round(self.still_steps * CONTROL_DT, 2), **reached}
@@ -174,14 +176,23 @@ class HangMilestones:
 
 class Scorer:
     """Success and progress of one task on one garment, from the snapshot the task began with.
-    ``scale``: the garment's size as a multiple of its scene's; the fold tolerances scale with it."""
+    ``scale``: the garment's size as a multiple of its scene's; the fold tolerances scale with it.
+    ``rack`` and ``table_z``: the hang task's bar and the table top's height (the Panda cloth
+    table's by default; an environment passes its own sim's)."""
 
     def __init__(
-        self, task: ClothTask, garment: Garment, start: ClothSnapshot, scale: float = 1.0, hang: dict | None = None
+        self,
+        task: ClothTask,
+        garment: Garment,
+        start: ClothSnapshot,
+        scale: float = 1.0,
+        hang: dict | None = None,
+        rack: Rack = PANDA_RACK,
+        table_z: float = 0.0,
     ):
         self.task, self.garment, self.start = task, garment, start
         # the hang task's milestones (``hang``: their saved state); its evaluate() is once per step
-        self.hang = HangMilestones(hang) if task.category == "hang" else None
+        self.hang = HangMilestones(rack, table_z, hang) if task.category == "hang" else None
         self.fold_tolerance, self.fixed_tolerance = FOLD_TOLERANCE * scale, FIXED_TOLERANCE * scale
         self.a_max = max_coverage(garment)
         self.a_0 = coverage(garment, start.particles)

@@ -12,7 +12,6 @@ from envs.cloth.env import (
     check_scene,
     crumple_stages,
     scene_garment,
-    size_scale,
 )
 from envs.cloth.garments import Garment
 from envs.cloth.sim import MAX_VERTICES
@@ -39,9 +38,9 @@ class ClothByteMiniEnv(ByteMiniControl, ClothTaskEnv):
     The Panda cloth table's garments, tasks, language and axes (``envs.cloth``), in the cloth room
     (``envs/assets/cloth_room.xml``): a table 0.74 m high, ByteMini standing at its near edge. The
     garment is the same flex sheet (``envs.cloth_bytemini.sim``); scenes ``square``, ``towel`` and
-    ``tshirt`` (held out). Tasks: ``flatten``, ``fold_in_half``, ``fold_diagonally`` and the two
-    invalid requests. ``hang`` is not set on ByteMini yet (its rack and milestones are the Panda
-    table's); asking for it is refused with one line.
+    ``tshirt`` (held out). Tasks: ``flatten``, ``fold_in_half``, ``fold_diagonally``, ``hang`` (on
+    a rack standing on the table at the robot's left, its bar along x 0.25 m above the table,
+    brought in for this task only; square and towel) and the two invalid requests.
 
     ## The grasp rule
     Per hand, as the Panda's: a closed gripper whose pads have closed to 3 cm or less attaches the
@@ -56,7 +55,8 @@ class ClothByteMiniEnv(ByteMiniControl, ClothTaskEnv):
     ## Success
     As the Panda cloth table's (``envs.cloth.tasks.Scorer``): normalised coverage >= 0.85 for
     flatten; the moving part within 4 cm of its mirror and the rest moved 3 cm or less for folds;
-    nothing held. Invalid requests: nothing held and nothing moved more than 2 cm; they never
+    nothing held; for hang the milestones grasped, lifted (10 cm above the table), over the bar
+    and hanging still for 2 s. Invalid requests: nothing held and nothing moved more than 2 cm; they never
     terminate. Budgets as the Panda's, ``info["max_steps"]``.
 
     ## Observation space
@@ -77,7 +77,7 @@ class ClothByteMiniEnv(ByteMiniControl, ClothTaskEnv):
     ``head``, ``render_mode``.
 
     ## Version history
-    v0: first release (flatten and folds).
+    v0: first release (flatten and folds); hang added (no episode of the other tasks changes).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1 / CONTROL_DT))}
@@ -109,7 +109,7 @@ class ClothByteMiniEnv(ByteMiniControl, ClothTaskEnv):
             render_mode=render_mode,
         )
         if task is not None:
-            _check_task(task)
+            get_task(task)
         check_scene(scene)
         self._init_control(action_mode, lift, head)
         self._init_common(task, scene, cameras, resolution, instruction_split, render_mode, DEFAULT_RESOLUTION)
@@ -155,9 +155,6 @@ class ClothByteMiniEnv(ByteMiniControl, ClothTaskEnv):
         truncated = self._steps >= self.max_steps and not terminated
         return self._observation(), float(success), terminated, truncated, self._info(success, progress, details)
 
-    def _parse_task(self, name: str):
-        return _check_task(name)
-
     def _held_info(self) -> dict[str, int]:
         """``info["held"]``: how many vertices each hand holds."""
         return {side: len(self.sim.held(side)) for side in SIDES}
@@ -176,6 +173,7 @@ class ClothByteMiniEnv(ByteMiniControl, ClothTaskEnv):
                 variations=self.variations,
                 initial_state=self.initial_state,
                 start=self.scorer.start,
+                hang=None if self.scorer.hang is None else self.scorer.hang.state(),
                 steps=(self._steps, self.max_steps),
                 gripper=dict(sim.last_gripper_action),
             )
@@ -196,19 +194,9 @@ class ClothByteMiniEnv(ByteMiniControl, ClothTaskEnv):
             self.task = get_task(state["task"])
             self.instruction = state["instruction"]
             self.initial_state = state["initial_state"]
-            self.scorer = Scorer(self.task, garment, state["start"], size_scale(garment))
+            self.scorer = self._scorer(self.task, state["start"], state.get("hang"))
             self._steps, self.max_steps = state["steps"]
             sim.last_gripper_action = dict(state["gripper"])
-
-
-def _check_task(name: str):
-    task = get_task(name)
-    if task.category == "hang":
-        raise ValueError(
-            "task 'hang' is not set on ByteMini yet (its rack and milestones are the Panda cloth table's, "
-            "GRBench/Cloth-v0; docs/cloth.md)"
-        )
-    return task
 
 
 def on_table(garment: Garment, state: dict[str, Any]) -> np.ndarray:

@@ -13,6 +13,9 @@ and moves with two hands where a task has two corners to carry:
   then, where a soft flap still lies short, one hand lays its worst edge vertex down.
 - ``fold_diagonally``: the one corner, pinched where it lies nearest the robot and laid on the far
   corner by the hand on the far corner's side (a hand reaches far only on its own side).
+- ``hang``: the Panda expert's plan (``envs.cloth.expert.HangPlan``: pinch the middle, lift, carry
+  the column across the bar low enough that the bar catches it, balance it across, let go) by the
+  hand on the rack's side (left), the other waiting at home.
 - invalid requests: hold still.
 
 A hand that stops getting closer to its waypoint (at the edge of its reach) counts as there.
@@ -24,6 +27,7 @@ environment's action space.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,8 +36,13 @@ from envs.cloth.expert import (
     ARC_HEIGHT,
     ARC_POINTS,
     FLATTEN_MARGIN,
+    HANG_LOWER,
+    HANG_SETTLE,
+    HANG_SPEED,
+    HANG_TIMEOUT,
     MAX_FIXES,
     MAX_MOVES,
+    HangPlan,
     carry_distance,
     fit_flat,
     flatten_pull,
@@ -64,10 +73,11 @@ PULL_AT_LEAST = 0.02  # metres off the flat fit: an edge worth a hand's pull in 
 
 @dataclass
 class Hand:
-    """One hand's aim in a waypoint: world position (None: stay where it is), gripper, and the
-    vertex it follows across (a pinch aims at where that vertex lies now)."""
+    """One hand's aim in a waypoint: world position (None: stay where it is; or a function of the
+    hand's position and the particles, followed every step), gripper, and the vertex it follows
+    across (a pinch aims at where that vertex lies now)."""
 
-    pos: np.ndarray | None
+    pos: np.ndarray | Callable[[np.ndarray, np.ndarray], np.ndarray] | None
     open_: bool
     vertex: int | None = None
 
@@ -79,6 +89,9 @@ class Waypoint:
     across: float | None = None  # a pinch: reached when this close across and ``tolerance`` in height
     wait: int = 0
     speed: float = 1.0
+    until: Callable[[np.ndarray], bool] | None = None  # also done (at once) when this is true of the particles
+    timeout: int = TIMEOUT  # control steps before giving up on it (past its wait)
+    stall: bool = True  # a hand that stops getting closer counts as there (off: an aim that moves with the hand)
     steps: int = field(default=0, repr=False)
     held: int = field(default=0, repr=False)
     errors: list = field(default_factory=list, repr=False)  # the hands' largest distance to their aims, per step
@@ -122,7 +135,8 @@ class ClothByteMiniExpert:
             else:
                 if hand.pos is None:
                     hand.pos = pos.copy()
-                aim, open_ = np.array(hand.pos, dtype=float), hand.open_
+                aim = hand.pos(pos.copy(), particles) if callable(hand.pos) else hand.pos
+                aim, open_ = np.array(aim, dtype=float), hand.open_
                 if hand.vertex is not None:
                     aim[:2] = particles[hand.vertex, :2]
             mat = rot @ grasp_orientation(HOME_CLOSING if hand is None else CLOSING)
@@ -147,9 +161,11 @@ class ClothByteMiniExpert:
             )
             reached &= bool(close and np.linalg.norm(rotvec_from_mat(mat @ now.T)) < ROT_TOLERANCE)
         wp.errors.append(farthest)
-        stalled = len(wp.errors) > STALL_STEPS and wp.errors[-1 - STALL_STEPS] - farthest < STALL_DISTANCE
+        if wp.until is not None and wp.until(sim.particles()):
+            return True
+        stalled = wp.stall and len(wp.errors) > STALL_STEPS and wp.errors[-1 - STALL_STEPS] - farthest < STALL_DISTANCE
         wp.held += reached or stalled  # as close as it gets: a gripper's wait starts there
-        return wp.held > wp.wait or wp.steps > TIMEOUT + wp.wait
+        return wp.held > wp.wait or wp.steps > wp.timeout + wp.wait
 
     def _action(self, wp: Waypoint) -> np.ndarray:
         env, sim = self.env, self.env.sim
@@ -185,6 +201,11 @@ class ClothByteMiniExpert:
                 pick, place = move
                 return carry({_side(particles[pick]): (pick, place[:2])}, particles)
             return carry(two_hand_pulls(garment, particles), particles)
+        if task.category == "hang":
+            if self._moves:
+                return []  # let go: hold still while it settles
+            self._moves += 1
+            return hang(HangPlan(particles, env.sim.rack, env.sim.table_z))
         if task.category == "fold":
             if self._corners is None:
                 # the shortest carry among the folds whose two corners lie one on each hand's side
@@ -277,12 +298,54 @@ def carry(moves: dict[str, tuple[int, np.ndarray]], particles: np.ndarray) -> li
         z = PLACE_Z + (ARC_HEIGHT * radius) * np.sin(a)
         arc.append(Waypoint(at(z, xy, False), tolerance=0.02, speed=CARRY_SPEED))
     return [
-        Waypoint(at(APPROACH_Z, picks, True, follow=True), tolerance=0.015),
-        Waypoint(at(GRASP_Z, picks, True, follow=True), tolerance=0.012, across=0.004, speed=0.5),
-        Waypoint(at(GRASP_Z, picks, False), tolerance=0.02, wait=GRIPPER_WAIT),
+        *pinch({side: (v, picks[side]) for side, (v, _) in moves.items()}),
         Waypoint(at(PLACE_Z + 0.01, picks, False), tolerance=0.015, speed=CARRY_SPEED),
         *arc,
         Waypoint(at(PLACE_Z, places, False), tolerance=0.012, speed=CARRY_SPEED),
         Waypoint(at(PLACE_Z, places, True), tolerance=0.03, wait=GRIPPER_WAIT),
         Waypoint(at(APPROACH_Z, places, True), tolerance=0.02),
+    ]
+
+
+def pinch(picks: dict[str, tuple[int, np.ndarray]]) -> list[Waypoint]:
+    """Waypoints that bring each named hand down open over its vertex (side -> (vertex, where it
+    lies, world xy); the hand follows the vertex across) and close them on it."""
+
+    def at(z: float, open_: bool, follow: bool) -> dict[str, Hand]:
+        return {side: Hand(np.r_[xy, z], open_, v if follow else None) for side, (v, xy) in picks.items()}
+
+    return [
+        Waypoint(at(APPROACH_Z, True, True), tolerance=0.015),
+        Waypoint(at(GRASP_Z, True, True), tolerance=0.012, across=0.004, speed=0.5),
+        Waypoint(at(GRASP_Z, False, False), tolerance=0.02, wait=GRIPPER_WAIT),
+    ]
+
+
+def hang(plan: HangPlan) -> list[Waypoint]:
+    """The Panda expert's hang (``envs.cloth.expert.hang_moves``: pinch the middle, lift, carry the
+    column across the bar low enough that the bar catches it, balance it, let go) by the hand on
+    the rack's side; the other waits at home."""
+    side = _side(plan.rack.centre)
+
+    def one(pos, open_: bool) -> dict[str, Hand]:
+        return {side: Hand(pos, open_)}
+
+    return [
+        *pinch({side: (plan.pick, plan.start[:2])}),
+        Waypoint(one(plan.lifted(), False), tolerance=0.02, speed=CARRY_SPEED),
+        # short of the bar, waiting for the swing to die down
+        Waypoint(one(plan.short_high(), False), tolerance=0.015, speed=HANG_SPEED, wait=HANG_SETTLE),
+        Waypoint(one(plan.short_low, False), tolerance=0.01, speed=HANG_LOWER, wait=5),
+        Waypoint(one(plan.across, False), tolerance=0.01, speed=HANG_LOWER, wait=5),
+        # balance across the bar: never reached (tolerance 0, no stall rule), ended by ``even`` or the timeout
+        Waypoint(
+            one(plan.balance, False),
+            tolerance=0.0,
+            speed=HANG_LOWER,
+            until=plan.even,
+            timeout=HANG_TIMEOUT,
+            stall=False,
+        ),
+        Waypoint(one(None, True), tolerance=0.02, wait=GRIPPER_WAIT),  # open where the hand is
+        Waypoint(one(plan.up, True), tolerance=0.02),
     ]

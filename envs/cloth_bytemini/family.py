@@ -13,12 +13,6 @@ from envs.family import Family
 from envs.tidy.family import TIDY
 
 
-def task_categories() -> dict[str, str]:
-    from envs.cloth.tasks import TASKS
-
-    return {name: task.category for name, task in TASKS.items() if task.category != "hang"}
-
-
 def no_tracks() -> tuple:
     return ()
 
@@ -29,7 +23,9 @@ CLOTH_BYTEMINI = Family(
     env_id="GRBench/ClothByteMini-v0",
     entry_point="envs.cloth_bytemini.env:ClothByteMiniEnv",
     max_episode_steps=None,
-    description="deformable cloth (MuJoCo flex), ByteMini with both arms: flatten and fold the cloth table's garments",
+    description=(
+        "deformable cloth (MuJoCo flex), ByteMini with both arms: flatten, fold and hang the cloth table's garments"
+    ),
     robot="bytemini",
     cameras=TIDY.cameras,
     robot_obs_names=TIDY.robot_obs_names,
@@ -39,7 +35,7 @@ CLOTH_BYTEMINI = Family(
     default_task="flatten",
     scenes=CLOTH.scenes,
     training_scenes=CLOTH.training_scenes,
-    tasks=task_categories,
+    tasks=CLOTH.tasks,
     instructions=CLOTH.instructions,
     invalid_training_requests=CLOTH.invalid_training_requests,
     axes=CLOTH.axes,

@@ -27,6 +27,7 @@ from envs.cloth.sim import (
     VERTEX_RADIUS,
     ClothSheet,
     ClothSnapshot,
+    Rack,
     flex_xml,
     grasps_xml,
 )
@@ -37,6 +38,9 @@ PHYSICS_DT = 0.01  # seconds (cloth_room.xml): the cloth's integrator, which Byt
 N_SUBSTEPS = 5  # physics steps per control step (as the Panda's cloth table: ClothSheet.step)
 CONTROL_DT = PHYSICS_DT * N_SUBSTEPS  # seconds: 20 Hz control, as the tidying room's
 TABLE_Z = 0.74  # metres: the table top (cloth_room.xml)
+# the hang task's rack (cloth_room.xml): a bar along x on the robot's left (+y), beside where the
+# garment lies, 0.25 m above the table as the Panda's; the left hand carries the garment over it
+ROOM_RACK = Rack(centre=np.array([0.40, 0.34, TABLE_Z + 0.25]), along=0, beyond=1.0, half_length=0.22)
 CLOTH_BITS = 4  # the cloth's contype and conaffinity: the table plane and the rack only, never the robot
 # the box between a ByteMini hand's pads, tool frame (bytemini.xml: pads 24 mm wide, 62 mm long,
 # reaching 22 mm past the tool centre point); across the closing axis it is the pads' opening
@@ -57,6 +61,9 @@ def build_model(garment: Garment) -> mujoco.MjModel:
 
 class ClothRoomSim(ClothSheet):
     """One garment geometry in the cloth room: model, data, ByteMini, the particles, the grasps."""
+
+    table_z = TABLE_Z
+    rack = ROOM_RACK
 
     def __init__(self, garment: Garment):
         self._init_sheet(garment, build_model(garment), VISUAL_FIELDS)
