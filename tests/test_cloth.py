@@ -324,3 +324,18 @@ def test_the_shipped_gr3_acts_on_the_cloth_table_as_on_the_tabletop():
     assert action.shape == (7,) and np.all(np.abs(action) <= 1.0) and isinstance(status, str)
     e.step(action)
     e.close()
+
+
+def test_the_speed_breakdown_compiles_each_elasticity_and_times_it():
+    """scripts/cloth_speed_breakdown.py (docs/cloth.md, "Speed and stability"): one row per flex
+    elasticity, each a measured rate."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "cloth_speed_breakdown.py"
+    spec = importlib.util.spec_from_file_location("cloth_speed_breakdown", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.elasticity_rows(steps=3)
+    assert [r.split("|")[1].strip() for r in rows] == [f"elastic2d={k}" for k in ("both", "stretch", "bend", "none")]
+    assert all(float(r.split("|")[2].split()[0]) > 0 for r in rows)
