@@ -50,6 +50,34 @@ def test_v5_adds_hang_and_keeps_every_v4_episode_as_it_was():
     assert hang_axes == {"garment_size", "stiffness", "colour", "lighting", "table"}
 
 
+def test_v6_adds_bytemini_s_cloth_track_as_the_panda_table_s_with_its_own_episodes():
+    """Suites v6: ByteMini's cloth table has the Panda table's tracks (tasks, garments, axes and
+    values drawn the same way, counts, rules), in its own env and from its own keys; every v5
+    episode is in v6 unchanged."""
+    for name in ("seen", "unseen", "ood-instruction", "long-horizon"):
+        v5, v6 = get_suite(name, 5), get_suite(name, 6)
+        assert v6.tracks == (*v5.tracks, "cloth_bytemini")
+        for track in v5.tracks:
+            assert v6.select(track=track).episodes == v5.select(track=track).episodes
+        panda, bytemini = (v6.select(track=t).episodes for t in ("cloth", "cloth_bytemini"))
+        assert len(bytemini) == len(panda)
+        assert all(e.env_id == "GRBench/ClothByteMini-v0" and e.rules == 3 for e in bytemini)
+
+        # the same episodes in the same order, up to what each draws from its key (ood-instruction
+        # an episode's garment, long-horizon a chain's fold)
+        def shape(e, name=name):
+            if name in ("seen", "unseen"):
+                return e.tasks, e.scene, e.axis, e.instruction_category, tuple(e.variations)
+            return e.tasks[0], e.tasks[-1], e.axis, e.instruction_category
+
+        assert [shape(e) for e in bytemini] == [shape(e) for e in panda]
+        assert not {e.seed for e in bytemini} & {e.seed for e in panda}
+        assert all(e.episode_id.split("/")[1] == "cloth_bytemini" for e in bytemini)
+    assert {t for e in get_suite("seen", 6).select(track="cloth_bytemini").episodes for t in e.tasks} == set(
+        tracks.VALID_TASKS
+    )
+
+
 def test_the_unseen_track_pins_every_live_axis_and_holds_out_the_tshirt():
     assert [axis for axis, _ in tracks.UNSEEN_V4] == list(AXES)
     for axis, pinned in tracks.UNSEEN_V4:

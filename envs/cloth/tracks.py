@@ -17,6 +17,9 @@ exactly as released, scored by rules 3, and ``unseen`` reads its axes and ranges
 
 Version 5 adds ``hang`` to every track (v4's episodes are all in v5, each the same episode: a task's
 episodes are keyed by the task, never by the list of tasks) and makes each chain a three-task one.
+
+Every builder takes the cloth table's ``env_id``: ByteMini's cloth table (``envs.cloth_bytemini.tracks``)
+builds its tracks with these, its own episodes drawn from keys with its own env id.
 """
 
 from __future__ import annotations
@@ -55,20 +58,22 @@ def _episode(
     axis: str,
     split: str,
     variations: dict | None = None,
+    env_id: str = ENV_ID,
 ) -> Episode:
-    """One episode (a chain where ``tasks`` has several), each task phrased from ``split`` with
-    the garment's word, drawn from the suite's key."""
+    """One episode of the cloth table ``env_id`` (a chain where ``tasks`` has several), each task
+    phrased from ``split`` with the garment's word, drawn from the suite's key."""
     from envs.cloth.language import instructions
+    from envs.family import family_named
 
-    key = (suite, ENV_ID, "/".join(tasks), scene, category, axis, i)
+    key = (suite, env_id, "/".join(tasks), scene, category, axis, i)
     rng = keyed_rng(*key)
     phrases = []
     for task in tasks:
         bank = instructions(task, split, scene)
         phrases.append(bank[int(rng.integers(len(bank)))])
     return Episode(
-        episode_id="/".join([suite, "cloth", axis, category, "+".join(tasks), scene, str(i)]),
-        env_id=ENV_ID,
+        episode_id="/".join([suite, family_named(env_id).id, axis, category, "+".join(tasks), scene, str(i)]),
+        env_id=env_id,
         scene=scene,
         tasks=tasks,
         instructions=tuple(phrases),
@@ -81,9 +86,9 @@ def _episode(
     )
 
 
-def seen(tasks: tuple[str, ...] = VALID_TASKS, per_task: int = PER_TASK) -> list[Episode]:
+def seen(tasks: tuple[str, ...] = VALID_TASKS, per_task: int = PER_TASK, env_id: str = ENV_ID) -> list[Episode]:
     return [
-        _episode("seen", (task,), scene, i, "train", "none", "train")
+        _episode("seen", (task,), scene, i, "train", "none", "train", env_id=env_id)
         for task in tasks
         for scene in _scenes(task)
         for i in range(per_task)
@@ -91,7 +96,10 @@ def seen(tasks: tuple[str, ...] = VALID_TASKS, per_task: int = PER_TASK) -> list
 
 
 def unseen(
-    axes: tuple[tuple[str, dict[str, Any]], ...], tasks: tuple[str, ...] = VALID_TASKS, per_axis: int = PER_AXIS
+    axes: tuple[tuple[str, dict[str, Any]], ...],
+    tasks: tuple[str, ...] = VALID_TASKS,
+    per_axis: int = PER_AXIS,
+    env_id: str = ENV_ID,
 ) -> list[Episode]:
     """The square under every pinned axis (``crumple`` changes only how a flatten starts, so it
     has flatten episodes only, twice as many); ``garment_shape`` is the held-out T-shirt."""
@@ -108,12 +116,12 @@ def unseen(
             for i in range(count):
                 variations = {}
                 if axis != "garment_shape":  # a scene axis: the scene is its value
-                    variations[axis] = sampler(unseen_range, keyed_rng("unseen", ENV_ID, axis, task, i))
-                episodes.append(_episode("unseen", (task,), scene, i, "train", axis, "train", variations))
+                    variations[axis] = sampler(unseen_range, keyed_rng("unseen", env_id, axis, task, i))
+                episodes.append(_episode("unseen", (task,), scene, i, "train", axis, "train", variations, env_id))
     return episodes
 
 
-def ood_instruction(tasks: tuple[str, ...] = VALID_TASKS) -> list[Episode]:
+def ood_instruction(tasks: tuple[str, ...] = VALID_TASKS, env_id: str = ENV_ID) -> list[Episode]:
     """Every task under evaluation phrasings and each out-of-distribution category (one episode
     each, in a training garment drawn per episode); each impossible request phrased from its
     evaluation and out-of-distribution banks."""
@@ -123,27 +131,31 @@ def ood_instruction(tasks: tuple[str, ...] = VALID_TASKS) -> list[Episode]:
     for task in tasks:
         for category in ("eval", *OOD_CATEGORIES):
             scenes = _scenes(task)
-            scene = scenes[int(keyed_rng("ood-instruction", ENV_ID, task, category).integers(len(scenes)))]
-            episodes.append(_episode("ood-instruction", (task,), scene, 0, category, "instruction", category))
+            scene = scenes[int(keyed_rng("ood-instruction", env_id, task, category).integers(len(scenes)))]
+            episodes.append(
+                _episode("ood-instruction", (task,), scene, 0, category, "instruction", category, env_id=env_id)
+            )
     for task in INVALID_TASKS:
         for i in range(INVALID_PER_TASK):
-            rng = keyed_rng("ood-instruction", ENV_ID, task, i)
+            rng = keyed_rng("ood-instruction", env_id, task, i)
             scene = TRAINING_SCENES[int(rng.integers(len(TRAINING_SCENES)))]
             split = ("eval", *OOD_CATEGORIES)[int(rng.integers(1 + len(OOD_CATEGORIES)))]
-            episodes.append(_episode("ood-instruction", (task,), scene, i, "invalid", "instruction", split))
+            episodes.append(
+                _episode("ood-instruction", (task,), scene, i, "invalid", "instruction", split, env_id=env_id)
+            )
     return episodes
 
 
-def long_horizon(hang: bool = True, chains: int = CHAINS) -> list[Episode]:
+def long_horizon(hang: bool = True, chains: int = CHAINS, env_id: str = ENV_ID) -> list[Episode]:
     """Flatten, then fold, then (``hang``) hang on the rack: half the chains on the square (folded
     in half or diagonally, drawn per chain), half on the towel (in half), evaluation phrasings."""
     episodes = []
     for i in range(chains):
         scene = TRAINING_SCENES[i % len(TRAINING_SCENES)]
         folds = tuple(t for t in V4_TASKS if t != "flatten" and _scenes(t, (scene,)))
-        fold = folds[int(keyed_rng("long-horizon", ENV_ID, scene, i).integers(len(folds)))]
+        fold = folds[int(keyed_rng("long-horizon", env_id, scene, i).integers(len(folds)))]
         tasks = ("flatten", fold, "hang") if hang else ("flatten", fold)
-        episodes.append(_episode("long-horizon", tasks, scene, i, "eval", "long_horizon_cloth", "eval"))
+        episodes.append(_episode("long-horizon", tasks, scene, i, "eval", "long_horizon_cloth", "eval", env_id=env_id))
     return episodes
 
 

@@ -3,19 +3,14 @@
 It shares everything but the robot with the Panda cloth family (``envs.cloth``): garments, tasks
 and their scoring, language, axes. A family has one robot layout, so ByteMini's cloth table is a
 family of its own (robot ``bytemini``: GR-3's ByteMini adapter drives it, as the tidying room).
-It has no suite track yet: its scripted expert's table comes first (docs/cloth.md).
+Its tracks (``tracks.py``) are the Panda cloth table's, with ByteMini's env, from suites v6.
 """
 
 from __future__ import annotations
 
 from envs.cloth.family import CLOTH
-from envs.family import Family
+from envs.family import Family, lazy
 from envs.tidy.family import TIDY
-
-
-def no_tracks() -> tuple:
-    return ()
-
 
 # the environment's docstring documents the layouts (robot_obs 39 as the tidying room's, scene_obs 1202)
 CLOTH_BYTEMINI = Family(
@@ -41,6 +36,6 @@ CLOTH_BYTEMINI = Family(
     axes=CLOTH.axes,
     scene_axes=CLOTH.scene_axes,
     measures_progress=True,
-    tracks=no_tracks,
+    tracks=lazy("envs.cloth_bytemini.tracks:tracks"),
     max_task_steps=CLOTH.max_task_steps,
 )
