@@ -73,6 +73,10 @@ def test_v6_adds_bytemini_s_cloth_track_as_the_panda_table_s_with_its_own_episod
         assert [shape(e) for e in bytemini] == [shape(e) for e in panda]
         assert not {e.seed for e in bytemini} & {e.seed for e in panda}
         assert all(e.episode_id.split("/")[1] == "cloth_bytemini" for e in bytemini)
+    # chains are aggregated per axis: each table's chains have their own
+    chains = get_suite("long-horizon", 6).episodes
+    assert {e.axis for e in chains if e.env_id == "GRBench/ClothByteMini-v0"} == {"long_horizon_cloth_bytemini"}
+    assert {e.axis for e in chains if e.env_id == "GRBench/Cloth-v0"} == {"long_horizon_cloth"}
     assert {t for e in get_suite("seen", 6).select(track="cloth_bytemini").episodes for t in e.tasks} == set(
         tracks.VALID_TASKS
     )
