@@ -28,7 +28,8 @@ from pathlib import Path
 
 SUITES = ("seen", "unseen", "ood-instruction", "long-horizon")
 TABLETOP, TIDY, CLOTH = "GRBench/Tabletop-v0", "GRBench/Tidy-v0", "GRBench/Cloth-v0"
-ENVS = ((TABLETOP, "tabletop"), (TIDY, "tidy"), (CLOTH, "cloth"))
+CLOTH_BYTEMINI = "GRBench/ClothByteMini-v0"
+ENVS = ((TABLETOP, "tabletop"), (TIDY, "tidy"), (CLOTH, "cloth"), (CLOTH_BYTEMINI, "cloth, ByteMini"))
 BEGIN, END = "<!-- results -->", "<!-- /results -->"
 
 
@@ -95,13 +96,19 @@ def tables(agents: dict[str, str]) -> str:
                 continue
             out.append(f"| `{suite}` {label} | " + " | ".join(row) + " |")
     cloth_label = "cloth, " + ", ".join(t if t in ("flatten", "hang") else "fold" for t in cloth_tasks)
-    for axis, label in (("ABC-D", "ABC-D (headline)"), ("ABCD-D", "ABCD-D"), ("cloth", cloth_label)):
+    chain_rows = (
+        ("ABC-D", "ABC-D (headline)"),
+        ("ABCD-D", "ABCD-D"),
+        ("cloth", cloth_label),
+        ("cloth_bytemini", cloth_label.replace("cloth, ", "cloth with ByteMini, ")),
+    )
+    for axis, label in chain_rows:
         row = []
         for n in names:
             chains = (runs[n]["long-horizon"] or {}).get("aggregates", {}).get("chains_per_axis", {})
             stats = chains.get(f"long_horizon_{axis}")
             row.append(f"{stats['avg_len']:.2f} (n={stats['n']})" if stats else "not run")
-        if axis == "cloth" and all(c == "not run" for c in row):
+        if axis.startswith("cloth") and all(c == "not run" for c in row):
             continue
         out.append(f"| `long-horizon` {label} | " + " | ".join(row) + " |")
 
@@ -109,6 +116,8 @@ def tables(agents: dict[str, str]) -> str:
     out += _axes_table(runs, names, head, TABLETOP, "tabletop", seen)
     cloth_seen = {n: (env_part(runs[n]["seen"], CLOTH) or {}).get("overall") for n in names}
     out += _axes_table(runs, names, head, CLOTH, "cloth", cloth_seen)
+    bytemini_seen = {n: (env_part(runs[n]["seen"], CLOTH_BYTEMINI) or {}).get("overall") for n in names}
+    out += _axes_table(runs, names, head, CLOTH_BYTEMINI, "cloth, ByteMini", bytemini_seen)
     categories = sorted(
         {c for n in names for c in (env_part(runs[n]["ood-instruction"], TABLETOP) or {}).get("per_category", {})}
     )
