@@ -140,6 +140,44 @@ class ClothTaskEnv(CameraEnv):
         self._steps = 0
         return self._observation()
 
+    # --- pickling: rebuild the simulator, then restore its full state ------------------------
+    def __getstate__(self):
+        state = {"kwargs": self._init_kwargs, "np_random": self._np_random}
+        if self.sim is not None:
+            sim = self.sim
+            state.update(
+                garment=dataclasses.asdict(self.garment),
+                physics=save_physics(sim.model, sim.data),
+                anchors=sim.grasp_anchors(),  # where held vertices hang on the hand(s)
+                task=self.task.name,
+                instruction=self.instruction,
+                variations=self.variations,
+                initial_state=self.initial_state,
+                start=self.scorer.start,
+                hang=None if self.scorer.hang is None else self.scorer.hang.state(),
+                steps=(self._steps, self.max_steps),
+                gripper=copy.deepcopy(sim.last_gripper_action),
+            )
+        return state
+
+    def __setstate__(self, state):
+        self.__init__(**state["kwargs"])
+        self._np_random = state["np_random"]
+        if "garment" in state:
+            garment = Garment(**{**state["garment"], "rgb": tuple(state["garment"]["rgb"])})
+            sim = self.sim = self._sim_for(garment)
+            sim.set_material(garment)
+            self.garment = garment
+            self.variations = apply_variations(sim, state["variations"])
+            sim.set_grasp_anchors(state["anchors"])
+            restore_physics(sim.model, sim.data, state["physics"])
+            self.task = get_task(state["task"])
+            self.instruction = state["instruction"]
+            self.initial_state = state["initial_state"]
+            self.scorer = self._scorer(self.task, state["start"], state.get("hang"))
+            self._steps, self.max_steps = state["steps"]
+            sim.last_gripper_action = copy.deepcopy(state["gripper"])
+
     # --- observations ----------------------------------------------------------------------
     def _scene_obs(self) -> np.ndarray:
         return self.sim.scene_obs(SHAPE_INDEX[self.garment.shape])
@@ -304,45 +342,6 @@ class ClothEnv(ClothTaskEnv):
         action = np.zeros(7)
         action[6] = 1.0
         return action
-
-    # --- pickling: rebuild the simulator, then restore its full state ------------------------
-    def __getstate__(self):
-        state = {"kwargs": self._init_kwargs, "np_random": self._np_random}
-        if self.sim is not None:
-            sim = self.sim
-            physics = save_physics(sim.model, sim.data)
-            state.update(
-                garment=dataclasses.asdict(self.garment),
-                physics=physics,
-                anchors=sim.model.eq_data[sim.grasp_eq].copy(),  # where held vertices hang on the hand
-                task=self.task.name,
-                instruction=self.instruction,
-                variations=self.variations,
-                initial_state=self.initial_state,
-                start=self.scorer.start,
-                hang=None if self.scorer.hang is None else self.scorer.hang.state(),
-                steps=(self._steps, self.max_steps),
-                gripper=sim.last_gripper_action,
-            )
-        return state
-
-    def __setstate__(self, state):
-        self.__init__(**state["kwargs"])
-        self._np_random = state["np_random"]
-        if "garment" in state:
-            garment = Garment(**{**state["garment"], "rgb": tuple(state["garment"]["rgb"])})
-            sim = self.sim = self._sim_for(garment)
-            sim.set_material(garment)
-            self.garment = garment
-            self.variations = apply_variations(sim, state["variations"])
-            sim.model.eq_data[sim.grasp_eq] = state["anchors"]
-            restore_physics(sim.model, sim.data, state["physics"])
-            self.task = get_task(state["task"])
-            self.instruction = state["instruction"]
-            self.initial_state = state["initial_state"]
-            self.scorer = self._scorer(self.task, state["start"], state.get("hang"))
-            self._steps, self.max_steps = state["steps"]
-            sim.last_gripper_action = state["gripper"]
 
 
 def infeasible_message(task, garment: Garment) -> str:

@@ -283,6 +283,13 @@ class ClothSim(ClothSheet):
     def release(self) -> None:
         self.data.eq_active[self.grasp_eq] = 0
 
+    def grasp_anchors(self) -> np.ndarray:
+        """Where each vertex would hang on the hand (the grasp constraints' anchors; pickling)."""
+        return self.model.eq_data[self.grasp_eq].copy()
+
+    def set_grasp_anchors(self, anchors: np.ndarray) -> None:
+        self.model.eq_data[self.grasp_eq] = anchors
+
     # --- state ----------------------------------------------------------------------------------
     def snapshot(self) -> ClothSnapshot:
         return ClothSnapshot(self.particles(), frozenset(int(k) for k in self.held()))

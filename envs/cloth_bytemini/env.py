@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -16,11 +15,9 @@ from envs.cloth.env import (
 from envs.cloth.garments import Garment
 from envs.cloth.sim import MAX_VERTICES
 from envs.cloth.tasks import Scorer, get_task
-from envs.cloth.variations import apply as apply_variations
 from envs.cloth_bytemini.sim import CONTROL_DT, TABLE_Z, ClothRoomSim
 from envs.robots.bytemini import HEAD_PAN, HEAD_TILT, LIFT_HEIGHT, SIDES
 from envs.robots.bytemini_control import ByteMiniControl, action_space, home_posture
-from envs.utils.physics_state import restore_physics, save_physics
 
 CAMERAS = ("head", "left_wrist", "right_wrist")
 DEFAULT_RESOLUTION = {"head": 224, "left_wrist": 128, "right_wrist": 128}  # pixels, as the tidying room's
@@ -158,45 +155,6 @@ class ClothByteMiniEnv(ByteMiniControl, ClothTaskEnv):
     def _held_info(self) -> dict[str, int]:
         """``info["held"]``: how many vertices each hand holds."""
         return {side: len(self.sim.held(side)) for side in SIDES}
-
-    # --- pickling: rebuild the simulator, then restore its full state ------------------------
-    def __getstate__(self):
-        state = {"kwargs": self._init_kwargs, "np_random": self._np_random}
-        if self.sim is not None:
-            sim = self.sim
-            state.update(
-                garment=dataclasses.asdict(self.garment),
-                physics=save_physics(sim.model, sim.data),
-                anchors={side: sim.model.eq_data[sim.grasp_eq[side]].copy() for side in SIDES},
-                task=self.task.name,
-                instruction=self.instruction,
-                variations=self.variations,
-                initial_state=self.initial_state,
-                start=self.scorer.start,
-                hang=None if self.scorer.hang is None else self.scorer.hang.state(),
-                steps=(self._steps, self.max_steps),
-                gripper=dict(sim.last_gripper_action),
-            )
-        return state
-
-    def __setstate__(self, state):
-        self.__init__(**state["kwargs"])
-        self._np_random = state["np_random"]
-        if "garment" in state:
-            garment = Garment(**{**state["garment"], "rgb": tuple(state["garment"]["rgb"])})
-            sim = self.sim = self._sim_for(garment)
-            sim.set_material(garment)
-            self.garment = garment
-            self.variations = apply_variations(sim, state["variations"])
-            for side in SIDES:
-                sim.model.eq_data[sim.grasp_eq[side]] = state["anchors"][side]
-            restore_physics(sim.model, sim.data, state["physics"])
-            self.task = get_task(state["task"])
-            self.instruction = state["instruction"]
-            self.initial_state = state["initial_state"]
-            self.scorer = self._scorer(self.task, state["start"], state.get("hang"))
-            self._steps, self.max_steps = state["steps"]
-            sim.last_gripper_action = dict(state["gripper"])
 
 
 def on_table(garment: Garment, state: dict[str, Any]) -> np.ndarray:

@@ -122,6 +122,14 @@ class ClothRoomSim(ClothSheet):
         for side in SIDES:
             self.data.eq_active[self.grasp_eq[side]] = 0
 
+    def grasp_anchors(self) -> dict[str, np.ndarray]:
+        """Where each vertex would hang on each hand (the grasp constraints' anchors; pickling)."""
+        return {side: self.model.eq_data[self.grasp_eq[side]].copy() for side in SIDES}
+
+    def set_grasp_anchors(self, anchors: dict[str, np.ndarray]) -> None:
+        for side in SIDES:
+            self.model.eq_data[self.grasp_eq[side]] = anchors[side]
+
     # --- state ----------------------------------------------------------------------------------
     def snapshot(self) -> ClothSnapshot:
         return ClothSnapshot(self.particles(), frozenset(int(k) for k in self.held()))
