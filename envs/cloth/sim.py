@@ -87,10 +87,6 @@ class Rack:
         point[self.along], point[2] = along, z
         return point
 
-    def beyond_of(self, point: np.ndarray) -> float:
-        """How far ``point`` lies beyond the bar's axis (negative: short of it)."""
-        return self.beyond * (point[self.across] - self.centre[self.across])
-
 
 # the Panda cloth table's rack (cloth_table.xml): a bar along y, left of the garment, 0.25 m above the table
 PANDA_RACK = Rack(centre=np.array([-0.3, -0.1, 0.25]), along=1, beyond=-1.0)

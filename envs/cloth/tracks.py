@@ -148,17 +148,17 @@ def ood_instruction(tasks: tuple[str, ...] = VALID_TASKS, env_id: str = ENV_ID) 
 
 def long_horizon(hang: bool = True, chains: int = CHAINS, env_id: str = ENV_ID) -> list[Episode]:
     """Flatten, then fold, then (``hang``) hang on the rack: half the chains on the square (folded
-    in half or diagonally, drawn per chain), half on the towel (in half), evaluation phrasings."""
+    in half or diagonally, drawn per chain), half on the towel (in half), evaluation phrasings.
+    The chains' axis names the table (the evaluator aggregates chains per axis)."""
+    from envs.family import family_named
+
+    axis = f"long_horizon_{family_named(env_id).id}"
     episodes = []
     for i in range(chains):
         scene = TRAINING_SCENES[i % len(TRAINING_SCENES)]
         folds = tuple(t for t in V4_TASKS if t != "flatten" and _scenes(t, (scene,)))
         fold = folds[int(keyed_rng("long-horizon", env_id, scene, i).integers(len(folds)))]
         tasks = ("flatten", fold, "hang") if hang else ("flatten", fold)
-        # the chains' axis names the table (the evaluator aggregates chains per axis)
-        from envs.family import family_named
-
-        axis = f"long_horizon_{family_named(env_id).id}"
         episodes.append(_episode("long-horizon", tasks, scene, i, "eval", axis, "eval", env_id=env_id))
     return episodes
 
