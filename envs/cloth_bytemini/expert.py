@@ -18,7 +18,10 @@ and moves with two hands where a task has two corners to carry:
   hand on the rack's side (left), the other waiting at home.
 - invalid requests: hold still.
 
-A hand that stops getting closer to its waypoint (at the edge of its reach) counts as there.
+A hand that stops getting closer to its waypoint (at the edge of its reach) counts as there. The
+base stands at the table's edge and cannot come closer, but it strafes: where a carry's pick or place
+lies beyond what its hand reaches from where the base stands (``REACH``, measured), the base first
+moves sideways to where the hand reaches both best, and stays there.
 
 It commands the robot like any agent: end-effector motions turned into GR-3's joint targets when
 the environment runs in ``joint`` mode (as the tidying expert), so its demonstrations live in the
@@ -42,6 +45,7 @@ from envs.cloth.expert import (
     HANG_TIMEOUT,
     MAX_FIXES,
     MAX_MOVES,
+    STRETCH,
     HangPlan,
     carry_distance,
     fit_flat,
@@ -69,6 +73,21 @@ GRASP_Z = TABLE_Z + 0.024  # ... for a pinch: the pads reach 22 mm past it (byte
 PLACE_Z = TABLE_Z + 0.045  # ... where a carried vertex is let go
 CARRY_SPEED = 0.7  # of the largest step, carrying cloth
 PULL_AT_LEAST = 0.02  # metres off the flat fit: an edge worth a hand's pull in a two-hand flatten step
+# How far forward (base frame, m) the left hand's tool centre point gets at pinch height, by how far
+# to its side (base frame y, m; the right hand's mirrored): measured by driving it at a far aim (the
+# lift at 0.1 m), farthest 0.2 m to its own side, 7.9 cm less across the robot's centre line.
+REACH = (
+    np.array([-0.10, 0.0, 0.10, 0.20, 0.25, 0.30, 0.35, 0.40, 0.45]),
+    np.array([0.676, 0.721, 0.746, 0.755, 0.754, 0.749, 0.740, 0.727, 0.710]),
+)
+REACH_MARGIN = 0.03  # metres inside the measured reach: where a hand gets to its aim without the base
+PINCH_STEPS = 3  # waypoints of ``pinch`` at the start of ``carry``'s
+PLACE_STEPS = 3  # ... and of laying down and leaving at its end
+REACH_SLACK = 0.01  # metres short of the farthest reach: where flatten pulls no vertex from or to
+BASE_SHIFT = 0.3  # metres: the farthest the base strafes from where it starts
+BASE_GAIN = 10.0  # 1/s: strafing speed per metre off the base's aim
+BASE_SPEED = 0.3  # m/s: strafing at most
+BASE_TOLERANCE = 0.01  # metres: the base is where a waypoint wants it
 
 
 @dataclass
@@ -92,6 +111,8 @@ class Waypoint:
     until: Callable[[np.ndarray], bool] | None = None  # also done (at once) when this is true of the particles
     timeout: int = TIMEOUT  # control steps before giving up on it (past its wait)
     stall: bool = True  # a hand that stops getting closer counts as there (off: an aim that moves with the hand)
+    base: float | None = None  # where the base stands (world y, m) for it; None: where it stands now
+    grasps: bool = False  # a pinch's closing: a hand that closed on nothing drops the rest of the plan
     steps: int = field(default=0, repr=False)
     held: int = field(default=0, repr=False)
     errors: list = field(default_factory=list, repr=False)  # the hands' largest distance to their aims, per step
@@ -111,10 +132,13 @@ class ClothByteMiniExpert:
         self._corners: list[tuple[int, int]] | None = None
         self._fold: str | None = None
         self._unfold = None
+        self._start_base = self.env.sim.robot.base_pose(self.env.sim.data)
 
     def act(self, observation=None) -> np.ndarray:
         while self.plan and self._done(self.plan[0]):
-            self.plan.pop(0)
+            done = self.plan.pop(0)
+            if done.grasps and any(not self.env.sim.held(side).size for side in done.hands):
+                self.plan = []  # missed: plan again from where the garment lies
         if not self.plan:
             self.plan = self._next_moves()
         if not self.plan:
@@ -160,6 +184,10 @@ class ClothByteMiniExpert:
                 else np.linalg.norm(error[:2]) < wp.across and abs(error[2]) < wp.tolerance
             )
             reached &= bool(close and np.linalg.norm(rotvec_from_mat(mat @ now.T)) < ROT_TOLERANCE)
+        if wp.base is not None:
+            off = abs(wp.base - sim.robot.base_pose(sim.data)[1])
+            reached &= off < BASE_TOLERANCE
+            farthest = max(farthest, off)
         wp.errors.append(farthest)
         if wp.until is not None and wp.until(sim.particles()):
             return True
@@ -171,6 +199,11 @@ class ClothByteMiniExpert:
         env, sim = self.env, self.env.sim
         _, rot = sim.robot.base_frame(sim.data)
         ee = np.zeros(17)
+        if wp.base is not None:  # strafe, holding the base's distance to the table and its heading
+            x, y, yaw = sim.robot.base_pose(sim.data)
+            aim = np.array([self._start_base[0] - x, wp.base - y])
+            ee[:2] = np.clip(rot[:2, :2].T @ (BASE_GAIN * aim), -BASE_SPEED, BASE_SPEED)
+            ee[2] = np.clip(-BASE_GAIN * yaw, -BASE_SPEED, BASE_SPEED)
         for i, (side, (aim, mat, open_)) in enumerate(self._aims(wp).items()):
             pos, now = sim.robot.arms[side].tcp_pose(sim.data)
             move = rot.T @ (aim - pos) / MAX_REL_POS
@@ -199,8 +232,9 @@ class ClothByteMiniExpert:
                 move = self._unfold.pop(0)(particles)
             if move is not None:
                 pick, place = move
-                return carry({_side(particles[pick]): (pick, place[:2])}, particles)
-            return carry(two_hand_pulls(garment, particles), particles)
+                return self._carry({_side(particles[pick]): (pick, place[:2])}, particles)
+            reach = self._start_base[0] + REACH[1].max() - REACH_SLACK
+            return self._carry(two_hand_pulls(garment, particles, reach), particles)
         if task.category == "hang":
             if self._moves:
                 return []  # let go: hold still while it settles
@@ -221,28 +255,77 @@ class ClothByteMiniExpert:
                 pair = _one_per_side(self._corners, particles)
                 if pair:
                     self._corners = [c for c in self._corners if c not in pair.values()]
-                    return carry({side: (c, particles[o, :2]) for side, (c, o) in pair.items()}, particles)
+                    return self._carry({side: (c, particles[o, :2]) for side, (c, o) in pair.items()}, particles)
             if self._corners:
                 corner, onto = self._corners.pop(0)
                 hand = _reach_side(particles[corner], particles[onto])
-                return carry({hand: (corner, particles[onto, :2])}, particles)
+                return self._carry({hand: (corner, particles[onto, :2])}, particles)
             fix = None
             if self._fixes < MAX_FIXES:
                 fix = fold_fix(garment, self._fold, particles, env.scorer.fold_tolerance)
             if fix is not None:
                 self._fixes += 1
                 vertex, onto = fix
-                return carry({_side(particles[vertex]): (vertex, particles[onto, :2])}, particles)
+                return self._carry({_side(particles[vertex]): (vertex, particles[onto, :2])}, particles)
         return []
 
+    def _carry(self, moves: dict[str, tuple[int, np.ndarray]], particles: np.ndarray) -> list[Waypoint]:
+        """``carry``'s waypoints, with the base strafing where a hand would not reach: to where the
+        picks lie well inside reach for the pinch, to where the places do for the laying down, and
+        from one to the other along the carry."""
+        now, home = self.env.sim.robot.base_pose(self.env.sim.data), self._start_base
+        plan = carry(moves, particles)
+        picks = [(side, particles[v, :2]) for side, (v, _) in moves.items()]
+        places = [(side, np.asarray(p)[:2]) for side, (_, p) in moves.items()]
+        pick_y, place_y = strafe_for(picks, home[:2]), strafe_for(places, home[:2])
+        if pick_y == place_y == home[1] and abs(now[1] - home[1]) < BASE_TOLERANCE:
+            return plan  # the base stays where it started
+        n = len(plan) - PINCH_STEPS - PLACE_STEPS  # the lift and the arc, between
+        for i, wp in enumerate(plan):
+            share = min(max(i - PINCH_STEPS + 1, 0), n + 1) / (n + 1)
+            wp.base = float(pick_y + (place_y - pick_y) * share)
+        return plan
 
-def two_hand_pulls(garment, particles: np.ndarray) -> dict[str, tuple[int, np.ndarray]]:
+
+def reach_slack(side: str, point: np.ndarray, base: np.ndarray) -> float:
+    """How far (m) inside its hand's reach a world point (xy) lies with the base standing at
+    ``base`` (world xy, heading along +x); negative beyond it."""
+    rel = point[:2] - base[:2]
+    across = rel[1] if side == "left" else -rel[1]
+    return float(np.interp(across, *REACH, left=-np.inf, right=-np.inf) - rel[0])
+
+
+def strafe_for(points: list[tuple[str, np.ndarray]], home: np.ndarray) -> float:
+    """Where the base should stand (world y) for some of a carry's points (side -> the world xy its
+    hand goes to): where it started (``home``, world xy) if every point lies ``REACH_MARGIN``
+    inside its hand's reach from there; else the y within ``BASE_SHIFT`` of it where the worst
+    point lies deepest inside (the nearest such y to home)."""
+
+    def worst(y: float) -> float:
+        return min(reach_slack(side, p, np.array([home[0], y])) for side, p in points)
+
+    if worst(home[1]) >= REACH_MARGIN:
+        return float(home[1])
+    ys = home[1] + np.arange(-BASE_SHIFT, BASE_SHIFT + 1e-9, 0.01)
+    scores = np.array([worst(y) for y in ys])
+    best = ys[np.isclose(scores, scores.max(), atol=1e-3)]
+    return float(best[np.argmin(np.abs(best - home[1]))])
+
+
+def two_hand_pulls(garment, particles: np.ndarray, reach: float = np.inf) -> dict[str, tuple[int, np.ndarray]]:
     """Once the folds are undone: on each side of the centre line, the Panda expert's pull among
     that side's edge vertices (side -> (vertex, where to lay it)), for both hands at once; a side
     whose edge lies within ``PULL_AT_LEAST`` of where it should gets none (the one pull left is
-    the single-hand expert's, on the whole edge)."""
+    the single-hand expert's, on the whole edge). Only vertices whose pick and place lie short of
+    ``reach`` (world x, m) are pulled, where any do: a hand cannot pinch beyond it wherever the
+    base stands."""
     flat = fit_flat(garment, particles)
     edge = garment.boundary
+    outward = flat[edge] - flat.mean(axis=0)
+    place = flat[edge] + STRETCH * outward / np.maximum(np.linalg.norm(outward, axis=1, keepdims=True), 1e-9)
+    within = np.maximum(particles[edge, 0], place[:, 0]) <= reach
+    if within.any():
+        edge = edge[within]
     left = particles[edge, 1] >= 0.0
     pulls: dict[str, tuple[int, np.ndarray, float]] = {}
     for side, mine in (("left", edge[left]), ("right", edge[~left])):
@@ -317,7 +400,7 @@ def pinch(picks: dict[str, tuple[int, np.ndarray]]) -> list[Waypoint]:
     return [
         Waypoint(at(APPROACH_Z, True, True), tolerance=0.015),
         Waypoint(at(GRASP_Z, True, True), tolerance=0.012, across=0.004, speed=0.5),
-        Waypoint(at(GRASP_Z, False, False), tolerance=0.02, wait=GRIPPER_WAIT),
+        Waypoint(at(GRASP_Z, False, False), tolerance=0.02, wait=GRIPPER_WAIT, grasps=True),
     ]
 
 
