@@ -196,3 +196,55 @@ def test_the_expert_hangs_the_square_with_its_left_hand_and_a_pickled_copy_goes_
     assert p[:, 2].min() > TABLE_Z + 0.05  # clear of the table
     assert np.any(p[:, 1] > e.sim.rack.centre[1]) and np.any(p[:, 1] < e.sim.rack.centre[1])  # both sides of the bar
     e.close()
+
+
+def test_the_base_strafes_only_for_what_a_hand_would_not_reach_from_where_it_started():
+    from envs.cloth_bytemini.expert import REACH_MARGIN, reach_slack, strafe_for
+
+    home = np.array([-0.12, 0.0])
+    near = [("left", np.array([0.40, 0.10])), ("right", np.array([0.40, -0.10]))]
+    assert strafe_for(near, home) == 0.0
+    far = [("left", np.array([0.60, 0.0]))]  # straight ahead: the left hand gets to x 0.601 there
+    assert reach_slack("left", far[0][1], home) < REACH_MARGIN
+    y = strafe_for(far, home)
+    assert y < -0.1  # the base moves right, so the point lies on the left hand's side
+    assert reach_slack("left", far[0][1], np.array([home[0], y])) >= REACH_MARGIN
+    assert reach_slack("right", np.array([0.60, 0.0]), np.array([home[0], -y])) >= REACH_MARGIN  # mirrored
+
+
+def test_the_expert_strafes_to_pinch_a_vertex_its_hand_does_not_reach_from_where_it_started(env):
+    # the T-shirt's flatten, seed 7: the first unfold pinches vertex 247, 1 cm farther than the right
+    # hand reaches from the start (it closed on nothing three times over before the base strafed)
+    obs, _ = env.reset(seed=7, options={"task": "flatten", "scene": "tshirt"})
+    expert = ClothByteMiniExpert(env)
+    expert.reset()
+    start = env.sim.robot.base_pose(env.sim.data)
+    for _ in range(60):
+        obs, *_ = env.step(expert.act(obs))
+        if env.sim.held("right").size:
+            break
+    assert env.sim.held("right").tolist() == [247]
+    assert env.sim.robot.base_pose(env.sim.data)[1] > start[1] + 0.1  # strafed left, so it lies on the right's side
+    assert abs(env.sim.robot.base_pose(env.sim.data)[0] - start[0]) < 0.005  # as near the table as before
+
+
+def test_a_pinch_that_closes_on_nothing_plans_again_at_once(env):
+    from envs.cloth_bytemini.expert import carry
+
+    obs, _ = env.reset(seed=0, options={"task": "flatten", "scene": "square"})
+    expert = ClothByteMiniExpert(env)
+    expert.reset()
+    p = env.sim.particles()
+    corner = env.garment.corners[0]
+    plan = carry({"left": (corner, p[corner, :2] + [0.0, 0.05])}, p)
+    for wp in plan[:3]:  # the pinch, moved to bare table beside the garment
+        wp.hands["left"].vertex = None
+        wp.hands["left"].pos = np.r_[0.45, 0.40, wp.hands["left"].pos[2]]
+    pinching, rest = plan[:3], plan[3:]
+    expert.plan = plan
+    for _ in range(80):
+        obs, *_ = env.step(expert.act(obs))
+        if all(wp is not pinching[-1] for wp in expert.plan):
+            break
+    assert not env.sim.held().size
+    assert expert.plan and not any(wp is old for wp in expert.plan for old in rest)  # the empty carry dropped
