@@ -132,13 +132,17 @@ class ClothByteMiniExpert:
         self._corners: list[tuple[int, int]] | None = None
         self._fold: str | None = None
         self._unfold = None
+        self._carrying: dict[str, int] = {}  # side -> the vertex the carry under way pinches
+        self._missed: set[int] = set()  # vertices a pinch closed on nothing at: flatten pulls no more of them
         self._start_base = self.env.sim.robot.base_pose(self.env.sim.data)
 
     def act(self, observation=None) -> np.ndarray:
         while self.plan and self._done(self.plan[0]):
             done = self.plan.pop(0)
-            if done.grasps and any(not self.env.sim.held(side).size for side in done.hands):
-                self.plan = []  # missed: plan again from where the garment lies
+            missed = [side for side in done.hands if done.grasps and not self.env.sim.held(side).size]
+            if missed:  # plan again from where the garment lies, and pull elsewhere
+                self._missed.update(self._carrying[side] for side in missed if side in self._carrying)
+                self.plan = []
         if not self.plan:
             self.plan = self._next_moves()
         if not self.plan:
@@ -234,7 +238,7 @@ class ClothByteMiniExpert:
                 pick, place = move
                 return self._carry({_side(particles[pick]): (pick, place[:2])}, particles)
             reach = self._start_base[0] + REACH[1].max() - REACH_SLACK
-            return self._carry(two_hand_pulls(garment, particles, reach), particles)
+            return self._carry(two_hand_pulls(garment, particles, reach, self._missed), particles)
         if task.category == "hang":
             if self._moves:
                 return []  # let go: hold still while it settles
@@ -273,6 +277,7 @@ class ClothByteMiniExpert:
         """``carry``'s waypoints, with the base strafing where a hand would not reach: to where the
         picks lie well inside reach for the pinch, to where the places do for the laying down, and
         from one to the other along the carry."""
+        self._carrying = {side: v for side, (v, _) in moves.items()}
         now, home = self.env.sim.robot.base_pose(self.env.sim.data), self._start_base
         plan = carry(moves, particles)
         picks = [(side, particles[v, :2]) for side, (v, _) in moves.items()]
@@ -312,18 +317,20 @@ def strafe_for(points: list[tuple[str, np.ndarray]], home: np.ndarray) -> float:
     return float(best[np.argmin(np.abs(best - home[1]))])
 
 
-def two_hand_pulls(garment, particles: np.ndarray, reach: float = np.inf) -> dict[str, tuple[int, np.ndarray]]:
+def two_hand_pulls(
+    garment, particles: np.ndarray, reach: float = np.inf, skip: set[int] = frozenset()
+) -> dict[str, tuple[int, np.ndarray]]:
     """Once the folds are undone: on each side of the centre line, the Panda expert's pull among
     that side's edge vertices (side -> (vertex, where to lay it)), for both hands at once; a side
     whose edge lies within ``PULL_AT_LEAST`` of where it should gets none (the one pull left is
     the single-hand expert's, on the whole edge). Only vertices whose pick and place lie short of
     ``reach`` (world x, m) are pulled, where any do: a hand cannot pinch beyond it wherever the
-    base stands."""
+    base stands; and none in ``skip`` (where a pinch closed on nothing before)."""
     flat = fit_flat(garment, particles)
     edge = garment.boundary
     outward = flat[edge] - flat.mean(axis=0)
     place = flat[edge] + STRETCH * outward / np.maximum(np.linalg.norm(outward, axis=1, keepdims=True), 1e-9)
-    within = np.maximum(particles[edge, 0], place[:, 0]) <= reach
+    within = (np.maximum(particles[edge, 0], place[:, 0]) <= reach) & ~np.isin(edge, list(skip))
     if within.any():
         edge = edge[within]
     left = particles[edge, 1] >= 0.0
