@@ -19,9 +19,13 @@ and moves with two hands where a task has two corners to carry:
 - invalid requests: hold still.
 
 A hand that stops getting closer to its waypoint (at the edge of its reach) counts as there. The
-base stands at the table's edge and cannot come closer, but it strafes: where a carry's pick or place
-lies beyond what its hand reaches from where the base stands (``REACH``, measured), the base first
-moves sideways to where the hand reaches both best, and stays there.
+base stands at the table's edge and cannot come closer, but it strafes: a hand reaches farthest
+forward 0.2 m to its own side (``REACH``, measured), so where a carry's picks or places lie less than
+3 cm inside what their hands reach from where the base started, the base moves sideways for the
+pinch to where they lie deepest inside, and on along the carry to where the places do; otherwise it
+stays (or goes back to) where it started. A pinch that closes on nothing drops the rest of its carry
+and plans again at once; flatten pulls no vertex a pinch missed, and none whose pick or place lies
+beyond the farthest reach.
 
 It commands the robot like any agent: end-effector motions turned into GR-3's joint targets when
 the environment runs in ``joint`` mode (as the tidying expert), so its demonstrations live in the
