@@ -248,3 +248,20 @@ def test_a_pinch_that_closes_on_nothing_plans_again_at_once(env):
             break
     assert not env.sim.held().size
     assert expert.plan and not any(wp is old for wp in expert.plan for old in rest)  # the empty carry dropped
+
+
+def test_flatten_pulls_leave_out_what_no_hand_reaches_and_what_a_pinch_missed(env):
+    from envs.cloth_bytemini.expert import two_hand_pulls
+
+    env.reset(seed=3, options={"task": "flatten", "scene": "square"})
+    p = env.sim.particles().copy()
+    p[:, :2] += np.random.default_rng(0).normal(0.0, 0.02, (len(p), 2))  # crumpled enough to want pulls
+    free = two_hand_pulls(env.garment, p)
+    assert free
+    farthest = max(p[v, 0] for v, _ in free.values())
+    reach = farthest - 0.01  # the pull chosen with no limit now lies beyond it
+    limited = two_hand_pulls(env.garment, p, reach)
+    assert all(p[v, 0] <= reach and place[0] <= reach for v, place in limited.values())
+    missed = {v for v, _ in limited.values()}
+    again = two_hand_pulls(env.garment, p, reach, missed)
+    assert not missed & {v for v, _ in again.values()}
