@@ -24,8 +24,8 @@ forward 0.2 m to its own side (``REACH``, measured), so where a carry's picks or
 3 cm inside what their hands reach from where the base started, the base moves sideways for the
 pinch to where they lie deepest inside, and on along the carry to where the places do; otherwise it
 stays (or goes back to) where it started. A pinch that closes on nothing drops the rest of its carry
-and plans again at once; flatten pulls no vertex a pinch missed, and none whose pick or place lies
-beyond the farthest reach.
+and plans again at once (a hang, which has one attempt, then holds still); flatten pulls no vertex a
+pinch missed, and none whose pick or place lies beyond the farthest reach.
 
 It commands the robot like any agent: end-effector motions turned into GR-3's joint targets when
 the environment runs in ``joint`` mode (as the tidying expert), so its demonstrations live in the
@@ -34,7 +34,7 @@ environment's action space.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,7 +79,7 @@ CARRY_SPEED = 0.7  # of the largest step, carrying cloth
 PULL_AT_LEAST = 0.02  # metres off the flat fit: an edge worth a hand's pull in a two-hand flatten step
 # How far forward (base frame, m) the left hand's tool centre point gets at pinch height, by how far
 # to its side (base frame y, m; the right hand's mirrored): measured by driving it at a far aim (the
-# lift at 0.1 m), farthest 0.2 m to its own side, 7.9 cm less across the robot's centre line.
+# lift at 0.1 m): farthest 0.2 m to its own side, 7.9 cm less 0.1 m across the robot's centre line.
 REACH = (
     np.array([-0.10, 0.0, 0.10, 0.20, 0.25, 0.30, 0.35, 0.40, 0.45]),
     np.array([0.676, 0.721, 0.746, 0.755, 0.754, 0.749, 0.740, 0.727, 0.710]),
@@ -322,7 +322,7 @@ def strafe_for(points: list[tuple[str, np.ndarray]], home: np.ndarray) -> float:
 
 
 def two_hand_pulls(
-    garment, particles: np.ndarray, reach: float = np.inf, skip: set[int] = frozenset()
+    garment, particles: np.ndarray, reach: float = np.inf, skip: Set[int] = frozenset()
 ) -> dict[str, tuple[int, np.ndarray]]:
     """Once the folds are undone: on each side of the centre line, the Panda expert's pull among
     that side's edge vertices (side -> (vertex, where to lay it)), for both hands at once; a side
