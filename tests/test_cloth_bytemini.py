@@ -265,3 +265,36 @@ def test_flatten_pulls_leave_out_what_no_hand_reaches_and_what_a_pinch_missed(en
     missed = {v for v, _ in limited.values()}
     again = two_hand_pulls(env.garment, p, reach, missed)
     assert not missed & {v for v, _ in again.values()}
+
+
+def test_the_tshirt_fold_takes_the_fold_whose_corners_a_hand_can_pinch(env):
+    # seed 0: the 'right' fold has one far corner per hand (a two-hand carry) but both lie beyond reach
+    # wherever the base stands (the pinches closed on nothing and the fold ran out of time); 'left'
+    # lays the near half over instead, every pick within reach
+    from envs.cloth.expert import fold_corners
+    from envs.cloth_bytemini.expert import choose_fold, reachable
+
+    obs, _ = env.reset(seed=0, options={"task": "fold_in_half", "scene": "tshirt"})
+    p, home = env.sim.particles(), env.sim.robot.base_pose(env.sim.data)
+    assert not reachable([("right", p[fold_corners(env.garment, "right")[0][0]])], home)
+    assert choose_fold(env.garment, env.task.folds(env.garment), p, home) == "left"
+    expert = ClothByteMiniExpert(env)
+    expert.reset()
+    for _ in range(env.max_steps):
+        obs, _, terminated, truncated, info = env.step(expert.act(obs))
+        if terminated or truncated:
+            break
+    assert info["success"], info["score"]
+
+
+def test_a_closing_hand_follows_its_vertex_until_it_holds_it(env):
+    # the T-shirt's fold, seed 8: vertex 20 creeps 5 mm between the plan and the pinch; a hand that
+    # closed where the plan had it (stale by then) closed on nothing, twice over
+    obs, _ = env.reset(seed=8, options={"task": "fold_in_half", "scene": "tshirt"})
+    expert = ClothByteMiniExpert(env)
+    expert.reset()
+    for _ in range(200):
+        obs, *_ = env.step(expert.act(obs))
+        if env.sim.held("right").size:
+            break
+    assert 20 in env.sim.held("right").tolist()

@@ -7,10 +7,13 @@ and moves with two hands where a task has two corners to carry:
   pick's side, left: +y, the other waiting at home), then pull edge vertices far from a rigid fit of
   the flat garment, one per side of the centre line with both hands at once where both sides' edges
   lie off the fit (``two_hand_pulls``), until normalised coverage passes the threshold with a margin.
-- ``fold_in_half``: the fold with the shortest carry among those whose two corners lie one on
-  each hand's side (any fold where none does); both hands take the moving part's two corners at
-  once and lay them on their mirror vertices together (the flap turns over as one);
-  then, where a soft flap still lies short, one hand lays its worst edge vertex down.
+- ``fold_in_half``: among the folds whose corners a hand can pinch (``choose_fold``: a pinch
+  beyond reach closes on nothing, a place beyond it only lands short), the one with the shortest
+  carry of those whose two corners lie one on each hand's side (any where none does); both hands
+  take the moving part's two corners at once and lay them on their mirror vertices together (the
+  flap turns over as one), or one at a time where the base must strafe for either; a corner an
+  earlier carry moved beyond reach is left out; then, where a soft flap still lies short, one hand
+  lays its worst edge vertex down.
 - ``fold_diagonally``: the one corner, pinched where it lies nearest the robot and laid on the far
   corner by the hand on the far corner's side (a hand reaches far only on its own side).
 - ``hang``: the Panda expert's plan (``envs.cloth.expert.HangPlan``: pinch the middle, lift, carry
@@ -23,7 +26,9 @@ base stands at the table's edge and cannot come closer, but it strafes: a hand r
 forward 0.2 m to its own side (``REACH``, measured), so where a carry's picks or places lie less than
 3 cm inside what their hands reach from where the base started, the base moves sideways for the
 pinch to where they lie deepest inside, and on along the carry to where the places do; otherwise it
-stays (or goes back to) where it started. A pinch that closes on nothing drops the rest of its carry
+stays (or goes back to) where it started. A closing hand follows its vertex until it holds it (the
+cloth creeps a few mm between a plan and its pinch; the pads take a vertex within 2 mm of where they
+meet, ``envs.cloth_bytemini.sim``). A pinch that closes on nothing drops the rest of its carry
 and plans again at once (a hang, which has one attempt, then holds still); flatten pulls no vertex a
 pinch missed, and none whose pick or place lies beyond the farthest reach.
 
@@ -87,6 +92,7 @@ REACH = (
 REACH_MARGIN = 0.03  # metres inside the measured reach: where a hand gets to its aim without the base
 PINCH_STEPS = 3  # waypoints of ``pinch`` at the start of ``carry``'s
 PLACE_STEPS = 3  # ... and of laying down and leaving at its end
+PINCH_MARGIN = 0.01  # metres inside the measured reach for a pinch (pinches closer to its edge missed)
 REACH_SLACK = 0.01  # metres short of the farthest reach: where flatten pulls no vertex from or to
 BASE_SHIFT = 0.3  # metres: the farthest the base strafes from where it starts
 BASE_GAIN = 10.0  # 1/s: strafing speed per metre off the base's aim
@@ -169,8 +175,11 @@ class ClothByteMiniExpert:
                     hand.pos = pos.copy()
                 aim = hand.pos(pos.copy(), particles) if callable(hand.pos) else hand.pos
                 aim, open_ = np.array(aim, dtype=float), hand.open_
-                if hand.vertex is not None:
+                if hand.vertex is not None and not (not open_ and sim.held(side).size):
+                    # follow the vertex, and a closing hand until it holds it (then stay where it aimed)
                     aim[:2] = particles[hand.vertex, :2]
+                    if not open_:
+                        hand.pos = aim.copy()
             mat = rot @ grasp_orientation(HOME_CLOSING if hand is None else CLOSING)
             aims[side] = (aim, mat, open_)
         return aims
@@ -250,24 +259,19 @@ class ClothByteMiniExpert:
             return hang(HangPlan(particles, env.sim.rack, env.sim.table_z))
         if task.category == "fold":
             if self._corners is None:
-                # the shortest carry among the folds whose two corners lie one on each hand's side
-                # (a carry along the hands, not across the robot's centre line), if any has them
-                folds = task.folds(garment)
-                paired = [f for f in folds if _one_per_side(fold_corners(garment, f), particles)]
-                if paired:
-                    self._fold = min(paired, key=lambda f: carry_distance(garment, particles, f))
-                else:  # one hand carries: the pinch at the corner nearest the robot, laid far
-                    self._fold = min(folds, key=lambda f: particles[fold_corners(garment, f)[0][0], 0])
+                self._fold = choose_fold(garment, task.folds(garment), particles, self._start_base)
                 self._corners = fold_corners(garment, self._fold)
-                # two corners at once, one per hand, where the fold has two on either side
+                # two corners at once, one per hand, where the fold has two on either side and both
+                # hands reach theirs from one place of the base (else one hand at a time, the base strafing)
                 pair = _one_per_side(self._corners, particles)
-                if pair:
+                if pair and reachable([(side, particles[c]) for side, (c, _) in pair.items()], self._start_base):
                     self._corners = [c for c in self._corners if c not in pair.values()]
                     return self._carry({side: (c, particles[o, :2]) for side, (c, o) in pair.items()}, particles)
-            if self._corners:
+            while self._corners:  # the next corner a hand reaches now (an earlier carry may have moved it)
                 corner, onto = self._corners.pop(0)
                 hand = _reach_side(particles[corner], particles[onto])
-                return self._carry({hand: (corner, particles[onto, :2])}, particles)
+                if reachable([(hand, particles[corner])], self._start_base):
+                    return self._carry({hand: (corner, particles[onto, :2])}, particles)
             fix = None
             if self._fixes < MAX_FIXES:
                 fix = fold_fix(garment, self._fold, particles, env.scorer.fold_tolerance)
@@ -319,6 +323,37 @@ def strafe_for(points: list[tuple[str, np.ndarray]], home: np.ndarray) -> float:
     scores = np.array([worst(y) for y in ys])
     best = ys[np.isclose(scores, scores.max(), atol=1e-3)]
     return float(best[np.argmin(np.abs(best - home[1]))])
+
+
+def choose_fold(garment, folds: tuple[str, ...], particles: np.ndarray, home: np.ndarray) -> str:
+    """The fold to make: among those whose corners a hand can pinch (the base strafing; a pinch
+    beyond reach closes on nothing, a place beyond it only lands short), the shortest carry of
+    those whose two farthest corners lie one on each hand's side (a carry along the hands, not
+    across the robot's centre line), else the one whose first corner lies nearest the robot; if
+    no fold's corners are all within reach, the one whose worst corner lies least beyond it."""
+
+    def worst_pick(fold: str) -> float:  # metres inside reach, at the worst corner
+        slacks = []
+        for corner, onto in fold_corners(garment, fold):
+            side = _reach_side(particles[corner], particles[onto])
+            base = np.array([home[0], strafe_for([(side, particles[corner])], home[:2])])
+            slacks.append(reach_slack(side, particles[corner], base))
+        return min(slacks)
+
+    pickable = [f for f in folds if worst_pick(f) >= PINCH_MARGIN]
+    if not pickable:
+        return max(folds, key=worst_pick)
+    paired = [f for f in pickable if _one_per_side(fold_corners(garment, f), particles)]
+    if paired:
+        return min(paired, key=lambda f: carry_distance(garment, particles, f))
+    return min(pickable, key=lambda f: particles[fold_corners(garment, f)[0][0], 0])
+
+
+def reachable(points: list[tuple[str, np.ndarray]], home: np.ndarray) -> bool:
+    """Whether every hand pinches at its point (side -> world xy), ``PINCH_MARGIN`` inside its
+    reach, with the base where ``strafe_for`` puts it."""
+    base = np.array([home[0], strafe_for(points, home[:2])])
+    return min(reach_slack(side, p, base) for side, p in points) >= PINCH_MARGIN
 
 
 def two_hand_pulls(
@@ -411,7 +446,7 @@ def pinch(picks: dict[str, tuple[int, np.ndarray]]) -> list[Waypoint]:
     return [
         Waypoint(at(APPROACH_Z, True, True), tolerance=0.015),
         Waypoint(at(GRASP_Z, True, True), tolerance=0.012, across=0.004, speed=0.5),
-        Waypoint(at(GRASP_Z, False, False), tolerance=0.02, wait=GRIPPER_WAIT, grasps=True),
+        Waypoint(at(GRASP_Z, False, True), tolerance=0.02, wait=GRIPPER_WAIT, grasps=True),
     ]
 
 
