@@ -27,7 +27,7 @@ forward 0.2 m to its own side (``REACH``, measured), so where a carry's picks or
 3 cm inside what their hands reach from where the base started, the base moves sideways for the
 pinch to where they lie deepest inside, and on along the carry to where the places do; otherwise it
 stays (or goes back to) where it started. A closing hand follows its vertex until it holds it (the
-cloth creeps a few mm between a plan and its pinch; the pads take a vertex within 2 mm of where they
+cloth creeps a few mm between a plan and its pinch; the closed pads take only a vertex within about 3 mm of where they
 meet, ``envs.cloth_bytemini.sim``). A pinch that closes on nothing drops the rest of its carry
 and plans again at once (a hang, which has one attempt, then holds still); flatten pulls no vertex a
 pinch missed, and none whose pick or place lies beyond the farthest reach.
