@@ -96,11 +96,11 @@ class ClothExpert:
         if self.env.sim is None:
             raise RuntimeError("reset the environment before the expert")
         self.plan, self._index, self._steps_here, self._held = [], 0, 0, 0
-        self._moves = 0
+        self._moves = 0  # a hang's
         self._corners: list[tuple[int, int]] | None = None
         self._fold: str | None = None
         self._fixes = 0
-        self._unfold = None
+        self._flatten = FlattenSchedule(self.env)
 
     def act(self, observation=None) -> np.ndarray:
         env, sim = self.env, self.env.sim
@@ -143,16 +143,9 @@ class ClothExpert:
         task, garment = env.task, env.garment
         particles = env.sim.particles()
         if task.category == "flatten":
-            _, _, details = env.scorer.evaluate(env.sim.snapshot())
-            if self._moves >= MAX_MOVES or details["normalised"] >= FLATTEN_SUCCESS + FLATTEN_MARGIN:
+            if self._flatten.finished():
                 return []
-            self._moves += 1
-            if self._unfold is None:
-                self._unfold = unfold_moves(env)
-            move = None
-            while self._unfold and move is None:
-                move = self._unfold.pop(0)(particles)  # None: that flap already lies where it should
-            pick, place = move or flatten_move(garment, particles)
+            pick, place = self._flatten.unfold(particles) or flatten_move(garment, particles)
             return pick_and_place(particles[pick], place, vertex=pick)
         if task.category == "hang":
             if self._moves:
@@ -337,6 +330,31 @@ def fold_corners(garment: Garment, fold: str) -> list[tuple[int, int]]:
             middle = 0.5 * (rest[a] + rest[b])
             chosen.append(min(edge, key=lambda v: np.linalg.norm(rest[v] - middle)))
     return [(c, target[c]) for c in chosen]
+
+
+class FlattenSchedule:
+    """The flatten task's course, as both tables' experts run it: undo the start's folds, last first
+    (``unfold``: ``unfold_moves``' pulls), then whatever pulls the expert chooses, until normalised
+    coverage passes the threshold by ``FLATTEN_MARGIN`` or ``MAX_MOVES`` moves are made."""
+
+    def __init__(self, env):
+        self.env, self.moves = env, 0
+        self._unfold: list | None = None  # made at the first move: the episode's start is set by then
+
+    def finished(self) -> bool:
+        _, _, details = self.env.scorer.evaluate(self.env.sim.snapshot())
+        return self.moves >= MAX_MOVES or details["normalised"] >= FLATTEN_SUCCESS + FLATTEN_MARGIN
+
+    def unfold(self, particles: np.ndarray) -> tuple[int, np.ndarray] | None:
+        """Count a move and return the next unfold pull (vertex, where to lay it) still wanted;
+        None once the folds are undone (the expert's own pull then)."""
+        self.moves += 1
+        if self._unfold is None:
+            self._unfold = unfold_moves(self.env)
+        move = None
+        while self._unfold and move is None:
+            move = self._unfold.pop(0)(particles)  # None: that flap already lies where it should
+        return move
 
 
 def unfold_moves(env) -> list:

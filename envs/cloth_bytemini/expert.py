@@ -47,23 +47,20 @@ import numpy as np
 from envs.cloth.expert import (
     ARC_HEIGHT,
     ARC_POINTS,
-    FLATTEN_MARGIN,
     HANG_LOWER,
     HANG_SETTLE,
     HANG_SPEED,
     HANG_TIMEOUT,
     MAX_FIXES,
-    MAX_MOVES,
     STRETCH,
+    FlattenSchedule,
     HangPlan,
     carry_distance,
     fit_flat,
     flatten_pull,
     fold_corners,
     fold_fix,
-    unfold_moves,
 )
-from envs.cloth.tasks import FLATTEN_SUCCESS
 from envs.cloth_bytemini.env import HOME_CLOSING, HOME_TCP
 from envs.cloth_bytemini.sim import TABLE_Z
 from envs.robots.bytemini import SIDES, grasp_orientation
@@ -138,10 +135,10 @@ class ClothByteMiniExpert:
     def reset(self, instruction: str | None = None) -> None:
         if self.env.sim is None:
             raise RuntimeError("reset the environment before the expert")
-        self.plan, self._moves, self._fixes = [], 0, 0
+        self.plan, self._moves, self._fixes = [], 0, 0  # a hang's moves; a fold's fixes
+        self._flatten = FlattenSchedule(self.env)
         self._corners: list[tuple[int, int]] | None = None
         self._fold: str | None = None
-        self._unfold = None
         self._carrying: dict[str, int] = {}  # side -> the vertex the carry under way pinches
         self._missed: set[int] = set()  # vertices a pinch closed on nothing at: flatten pulls no more of them
         self._start_base = self.env.sim.robot.base_pose(self.env.sim.data)
@@ -238,15 +235,9 @@ class ClothByteMiniExpert:
         task, garment = env.task, env.garment
         particles = env.sim.particles()
         if task.category == "flatten":
-            _, _, details = env.scorer.evaluate(env.sim.snapshot())
-            if self._moves >= MAX_MOVES or details["normalised"] >= FLATTEN_SUCCESS + FLATTEN_MARGIN:
+            if self._flatten.finished():
                 return []
-            self._moves += 1
-            if self._unfold is None:
-                self._unfold = unfold_moves(env)
-            move = None
-            while self._unfold and move is None:
-                move = self._unfold.pop(0)(particles)
+            move = self._flatten.unfold(particles)
             if move is not None:
                 pick, place = move
                 return self._carry({_side(particles[pick]): (pick, place[:2])}, particles)
