@@ -395,11 +395,17 @@ def _submission_path(directory: Path, suite: dict[str, Any], name: str) -> Path:
     return (folder if track == "all" else folder / track) / f"{_slug(name)}.json"
 
 
-def _filed_submissions(folder: Path) -> list[tuple[Path, dict[str, Any], dict[str, Any]]]:
+def _filed_submissions(
+    folder: Path, memo: dict[Path, tuple] | None = None
+) -> list[tuple[Path, dict[str, Any], dict[str, Any]]]:
     """(path, submission, results) of every filed submission directly in ``folder``, each validated;
-    a bad one is named with its path."""
+    a bad one is named with its path. ``memo``: files already read and validated (path -> entry),
+    kept by a caller that reads the same folders again while nothing is filed (one build)."""
     filed = []
     for path in sorted(Path(folder).glob("*.json")):
+        if memo is not None and path.resolve() in memo:
+            filed.append(memo[path.resolve()])
+            continue
         record = read_submission(path)
         try:
             _check_name_and_url(record["submission"]["name"], record["submission"]["url"])
@@ -413,23 +419,30 @@ def _filed_submissions(folder: Path) -> list[tuple[Path, dict[str, Any], dict[st
         except SubmissionError as exc:
             raise SubmissionError(f"{path}: {exc}") from exc
         filed.append((path, record["submission"], results))
+        if memo is not None:
+            memo[path.resolve()] = filed[-1]
     return filed
 
 
 def board_rows(
-    suite: str, directory: Path = SUBMISSIONS_DIR, version: int | None = None, track: str = "all"
+    suite: str,
+    directory: Path = SUBMISSIONS_DIR,
+    version: int | None = None,
+    track: str = "all",
+    memo: dict[Path, tuple] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per valid submission of ``suite`` at ``version`` (default: the current one), best first.
 
     ``track`` "all": the runs of the whole suite. A track id: that track's runs (``submitted``
     "this track") and every run of the whole suite with the numbers of its records of the track's
-    episodes (``submitted`` "whole suite")."""
+    episodes (``submitted`` "whole suite"). ``memo``: as ``_filed_submissions``' (one build reads
+    each file once; every board used to validate its runs again, 457 validations of 99 files)."""
     if version is None:
         version = load_manifest()["suites"][suite]["version"]
     folder = Path(directory) / suite / f"v{version}"
     rows = []
     if track == "all":
-        for _, submission, results in _filed_submissions(folder):
+        for _, submission, results in _filed_submissions(folder, memo):
             rows.append(_board_row(submission, results, results["aggregates"]))
     else:
         from gr_bench.results import aggregate
@@ -443,8 +456,8 @@ def board_rows(
             here = Path(directory) / suite / f"v{earlier}"
             names = set()
             for kind, filed in (
-                ("this track", _filed_submissions(here / track)),
-                ("whole suite", _filed_submissions(here)),
+                ("this track", _filed_submissions(here / track, memo)),
+                ("whole suite", _filed_submissions(here, memo)),
             ):
                 for _, submission, results in filed:
                     if submission["name"] in later:
@@ -534,6 +547,7 @@ def build_boards(directory: Path = SUBMISSIONS_DIR, out: Path = BUILT_DIR) -> li
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written, sections, older, links = [], [], [], []
+    memo: dict[Path, tuple] = {}  # each submission read and validated once for all its boards
     manifest = load_manifest()
     for suite, info in manifest["suites"].items():
         for version, released in sorted(released_versions(manifest, suite).items(), reverse=True):
@@ -545,7 +559,7 @@ def build_boards(directory: Path = SUBMISSIONS_DIR, out: Path = BUILT_DIR) -> li
                 if len(tracks) > 1 or (Path(directory) / suite / f"v{version}" / track).is_dir()
             ]
             for track, entry in boards:
-                rows = board_rows(suite, directory, version, track)
+                rows = board_rows(suite, directory, version, track, memo)
                 own = any(r["submitted"].startswith("this track") for r in rows) if track != "all" else True
                 if len(tracks) == 1 and not own:
                     continue  # one track, no run of its own: the all board says it all

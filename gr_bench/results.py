@@ -6,6 +6,7 @@ computed from records, so the leaderboard's validation can recompute and compare
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import platform
@@ -277,11 +278,24 @@ def timing(records: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def validate(results: dict[str, Any]) -> None:
-    """Raise ``jsonschema.ValidationError`` if ``results`` does not follow the schema."""
+    """Raise ``jsonschema.ValidationError`` if ``results`` does not follow the schema (the best
+    match of its errors, as ``jsonschema.validate``; the schema is read and checked once)."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator().iter_errors(results))
+    if error is not None:
+        raise error
+
+
+@functools.cache
+def _validator():
     import jsonschema
 
     with open(SCHEMA_PATH, encoding="utf-8") as f:
-        jsonschema.validate(results, json.load(f))
+        schema = json.load(f)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
