@@ -27,10 +27,10 @@ forward 0.2 m to its own side (``REACH``, measured), so where a carry's picks or
 3 cm inside what their hands reach from where the base started, the base moves sideways for the
 pinch to where they lie deepest inside, and on along the carry to where the places do; otherwise it
 stays (or goes back to) where it started. A closing hand follows its vertex until it holds it (the
-cloth creeps a few mm between a plan and its pinch; the closed pads take only a vertex within about 3 mm of where they
-meet, ``envs.cloth_bytemini.sim``). A pinch that closes on nothing drops the rest of its carry
-and plans again at once (a hang, which has one attempt, then holds still); flatten pulls no vertex a
-pinch missed, and none whose pick or place lies beyond the farthest reach.
+cloth creeps a few mm between a plan and its pinch; the closed pads take only a vertex within about
+3 mm of where they meet, ``envs.cloth_bytemini.sim``). A pinch that closes on nothing drops the rest
+of its carry and plans again at once (a hang, which has one attempt, then holds still); flatten
+pulls no vertex a pinch missed, and none whose pick or place lies beyond the farthest reach.
 
 It commands the robot like any agent: end-effector motions turned into GR-3's joint targets when
 the environment runs in ``joint`` mode (as the tidying expert), so its demonstrations live in the
@@ -172,11 +172,11 @@ class ClothByteMiniExpert:
                     hand.pos = pos.copy()
                 aim = hand.pos(pos.copy(), particles) if callable(hand.pos) else hand.pos
                 aim, open_ = np.array(aim, dtype=float), hand.open_
-                if hand.vertex is not None and not (not open_ and sim.held(side).size):
-                    # follow the vertex, and a closing hand until it holds it (then stay where it aimed)
+                holds = not open_ and sim.held(side).size > 0
+                if hand.vertex is not None and not holds:  # follow it; a closing hand until it holds it
                     aim[:2] = particles[hand.vertex, :2]
                     if not open_:
-                        hand.pos = aim.copy()
+                        hand.pos = aim.copy()  # where the hand stays once it holds it
             mat = rot @ grasp_orientation(HOME_CLOSING if hand is None else CLOSING)
             aims[side] = (aim, mat, open_)
         return aims
