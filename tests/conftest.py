@@ -16,6 +16,17 @@ def reset(env, seed=0, **options):
     return env.reset(seed=seed, options=options)
 
 
+def expert_episode(env, expert, obs) -> dict:
+    """Step ``env`` with ``expert``'s actions (reset already) from ``obs`` until the episode ends;
+    the last step's info."""
+    info = {}
+    for _ in range(env.max_steps):
+        obs, _, terminated, truncated, info = env.step(expert.act(obs))
+        if terminated or truncated:
+            break
+    return info
+
+
 @pytest.fixture
 def small():
     return dict(SMALL)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import expert_episode
 
 from envs.cloth.env import GARMENTS, ClothEnv, laid_out
 from envs.cloth.expert import ClothExpert, fit_flat
@@ -187,10 +188,7 @@ def test_the_expert_folds_the_square_diagonally(env):
     obs, info = env.reset(seed=3, options={"task": "fold_diagonally", "scene": "square"})
     expert = ClothExpert(env)
     expert.reset()
-    for _ in range(env.max_steps):
-        obs, _, terminated, truncated, info = env.step(expert.act(obs))
-        if terminated or truncated:
-            break
+    info = expert_episode(env, expert, obs)
     assert info["success"], info["score"]
 
 
