@@ -403,8 +403,9 @@ def _filed_submissions(
     kept by a caller that reads the same folders again while nothing is filed (one build)."""
     filed = []
     for path in sorted(Path(folder).glob("*.json")):
-        if memo is not None and path.resolve() in memo:
-            filed.append(memo[path.resolve()])
+        key = path.resolve()
+        if memo is not None and key in memo:
+            filed.append(memo[key])
             continue
         record = read_submission(path)
         try:
@@ -420,7 +421,7 @@ def _filed_submissions(
             raise SubmissionError(f"{path}: {exc}") from exc
         filed.append((path, record["submission"], results))
         if memo is not None:
-            memo[path.resolve()] = filed[-1]
+            memo[key] = filed[-1]
     return filed
 
 
@@ -435,8 +436,8 @@ def board_rows(
 
     ``track`` "all": the runs of the whole suite. A track id: that track's runs (``submitted``
     "this track") and every run of the whole suite with the numbers of its records of the track's
-    episodes (``submitted`` "whole suite"). ``memo``: as ``_filed_submissions``' (one build reads
-    each file once; every board used to validate its runs again, 457 validations of 99 files)."""
+    episodes (``submitted`` "whole suite"). ``memo``: as ``_filed_submissions``' (a build passes one
+    to all its boards, so that each file is read and validated once, not once per board)."""
     if version is None:
         version = load_manifest()["suites"][suite]["version"]
     folder = Path(directory) / suite / f"v{version}"

@@ -324,12 +324,10 @@ def choose_fold(garment, folds: tuple[str, ...], particles: np.ndarray, home: np
     no fold's corners are all within reach, the one whose worst corner lies least beyond it."""
 
     def worst_pick(fold: str) -> float:  # metres inside reach, at the worst corner
-        slacks = []
-        for corner, onto in fold_corners(garment, fold):
-            side = _reach_side(particles[corner], particles[onto])
-            base = np.array([home[0], strafe_for([(side, particles[corner])], home[:2])])
-            slacks.append(reach_slack(side, particles[corner], base))
-        return min(slacks)
+        return min(
+            pinch_slack([(_reach_side(particles[c], particles[o]), particles[c])], home)
+            for c, o in fold_corners(garment, fold)
+        )
 
     pickable = [f for f in folds if worst_pick(f) >= PINCH_MARGIN]
     if not pickable:
@@ -340,11 +338,17 @@ def choose_fold(garment, folds: tuple[str, ...], particles: np.ndarray, home: np
     return min(pickable, key=lambda f: particles[fold_corners(garment, f)[0][0], 0])
 
 
-def reachable(points: list[tuple[str, np.ndarray]], home: np.ndarray) -> bool:
-    """Whether every hand pinches at its point (side -> world xy), ``PINCH_MARGIN`` inside its
-    reach, with the base where ``strafe_for`` puts it."""
+def pinch_slack(points: list[tuple[str, np.ndarray]], home: np.ndarray) -> float:
+    """How far (m) inside its hand's reach the worst of the points (side -> world xy) lies with the
+    base where ``strafe_for`` puts it for them."""
     base = np.array([home[0], strafe_for(points, home[:2])])
-    return min(reach_slack(side, p, base) for side, p in points) >= PINCH_MARGIN
+    return min(reach_slack(side, p, base) for side, p in points)
+
+
+def reachable(points: list[tuple[str, np.ndarray]], home: np.ndarray) -> bool:
+    """Whether every hand pinches at its point (side -> world xy): ``PINCH_MARGIN`` inside its
+    reach, the base strafing."""
+    return pinch_slack(points, home) >= PINCH_MARGIN
 
 
 def two_hand_pulls(
