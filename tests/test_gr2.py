@@ -152,6 +152,37 @@ def test_lang_in_act_adds_no_weights_and_feeds_the_instruction_to_every_act_toke
     )
 
 
+@pytest.mark.parametrize("lang_every_step", [False, True])
+def test_each_frame_code_is_predicted_from_the_position_just_before_it(lang_every_step):
+    """Changing code k of step 1 leaves the predictions of codes 0..k of that step as they were and changes
+    the prediction of code k + 1 (with ``lang_every_step`` the step's [lang] token predicts its first code)."""
+    torch.manual_seed(0)
+    config = tiny_config(lang_every_step=lang_every_step)
+    model = GR2(config, text_encoder=StubText(32)).eval()
+    codes = torch.randint(0, config.codebook_size, (1, T, model.frame_tokens))
+    state, lang, mask = torch.randn(1, T, config.state_dim), torch.randn(1, 32), torch.ones(1, T, dtype=torch.bool)
+    k = 5
+    other = codes.clone()
+    other[0, 1, k] = (codes[0, 1, k] + 1) % config.codebook_size
+    with torch.no_grad():
+        a, b = (model.frame_head(model.split(model.trunk(c, state, lang, mask), T)[0]) for c in (codes, other))
+    assert model.trunk(codes, state, lang, mask).shape[1] == 1 + T * (model.frame_tokens + 2 + lang_every_step)
+    assert torch.allclose(a[0, 1, : k + 1], b[0, 1, : k + 1], atol=1e-5)
+    assert not torch.allclose(a[0, 1, k + 1], b[0, 1, k + 1], atol=1e-4)
+
+
+def test_lang_every_step_adds_no_weights_and_changes_the_actions():
+    torch.manual_seed(0)
+    plain = GR2(tiny_config(), text_encoder=StubText(32)).eval()
+    every = GR2(tiny_config(lang_every_step=True), text_encoder=StubText(32)).eval()
+    every.load_state_dict(plain.state_dict(), strict=True)
+    batch = synthetic_batch(tiny_config(), b=2)
+    with torch.no_grad():
+        a, b = plain(batch, with_actions=False), every(batch, with_actions=False)
+    assert a["frame_logits"].shape == b["frame_logits"].shape
+    assert not torch.allclose(a["arm"], b["arm"], atol=1e-4)
+
+
 # --- the VQGAN tokenizer ------------------------------------------------------------------------
 @pytest.mark.parametrize("ema", [True, False])
 def test_tokenizer_reconstructs_a_synthetic_image_better_after_a_few_steps(ema):

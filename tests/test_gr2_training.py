@@ -138,6 +138,32 @@ def test_pretrain_on_video_then_finetune_from_it(runs):
     assert moved < 0.01 < (finetuned[key] - fresh.state_dict()[key]).abs().max()
 
 
+def test_finetuning_windows_carry_the_frozen_tokenizers_codes_and_train_as_the_frames_would(runs):
+    """Fine-tuning reads each frame's codes from a cache (``CodedWindows``): the same codes the tokenizer gives
+    the window's frames, and the same loss as training on the frames themselves."""
+    import torch
+    from torch.utils.data import default_collate
+
+    from agents.gr2.training import CodedWindows, build
+
+    torch.manual_seed(0)
+    model, dataset, _ = build(
+        overrides=_overrides(), stage="finetune", data=str(runs["data"]), tokenizer=str(runs["vqgan"])
+    )
+    assert isinstance(dataset, CodedWindows) and "0 episodes encoded" in repr(dataset)
+    model.eval()
+    indices = [0, 1, len(dataset) // 2, len(dataset) - 1]  # the first two windows are left-padded
+    coded = default_collate([dataset[i] for i in indices])
+    framed = default_collate([dataset.windows[i] for i in indices])
+    assert "rgb_static" not in coded and coded["codes"].shape == (4, model.config.history, model.frame_tokens)
+    valid = framed["history_mask"]
+    assert not valid.all()
+    assert torch.equal(coded["codes"][valid], model.frame_codes(framed)[valid])
+    with torch.no_grad():
+        a, b = model.loss(coded)[1], model.loss(framed)[1]
+    assert a.keys() == b.keys() and all(abs(a[k] - b[k]) < 1e-5 for k in a), (a, b)
+
+
 def test_video_batches_never_touch_the_action_head(runs):
     """Pre-training batches carry no actions and the loss has no action term: the cVAE head gets no
     gradient, so AdamW (weight decay included) leaves it exactly as it was initialised."""

@@ -145,6 +145,10 @@ class EpisodeWindows(Dataset):
     def __len__(self) -> int:
         return len(self._spans)
 
+    def episode_frames(self, e: int, camera: str) -> np.ndarray:
+        """uint8 (L, 3, H, W): every frame of ``camera`` in the episode at position ``e`` of ``self.episodes``."""
+        return self._frames[camera][e]
+
     def locate(self, index: int) -> tuple[int, int]:
         """(position in ``self.episodes``, step) of sample ``index``."""
         return self._spans.locate(index)

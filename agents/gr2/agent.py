@@ -90,8 +90,7 @@ class GR2Agent:
         codes = []
         for cam in CAMERAS:
             frame = torch.from_numpy(np.ascontiguousarray(observation[cam])).to(self.device)  # (h, w, 3) uint8
-            images = self.model.prepare_images(frame.permute(2, 0, 1)[None])  # (1, 3, S, S)
-            codes.append(self.model.tokenizer.encode(images).flatten())
+            codes.append(self.model.encode_frames(frame.permute(2, 0, 1)))
         state = self.normalizer.normalize(STATE_KEY, np.asarray(observation["robot_obs"], dtype=np.float32))
         return torch.cat(codes), torch.from_numpy(state).to(self.device)
 

@@ -5,6 +5,10 @@ The sequence of a window of T steps (L = 1 + T * (cameras * g * g + 2) tokens):
 
     [lang] | [static codes x g*g] [gripper codes x g*g] [state] [ACT] | ... step t+1 ...
 
+or, with ``lang_every_step``, GR-1's layout: the instruction's token opens every step as well,
+
+    [lang] | [lang] [static codes x g*g] [gripper codes x g*g] [state] [ACT] | ... step t+1 ...
+
 The attention is causal. The output at the position before each frame code predicts that code
 (cross-entropy, every camera): the frames of step t are predicted from the text, every earlier step
 and the codes of step t before them. [ACT] of step t sees step t's frames and state (and, with
@@ -111,7 +115,8 @@ class GR2(nn.Module):
         self.frame_head = nn.Linear(hidden, config.codebook_size)
         self.action_head = CVAEHead(config)
         self.frame_tokens = len(CAMERAS) * g * g
-        self.tokens_per_step = self.frame_tokens + 2  # frames, state, ACT
+        self.lead_tokens = int(config.lang_every_step)  # the step's own [lang] before its frames
+        self.tokens_per_step = self.lead_tokens + self.frame_tokens + 2  # ([lang]), frames, state, ACT
         for name, module in self.named_children():
             if name not in ("text", "tokenizer"):
                 module.apply(init_weights)
@@ -129,14 +134,19 @@ class GR2(nn.Module):
         """uint8 (..., 3, h, w) -> float (..., 3, S, S) in [0, 1] at the model's image size."""
         return to_unit_images(images, self.config.image_size)
 
+    def encode_frames(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 (..., 3, h, w) frames of one camera -> (..., g * g) code ids, from the frozen tokenizer."""
+        lead = images.shape[:-3]
+        unit = self.prepare_images(images.reshape(-1, *images.shape[-3:]))  # (N, 3, S, S)
+        return self.tokenizer.encode(unit).reshape(*lead, -1)
+
     def frame_codes(self, batch: dict[str, Any]) -> torch.Tensor:
-        """(B, T, cameras * g * g) code ids of every camera's frames, from the frozen tokenizer."""
-        codes = []
-        for cam in CAMERAS:
-            images = self.prepare_images(batch[cam])  # (B, T, 3, S, S)
-            b, t = images.shape[:2]
-            codes.append(self.tokenizer.encode(images.flatten(0, 1)).view(b, t, -1))
-        return torch.cat(codes, -1)
+        """(B, T, cameras * g * g) code ids of every camera's frames: the batch's ``codes`` where a training
+        set has tokenized its frames already (``agents.gr2.training.CodedWindows``), else from the frozen
+        tokenizer."""
+        if "codes" in batch:
+            return batch["codes"].long()
+        return torch.cat([self.encode_frames(batch[cam]) for cam in CAMERAS], -1)
 
     # --- trunk -----------------------------------------------------------------------------
     def trunk(
@@ -150,7 +160,10 @@ class GR2(nn.Module):
         act = self.act_query.expand(b, t, 1, -1)
         if self.config.lang_in_act:
             act = act + lang[:, None, None]
-        step_tokens = torch.cat([frames, self.embed_state(state).unsqueeze(2), act], dim=2)  # (B, T, S, H)
+        parts = [frames, self.embed_state(state).unsqueeze(2), act]
+        if self.config.lang_every_step:
+            parts.insert(0, lang[:, None, None].expand(b, t, 1, -1))
+        step_tokens = torch.cat(parts, dim=2)  # (B, T, S, H)
         step_tokens = step_tokens + self.embed_step.weight[:t][None, :, None]
         x = torch.cat([lang.unsqueeze(1), step_tokens.flatten(1, 2)], dim=1)  # (B, L, H)
         length = x.shape[1]
@@ -169,7 +182,7 @@ class GR2(nn.Module):
         b, _, h = x.shape
         before = x[:, :-1].reshape(b, t, self.tokens_per_step, h)  # position i predicts token i + 1
         steps = x[:, 1:].reshape(b, t, self.tokens_per_step, h)
-        return before[:, :, : self.frame_tokens], steps[:, :, -1]
+        return before[:, :, self.lead_tokens : self.lead_tokens + self.frame_tokens], steps[:, :, -1]
 
     @torch.no_grad()
     def action_chunk(

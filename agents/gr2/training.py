@@ -67,6 +67,65 @@ class Frames(Dataset):
         return f"Frames({len(self)} frames from {len(self.videos)} videos)"
 
 
+class CodedWindows(Dataset):
+    """Fine-tuning windows whose frames arrive as the frozen tokenizer's code ids, each frame encoded once.
+
+    The tokenizer is frozen while the policy trains and nothing augments the frames, so a frame's codes never
+    change: encoding an episode's frames the first time a window of it is drawn, and reading them afterwards,
+    gives the trunk the codes it would get from the images (a padded step's codes are never attended to),
+    while the tokenizer runs over each frame once instead of once per window that holds it (a window of T
+    steps is T frames per camera; about 40% of a tiny fine-tuning step went to encoding, measured).
+
+    Encoding is lazy, not done here: the training loop loads the weights (``--init``, ``--resume``) after the
+    dataset is built, and the codes must come from the tokenizer that trains with them.
+
+    Args:
+        windows: an ``EpisodeWindows`` over both cameras.
+        model: the GR-2 model whose frozen tokenizer encodes (``GR2.encode_frames``).
+
+    A sample is the window's without its images: ``codes`` int64 (T, cameras * g * g) in ``GR2.frame_codes``'
+    order, zeros on padded steps.
+    """
+
+    def __init__(self, windows, model):
+        if not model.config.freeze_tokenizer:
+            raise ValueError("CodedWindows caches a frozen tokenizer's codes; this model trains its tokenizer")
+        self.windows = windows
+        self.model = model
+        self._codes: dict[int, torch.Tensor] = {}  # episode position -> (L, cameras * g * g) int16
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    @torch.no_grad()
+    def episode_codes(self, e: int) -> torch.Tensor:
+        """(L, cameras * g * g) code ids of every frame of episode position ``e``, encoded on first use."""
+        if e not in self._codes:
+            device = next(self.model.tokenizer.buffers()).device
+            codes = []
+            for cam in CAMERAS:
+                frames = torch.from_numpy(self.windows.episode_frames(e, cam))  # (L, 3, S, S) uint8
+                codes.append(torch.cat([self.model.encode_frames(part.to(device)).cpu() for part in frames.split(256)]))
+            self._codes[e] = torch.cat(codes, -1).to(torch.int16)
+        return self._codes[e]
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        from agents.data.windows import window_steps
+
+        sample = self.windows[index]
+        for cam in CAMERAS:
+            del sample[cam], sample[f"future_{cam}"]
+        e, t = self.windows.locate(int(index))
+        steps = window_steps(t, int(self.windows.lengths[e]), self.windows.history, self.windows.future)["steps"]
+        codes = self.episode_codes(e)[torch.from_numpy(steps).clamp(min=0)].long()
+        codes[torch.from_numpy(steps) < 0] = 0
+        sample["codes"] = codes
+        return sample
+
+    def __repr__(self) -> str:
+        return f"CodedWindows({self.windows!r}, {len(self._codes)} episodes encoded)"
+
+
 def build_tokenizer(
     config: str = "tiny",
     overrides: dict[str, Any] | None = None,
@@ -215,6 +274,8 @@ def build(
     model = GR2(model_config)
     if tokenizer_folder is not None:
         load_weights(model.tokenizer, tokenizer_folder)
+    if stage == "finetune" and model_config.freeze_tokenizer:
+        dataset = CodedWindows(dataset, model)
     checkpoint_config = {
         "agent": "gr2",
         "stage": stage,
