@@ -1,6 +1,7 @@
 """GR-2's perf workloads on its ``tiny`` preset with random weights: the agent behind a checkpoint
 (for ``act()`` latency: a VQGAN tokenization of both cameras every call, the trunk and the cVAE prior
-once per chunk) and one training step of fine-tuning (both losses) on a batch of synthetic windows.
+once per chunk) and one training step of fine-tuning (both losses) on a batch of synthetic windows whose
+frames come as code ids, as fine-tuning reads them (``agents.gr2.training.CodedWindows``).
 
 Both run on one torch thread, as the evaluator's workers do on a small machine.
 """
@@ -46,15 +47,16 @@ def tiny_train_step(folder: str | Path):
     fixed batch shaped as training windows."""
     import torch
 
-    from agents.gr2.config import CAMERAS
     from gr_bench.perf.workloads import adamw_step
 
     model = _tiny_model().train()
     config = model.config
-    b, t, s = BATCH_SIZE, config.history, config.image_size
+    b, t = BATCH_SIZE, config.history
     g = torch.Generator().manual_seed(0)
     batch = {
-        **{cam: torch.randint(0, 256, (b, t, 3, s, s), generator=g, dtype=torch.uint8) for cam in CAMERAS},
+        # the frames as their codes: fine-tuning reads them from CodedWindows' cache, the tokenizer having
+        # encoded each frame once (that one-off cost is not in a step)
+        "codes": torch.randint(0, config.codebook_size, (b, t, model.frame_tokens), generator=g),
         "state": torch.randn(b, t, config.state_dim, generator=g),
         "actions": torch.cat(  # (B, T, chunk, 7): arm, then the gripper as -1 or +1
             [
