@@ -116,9 +116,10 @@ class CodedWindows(Dataset):
         for cam in CAMERAS:
             del sample[cam], sample[f"future_{cam}"]
         e, t = self.windows.locate(int(index))
-        steps = window_steps(t, int(self.windows.lengths[e]), self.windows.history, self.windows.future)["steps"]
-        codes = self.episode_codes(e)[torch.from_numpy(steps).clamp(min=0)].long()
-        codes[torch.from_numpy(steps) < 0] = 0
+        window = window_steps(t, int(self.windows.lengths[e]), self.windows.history, self.windows.future)
+        steps = torch.from_numpy(window["steps"])
+        codes = self.episode_codes(e)[steps.clamp(min=0)].long()
+        codes[steps < 0] = 0
         sample["codes"] = codes
         return sample
 
