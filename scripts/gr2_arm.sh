@@ -28,10 +28,7 @@ train() {  # SEED ARGS...: the fine-tuning, resuming a killed run
         --steps "$STEPS" --threads 1 --device cpu --seed "$seed" "${resume[@]}" "$@" --out "$W/$name"
 }
 
-set -- $SEEDS -- "$@"
-seeds=()
-while [ "$1" != -- ]; do seeds+=("$1"); shift; done
-shift
+read -ra seeds <<< "$SEEDS"
 for ((i = 0; i < ${#seeds[@]}; i += 2)); do
     train "${seeds[i]}" "$@" &
     [ $((i + 1)) -lt ${#seeds[@]} ] && train "${seeds[i + 1]}" "$@" &

@@ -44,8 +44,8 @@ class GR2Config:
     # token at the head of the sequence (chosen, as measured: docs/training.md, "The four-task experiment";
     # no new weights, so a pre-training without it fine-tunes with it)
     lang_in_act: bool = False
-    # GR-1's layout: the instruction's token opens every step of the window, not only the window (chosen, as
-    # measured: docs/training.md, "The four-task experiment"; no new weights)
+    # GR-1's layout: the instruction's token opens every step of the window, not only the window (no new
+    # weights); off, as measured: no help on the four-task set (docs/training.md, "The four-task experiment")
     lang_every_step: bool = False
     # --- language (frozen) ---
     text_encoder: str = "openai/clip-vit-base-patch32"  # GR-2: frozen CLIP text encoder

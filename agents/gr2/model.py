@@ -5,7 +5,7 @@ The sequence of a window of T steps (L = 1 + T * (cameras * g * g + 2) tokens):
 
     [lang] | [static codes x g*g] [gripper codes x g*g] [state] [ACT] | ... step t+1 ...
 
-or, with ``lang_every_step``, GR-1's layout: the instruction's token opens every step as well,
+or, with ``lang_every_step``, GR-1's layout: the instruction's token opens every step as well (T tokens more),
 
     [lang] | [lang] [static codes x g*g] [gripper codes x g*g] [state] [ACT] | ... step t+1 ...
 
